@@ -1,0 +1,38 @@
+# Two commands do the whole set-up on a fresh machine:
+#   make run   - install, write the sample landing folder if it is empty, run the pipeline on it
+#   make test  - install, lint, run the tests
+VENV ?= .venv
+PYTHON ?= python3
+BIN := $(VENV)/bin
+LANDING ?= data/landing
+
+.PHONY: run test install lint sample dev clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[dev]"
+	touch $@
+
+sample: install
+	@if [ -z "$$(ls -A $(LANDING) 2>/dev/null)" ]; then $(BIN)/fairshare sample --out $(LANDING); \
+	else echo "Landing folder $(LANDING) is not empty: keeping its files."; fi
+
+# Sample data is pseudonymised with the documented demo key unless FAIRSHARE_PSEUDONYM_KEY is set.
+run: sample
+	$(BIN)/fairshare run --landing $(LANDING) $(if $(FAIRSHARE_PSEUDONYM_KEY),,--demo)
+
+lint: install
+	$(BIN)/ruff check .
+
+test: lint
+	$(BIN)/pytest
+
+dev: install
+	DAGSTER_HOME=$${DAGSTER_HOME:-$$(pwd)/data/dagster_home}; mkdir -p $$DAGSTER_HOME; \
+	DAGSTER_HOME=$$DAGSTER_HOME FAIRSHARE_DEMO=1 $(BIN)/dagster dev -w workspace.yaml
+
+clean:
+	rm -rf $(VENV) data/warehouse data/reports data/serving

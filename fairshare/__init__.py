@@ -1,0 +1,1 @@
+"""fairshare: the regional monitor for housing aandachtsgroepen (Regio Amersfoort)."""

@@ -1,0 +1,68 @@
+"""The `fairshare` command: `sample` writes a landing folder, `run` executes the pipeline in-process."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from fairshare.settings import DEMO_KEY, ConfigError, Settings
+
+EXIT_OK, EXIT_BLOCKED, EXIT_USAGE, EXIT_FAILED = 0, 1, 2, 3
+
+
+@click.group()
+def main() -> None:
+    """Fair-share monitor for housing aandachtsgroepen in Regio Amersfoort."""
+
+
+@main.command()
+@click.option("--out", type=click.Path(path_type=Path), default=None, help="Landing folder to write (default data/landing).")
+@click.option("--seed", type=int, default=2025, show_default=True, help="Random seed: same seed, same files.")
+@click.option("--scale", type=int, default=1, show_default=True, help="Multiply every volume (benchmarks).")
+@click.option("--years", type=int, default=5, show_default=True, help="Years of data up to October 2026.")
+def sample(out: Path | None, seed: int, scale: int, years: int) -> None:
+    """Write a realistic, messy sample landing folder for Regio Amersfoort."""
+    from fairshare.sample import write_sample
+
+    out = out or Settings.from_env().landing
+    started = time.perf_counter()
+    summary = write_sample(out, seed=seed, scale=scale, years=years)
+    click.echo(f"Wrote {len(summary.files)} files to {out} in {time.perf_counter() - started:.1f}s: "
+               + ", ".join(f"{k} {v} rows ({summary.bad_rows.get(k, 0)} bad)" for k, v in summary.rows.items()))
+
+
+@main.command()
+@click.option("--landing", type=click.Path(path_type=Path), default=None, help="Landing folder (FAIRSHARE_LANDING).")
+@click.option("--warehouse", type=click.Path(path_type=Path), default=None, help="Warehouse file (FAIRSHARE_WAREHOUSE).")
+@click.option("--reports", type=click.Path(path_type=Path), default=None, help="Reports folder (FAIRSHARE_REPORTS).")
+@click.option("--peildatum", default=None, help="Report as of this date (YYYY-MM-DD); default: the latest 1 April or 1 November.")
+@click.option("--demo", is_flag=True, default=False, help="Demo/dev mode: use the documented non-secret pseudonym key.")
+def run(landing: Path | None, warehouse: Path | None, reports: Path | None, peildatum: str | None, demo: bool) -> None:
+    """Run the whole pipeline in-process through Dagster."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        settings = Settings.from_env(landing=landing, warehouse=warehouse, reports=reports, peildatum=peildatum,
+                                     demo=demo or None)
+        from fairshare.runner import check_ready, run_pipeline
+
+        check_ready(settings)
+    except ConfigError as exc:
+        click.echo(f"fairshare: {exc}", err=True)
+        sys.exit(EXIT_USAGE)
+    if settings.demo and not settings.pseudonym_key:
+        click.echo(f"fairshare: DEMO MODE - pseudonyms use the documented, non-secret key {DEMO_KEY!r}; "
+                   "never use this mode for real data.", err=True)
+    outcome = run_pipeline(settings)
+    click.echo(outcome.summary)
+    if not outcome.success:
+        click.echo(f"fairshare: the pipeline failed: {outcome.error}", err=True)
+        sys.exit(EXIT_FAILED)
+    sys.exit(EXIT_BLOCKED if outcome.blocked else EXIT_OK)
+
+
+if __name__ == "__main__":
+    main()

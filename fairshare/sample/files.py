@@ -1,0 +1,190 @@
+"""Write the sample truth as the suppliers really send it: varied headers, formats and mess.
+
+Each file gets a layout (xlsx with title rows and a `Totaal` row, or csv with `;`/`,`,
+UTF-8/Windows-1252, decimal commas); header variants rotate so every variant of the
+source contract appears somewhere; a few bad rows (<1%) of each kind of sources.md §6 are
+added as extra rows, so the calibrated figures stay exact.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+from openpyxl import Workbook
+
+EXCEL_MAX_ROWS = 1_048_576
+CONFIG = Path(__file__).resolve().parents[2] / "ingest" / "config" / "sources.yaml"
+NAMES = {"GM0307": "Amersfoort", "GM0308": "Baarn", "GM0313": "Bunschoten", "GM0317": "Eemnes",
+         "GM0327": "Leusden", "GM0267": "Nijkerk", "GM0342": "Soest", "GM0351": "Woudenberg",
+         "GM0203": "Barneveld"}
+WOONPLAATS = {"GM0307": "Hoogland", "GM0313": "Spakenburg", "GM0267": "Hoevelaken", "GM0342": "Soesterberg",
+              "GM0327": "Achterveld", "GM0203": "Voorthuizen"}
+CATEGORY_TEXT = {"mantelzorg": ["Mantelzorg", "Mantelzorger", "Mantelzorgverlener"],
+                 "medisch": ["Medisch", "Medische urgentie", "Beperking"],
+                 "uitstap_sekswerk": ["Uitstap sekswerk", "DUUP", "Stoppen met sekswerk"],
+                 "begeleid_wonen": ["Begeleid wonen", "Uitstroom begeleid wonen"],
+                 "lokaal": ["Financiële urgentie", "Sociaal-medisch", "Vitale beroepen"]}
+SUB_TEXT = {"mo": ["Uitstroom MO", "Maatschappelijke opvang", "MO"], "bw": ["Uitstroom BW", "Beschermd wonen", "BW"],
+            "vo": ["Vrouwenopvang", "Uitstroom vrouwenopvang"], "ggz": ["Klinische GGZ", "Uitstroom GGZ"],
+            "jeugd": ["Jeugdzorg met verblijf", "Uitstroom jeugdzorg", "Jeugdzorg"],
+            "detentie": ["Detentie", "Forensische zorg", "Jeugddetentie"], "onbekend": ["Uitstroom instelling", "Uitstroom"]}
+ROUTE_TEXT = {"regulier": ["Aanbodmodel", "Regulier", "Loting", "Inschrijfduur"], "urgentie": ["Urgentie", "Voorrang urgentie"],
+              "direct_bemiddeling": ["Direct bemiddeling", "Bemiddeling"], "statushouder": ["Statushouder", "Vergunninghouder"],
+              "overig": ["Wisselwoning", "Kamerverhuur"]}
+LABEL_TEXT = {"geen": ["", "Geen", "-", "Regulier"], "senioren": ["Senioren", "55+", "Ouderen", "65+"],
+              "jongeren": ["Jongeren", "Jongeren tot 23", "<23", "18-23"]}
+BESLUIT_TEXT = {"toegekend": ["Toegekend", "Positief", "Urgent", "Toegewezen"],
+                "afgewezen": ["Afgewezen", "Negatief", "Niet urgent"],
+                "ingetrokken": ["Ingetrokken", "Buiten behandeling"], "in_behandeling": ["", "In behandeling", "Lopend"]}
+GROND_TEXT = {"geen_urgentiecategorie": ["Geen wettelijke urgentiecategorie", "Valt niet onder een urgentiecategorie"],
+              "zelf_oplosbaar": ["Zelf oplosbaar woonprobleem", "Eigen verantwoordelijkheid"],
+              "niet_ingeschreven": ["Niet ingeschreven als woningzoekende", "Geen inschrijving"],
+              "onvoldoende_binding": ["Onvoldoende binding met de regio", "Geen binding"],
+              "inkomen_te_hoog": ["Inkomen boven de grens", "Inkomen te hoog"],
+              "overig": ["Woonprobleem niet aangetoond", "Aanvraag onvolledig na hersteltermijn"]}
+STATUS_TEXT = {"gerealiseerd": ["Gerealiseerd", "Opgeleverd"], "in_aanbouw": ["In aanbouw", "In uitvoering"],
+               "hard": ["Hard", "Harde plancapaciteit", "Onherroepelijk"],
+               "zacht": ["Zacht", "In voorbereiding", "Potentieel", "Initiatief"]}
+FAKE_NAMES = ["Jan Testpersoon", "Fatima Voorbeeld", "Piet Fictief", "Anna Nepnaam", "Mohammed Proefdata"]
+
+
+@dataclass
+class Layout:
+    """How one file is written."""
+
+    fmt: str  # xlsx | csv
+    variant: int  # rotates header variants and value spellings
+    delimiter: str = ";"
+    encoding: str = "cp1252"
+    decimal_comma: bool = True
+    title_rows: bool = True
+    total_row: bool = True
+    pii: bool = False
+
+
+def headers_for(source: str) -> dict[str, list[str]]:
+    spec = yaml.safe_load(CONFIG.read_text(encoding="utf-8"))[source]["columns"]
+    return {col: list(c["headers"]) for col, c in spec.items()}
+
+
+def pick(options: list[str], i: int) -> str:
+    return options[i % len(options)]
+
+
+class Formatter:
+    """Spells canonical values the way one supplier's export does."""
+
+    def __init__(self, layout: Layout, rng: np.random.Generator):
+        self.layout = layout
+        self.rng = rng
+        self.v = layout.variant
+
+    def date(self, value) -> object:
+        if value is None or pd.isna(value):
+            return ""
+        d = pd.Timestamp(value).date()
+        if self.layout.fmt == "xlsx" and self.v % 3 != 2:
+            return dt.datetime(d.year, d.month, d.day)
+        return [d.strftime("%d-%m-%Y"), d.isoformat(), f"{d.day}-{d.month}-{d.year}", d.strftime("%d/%m/%Y")][self.v % 4]
+
+    def amount(self, value: float) -> object:
+        if self.layout.fmt == "xlsx" and self.v % 2 == 0:
+            return float(value)
+        text = f"{value:.2f}"
+        if self.layout.decimal_comma:
+            whole, cents = text.split(".")
+            if self.v % 3 == 1 and len(whole) > 3:
+                whole = f"{whole[:-3]}.{whole[-3:]}"
+            text = f"{whole},{cents}"
+            return f"€ {text}" if self.v % 2 else text
+        return text
+
+    def count(self, value) -> object:
+        if value is None or pd.isna(value):
+            return ""
+        value = int(value)
+        if self.layout.fmt == "xlsx":
+            return value
+        if self.layout.decimal_comma and value >= 1000 and self.v % 2:
+            return f"{value // 1000}.{value % 1000:03d}"
+        return str(value)
+
+    def boolean(self, value: bool) -> object:
+        style = self.v % 4
+        if style == 0:
+            return "ja" if value else "nee"
+        if style == 1:
+            return "x" if value else ""
+        if style == 2:
+            return (1 if value else 0) if self.layout.fmt == "xlsx" else ("1" if value else "0")
+        return "j" if value else "n"
+
+    def gemeente(self, code: str) -> object:
+        style = (self.v + int(self.rng.integers(0, 4))) % 5
+        if style == 1:
+            return code
+        if style == 2 and code in WOONPLAATS and self.rng.random() < 0.5:
+            return WOONPLAATS[code]
+        if style == 3:
+            return f"Gemeente {NAMES[code]}"
+        if style == 4:
+            return NAMES[code].upper()
+        return NAMES[code]
+
+    def herkomst(self, value: str) -> object:
+        if value == "onbekend":
+            return ["", "Onbekend", "onbekend"][self.v % 3]
+        return self.gemeente(value) if value in NAMES else value
+
+    def vocab(self, table: dict[str, list[str]], code) -> str:
+        if code is None or (isinstance(code, float) and np.isnan(code)):
+            return ""
+        return pick(table[code], self.v + int(self.rng.integers(0, 3)))
+
+    def inschrijfnummer(self, number: int) -> object:
+        if self.layout.fmt == "xlsx" and self.v % 2:
+            return float(number)  # Excel's numbers come back with a trailing .0
+        return f"{number:09d}" if self.v % 3 == 2 else str(number)
+
+
+def write_table(path: Path, header: list[str], rows: list[list], layout: Layout, title: str) -> Path:
+    """Write header and rows as xlsx (title rows, Totaal row) or csv; over Excel's limit always csv."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if layout.fmt == "xlsx" and len(rows) + 5 < EXCEL_MAX_ROWS:
+        wb = Workbook(write_only=True)
+        ws = wb.create_sheet("Export")
+        if layout.title_rows:
+            ws.append([title])
+            ws.append([f"Aangemaakt op {dt.date.today():%d-%m-%Y}"])
+            ws.append([])
+        ws.append(header)
+        for row in rows:
+            ws.append(row)
+        if layout.total_row:
+            ws.append([])
+            ws.append(["Totaal", f"{len(rows)} regels"])
+        if layout.variant % 3 == 0:  # a hidden helper sheet that must be ignored
+            hidden = wb.create_sheet("Keuzelijsten")
+            hidden.sheet_state = "hidden"
+            hidden.append(header)
+        wb.save(path)
+        return path
+    path = path.with_suffix(".csv")
+    with open(path, "w", encoding=layout.encoding, errors="replace", newline="") as fh:
+        writer = csv.writer(fh, delimiter=layout.delimiter)
+        writer.writerow(header)
+        writer.writerows(["" if v is None else v for v in row] for row in rows)
+    return path
+
+
+def layout_for(i: int, fmt: str, pii: bool = False) -> Layout:
+    csv_style = i % 3
+    return Layout(fmt=fmt, variant=i, delimiter=";" if csv_style != 1 else ",",
+                  encoding="cp1252" if csv_style == 0 else ("utf-8-sig" if csv_style == 1 else "utf-8"),
+                  decimal_comma=csv_style != 1, title_rows=i % 2 == 0, total_row=True, pii=pii)

@@ -1,0 +1,72 @@
+"""One settings object for every path and secret, fed by command-line flags and the environment.
+
+Nothing reads the environment at import time: ``Settings.from_env`` is called when a run starts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+# The documented, non-secret key of demo/dev mode (README, "Pseudonymisation"). Never for real data.
+DEMO_KEY = "fairshare-demo-sleutel-niet-geheim"
+
+
+class ConfigError(Exception):
+    """A usage or configuration error (exit status 2)."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where the data lives and how to pseudonymise it."""
+
+    landing: Path = Path("data/landing")
+    warehouse: Path = Path("data/warehouse/fairshare.duckdb")
+    reports: Path = Path("data/reports")
+    serving: Path | None = None
+    pseudonym_key: str | None = None
+    demo: bool = False
+    peildatum: dt.date | None = None
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None, **overrides: object) -> Settings:
+        """Defaults, overridden by FAIRSHARE_* variables, overridden by explicit values (flags)."""
+        env = os.environ if env is None else env
+        values: dict[str, object] = {}
+        for field, var in (("landing", "FAIRSHARE_LANDING"), ("warehouse", "FAIRSHARE_WAREHOUSE"),
+                           ("reports", "FAIRSHARE_REPORTS"), ("serving", "FAIRSHARE_SERVING")):
+            if env.get(var):
+                values[field] = Path(env[var])
+        if env.get("FAIRSHARE_PSEUDONYM_KEY"):
+            values["pseudonym_key"] = env["FAIRSHARE_PSEUDONYM_KEY"]
+        if env.get("FAIRSHARE_DEMO", "").lower() in ("1", "true", "ja", "yes"):
+            values["demo"] = True
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        for field in ("landing", "warehouse", "reports", "serving"):
+            if isinstance(values.get(field), str):
+                values[field] = Path(values[field])
+        if isinstance(values.get("peildatum"), str):
+            try:
+                values["peildatum"] = dt.date.fromisoformat(values["peildatum"])
+            except ValueError as exc:
+                raise ConfigError(f"--peildatum must be YYYY-MM-DD, got {values['peildatum']!r}") from exc
+        return replace(cls(), **values)
+
+    @property
+    def serving_file(self) -> Path:
+        """The published copy: beside the warehouse folder, in `serving/` (spec/marts.md)."""
+        if self.serving is not None:
+            return self.serving
+        return self.warehouse.parent.parent / "serving" / self.warehouse.name
+
+    def key_bytes(self) -> bytes:
+        """The pseudonym key; without one only demo mode may run (with the documented demo key)."""
+        if self.pseudonym_key:
+            return self.pseudonym_key.encode("utf-8")
+        if self.demo:
+            return DEMO_KEY.encode("utf-8")
+        raise ConfigError(
+            "no pseudonym key: set FAIRSHARE_PSEUDONYM_KEY to a secret key, or use --demo "
+            "(FAIRSHARE_DEMO=1) to run on sample data with the documented, non-secret demo key")

@@ -1,0 +1,159 @@
+"""The ingest configuration: source contracts, vocabularies and reference lists, as data.
+
+Header synonyms and vocabularies live in ``ingest/config/*.yaml``; gemeenten and woonplaatsen
+in the dbt seeds (one copy of each reference list). ``config_hash`` changes whenever any of
+them does, so that a configuration fix makes the pipeline process files again.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+import yaml
+
+from ingest.text import match_key
+
+CONFIG_DIR = Path(__file__).parent / "config"
+SEEDS_DIR = Path(__file__).resolve().parent.parent / "dbt_project" / "seeds"
+# Bump when a change in the ingest code changes what a file yields: files are then processed again.
+INGEST_LOGIC_VERSION = "1"
+
+
+@dataclass(frozen=True)
+class ColumnSpec:
+    """One canonical column of a source (sources.md §3)."""
+
+    name: str
+    type: str
+    headers: tuple[str, ...]
+    required: bool = False
+    vocabulary: str | None = None
+    default: object = None
+    empty_value: str | None = None
+    min: float | None = None
+    max: float | None = None
+    below: float | None = None
+    segment: bool = False
+    at_most: str | None = None
+
+
+@dataclass(frozen=True)
+class SourceSpec:
+    """One source: its landing folder, file-name pattern, table and columns."""
+
+    name: str
+    folder: str
+    pattern: str
+    pattern_text: str
+    table: str
+    natural_key: tuple[str, ...]
+    columns: dict[str, ColumnSpec]
+
+    @property
+    def required(self) -> list[str]:
+        return [c.name for c in self.columns.values() if c.required]
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """Canonical codes with their accepted values, matched on ``match_key``."""
+
+    name: str
+    lookup: dict[str, str]
+    catch_all: str | None = None
+
+
+@dataclass
+class IngestConfig:
+    """Everything ingest needs to read files; build with ``load_config``."""
+
+    sources: dict[str, SourceSpec]
+    vocabularies: dict[str, Vocabulary]
+    direct_identifiers: frozenset[str]
+    commissies: tuple[str, ...]
+    herkomst_onbekend: frozenset[str]
+    gemeenten: list[dict[str, str]]
+    woonplaatsen: list[dict[str, str]]
+    config_hash: str
+    files: list[Path] = field(default_factory=list)
+
+    @cached_property
+    def gemeente_lookup(self) -> dict[str, str]:
+        """match_key of a CBS code (GM0307, 0307, 307), name, 'Gemeente <name>' or woonplaats -> code."""
+        lookup: dict[str, str] = {}
+        for g in self.gemeenten:
+            code = g["gemeente_code"]
+            digits = code[2:]
+            for variant in (code, digits, str(int(digits)), g["gemeente_naam"], f"Gemeente {g['gemeente_naam']}"):
+                lookup[match_key(variant)] = code
+        for w in self.woonplaatsen:
+            lookup.setdefault(match_key(w["woonplaats"]), w["gemeente_code"])
+        return lookup
+
+    @cached_property
+    def commissie_lookup(self) -> dict[str, str]:
+        """match_key of a committee name, gemeente name or code -> committee key (`amersfoort`, `ratu`)."""
+        by_code = {g["gemeente_code"]: g["commissie"] for g in self.gemeenten}
+        lookup = {match_key(k): k for k in self.commissies}
+        for key, code in self.gemeente_lookup.items():
+            if by_code.get(code) in self.commissies:
+                lookup.setdefault(key, by_code[code])
+        lookup[match_key("Regionaal Adviesteam Urgenties")] = "ratu"
+        return lookup
+
+
+def _vocabulary(name: str, spec: dict) -> Vocabulary:
+    lookup: dict[str, str] = {}
+    for code, values in spec["values"].items():
+        for value in [code, *values]:
+            key = match_key(value)
+            if key in lookup and lookup[key] != code:
+                raise ValueError(f"vocabulary '{name}': value {value!r} maps to both {lookup[key]!r} and {code!r}")
+            lookup[key] = code
+    return Vocabulary(name=name, lookup=lookup, catch_all=spec.get("catch_all"))
+
+
+def load_config(config_dir: Path = CONFIG_DIR, seeds_dir: Path = SEEDS_DIR) -> IngestConfig:
+    """Read the YAML configuration and the reference seeds; compute the configuration hash."""
+    files = [config_dir / "sources.yaml", config_dir / "vocabularies.yaml",
+             seeds_dir / "gemeenten.csv", seeds_dir / "woonplaatsen.csv"]
+    digest = hashlib.sha256(INGEST_LOGIC_VERSION.encode())
+    for f in files:
+        digest.update(f.read_bytes())
+    src = yaml.safe_load(files[0].read_text(encoding="utf-8"))
+    voc = yaml.safe_load(files[1].read_text(encoding="utf-8"))
+
+    sources = {}
+    for name in ("swev", "urgentie", "planregister"):
+        s = src[name]
+        cols = {}
+        for col, c in s["columns"].items():
+            cols[col] = ColumnSpec(name=col, type=c["type"], headers=tuple(c["headers"]),
+                                   required=c.get("required", False), vocabulary=c.get("vocabulary"),
+                                   default=c.get("default"), empty_value=c.get("empty_value"),
+                                   min=c.get("min"), max=c.get("max"), below=c.get("below"),
+                                   segment=c.get("segment", False), at_most=c.get("at_most"))
+        sources[name] = SourceSpec(name=name, folder=s["folder"], pattern=s["pattern"],
+                                   pattern_text=s["pattern_text"], table=s["table"],
+                                   natural_key=tuple(s["natural_key"]), columns=cols)
+    vocabularies = {n: _vocabulary(n, v) for n, v in voc.items() if isinstance(v, dict)}
+    return IngestConfig(
+        sources=sources,
+        vocabularies=vocabularies,
+        direct_identifiers=frozenset(match_key(x) for x in src["direct_identifiers"]),
+        commissies=tuple(src["commissies"]),
+        herkomst_onbekend=frozenset(match_key(x) for x in voc["herkomst_onbekend"]),
+        gemeenten=_read_csv(seeds_dir / "gemeenten.csv"),
+        woonplaatsen=_read_csv(seeds_dir / "woonplaatsen.csv"),
+        config_hash=digest.hexdigest()[:16],
+        files=files,
+    )
+
+
+def _read_csv(path: Path) -> list[dict[str, str]]:
+    with open(path, newline="", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))

@@ -1,0 +1,182 @@
+"""Value parsers of sources.md §2: dates, amounts, counts, booleans, gemeenten, vocabularies.
+
+Each parser takes one cell value (str, number, date, bool, None or an ``ExcelError``) and
+returns ``(value, None)`` or ``(None, reason)``; reasons are plain words for the quarantine.
+They are pure, so ``ingest.normalise`` applies them once per distinct value of a column.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import re
+from dataclasses import dataclass
+
+from ingest.text import clean, match_key
+
+Parsed = tuple[object, str | None]
+
+# Excel's error values; calamine returns them as strings in cached cells.
+EXCEL_ERRORS = frozenset({"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A", "#GETTING_DATA",
+                          "#SPILL!", "#CALC!", "#FIELD!", "#BLOCKED!", "#UNKNOWN!", "#CONNECT!", "#BUSY!"})
+
+
+@dataclass(frozen=True)
+class ExcelError:
+    """An Excel error value (``#REF!``...) found in a cell."""
+
+    code: str
+
+
+def is_empty(value: object) -> bool:
+    return value is None or (isinstance(value, str) and clean(value) == "") or (
+        isinstance(value, float) and value != value)
+
+
+def as_text(value: object) -> str:
+    """A cell as text: integral floats lose Excel's trailing ``.0``."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat() if value.time() == dt.time() else value.isoformat(sep=" ")
+    return clean(str(value))
+
+
+def excel_error(value: object) -> str | None:
+    if isinstance(value, ExcelError):
+        return f"Excel error value {value.code}"
+    if isinstance(value, str) and clean(value).upper() in EXCEL_ERRORS:
+        return f"Excel error value {clean(value).upper()}"
+    return None
+
+
+_DATE_DMY = re.compile(r"^(\d{1,2})[-/.](\d{1,2})[-/.](\d{4})(?:[ T].*)?$")
+_DATE_YMD = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T].*)?$")
+
+
+def parse_date(value: object) -> Parsed:
+    """Real Excel dates; `dd-mm-yyyy`, `d-m-yyyy`, `dd/mm/yyyy`, `yyyy-mm-dd`; a time part is ignored."""
+    if isinstance(value, dt.datetime):
+        return value.date(), None
+    if isinstance(value, dt.date):
+        return value, None
+    text = as_text(value)
+    m = _DATE_DMY.match(text)
+    if m:
+        d, mo, y = (int(x) for x in m.groups())
+    else:
+        m = _DATE_YMD.match(text)
+        if not m:
+            return None, f"'{text}' is not a date (expected dd-mm-yyyy or yyyy-mm-dd)"
+        y, mo, d = (int(x) for x in m.groups())
+    try:
+        return dt.date(y, mo, d), None
+    except ValueError:
+        return None, f"'{text}' is not an existing date"
+
+
+_AMOUNT = re.compile(r"^-?\d+(?:\.\d+)?$")
+
+
+def parse_amount(value: object) -> Parsed:
+    """`652,30`, `€ 652,30`, `652.30`, `1.052,30`, `1052.3`: with both separators `.` groups thousands."""
+    if isinstance(value, bool):
+        return None, f"'{value}' is not an amount"
+    if isinstance(value, int | float):
+        return float(value), None
+    text = as_text(value).replace("€", "").replace("EUR", "").replace(" ", "")
+    if "," in text and "." in text:
+        text = text.replace(".", "").replace(",", ".")
+    elif "," in text:
+        text = text.replace(",", ".")
+    if not _AMOUNT.match(text):
+        return None, f"'{as_text(value)}' is not an amount"
+    return float(text), None
+
+
+_THOUSANDS = re.compile(r"^-?\d{1,3}(?:\.\d{3})+$")
+
+
+def parse_count(value: object) -> Parsed:
+    """Integers: `1.130` and `1130` are both 1130; a fractional part makes the value bad."""
+    if isinstance(value, bool):
+        return None, f"'{value}' is not a whole number"
+    if isinstance(value, int):
+        return value, None
+    if isinstance(value, float):
+        if value.is_integer():
+            return int(value), None
+        return None, f"'{value}' is not a whole number"
+    text = as_text(value).replace(" ", "")
+    if _THOUSANDS.match(text):
+        return int(text.replace(".", "")), None
+    try:
+        number = float(text.replace(",", "."))
+    except ValueError:
+        return None, f"'{as_text(value)}' is not a whole number"
+    if not number.is_integer():
+        return None, f"'{as_text(value)}' is not a whole number"
+    return int(number), None
+
+
+def check_range(number: float, lo: float | None, hi: float | None, below: float | None) -> str | None:
+    if lo is not None and number < lo or hi is not None and number > hi or below is not None and number >= below:
+        parts = []
+        if lo is not None:
+            parts.append(f"at least {lo:g}")
+        if hi is not None:
+            parts.append(f"at most {hi:g}")
+        if below is not None:
+            parts.append(f"below {below:g}")
+        return f"{number:g} is out of range (must be {' and '.join(parts)})"
+    return None
+
+
+def leeftijdsklasse(age: int) -> str:
+    """Age band stored instead of the age (sources.md §3.1)."""
+    if age < 21:
+        return "<21"
+    if age <= 22:
+        return "21-22"
+    if age <= 54:
+        return "23-54"
+    if age <= 74:
+        return "55-74"
+    return "75+"
+
+
+_POSTCODE = re.compile(r"^(\d{4})\s*([A-Za-z]{2})?$")
+
+
+def parse_pc4(value: object) -> Parsed:
+    """A Dutch postcode cut to its 4 digits."""
+    m = _POSTCODE.match(as_text(value))
+    if not m or m.group(1).startswith("0"):
+        return None, "not a Dutch postcode"
+    return m.group(1), None
+
+
+def canonical_inschrijfnummer(value: object) -> str:
+    """Trim, upper case, drop Excel's trailing `.0`, drop leading zeros (sources.md §5)."""
+    text = as_text(value).upper()
+    if text.endswith(".0"):
+        text = text[:-2]
+    return text.lstrip("0")
+
+
+def pseudonym(value: object, key: bytes) -> str | None:
+    """HMAC-SHA256 of the canonical inschrijfnummer; an empty value stays empty and never links."""
+    canon = "" if is_empty(value) else canonical_inschrijfnummer(value)
+    if not canon:
+        return None
+    return hmac.new(key, canon.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def key_fingerprint(key: bytes) -> str:
+    """A fingerprint of the pseudonym key, recorded in the warehouse to refuse a different key."""
+    return hmac.new(key, b"fairshare key fingerprint", hashlib.sha256).hexdigest()[:16]
+
+
+def vocab_key(value: object) -> str:
+    return match_key(as_text(value)) if not is_empty(value) else ""

@@ -1,0 +1,1 @@
+"""Dagster wiring: assets, resources, checks, schedules and sensors. Holds no SQL and no parsing."""

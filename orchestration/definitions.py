@@ -1,0 +1,27 @@
+"""The Dagster definitions `dagster dev` shows and `fairshare run` executes in-process."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from orchestration.ingest_assets import ingest_assets
+from orchestration.resources import FairshareResource
+
+ALL_ASSETS = [*ingest_assets]
+
+fairshare_job = dg.define_asset_job("fairshare", selection=dg.AssetSelection.all(),
+                                    description="Het hele monitorproces: inlezen, marts, poort en rapport.")
+
+
+def build_definitions(resource: FairshareResource | None = None) -> dg.Definitions:
+    """Definitions bound to one resource; everything touching DuckDB runs in one process, one step at a time."""
+    return dg.Definitions(
+        assets=ALL_ASSETS,
+        jobs=[fairshare_job],
+        resources={"fairshare": resource or FairshareResource()},
+        # DuckDB allows one writer per file: never run two steps at once.
+        executor=dg.in_process_executor,
+    )
+
+
+defs = build_definitions()

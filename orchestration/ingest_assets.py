@@ -1,0 +1,76 @@
+"""Ingest assets: one per source, loading new or changed landing files into `raw` (sources.md)."""
+
+
+import dagster as dg
+
+from fairshare.settings import ConfigError
+from ingest.config import load_config
+from orchestration.loading import load_source
+from orchestration.resources import FairshareResource
+from warehouse import store
+
+DESCRIPTIONS = {
+    "swev": "SWEV-toewijzingen van sociale huurwoningen, elke levering met bestand en leverdatum (ruwe laag).",
+    "urgentie": "Registers van de urgentiecommissies: aanvragen en besluiten, elke levering bewaard (ruwe laag).",
+    "planregister": "Planregister Wonen: woningbouwplannen per peildatum (maart en oktober), als volledige momentopnamen.",
+}
+TABLES = {"swev": "swev_toewijzingen", "urgentie": "urgentie_registraties", "planregister": "planregister_plannen"}
+
+
+def raw_asset_key(bron: str) -> dg.AssetKey:
+    return dg.AssetKey(["raw", TABLES[bron]])
+
+
+def _ingest_asset(bron: str) -> dg.AssetsDefinition:
+    key = raw_asset_key(bron)
+
+    @dg.asset(
+        key=key,
+        group_name="ingest",
+        description=DESCRIPTIONS[bron],
+        kinds={"duckdb", "python"},
+        check_specs=[
+            dg.AssetCheckSpec("geen_afgewezen_bestanden", asset=key,
+                              description="Elk bestand in de landingsmap is leesbaar en volgt het broncontract."),
+            dg.AssetCheckSpec("quarantaine", asset=key,
+                              description="Geen rijen in quarantaine (onleesbare of ongeldige waarden)."),
+        ],
+    )
+    def _asset(context: dg.AssetExecutionContext, fairshare: FairshareResource):
+        settings = fairshare.settings()
+        try:
+            key_bytes = settings.key_bytes()
+            outcomes = load_source(settings.warehouse, settings.landing, bron, load_config(), key_bytes)
+        except (ConfigError, store.KeyMismatch) as exc:
+            raise dg.Failure(description=str(exc), allow_retries=False) from exc
+        with store.connect(settings.warehouse) as conn:
+            quarantined, examples = store.quarantine_summary(conn, bron)
+        rejected = [o for o in outcomes if o.afgewezen]
+        counts = {s: sum(o.status == s for o in outcomes) for s in ("geladen", "ongewijzigd", "afgewezen")}
+        context.log.info(f"{bron}: {len(outcomes)} files: {counts}")
+        yield dg.MaterializeResult(
+            metadata={
+                "bestanden": len(outcomes),
+                "geladen": counts["geladen"],
+                "ongewijzigd": counts["ongewijzigd"],
+                "afgewezen": len(rejected),
+                "rijen_geladen": sum(o.rijen_geladen for o in outcomes),
+                "rijen_gelezen": sum(o.rijen_gelezen for o in outcomes),
+            },
+            check_results=[
+                dg.AssetCheckResult(
+                    check_name="geen_afgewezen_bestanden", passed=not rejected,
+                    severity=dg.AssetCheckSeverity.WARN,
+                    metadata={"afgewezen": len(rejected), "redenen": dg.MetadataValue.md(
+                        "\n".join(f"- {o.reden}" for o in rejected) or "geen")}),
+                dg.AssetCheckResult(
+                    check_name="quarantaine", passed=quarantined == 0, severity=dg.AssetCheckSeverity.WARN,
+                    metadata={"rijen_quarantaine": quarantined, "voorbeelden": dg.MetadataValue.md(
+                        "\n".join(f"- {e}" for e in examples) or "geen")}),
+            ],
+        )
+
+    return _asset
+
+
+ingest_assets = [_ingest_asset(bron) for bron in ("swev", "urgentie", "planregister")]

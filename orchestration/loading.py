@@ -1,0 +1,106 @@
+"""Load one source folder: decide per file (reject, unchanged, load), parse with ``ingest``, store with ``warehouse``."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from ingest.config import IngestConfig
+from ingest.landing import LandingFile, content_hash, scan
+from ingest.loader import parse_file
+from ingest.normalise import output_columns
+from ingest.readers import BadFile
+from ingest.values import key_fingerprint
+from warehouse import schema, store
+
+log = logging.getLogger("fairshare.ingest")
+
+
+@dataclass
+class FileOutcome:
+    """What happened to one file in this run."""
+
+    bron: str
+    pad: str
+    status: str  # geladen | afgewezen | ongewijzigd
+    reden: str | None = None
+    rijen_gelezen: int = 0
+    rijen_geladen: int = 0
+    rijen_quarantaine: int = 0
+    quarantaine_voorbeelden: tuple[str, ...] = ()
+    eerder_afgewezen: bool = False
+
+    @property
+    def afgewezen(self) -> bool:
+        """Rejected now, or unchanged since it was rejected."""
+        return self.status == "afgewezen" or self.eerder_afgewezen
+
+
+def prepare(conn: duckdb.DuckDBPyConnection, config: IngestConfig, key: bytes) -> None:
+    """Create the schema and check the pseudonym key against the warehouse's (raises ``KeyMismatch``)."""
+    schema.ensure_schema(conn, {s.table: (output_columns(s), list(s.natural_key)) for s in config.sources.values()})
+    store.check_key(conn, key_fingerprint(key))
+
+
+def _audit(file: LandingFile, config: IngestConfig, inhoud_hash: str | None, status: str, **extra) -> dict:
+    return {"bron": file.bron, "pad": file.pad, "inhoud_hash": inhoud_hash, "config_hash": config.config_hash,
+            "leverdatum": file.leverdatum, "commissie": file.commissie, "status": status, **extra}
+
+
+def load_file(conn: duckdb.DuckDBPyConnection, file: LandingFile, config: IngestConfig, key: bytes) -> FileOutcome:
+    """Load one file (or record why not); never raises for bad input."""
+    if file.name_error:  # the name is checked before anything else (sources.md §1)
+        return _reject(conn, file, config, None, file.name_error)
+    digest = content_hash(file.path)
+    state = store.file_state(conn, file.pad)
+    if state and state.inhoud_hash == digest and state.config_hash == config.config_hash:
+        store.record_sighting(conn, _audit(file, config, digest, "ongewijzigd", reden=state.reden))
+        return FileOutcome(file.bron, file.pad, "ongewijzigd", reden=state.reden,
+                           eerder_afgewezen=state.status == "afgewezen")
+    copy = store.loaded_copy(conn, digest, config.config_hash)
+    if copy and copy != file.pad:
+        reden = f"same content as {copy}, already loaded"
+        store.record_sighting(conn, _audit(file, config, digest, "ongewijzigd", reden=reden))
+        return FileOutcome(file.bron, file.pad, "ongewijzigd", reden=reden)
+    holder = store.delivery_holder(conn, file.bron, file.commissie, file.leverdatum, file.pad)
+    if holder:
+        what = f"{file.bron} {file.commissie + ' ' if file.commissie else ''}{file.leverdatum.isoformat()}"
+        return _reject(conn, file, config, digest,
+                       f"a second file for the same delivery ({what}): {holder} is already loaded")
+    try:
+        parsed = parse_file(file, config, key)
+    except BadFile as exc:
+        return _reject(conn, file, config, digest, str(exc))
+    audit = _audit(file, config, digest, "geladen", rijen_gelezen=parsed.rijen_gelezen,
+                   rijen_geladen=len(parsed.rows), rijen_quarantaine=len(parsed.quarantine),
+                   totaalrijen_overgeslagen=parsed.totaalrijen_overgeslagen,
+                   kolommen_genegeerd=parsed.kolommen_genegeerd, kolommen_verwijderd=parsed.kolommen_verwijderd,
+                   blad=parsed.blad)
+    store.store_file(conn, config.sources[file.bron].table, audit, parsed.rows, parsed.quarantine)
+    for q in parsed.quarantine[:20]:
+        log.warning("%s, %srow %s: %s", file.pad, f"sheet {parsed.blad}, " if parsed.blad else "", q["rijnummer"],
+                    q["reden"])
+    if parsed.kolommen_verwijderd:
+        log.info("%s: direct identifiers dropped on read: %s", file.pad, ", ".join(parsed.kolommen_verwijderd))
+    examples = tuple(f"row {q['rijnummer']}: {q['reden']}" for q in parsed.quarantine[:5])
+    return FileOutcome(file.bron, file.pad, "geladen", rijen_gelezen=parsed.rijen_gelezen,
+                       rijen_geladen=len(parsed.rows), rijen_quarantaine=len(parsed.quarantine),
+                       quarantaine_voorbeelden=examples)
+
+
+def _reject(conn, file: LandingFile, config: IngestConfig, digest: str | None, reason: str) -> FileOutcome:
+    message = f"{file.pad}: {reason}"
+    log.error("rejected %s", message)
+    store.record_sighting(conn, _audit(file, config, digest, "afgewezen", reden=message))
+    return FileOutcome(file.bron, file.pad, "afgewezen", reden=message)
+
+
+def load_source(warehouse: Path, landing: Path, bron: str, config: IngestConfig, key: bytes) -> list[FileOutcome]:
+    """Load every new or changed file of one source folder, one short connection for the lot."""
+    files = scan(landing, config, bron)
+    with store.connect(warehouse) as conn:
+        prepare(conn, config, key)
+        return [load_file(conn, f, config, key) for f in files]

@@ -1,0 +1,139 @@
+"""Reads and atomic writes of the ingest bookkeeping in the warehouse.
+
+Every file load is one transaction: the file's earlier rows (same path) and quarantine entries
+are replaced together with its audit row, so a crash leaves the warehouse as before the file.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+
+class KeyMismatch(Exception):
+    """The pseudonym key differs from the one the warehouse was built with."""
+
+
+@contextmanager
+def connect(path: Path, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A short-lived connection: DuckDB allows one writer per file, so never hold it longer than needed."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = duckdb.connect(str(path), read_only=read_only)
+    try:
+        yield conn
+    finally:
+        conn.close()
+
+
+def check_key(conn: duckdb.DuckDBPyConnection, fingerprint: str) -> None:
+    """Record the key's fingerprint on first use; refuse a different key afterwards."""
+    row = conn.execute("SELECT vingerafdruk FROM audit.pseudoniem_sleutel LIMIT 1").fetchone()
+    if row is None:
+        conn.execute("INSERT INTO audit.pseudoniem_sleutel (vingerafdruk) VALUES (?)", [fingerprint])
+    elif row[0] != fingerprint:
+        raise KeyMismatch(
+            "FAIRSHARE_PSEUDONYM_KEY differs from the key this warehouse was built with "
+            f"(fingerprint {row[0]}, now {fingerprint}): pseudonyms would no longer link. "
+            "Use the original key, or start a new warehouse file.")
+
+
+def stored_fingerprint(path: Path) -> str | None:
+    """The key fingerprint recorded in an existing warehouse file, if any."""
+    if not path.exists():
+        return None
+    with connect(path, read_only=True) as conn:
+        exists = conn.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'audit' "
+                              "AND table_name = 'pseudoniem_sleutel'").fetchone()[0]
+        if not exists:
+            return None
+        row = conn.execute("SELECT vingerafdruk FROM audit.pseudoniem_sleutel LIMIT 1").fetchone()
+        return row[0] if row else None
+
+
+@dataclass(frozen=True)
+class FileState:
+    """The latest sighting of a path that loaded or rejected it."""
+
+    status: str
+    inhoud_hash: str | None
+    config_hash: str
+    reden: str | None
+
+
+def file_state(conn: duckdb.DuckDBPyConnection, pad: str) -> FileState | None:
+    row = conn.execute("SELECT status, inhoud_hash, config_hash, reden FROM audit.bestanden_actueel WHERE pad = ?",
+                       [pad]).fetchone()
+    return FileState(*row) if row else None
+
+
+def loaded_copy(conn: duckdb.DuckDBPyConnection, inhoud_hash: str, config_hash: str) -> str | None:
+    """The path of a loaded file with the same content and configuration, if any."""
+    row = conn.execute("SELECT pad FROM audit.bestanden_actueel WHERE status = 'geladen' AND inhoud_hash = ? "
+                       "AND config_hash = ? ORDER BY bestand_id LIMIT 1", [inhoud_hash, config_hash]).fetchone()
+    return row[0] if row else None
+
+
+def delivery_holder(conn: duckdb.DuckDBPyConnection, bron: str, commissie: str | None, leverdatum: dt.date,
+                    pad: str) -> str | None:
+    """Another loaded file of the same source (and committee) and date, if any."""
+    row = conn.execute(
+        "SELECT pad FROM audit.bestanden_actueel WHERE status = 'geladen' AND bron = ? "
+        "AND commissie IS NOT DISTINCT FROM ? AND leverdatum = ? AND pad <> ? LIMIT 1",
+        [bron, commissie, leverdatum, pad]).fetchone()
+    return row[0] if row else None
+
+
+def _insert_audit(conn: duckdb.DuckDBPyConnection, audit: dict) -> int:
+    cols = list(audit)
+    placeholders = ", ".join("?" for _ in cols)
+    return conn.execute(f"INSERT INTO audit.bestanden ({', '.join(cols)}) VALUES ({placeholders}) "
+                        "RETURNING bestand_id", [audit[c] for c in cols]).fetchone()[0]
+
+
+def record_sighting(conn: duckdb.DuckDBPyConnection, audit: dict) -> int:
+    """An audit row for a file that changes no data (rejected or unchanged)."""
+    return _insert_audit(conn, audit)
+
+
+def store_file(conn: duckdb.DuckDBPyConnection, table: str, audit: dict, rows: pd.DataFrame,
+               quarantine: list[dict]) -> int:
+    """Load one file atomically: replace its earlier rows and quarantine entries, write its audit row."""
+    conn.execute("BEGIN TRANSACTION")
+    try:
+        bestand_id = _insert_audit(conn, audit)
+        pad = audit["pad"]
+        conn.execute(f"DELETE FROM {table} WHERE _pad = ?", [pad])
+        conn.execute("DELETE FROM audit.quarantaine WHERE pad = ?", [pad])
+        frame = rows.assign(_pad=pad, _leverdatum=pd.Timestamp(audit["leverdatum"]), _bestand_id=bestand_id,
+                            _blad=audit.get("blad"))
+        conn.register("_incoming", frame)
+        cols = ", ".join(frame.columns)
+        conn.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM _incoming")
+        conn.unregister("_incoming")
+        if quarantine:
+            q = pd.DataFrame(quarantine).assign(bestand_id=bestand_id, bron=audit["bron"], pad=pad,
+                                                blad=audit.get("blad"))
+            conn.register("_quarantine", q)
+            conn.execute("INSERT INTO audit.quarantaine (bestand_id, bron, pad, blad, rijnummer, kolom, reden, "
+                         "waarden) SELECT bestand_id, bron, pad, blad, rijnummer, kolom, reden, waarden "
+                         "FROM _quarantine")
+            conn.unregister("_quarantine")
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    return bestand_id
+
+
+def quarantine_summary(conn: duckdb.DuckDBPyConnection, bron: str, examples: int = 5) -> tuple[int, list[str]]:
+    """Quarantined rows of a source's current loads, with a few examples naming file, row and column."""
+    total = conn.execute("SELECT count(*) FROM audit.quarantaine WHERE bron = ?", [bron]).fetchone()[0]
+    rows = conn.execute("SELECT pad, blad, rijnummer, reden FROM audit.quarantaine WHERE bron = ? "
+                        "ORDER BY pad, rijnummer LIMIT ?", [bron, examples]).fetchall()
+    return total, [f"{p}{', sheet ' + b if b else ''}, row {r}: {reden}" for p, b, r, reden in rows]
