@@ -128,8 +128,9 @@ def _read_csv(path: Path) -> Sheet:
         head = fh.read(65536)
     first = next((line for line in head.splitlines() if line.strip().strip(",;")), "")
     delimiter = ";" if first.count(";") > first.count(",") else ","
+    width = max(1, len(next(csv.reader([first], delimiter=delimiter), [])))
     try:
-        frame = pd.read_csv(path, sep=delimiter, encoding=encoding, header=None, dtype=str,
+        frame = pd.read_csv(path, sep=delimiter, encoding=encoding, header=None, dtype=str, names=range(width),
                             keep_default_na=False, skip_blank_lines=False, engine="c")
     except pd.errors.ParserError:
         # Ragged lines (more fields than the header): fall back to the csv module.

@@ -60,7 +60,7 @@ def load_file(conn: duckdb.DuckDBPyConnection, file: LandingFile, config: Ingest
         store.record_sighting(conn, _audit(file, config, digest, "ongewijzigd", reden=state.reden))
         return FileOutcome(file.bron, file.pad, "ongewijzigd", reden=state.reden,
                            eerder_afgewezen=state.status == "afgewezen")
-    copy = store.loaded_copy(conn, digest, config.config_hash)
+    copy = store.loaded_copy(conn, file.bron, file.commissie, digest, config.config_hash)
     if copy and copy != file.pad:
         reden = f"same content as {copy}, already loaded"
         store.record_sighting(conn, _audit(file, config, digest, "ongewijzigd", reden=reden))

@@ -72,10 +72,15 @@ def file_state(conn: duckdb.DuckDBPyConnection, pad: str) -> FileState | None:
     return FileState(*row) if row else None
 
 
-def loaded_copy(conn: duckdb.DuckDBPyConnection, inhoud_hash: str, config_hash: str) -> str | None:
-    """The path of a loaded file with the same content and configuration, if any."""
-    row = conn.execute("SELECT pad FROM audit.bestanden_actueel WHERE status = 'geladen' AND inhoud_hash = ? "
-                       "AND config_hash = ? ORDER BY bestand_id LIMIT 1", [inhoud_hash, config_hash]).fetchone()
+def loaded_copy(conn: duckdb.DuckDBPyConnection, bron: str, commissie: str | None, inhoud_hash: str,
+                config_hash: str) -> str | None:
+    """A loaded file of the same source (and committee) with the same content and configuration, if any.
+
+    The committee is part of the identity: the same bytes named for another committee mean other rows.
+    """
+    row = conn.execute("SELECT pad FROM audit.bestanden_actueel WHERE status = 'geladen' AND bron = ? "
+                       "AND commissie IS NOT DISTINCT FROM ? AND inhoud_hash = ? AND config_hash = ? "
+                       "ORDER BY bestand_id LIMIT 1", [bron, commissie, inhoud_hash, config_hash]).fetchone()
     return row[0] if row else None
 
 

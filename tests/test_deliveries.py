@@ -1,0 +1,148 @@
+"""sources.md §1 and §6: cumulative deliveries, reloading, configuration changes, atomic loads."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+from ingest.config import CONFIG_DIR, SEEDS_DIR, load_config
+from tests.helpers import SWEV_HEADER, load_all, query, swev_row, write_csv, write_xlsx
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _state(warehouse):
+    return (query(warehouse, "SELECT * EXCLUDE (_bestand_id) FROM raw.swev_toewijzingen ORDER BY ALL"),
+            query(warehouse, "SELECT * EXCLUDE (bestand_id) FROM audit.quarantaine ORDER BY ALL"))
+
+
+def test_loading_twice_changes_nothing(landing, warehouse):
+    write_xlsx(landing / "swev" / "toewijzingen_2025-04-02.xlsx", SWEV_HEADER, [swev_row(1), swev_row(2, kamers=0)])
+    first = load_all(landing, warehouse)
+    before = _state(warehouse)
+    second = load_all(landing, warehouse)
+    assert [o.status for o in first] == ["geladen"] and [o.status for o in second] == ["ongewijzigd"]
+    assert sum(o.rijen_gelezen for o in second) == 0
+    assert _state(warehouse) == before
+    assert query(warehouse, "SELECT status FROM audit.bestanden ORDER BY bestand_id") == [("geladen",), ("ongewijzigd",)]
+
+
+def test_later_delivery_supersedes_earlier_row_and_keeps_absent_keys(landing, warehouse):
+    write_xlsx(landing / "swev" / "toewijzingen_2025-04-02.xlsx", SWEV_HEADER,
+               [swev_row(1, huur=600.0), swev_row(2, huur=610.0)])
+    write_csv(landing / "swev" / "toewijzingen_2025-11-03.csv", SWEV_HEADER,
+              [swev_row(1, datum="01-03-2025", huur="655,00"), swev_row(3, datum="01-10-2025")])  # T0002 absent
+    load_all(landing, warehouse)
+    assert query(warehouse, "SELECT count(*) FROM raw.swev_toewijzingen") == [(4,)]  # every version kept
+    assert query(warehouse, "SELECT toewijzing_id, netto_huur, _leverdatum FROM raw.swev_toewijzingen_actueel "
+                            "ORDER BY 1") == [("T0001", 655.0, dt.date(2025, 11, 3)), ("T0002", 610.0, dt.date(2025, 4, 2)),
+                                              ("T0003", 600.0, dt.date(2025, 11, 3))]
+
+
+def test_latest_delivery_wins_by_file_date_not_load_order(landing, warehouse):
+    write_csv(landing / "swev" / "toewijzingen_2025-11-03.csv", SWEV_HEADER, [swev_row(1, datum="01-03-2025", huur="655")])
+    load_all(landing, warehouse)
+    write_csv(landing / "swev" / "toewijzingen_2025-04-02.csv", SWEV_HEADER, [swev_row(1, datum="01-03-2025", huur="600")])
+    load_all(landing, warehouse)  # the older extraction arrives later
+    assert query(warehouse, "SELECT netto_huur FROM raw.swev_toewijzingen_actueel") == [(655.0,)]
+
+
+def test_register_key_is_commissie_and_registratie_id(landing, warehouse):
+    header = ["Registratienummer", "Aanvraagdatum", "Besluit"]
+    write_csv(landing / "urgentie" / "baarn_2025-04-02.csv", header, [["R1", "01-03-2025", ""]])
+    write_csv(landing / "urgentie" / "soest_2025-04-02.csv", header, [["R1", "02-03-2025", ""]])
+    write_csv(landing / "urgentie" / "soest_2025-11-03.csv", header, [["R1", "02-03-2025", "Ingetrokken"]])
+    load_all(landing, warehouse)
+    assert query(warehouse, "SELECT commissie, besluit FROM raw.urgentie_registraties_actueel ORDER BY 1") == [
+        ("baarn", "in_behandeling"), ("soest", "ingetrokken")]
+
+
+def test_changed_file_replaces_its_earlier_rows(landing, warehouse):
+    header = ["Plan ID", "Gemeente", "Status", "Aantal woningen"]
+    path = landing / "planregister" / "planregister_2025-03.csv"
+    write_csv(path, header, [["P1", "Soest", "Zacht", "10"], ["P2", "Soest", "Hard", "20"]])
+    load_all(landing, warehouse)
+    write_csv(path, header, [["P1", "Soest", "Hard", "12"]])  # a corrected snapshot for the same peildatum
+    [o] = load_all(landing, warehouse)
+    assert o.status == "geladen"
+    assert query(warehouse, "SELECT plan_id, status, aantal_woningen FROM raw.planregister_plannen") == [("P1", "hard", 12)]
+
+
+def test_configuration_change_recovers_quarantined_rows(tmp_path, landing, warehouse):
+    write_xlsx(landing / "swev" / "toewijzingen_2025-04-02.xlsx", [*SWEV_HEADER, "Label"],
+               [swev_row(1) + ["Starters"], swev_row(2) + ["Senioren"]])
+    load_all(landing, warehouse)
+    assert query(warehouse, "SELECT count(*) FROM audit.quarantaine") == [(1,)]
+    # A data engineer adds the spelling to the vocabulary: a configuration change, not a code change.
+    config_dir = tmp_path / "config"
+    shutil.copytree(CONFIG_DIR, config_dir)
+    vocab = config_dir / "vocabularies.yaml"
+    vocab.write_text(vocab.read_text(encoding="utf-8").replace("jongeren: [Jongeren,", "jongeren: [Starters, Jongeren,"),
+                     encoding="utf-8")
+    config = load_config(config_dir, SEEDS_DIR)
+    assert config.config_hash != load_config().config_hash
+    [o] = load_all(landing, warehouse, config=config)
+    assert o.status == "geladen" and o.rijen_geladen == 2
+    assert query(warehouse, "SELECT count(*) FROM audit.quarantaine") == [(0,)]
+    assert query(warehouse, "SELECT toewijzing_id, label FROM raw.swev_toewijzingen ORDER BY 1") == [
+        ("T0001", "jongeren"), ("T0002", "senioren")]
+
+
+KILLER = textwrap.dedent("""
+    import sys, time
+    from pathlib import Path
+    from warehouse import store
+    from tests.helpers import KEY, load_all
+
+    original = store.store_file
+
+    def store_then_hang(conn, table, audit, rows, quarantine):
+        # Stop inside the open transaction, after the rows are inserted: the test kills us here.
+        real_execute = conn.execute
+        class Hanging:
+            def __getattr__(self, name):
+                return getattr(conn, name)
+            def execute(self, sql, *args):
+                if sql == "COMMIT":
+                    print("IN_TRANSACTION", flush=True)
+                    time.sleep(600)
+                return real_execute(sql, *args)
+        return original(Hanging(), table, audit, rows, quarantine)
+
+    store.store_file = store_then_hang
+    load_all(Path(sys.argv[1]), Path(sys.argv[2]), KEY)
+""")
+
+
+def test_load_killed_halfway_leaves_the_warehouse_unchanged(landing, warehouse, tmp_path):
+    write_xlsx(landing / "swev" / "toewijzingen_2025-04-02.xlsx", SWEV_HEADER, [swev_row(1)])
+    load_all(landing, warehouse)
+    before = _state(warehouse)
+    write_csv(landing / "swev" / "toewijzingen_2025-11-03.csv", SWEV_HEADER,
+              [swev_row(i, datum="01-10-2025") for i in range(2, 2002)])
+    script = tmp_path / "killer.py"
+    script.write_text(KILLER)
+    proc = subprocess.Popen([sys.executable, str(script), str(landing), str(warehouse)], stdout=subprocess.PIPE,
+                            text=True, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, start_new_session=True)
+    deadline = time.time() + 60
+    line = ""
+    while time.time() < deadline and "IN_TRANSACTION" not in line:
+        line = proc.stdout.readline()
+        if not line and proc.poll() is not None:
+            break
+    assert "IN_TRANSACTION" in line, "the loader never reached its transaction"
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert _state(warehouse) == before
+    assert query(warehouse, "SELECT count(*) FROM audit.bestanden WHERE pad = 'swev/toewijzingen_2025-11-03.csv'") == [(0,)]
+    # The next run loads the file again, completely.
+    outcomes = {o.pad: o.status for o in load_all(landing, warehouse)}
+    assert outcomes["swev/toewijzingen_2025-11-03.csv"] == "geladen"
+    assert query(warehouse, "SELECT count(*) FROM raw.swev_toewijzingen") == [(2001,)]
