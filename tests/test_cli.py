@@ -1,0 +1,66 @@
+"""spec/marts.md "Command line": the `fairshare` command, its settings and exit statuses."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from fairshare.settings import DEMO_KEY, ConfigError, Settings
+from tests.helpers import SWEV_HEADER, query, swev_row, write_xlsx
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def fairshare(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("FAIRSHARE_")}
+    return subprocess.run([sys.executable, "-m", "fairshare.cli", *args], capture_output=True, text=True, cwd=ROOT,
+                          env={**clean, **(env or {})}, timeout=600)
+
+
+def test_settings_flags_win_over_environment_over_defaults():
+    env = {"FAIRSHARE_LANDING": "/l", "FAIRSHARE_WAREHOUSE": "/w/f.duckdb", "FAIRSHARE_PSEUDONYM_KEY": "k"}
+    s = Settings.from_env(env, landing="/flag")
+    assert (s.landing, s.warehouse, s.reports) == (Path("/flag"), Path("/w/f.duckdb"), Path("data/reports"))
+    assert s.serving_file == Path("/serving/f.duckdb")
+    assert Settings.from_env({}).serving_file == Path("data/serving/fairshare.duckdb")
+    assert s.key_bytes() == b"k"
+    assert Settings.from_env({}, demo=True).key_bytes() == DEMO_KEY.encode()
+    with pytest.raises(ConfigError, match="FAIRSHARE_PSEUDONYM_KEY"):
+        Settings.from_env({}).key_bytes()
+
+
+def test_run_without_key_and_without_demo_exits_2(tmp_path):
+    result = fairshare("run", "--landing", str(tmp_path / "l"), "--warehouse", str(tmp_path / "w.duckdb"))
+    assert result.returncode == 2
+    assert "no pseudonym key" in result.stderr and "FAIRSHARE_PSEUDONYM_KEY" in result.stderr
+    assert not (tmp_path / "w.duckdb").exists()
+
+
+def test_run_with_a_different_key_on_an_existing_warehouse_exits_2(tmp_path):
+    landing = tmp_path / "landing"
+    write_xlsx(landing / "swev" / "toewijzingen_2025-04-02.xlsx", SWEV_HEADER, [swev_row(1)])
+    args = ["run", "--landing", str(landing), "--warehouse", str(tmp_path / "w.duckdb"), "--reports", str(tmp_path / "r")]
+    first = fairshare(*args, env={"FAIRSHARE_PSEUDONYM_KEY": "sleutel-een"})
+    assert first.returncode == 0, first.stderr
+    second = fairshare(*args, env={"FAIRSHARE_PSEUDONYM_KEY": "sleutel-twee"})
+    assert second.returncode == 2
+    assert "pseudonym key differs" in second.stderr
+
+
+def test_bad_peildatum_is_a_usage_error(tmp_path):
+    result = fairshare("run", "--demo", "--peildatum", "1-11-2026", "--warehouse", str(tmp_path / "w.duckdb"))
+    assert result.returncode == 2 and "YYYY-MM-DD" in result.stderr
+
+
+def test_demo_mode_is_announced(tmp_path):
+    landing = tmp_path / "landing"
+    write_xlsx(landing / "swev" / "toewijzingen_2025-04-02.xlsx", SWEV_HEADER, [swev_row(1)])
+    result = fairshare("run", "--demo", "--landing", str(landing), "--warehouse", str(tmp_path / "w.duckdb"),
+                       "--reports", str(tmp_path / "r"))
+    assert result.returncode == 0, result.stderr
+    assert "DEMO MODE" in result.stderr and DEMO_KEY in result.stderr
+    assert query(tmp_path / "w.duckdb", "SELECT count(*) FROM raw.swev_toewijzingen") == [(1,)]
