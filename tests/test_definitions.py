@@ -1,0 +1,68 @@
+"""The Dagster definitions: what `dagster dev` shows, and checks that report bad input without crashing."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from fairshare.runner import run_pipeline
+from fairshare.settings import Settings
+from orchestration.definitions import build_definitions
+from orchestration.resources import FairshareResource
+from tests.helpers import SWEV_HEADER, swev_row, write_xlsx
+
+
+def test_asset_keys_and_checks_snapshot():
+    """A rename shows up here in review."""
+    defs = build_definitions()
+    graph = defs.resolve_asset_graph()
+    assert {k.to_user_string() for k in graph.get_all_asset_keys()} == {
+        "raw/swev_toewijzingen", "raw/urgentie_registraties", "raw/planregister_plannen"}
+    checks = {(k.asset_key.to_user_string(), k.name) for k in graph.asset_check_keys}
+    assert checks == {(f"raw/{t}", c) for t in ("swev_toewijzingen", "urgentie_registraties", "planregister_plannen")
+                      for c in ("geen_afgewezen_bestanden", "quarantaine")}
+    assert defs.resolve_job_def("fairshare") is not None
+    for key in graph.get_all_asset_keys():
+        assert graph.get(key).description
+
+
+def _check_results(result: dg.ExecuteInProcessResult) -> dict[tuple[str, str], dg.AssetCheckEvaluation]:
+    return {(e.asset_check_key.asset_key.to_user_string(), e.asset_check_key.name): e
+            for e in result.get_asset_check_evaluations()}
+
+
+def test_rejected_file_and_quarantined_rows_are_failed_warning_checks_not_a_crash(tmp_path):
+    landing = tmp_path / "landing"
+    write_xlsx(landing / "swev" / "toewijzingen_2025-04-02.xlsx", SWEV_HEADER, [swev_row(1), swev_row(2, kamers=0)])
+    (landing / "planregister").mkdir()
+    (landing / "planregister" / "planregister_2025-03.xlsx").write_bytes(b"not a workbook")
+    resource = FairshareResource(landing=str(landing), warehouse=str(tmp_path / "w.duckdb"), demo=True)
+    result = build_definitions(resource).resolve_job_def("fairshare").execute_in_process(
+        instance=dg.DagsterInstance.ephemeral())
+    assert result.success
+    checks = _check_results(result)
+    rejected = checks[("raw/planregister_plannen", "geen_afgewezen_bestanden")]
+    assert not rejected.passed and rejected.severity == dg.AssetCheckSeverity.WARN
+    assert "planregister/planregister_2025-03.xlsx: not a readable xlsx file" in rejected.metadata["redenen"].value
+    quarantined = checks[("raw/swev_toewijzingen", "quarantaine")]
+    assert not quarantined.passed and quarantined.metadata["rijen_quarantaine"].value == 1
+    assert "row 3" in quarantined.metadata["voorbeelden"].value
+    assert checks[("raw/swev_toewijzingen", "geen_afgewezen_bestanden")].passed
+
+
+def test_missing_key_fails_the_step_with_the_reason(tmp_path, monkeypatch):
+    monkeypatch.delenv("FAIRSHARE_PSEUDONYM_KEY", raising=False)
+    monkeypatch.delenv("FAIRSHARE_DEMO", raising=False)
+    resource = FairshareResource(landing=str(tmp_path), warehouse=str(tmp_path / "w.duckdb"))
+    result = build_definitions(resource).resolve_job_def("fairshare").execute_in_process(
+        instance=dg.DagsterInstance.ephemeral(), raise_on_error=False)
+    assert not result.success
+    messages = [e.step_failure_data.error.message for e in result.all_events if e.is_step_failure]
+    assert any("no pseudonym key" in m for m in messages)
+
+
+def test_run_pipeline_reports_success_and_summary(tmp_path):
+    landing = tmp_path / "landing"
+    write_xlsx(landing / "swev" / "toewijzingen_2025-04-02.xlsx", SWEV_HEADER, [swev_row(1)])
+    settings = Settings.from_env({}, landing=landing, warehouse=tmp_path / "w.duckdb", demo=True)
+    outcome = run_pipeline(settings)
+    assert outcome.success and "swev" in outcome.summary and "1 rows loaded" in outcome.summary
