@@ -45,7 +45,9 @@ def run_pipeline(settings: Settings, instance: dg.DagsterInstance | None = None)
     job = defs.resolve_job_def("fairshare")
     started = time.perf_counter()
     with (dg.DagsterInstance.ephemeral() if instance is None else nullcontext(instance)) as inst:
-        result = job.execute_in_process(instance=inst, raise_on_error=False)
+        # Dagster's DEBUG events would bury the summary; assets log what matters at INFO.
+        result = job.execute_in_process(instance=inst, raise_on_error=False, run_config={
+            "loggers": {"console": {"config": {"log_level": "INFO"}}}})
     seconds = time.perf_counter() - started
     error = None
     if not result.success:
