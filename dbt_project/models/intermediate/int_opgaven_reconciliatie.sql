@@ -1,0 +1,24 @@
+-- Published targets per period against the agreed totals (region and per ingroeipad group).
+with per_groep as (
+    select
+        o.periode,
+        case when g.gemeente_naam = 'Amersfoort' then 'Amersfoort' else 'Overige gemeenten' end as groep,
+        sum(o.opgave) as som_opgaven
+    from {{ ref('opgaven') }} as o
+    inner join {{ ref('gemeenten') }} as g on o.gemeente_code = g.gemeente_code
+    group by all
+),
+
+vergelijking as (
+    select p.periode, p.groep, p.som_opgaven, a.afspraak
+    from per_groep as p
+    inner join {{ ref('ingroeipad_afspraak') }} as a on p.periode = a.periode and p.groep = a.groep
+    union all
+    select p.periode, 'Regio', sum(p.som_opgaven), sum(a.afspraak)
+    from per_groep as p
+    inner join {{ ref('ingroeipad_afspraak') }} as a on p.periode = a.periode and p.groep = a.groep
+    group by all
+)
+
+select periode, groep, som_opgaven, afspraak, som_opgaven - afspraak as verschil
+from vergelijking

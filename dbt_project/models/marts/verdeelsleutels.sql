@@ -1,0 +1,61 @@
+-- gemeente x verdeelsleutel: what the obvious distribution keys would ask of each gemeente out of the
+-- regional total (principle 6 of the slides), beside the published agreement.
+with regionaal as (
+    select sum(afspraak) as totaal
+    from {{ ref('ingroeipad_afspraak') }}
+    where jaar_van = (select min(jaar_van) from {{ ref('ingroeipad_afspraak') }})
+),
+
+periode_nu as (
+    select o.periode
+    from {{ ref('opgaven') }} as o
+    cross join {{ ref('int_peildatum') }} as p
+    where p.jaar_data_tot between o.jaar_van and o.jaar_tot
+    limit 1
+),
+
+afspraak as (
+    select gemeente_code, periode, sum(opgave) as totaal, max(vastgesteld_op) as vastgesteld_op
+    from {{ ref('opgaven') }}
+    group by all
+),
+
+laatste_vol_jaar as (
+    select max(jaar) as jaar from {{ ref('int_jaren') }} where maanden_data = 12
+),
+
+sleutels as (
+    select i.gemeente_code, 'inwoners' as verdeelsleutel, cast(i.inwoners as double) as waarde, i.peildatum as peildatum_sleutel
+    from {{ ref('inwoners') }} as i
+    union all
+    select t.gemeente_code, 'toewijzingen', cast(count(*) as double), make_date(l.jaar, 12, 31)
+    from {{ ref('int_toewijzingen') }} as t
+    cross join laatste_vol_jaar as l
+    where t.jaar = l.jaar and t.in_scope
+    group by all
+    union all
+    select gemeente_code, 'afspraak_' || replace(periode, '-', '_'), cast(totaal as double), vastgesteld_op
+    from afspraak
+),
+
+aandelen as (
+    select
+        s.gemeente_code,
+        s.verdeelsleutel,
+        s.peildatum_sleutel,
+        100.0 * s.waarde / sum(s.waarde) over (partition by s.verdeelsleutel) as aandeel_pct
+    from sleutels as s
+    inner join {{ ref('int_gemeenten') }} as g on s.gemeente_code = g.gemeente_code
+)
+
+select
+    a.gemeente_code,
+    a.verdeelsleutel,
+    cast(a.aandeel_pct as double) as aandeel_pct,
+    cast(r.totaal * a.aandeel_pct / 100 as double) as opgave_bij_227,
+    cast(r.totaal * a.aandeel_pct / 100 - nu.totaal as double) as verschil_met_afspraak,
+    a.peildatum_sleutel
+from aandelen as a
+cross join regionaal as r
+left join afspraak as nu
+    on a.gemeente_code = nu.gemeente_code and nu.periode = (select periode from periode_nu)

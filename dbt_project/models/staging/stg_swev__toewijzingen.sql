@@ -1,0 +1,24 @@
+-- SWEV allocations, latest delivery per toewijzing_id, typed and renamed.
+select
+    toewijzing_id,
+    corporatie,
+    gemeente as gemeente_code,
+    toewijzingsdatum,
+    cast(year(toewijzingsdatum) as integer) as jaar,
+    netto_huur,
+    aantal_kamers,
+    label,
+    coalesce(gepersonaliseerde_huur, false) as gepersonaliseerde_huur,
+    toewijzingsroute,
+    urgentiecategorie,
+    subcategorie,
+    huisvestingsvergunning_urgentie,
+    herkomstgemeente,
+    herkomstgemeente_buiten_regio,
+    inschrijfnummer_pseudoniem,
+    pc4,
+    huishoudgrootte,
+    leeftijdsklasse,
+    _pad as bestand,
+    _leverdatum as leverdatum
+from {{ source('raw', 'swev_toewijzingen_actueel') }}
