@@ -8,7 +8,14 @@ LANDING ?= data/landing
 
 .PHONY: run test install lint sample dev clean
 
-install: $(VENV)/.installed
+MANIFEST := dbt_project/target/manifest.json
+DBT_SOURCES := $(shell find dbt_project -path dbt_project/target -prune -o -type f \( -name '*.sql' -o -name '*.yml' -o -name '*.csv' \) -print)
+
+install: $(VENV)/.installed $(MANIFEST)
+
+# The dbt manifest is prepared at build time, never when the Dagster definitions are imported.
+$(MANIFEST): $(VENV)/.installed $(DBT_SOURCES)
+	cd dbt_project && ../$(BIN)/dbt parse --profiles-dir . --quiet
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)

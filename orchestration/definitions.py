@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import dagster as dg
 
+from dagster_dbt import DbtCliResource
+
+from orchestration.dbt_assets import dbt_project, fairshare_dbt_assets
 from orchestration.ingest_assets import ingest_assets
 from orchestration.resources import FairshareResource
 
-ALL_ASSETS = [*ingest_assets]
+ALL_ASSETS = [*ingest_assets, fairshare_dbt_assets]
 
 fairshare_job = dg.define_asset_job("fairshare", selection=dg.AssetSelection.all(),
                                     description="Het hele monitorproces: inlezen, marts, poort en rapport.")
@@ -18,7 +24,9 @@ def build_definitions(resource: FairshareResource | None = None) -> dg.Definitio
     return dg.Definitions(
         assets=ALL_ASSETS,
         jobs=[fairshare_job],
-        resources={"fairshare": resource or FairshareResource()},
+        resources={"fairshare": resource or FairshareResource(),
+                   # The dbt installed beside this interpreter: the venv need not be activated.
+                   "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=str(Path(sys.executable).parent / "dbt"))},
         # DuckDB allows one writer per file: never run two steps at once.
         executor=dg.in_process_executor,
     )

@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import logging
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
+from fairshare.sample import write_sample
 from ingest.config import load_config
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="session")
@@ -29,3 +35,15 @@ def warehouse(tmp_path):
 @pytest.fixture(autouse=True)
 def _quiet_logs():
     logging.getLogger("fairshare").setLevel(logging.ERROR)
+
+
+@pytest.fixture(scope="session")
+def sample_run(tmp_path_factory):
+    """`fairshare sample` then `fairshare run --demo`, as a new user would."""
+    base = tmp_path_factory.mktemp("sample")
+    landing, warehouse = base / "landing", base / "warehouse" / "fairshare.duckdb"
+    summary = write_sample(landing)
+    result = subprocess.run([sys.executable, "-m", "fairshare.cli", "run", "--demo", "--landing", str(landing),
+                             "--warehouse", str(warehouse), "--reports", str(base / "reports")],
+                            capture_output=True, text=True, cwd=ROOT, timeout=900)
+    return summary, landing, warehouse, result

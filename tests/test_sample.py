@@ -2,34 +2,16 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 from fairshare.sample import model, write_sample
 from ingest.headers import match_headers
 from ingest.landing import scan
 from ingest.readers import read_sheets
 from tests.helpers import query
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture(scope="session")
-def sample_run(tmp_path_factory):
-    """`fairshare sample` then `fairshare run --demo`, as a new user would."""
-    base = tmp_path_factory.mktemp("sample")
-    landing, warehouse = base / "landing", base / "warehouse" / "fairshare.duckdb"
-    summary = write_sample(landing)
-    result = subprocess.run([sys.executable, "-m", "fairshare.cli", "run", "--demo", "--landing", str(landing),
-                             "--warehouse", str(warehouse), "--reports", str(base / "reports")],
-                            capture_output=True, text=True, cwd=ROOT, timeout=900)
-    return summary, landing, warehouse, result
-
 
 def test_sample_run_loads_every_row_but_the_bad_ones(sample_run):
     summary, landing, warehouse, result = sample_run
