@@ -6,7 +6,6 @@ import sys
 from pathlib import Path
 
 import dagster as dg
-
 from dagster_dbt import DbtCliResource
 
 from orchestration.dbt_assets import dbt_project, fairshare_dbt_assets

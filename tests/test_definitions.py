@@ -10,19 +10,34 @@ from orchestration.definitions import build_definitions
 from orchestration.resources import FairshareResource
 from tests.helpers import SWEV_HEADER, swev_row, write_xlsx
 
+MARTS = {"fair_share", "fair_share_gemeente", "ingroeipad", "compensatie_saldo", "instroom_uitstroom", "terugkeer",
+         "urgentie_aanvragen", "urgentie_toekenningen", "urgentie_afwijzingen", "doorlooptijd_huisvesting",
+         "toewijzingen_geschiktheid", "ouderenhuisvesting", "sociale_huur_plannen", "verdeelsleutels"}
+
 
 def test_asset_keys_and_checks_snapshot():
     """A rename shows up here in review."""
     defs = build_definitions()
     graph = defs.resolve_asset_graph()
-    assert {k.to_user_string() for k in graph.get_all_asset_keys()} == {
-        "raw/swev_toewijzingen", "raw/urgentie_registraties", "raw/planregister_plannen"}
+    keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
+    assert {"raw/swev_toewijzingen", "raw/urgentie_registraties", "raw/planregister_plannen"} <= keys
+    assert {k for k in keys if k.startswith("marts/")} == {f"marts/{m}" for m in MARTS}
+    assert {"staging/stg_swev__toewijzingen", "intermediate/int_koppeling", "referentie/opgaven"} <= keys
     checks = {(k.asset_key.to_user_string(), k.name) for k in graph.asset_check_keys}
-    assert checks == {(f"raw/{t}", c) for t in ("swev_toewijzingen", "urgentie_registraties", "planregister_plannen")
-                      for c in ("geen_afgewezen_bestanden", "quarantaine")}
+    assert {(f"raw/{t}", c) for t in ("swev_toewijzingen", "urgentie_registraties", "planregister_plannen")
+            for c in ("geen_afgewezen_bestanden", "quarantaine")} <= checks
+    # dbt tests show as asset checks on their models
+    assert any(a == "marts/fair_share" and c.startswith("unique_combination") for a, c in checks)
     assert defs.resolve_job_def("fairshare") is not None
     for key in graph.get_all_asset_keys():
-        assert graph.get(key).description
+        if key.path[0] in ("raw", "marts"):
+            assert graph.get(key).description, key
+
+
+def test_marts_are_downstream_of_the_ingest_assets():
+    graph = build_definitions().resolve_asset_graph()
+    upstream = graph.get(dg.AssetKey(["staging", "stg_swev__toewijzingen"])).parent_keys
+    assert dg.AssetKey(["raw", "swev_toewijzingen"]) in upstream
 
 
 def _check_results(result: dg.ExecuteInProcessResult) -> dict[tuple[str, str], dg.AssetCheckEvaluation]:

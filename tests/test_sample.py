@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from pathlib import Path
 
 import numpy as np
 
@@ -12,6 +11,7 @@ from ingest.headers import match_headers
 from ingest.landing import scan
 from ingest.readers import read_sheets
 from tests.helpers import query
+
 
 def test_sample_run_loads_every_row_but_the_bad_ones(sample_run):
     summary, landing, warehouse, result = sample_run

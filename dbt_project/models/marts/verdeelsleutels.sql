@@ -28,10 +28,10 @@ sleutels as (
     select i.gemeente_code, 'inwoners' as verdeelsleutel, cast(i.inwoners as double) as waarde, i.peildatum as peildatum_sleutel
     from {{ ref('inwoners') }} as i
     union all
-    select t.gemeente_code, 'toewijzingen', cast(count(*) as double), make_date(l.jaar, 12, 31)
-    from {{ ref('int_toewijzingen') }} as t
+    select g.gemeente_code, 'toewijzingen', cast(count(t.toewijzing_id) as double), make_date(l.jaar, 12, 31)
+    from {{ ref('int_gemeenten') }} as g
     cross join laatste_vol_jaar as l
-    where t.jaar = l.jaar and t.in_scope
+    left join {{ ref('int_toewijzingen') }} as t on g.gemeente_code = t.gemeente_code and t.jaar = l.jaar
     group by all
     union all
     select gemeente_code, 'afspraak_' || replace(periode, '-', '_'), cast(totaal as double), vastgesteld_op
