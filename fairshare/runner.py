@@ -49,11 +49,14 @@ def run_pipeline(settings: Settings, instance: dg.DagsterInstance | None = None)
         result = job.execute_in_process(instance=inst, raise_on_error=False, run_config={
             "loggers": {"console": {"config": {"log_level": "INFO"}}}})
     seconds = time.perf_counter() - started
+    failures = [e for e in result.all_events if e.is_step_failure]
+    # A failing blocking gate check fails its step; that is the gate doing its work, not a broken pipeline.
+    gate = [e for e in failures if e.step_failure_data.error.cls_name == "DagsterAssetCheckFailedError"]
+    blocked = bool(gate) and len(gate) == len(failures)
     error = None
-    if not result.success:
-        failures = [e for e in result.all_events if e.is_step_failure]
+    if not result.success and not blocked:
         error = "; ".join(str(e.step_failure_data.error.message).strip() for e in failures) or "unknown error"
-    return RunOutcome(success=result.success, blocked=False, summary=summarise(settings, seconds),
+    return RunOutcome(success=result.success or blocked, blocked=blocked, summary=summarise(settings, seconds),
                       error=error, seconds=seconds)
 
 
@@ -73,4 +76,7 @@ def summarise(settings: Settings, seconds: float) -> str:
         for (reden,) in conn.execute("SELECT reden FROM audit.bestanden_actueel WHERE status = 'afgewezen' "
                                      "ORDER BY pad").fetchall():
             lines.append(f"  rejected: {reden}")
+    for path in sorted(settings.reports.glob("bo_wonen_zorg_*")) if settings.reports.exists() else []:
+        label = "BLOCKED, see" if path.name.endswith("_geblokkeerd.html") else "Report:"
+        lines.append(f"{label} {path.resolve()}")
     return "\n".join(lines)

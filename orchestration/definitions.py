@@ -9,10 +9,11 @@ import dagster as dg
 from dagster_dbt import DbtCliResource
 
 from orchestration.dbt_assets import dbt_project, fairshare_dbt_assets
+from orchestration.gate_assets import bo_rapport, gate_checks
 from orchestration.ingest_assets import ingest_assets
 from orchestration.resources import FairshareResource
 
-ALL_ASSETS = [*ingest_assets, fairshare_dbt_assets]
+ALL_ASSETS = [*ingest_assets, fairshare_dbt_assets, bo_rapport]
 
 fairshare_job = dg.define_asset_job("fairshare", selection=dg.AssetSelection.all(),
                                     description="Het hele monitorproces: inlezen, marts, poort en rapport.")
@@ -22,6 +23,7 @@ def build_definitions(resource: FairshareResource | None = None) -> dg.Definitio
     """Definitions bound to one resource; everything touching DuckDB runs in one process, one step at a time."""
     return dg.Definitions(
         assets=ALL_ASSETS,
+        asset_checks=gate_checks,
         jobs=[fairshare_job],
         resources={"fairshare": resource or FairshareResource(),
                    # The dbt installed beside this interpreter: the venv need not be activated.

@@ -54,6 +54,15 @@ CREATE TABLE IF NOT EXISTS audit.pseudoniem_sleutel (
     vingerafdruk VARCHAR NOT NULL,
     vastgelegd_op TIMESTAMP NOT NULL DEFAULT current_timestamp
 );
+-- Gate results per run: one row per GX suite validated before the BO report.
+CREATE TABLE IF NOT EXISTS audit.poort (
+    run_id VARCHAR NOT NULL,
+    peildatum DATE,
+    suite VARCHAR NOT NULL,
+    geslaagd BOOLEAN NOT NULL,
+    fouten JSON,
+    gecontroleerd_op TIMESTAMP NOT NULL DEFAULT current_timestamp
+);
 -- The state of each file as far as the data goes: its latest sighting that loaded or rejected it.
 CREATE OR REPLACE VIEW audit.bestanden_actueel AS
 SELECT * FROM audit.bestanden

@@ -7,6 +7,7 @@ are replaced together with its audit row, so a crash leaves the warehouse as bef
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -142,3 +143,18 @@ def quarantine_summary(conn: duckdb.DuckDBPyConnection, bron: str, examples: int
     rows = conn.execute("SELECT pad, blad, rijnummer, reden FROM audit.quarantaine WHERE bron = ? "
                         "ORDER BY pad, rijnummer LIMIT ?", [bron, examples]).fetchall()
     return total, [f"{p}{', sheet ' + b if b else ''}, row {r}: {reden}" for p, b, r, reden in rows]
+
+
+def record_gate(conn: duckdb.DuckDBPyConnection, run_id: str, peildatum, suite: str, geslaagd: bool,
+                fouten: list[dict]) -> None:
+    """Keep one suite's outcome for this run (the blocked page lists all failures of the run)."""
+    conn.execute("DELETE FROM audit.poort WHERE run_id = ? AND suite = ?", [run_id, suite])
+    conn.execute("INSERT INTO audit.poort (run_id, peildatum, suite, geslaagd, fouten) VALUES (?, ?, ?, ?, ?)",
+                 [run_id, peildatum, suite, geslaagd, json.dumps(fouten, ensure_ascii=False)])
+
+
+def gate_failures(conn: duckdb.DuckDBPyConnection, run_id: str) -> list[tuple[str, list[dict]]]:
+    """The failed suites of one run with their failures, in the order they were checked."""
+    rows = conn.execute("SELECT suite, fouten FROM audit.poort WHERE run_id = ? AND NOT geslaagd "
+                        "ORDER BY gecontroleerd_op", [run_id]).fetchall()
+    return [(suite, json.loads(fouten)) for suite, fouten in rows]

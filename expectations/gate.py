@@ -1,0 +1,207 @@
+"""The gate before the BO report: rules per peildatum, validated with Great Expectations.
+
+Every rule becomes rows (regel, onderwerp, ernst, geslaagd, bericht); GX validates the
+blocking rows, and the Dutch `bericht` of each failed row is what the blocked page lists.
+Warnings (ernst = waarschuwing) never block; the report's data-quality section shows them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import yaml
+
+from expectations.suites import SUITES, Suite
+
+REPORT_CONFIG = Path(__file__).resolve().parent.parent / "fairshare" / "report" / "config.yaml"
+MAANDEN = ["januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus", "september", "oktober",
+           "november", "december"]
+
+
+def datum_nl(d: dt.date) -> str:
+    return f"{d.day} {MAANDEN[d.month - 1]} {d.year}"
+
+
+def pct_nl(share: float) -> str:
+    """A share as a Dutch percentage with one decimal: 0.031 -> '3,1%'."""
+    return f"{100 * share:.1f}".replace(".", ",") + "%"
+
+
+@functools.cache
+def report_config() -> dict:
+    return yaml.safe_load(REPORT_CONFIG.read_text(encoding="utf-8"))
+
+
+def snapshot_for(peildatum: dt.date) -> dt.date:
+    """The planregister snapshot a report needs: that March (May report) or October (December report)."""
+    return dt.date(peildatum.year, 3, 31) if peildatum.month <= 6 else dt.date(peildatum.year, 10, 31)
+
+
+def poort_regels(conn: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """All gate rules and freshness warnings for the peildatum of the marts."""
+    cfg = report_config()
+    peildatum, data_tot = conn.execute("SELECT peildatum, data_tot FROM intermediate.int_peildatum").fetchone()
+    rows: list[dict] = []
+
+    def add(regel, onderwerp, geslaagd, bericht, ernst="blokkerend"):
+        rows.append({"regel": regel, "onderwerp": onderwerp, "ernst": ernst, "geslaagd": bool(geslaagd),
+                     "bericht": None if geslaagd else bericht})
+
+    lever = conn.execute("SELECT bron, commissie, leverdatum, pad, rijen_geladen, rijen_quarantaine "
+                         "FROM staging.stg_audit__leveringen").df()
+    swev = lever[lever["bron"] == "swev"]
+    add("swev_levering", "SWEV", (pd.to_datetime(swev["leverdatum"]).dt.date >= peildatum).any(),
+        f"Er is geen SWEV-levering met extractiedatum op of na {datum_nl(peildatum)} geladen.")
+
+    commissies = conn.execute("SELECT commissie, gemeente_naam FROM intermediate.int_gemeenten ORDER BY 2").fetchall()
+    regs = lever[lever["bron"] == "urgentie"]
+    for commissie, naam in [*commissies, ("ratu", "RATU (Regionaal Adviesteam Urgenties)")]:
+        eigen = regs[regs["commissie"] == commissie]
+        recent = (pd.to_datetime(eigen["leverdatum"]).dt.date >= peildatum).any()
+        add("register_levering", naam, recent,
+            f"De urgentiecommissie van {naam} heeft geen register geleverd met extractiedatum op of na "
+            f"{datum_nl(peildatum)}.", ernst="blokkerend" if commissie != "ratu" else "waarschuwing")
+
+    snapshot = snapshot_for(peildatum)
+    plan = lever[lever["bron"] == "planregister"]
+    geladen = (pd.to_datetime(plan["leverdatum"]).dt.date == snapshot).any()
+    add("planregister_momentopname", f"planregister {snapshot:%Y-%m}", geladen,
+        f"Het Planregister Wonen van {MAANDEN[snapshot.month - 1]} {snapshot.year} "
+        f"(planregister_{snapshot:%Y-%m}) is niet geladen.")
+    uiterlijk = dt.date.fromisoformat(f"{snapshot.year}-{cfg['planregister_uiterlijk'][f'{snapshot.month:02d}']}")
+    add("planregister_tijdig", f"planregister {snapshot:%Y-%m}", geladen,
+        f"Het Planregister van {MAANDEN[snapshot.month - 1]} {snapshot.year} moest uiterlijk {datum_nl(uiterlijk)} "
+        "zijn geleverd.", ernst="waarschuwing")
+
+    # Quarantine over the deliveries the report uses: latest SWEV, each committee's latest, the snapshot for P.
+    used = pd.concat([
+        swev.sort_values("leverdatum").tail(1),
+        regs.sort_values("leverdatum").groupby("commissie", dropna=False).tail(1),
+        plan[pd.to_datetime(plan["leverdatum"]).dt.date == snapshot],
+    ])
+    namen = {"swev": "SWEV-toewijzingen", "urgentie": "registers van de urgentiecommissies",
+             "planregister": "Planregister Wonen"}
+    for bron, naam in namen.items():
+        part = used[used["bron"] == bron]
+        bad, good = int(part["rijen_quarantaine"].sum()), int(part["rijen_geladen"].sum())
+        share = bad / (bad + good) if bad + good else 0.0
+        worst = part.assign(aandeel=part["rijen_quarantaine"] / (part["rijen_quarantaine"] + part["rijen_geladen"]))
+        worst = worst.sort_values("aandeel", ascending=False).head(3)
+        detail = "; ".join(f"{r.pad}: {r.rijen_quarantaine} van {r.rijen_quarantaine + r.rijen_geladen} rijen"
+                           for r in worst.itertuples() if r.rijen_quarantaine)
+        add("quarantaine", naam, share <= cfg["max_quarantaine_aandeel"],
+            f"{naam}: {pct_nl(share)} van de rijen staat in quarantaine (ten hoogste "
+            f"{pct_nl(cfg['max_quarantaine_aandeel'])} toegestaan). {detail}")
+
+    jaren = [j for (j,) in conn.execute("SELECT jaar FROM intermediate.int_jaren WHERE jaar >= ? ORDER BY 1",
+                                        [cfg["trechter_vanaf"]]).fetchall()]
+    grenzen = {j: v for j, v in conn.execute("SELECT jaar, voorlopig FROM referentie.huurgrenzen").fetchall()}
+    for jaar in jaren:
+        add("huurgrenzen", str(jaar), jaar in grenzen,
+            f"Voor {jaar} ontbreken de huurgrenzen in dbt_project/seeds/huurgrenzen.csv.")
+        if grenzen.get(jaar):
+            add("huurgrenzen_voorlopig", str(jaar), False,
+                f"De huurgrenzen van {jaar} zijn voorlopig (nog niet gecontroleerd in de Staatscourant).",
+                ernst="waarschuwing")
+    oud = conn.execute("SELECT gemeente_code, peildatum FROM referentie.inwoners WHERE peildatum < "
+                       "(SELECT max(peildatum) FROM referentie.inwoners) ORDER BY 1").fetchall()
+    for code, datum in oud:
+        add("inwoners_peildatum", code, False, f"Inwonertal van {code} is van {datum_nl(datum)}, ouder dan de andere "
+            "gemeenten.", ernst="waarschuwing")
+    for (corp,) in conn.execute("SELECT DISTINCT corporatie FROM intermediate.int_toewijzingen "
+                                "WHERE corporatie_onbekend ORDER BY 1").fetchall():
+        add("verhuurder_onbekend", corp, False, f"Verhuurder '{corp}' staat niet in de seed corporaties en telt als "
+            "niet-SWEV.", ernst="waarschuwing")
+    frame = pd.DataFrame(rows)
+    frame["peildatum"] = peildatum
+    frame["data_tot"] = data_tot
+    return frame
+
+
+@dataclass
+class Fout:
+    """One failed expectation: its Dutch explanation, how many rows, some examples."""
+
+    uitleg: str
+    aantal: int
+    voorbeelden: list[str] = field(default_factory=list)
+
+
+@dataclass
+class SuiteOutcome:
+    suite: str
+    geslaagd: bool
+    fouten: list[Fout]
+    rijen: int
+
+
+@functools.cache
+def gx_context(root: str):
+    """One file-backed GX context per folder (its Data Docs live there), progress bars off."""
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    logging.getLogger("great_expectations").setLevel(logging.WARNING)
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    context = gx.get_context(mode="file", project_root_dir=root)
+    context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
+    return context
+
+
+def suite_frame(conn: duckdb.DuckDBPyConnection, suite: Suite) -> pd.DataFrame:
+    if suite.name == "poort":
+        frame = poort_regels(conn)
+        return frame[frame["ernst"] == "blokkerend"].reset_index(drop=True)
+    return conn.execute(suite.sql).df()
+
+
+def validate(conn: duckdb.DuckDBPyConnection, suite: Suite, docs_root: Path) -> SuiteOutcome:
+    """Run one suite with GX on its DataFrame; update the Data Docs."""
+    import great_expectations as gx
+
+    frame = suite_frame(conn, suite)
+    context = gx_context(str(docs_root))
+    source = context.data_sources.add_or_update_pandas("fairshare")
+    asset = next((a for a in source.assets if a.name == suite.name), None) or source.add_dataframe_asset(suite.name)
+    batch = next((b for b in asset.batch_definitions if b.name == "geheel"), None) or \
+        asset.add_batch_definition_whole_dataframe("geheel")
+    gx_suite = context.suites.add_or_update(gx.ExpectationSuite(name=suite.name, expectations=suite.expectations()))
+    definition = context.validation_definitions.add_or_update(
+        gx.ValidationDefinition(name=suite.name, data=batch, suite=gx_suite))
+    checkpoint = context.checkpoints.add_or_update(gx.Checkpoint(
+        name=suite.name, validation_definitions=[definition],
+        actions=[gx.checkpoint.UpdateDataDocsAction(name="data_docs")],
+        result_format={"result_format": "SUMMARY", "partial_unexpected_count": 5}))
+    result = checkpoint.run(batch_parameters={"dataframe": frame})
+    fouten = []
+    for run in result.run_results.values():
+        for r in run.results:
+            if r.success:
+                continue
+            uitleg = r.expectation_config.meta.get("uitleg", r.expectation_config.type)
+            aantal = int(r.result.get("unexpected_count") or 0)
+            if suite.name == "poort":  # the rows themselves say what is wrong, in Dutch
+                failed = frame[~frame["geslaagd"].astype(bool)]
+                fouten += [Fout(b, 1) for b in failed["bericht"]]
+                continue
+            if suite.name == "invarianten":
+                failed = frame[frame["verschil"] != 0]
+                voorbeelden = [f"{c}: {o} (verschil {v})" for c, o, v in failed.head(5).itertuples(index=False)]
+            else:
+                voorbeelden = [str(v) for v in (r.result.get("partial_unexpected_list") or [])[:5]]
+            fouten.append(Fout(uitleg, aantal, voorbeelden))
+    return SuiteOutcome(suite.name, bool(result.success), fouten, len(frame))
+
+
+def docs_index(docs_root: Path) -> Path:
+    return docs_root / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
+
+
+SUITE_BY_NAME = {s.name: s for s in SUITES}

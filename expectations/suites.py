@@ -1,0 +1,136 @@
+"""Great Expectations suites as code, validated on DataFrames read from DuckDB.
+
+GX's SQL datasource cannot reflect DuckDB tables on this stack, so each suite names the SQL
+that yields its DataFrame (only the columns it checks) and the expectations on it. Every
+expectation carries a Dutch `uitleg` in its meta: that sentence is what the blocked report shows.
+The gate rules of spec/marts.md are one more suite, on a table with one row per rule and subject.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import great_expectations.expectations as gxe
+
+
+@dataclass(frozen=True)
+class Suite:
+    """A suite on one Dagster asset: the SQL for its DataFrame and its expectations."""
+
+    name: str
+    asset: tuple[str, str]  # (schema, table) = the Dagster asset key the check sits on
+    sql: str
+    expectations: Callable[[], list]
+    description: str
+
+
+def _e(cls, uitleg: str, **kwargs):
+    return cls(meta={"uitleg": uitleg}, **kwargs)
+
+
+def _toewijzingen() -> list:
+    return [
+        _e(gxe.ExpectColumnValuesToNotBeNull, "Elke toewijzing heeft een toewijzingsnummer.", column="toewijzing_id"),
+        _e(gxe.ExpectColumnValuesToBeUnique, "Na ontdubbeling komt elk toewijzingsnummer één keer voor.",
+           column="toewijzing_id"),
+        _e(gxe.ExpectColumnValuesToNotBeNull, "Elke toewijzing heeft een gemeente.", column="gemeente_code"),
+        _e(gxe.ExpectColumnValuesToBeBetween, "Netto huur ligt tussen 100 en 3000 euro.", column="netto_huur",
+           min_value=100, max_value=3000, strict_max=True),
+        _e(gxe.ExpectColumnValuesToBeBetween, "Aantal kamers ligt tussen 1 en 12.", column="aantal_kamers",
+           min_value=1, max_value=12),
+        _e(gxe.ExpectColumnValuesToBeInSet, "Toewijzingsroute is een bekende route.", column="toewijzingsroute",
+           value_set=["regulier", "urgentie", "direct_bemiddeling", "statushouder", "overig"]),
+        _e(gxe.ExpectColumnValuesToBeInSet, "Label is geen, senioren of jongeren.", column="label",
+           value_set=["geen", "senioren", "jongeren"]),
+        _e(gxe.ExpectColumnPairValuesAToBeGreaterThanB,
+           "Geen toewijzingsdatum na de extractiedatum van de levering.", column_A="leverdatum",
+           column_B="toewijzingsdatum", or_equal=True),
+    ]
+
+
+def _registraties() -> list:
+    return [
+        _e(gxe.ExpectCompoundColumnsToBeUnique, "Na ontdubbeling komt elke (commissie, registratie) één keer voor.",
+           column_list=["commissie", "registratie_id"]),
+        _e(gxe.ExpectColumnValuesToBeInSet, "Besluit is toegekend, afgewezen, ingetrokken of in behandeling.",
+           column="besluit", value_set=["toegekend", "afgewezen", "ingetrokken", "in_behandeling"]),
+        _e(gxe.ExpectColumnPairValuesAToBeGreaterThanB, "Geen aanvraagdatum na de extractiedatum van de levering.",
+           column_A="leverdatum", column_B="aanvraagdatum", or_equal=True),
+        _e(gxe.ExpectColumnPairValuesAToBeGreaterThanB, "Geen besluit vóór de aanvraag.", column_A="besluitdatum",
+           column_B="aanvraagdatum", or_equal=True, ignore_row_if="either_value_is_missing"),
+    ]
+
+
+def _plannen() -> list:
+    counts = ["aantal_woningen", "sociale_huur", "nultreden", "zorggeschikt", "geclusterd"]
+    return [
+        _e(gxe.ExpectCompoundColumnsToBeUnique, "Elk plan komt één keer voor per momentopname.",
+           column_list=["peildatum", "plan_id"]),
+        _e(gxe.ExpectColumnValuesToBeInSet, "Planstatus is gerealiseerd, in aanbouw, hard of zacht.", column="status",
+           value_set=["gerealiseerd", "in_aanbouw", "hard", "zacht"]),
+        *[_e(gxe.ExpectColumnValuesToBeBetween, f"Aantal ({c}) is niet negatief.", column=c, min_value=0)
+          for c in counts],
+    ]
+
+
+def _invarianten() -> list:
+    return [_e(gxe.ExpectColumnValuesToBeBetween,
+               "De marts kloppen onderling: elke controle (zie onderwerp) heeft verschil 0.",
+               column="verschil", min_value=0, max_value=0)]
+
+
+def _poort() -> list:
+    return [_e(gxe.ExpectColumnValuesToBeInSet, "Alle poortregels voor het BO-rapport zijn voldaan.",
+               column="geslaagd", value_set=[True])]
+
+
+# Cross-table invariants: one row per check and subject, with the difference that must be 0.
+INVARIANTEN_SQL = """
+WITH mart AS (
+    SELECT gemeente_code, jaar, sum(gehuisvest + gehuisvest_buiten_afspraak) AS n FROM marts.fair_share GROUP BY ALL
+), staging AS (
+    SELECT t.gemeente_code, year(t.toewijzingsdatum) AS jaar, count(*) AS n
+    FROM staging.stg_swev__toewijzingen t, intermediate.int_peildatum p
+    WHERE t.toewijzingsdatum <= p.data_tot AND t.toewijzingsroute <> 'statushouder'
+      AND t.gemeente_code IN (SELECT gemeente_code FROM intermediate.int_gemeenten)
+      AND t.urgentiecategorie IN (SELECT urgentiecategorie FROM referentie.urgentiecategorieen WHERE wettelijk)
+    GROUP BY ALL
+), gemeenten AS (SELECT count(*) AS n FROM intermediate.int_gemeenten)
+SELECT 'fair_share gelijk aan urgente toewijzingen in staging' AS controle,
+       coalesce(mart.gemeente_code, staging.gemeente_code) || ' ' || coalesce(mart.jaar, staging.jaar) AS onderwerp,
+       coalesce(mart.n, 0) - coalesce(staging.n, 0) AS verschil
+FROM mart FULL OUTER JOIN staging USING (gemeente_code, jaar)
+UNION ALL
+SELECT 'elke gemeente in elk jaar van ' || mart, mart || ' ' || jaar, (SELECT n FROM gemeenten) - aantal
+FROM (
+    SELECT 'fair_share_gemeente' AS mart, jaar, count(DISTINCT gemeente_code) AS aantal FROM marts.fair_share_gemeente GROUP BY ALL
+    UNION ALL SELECT 'fair_share', jaar, count(DISTINCT gemeente_code) FROM marts.fair_share GROUP BY ALL
+    UNION ALL SELECT 'toewijzingen_geschiktheid', jaar, count(DISTINCT gemeente_code) FROM marts.toewijzingen_geschiktheid GROUP BY ALL
+    UNION ALL SELECT 'terugkeer', jaar, count(DISTINCT herkomst) FROM marts.terugkeer GROUP BY ALL
+)
+UNION ALL
+SELECT 'trechter genest', gemeente_code || ' ' || jaar,
+       (swev > toewijzingen)::int + (swev_max_3_kamers > swev)::int
+       + (coalesce(tot_hoge_aftoppingsgrens, 0) > swev_max_3_kamers)::int
+       + (coalesce(tot_lage_aftoppingsgrens, 0) > coalesce(tot_hoge_aftoppingsgrens, 0))::int
+FROM marts.toewijzingen_geschiktheid
+"""
+
+SUITES = [
+    Suite("toewijzingen", ("staging", "stg_swev__toewijzingen"),
+          "SELECT toewijzing_id, gemeente_code, netto_huur, aantal_kamers, toewijzingsroute, label, "
+          "toewijzingsdatum, leverdatum FROM staging.stg_swev__toewijzingen",
+          _toewijzingen, "Kwaliteit van de SWEV-toewijzingen (na ontdubbeling)."),
+    Suite("registraties", ("staging", "stg_urgentie__registraties"),
+          "SELECT commissie, registratie_id, besluit, aanvraagdatum, besluitdatum, leverdatum "
+          "FROM staging.stg_urgentie__registraties", _registraties,
+          "Kwaliteit van de registers van de urgentiecommissies."),
+    Suite("plannen", ("staging", "stg_planregister__plannen"),
+          "SELECT peildatum, plan_id, status, aantal_woningen, sociale_huur, nultreden, zorggeschikt, geclusterd "
+          "FROM staging.stg_planregister__plannen", _plannen, "Kwaliteit van het Planregister Wonen."),
+    Suite("invarianten", ("marts", "fair_share"), INVARIANTEN_SQL, _invarianten,
+          "De marts kloppen onderling en met staging."),
+    Suite("poort", ("staging", "stg_audit__leveringen"), "SELECT * FROM poort_regels", _poort,
+          "Poortregels voor het BO-rapport: volledige leveringen, weinig quarantaine, huurgrenzen aanwezig."),
+]
