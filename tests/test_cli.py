@@ -45,7 +45,7 @@ def test_run_with_a_different_key_on_an_existing_warehouse_exits_2(tmp_path):
     write_xlsx(landing / "swev" / "toewijzingen_2025-04-02.xlsx", SWEV_HEADER, [swev_row(1)])
     args = ["run", "--landing", str(landing), "--warehouse", str(tmp_path / "w.duckdb"), "--reports", str(tmp_path / "r")]
     first = fairshare(*args, env={"FAIRSHARE_PSEUDONYM_KEY": "sleutel-een"})
-    assert first.returncode == 0, first.stderr
+    assert first.returncode == 1, first.stderr  # loads, then the gate blocks: one delivery is not a report
     second = fairshare(*args, env={"FAIRSHARE_PSEUDONYM_KEY": "sleutel-twee"})
     assert second.returncode == 2
     assert "pseudonym key differs" in second.stderr
@@ -61,6 +61,7 @@ def test_demo_mode_is_announced(tmp_path):
     write_xlsx(landing / "swev" / "toewijzingen_2025-04-02.xlsx", SWEV_HEADER, [swev_row(1)])
     result = fairshare("run", "--demo", "--landing", str(landing), "--warehouse", str(tmp_path / "w.duckdb"),
                        "--reports", str(tmp_path / "r"))
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == 1, result.stderr  # the gate blocks an incomplete landing folder
     assert "DEMO MODE" in result.stderr and DEMO_KEY in result.stderr
+    assert "BLOCKED, see" in result.stdout
     assert query(tmp_path / "w.duckdb", "SELECT count(*) FROM raw.swev_toewijzingen") == [(1,)]

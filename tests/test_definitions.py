@@ -50,10 +50,13 @@ def test_rejected_file_and_quarantined_rows_are_failed_warning_checks_not_a_cras
     write_xlsx(landing / "swev" / "toewijzingen_2025-04-02.xlsx", SWEV_HEADER, [swev_row(1), swev_row(2, kamers=0)])
     (landing / "planregister").mkdir()
     (landing / "planregister" / "planregister_2025-03.xlsx").write_bytes(b"not a workbook")
-    resource = FairshareResource(landing=str(landing), warehouse=str(tmp_path / "w.duckdb"), demo=True)
+    resource = FairshareResource(landing=str(landing), warehouse=str(tmp_path / "w.duckdb"),
+                                 reports=str(tmp_path / "reports"), demo=True)
     result = build_definitions(resource).resolve_job_def("fairshare").execute_in_process(
-        instance=dg.DagsterInstance.ephemeral())
-    assert result.success
+        instance=dg.DagsterInstance.ephemeral(), raise_on_error=False)
+    # Every step ran but the gate's: this landing lacks the committees' registers, so the report is blocked.
+    failed_steps = {e.step_key for e in result.all_events if e.is_step_failure}
+    assert failed_steps == {"staging__stg_audit__leveringen_gx_poort"}
     checks = _check_results(result)
     rejected = checks[("raw/planregister_plannen", "geen_afgewezen_bestanden")]
     assert not rejected.passed and rejected.severity == dg.AssetCheckSeverity.WARN
@@ -81,3 +84,4 @@ def test_run_pipeline_reports_success_and_summary(tmp_path):
     settings = Settings.from_env({}, landing=landing, warehouse=tmp_path / "w.duckdb", demo=True)
     outcome = run_pipeline(settings)
     assert outcome.success and "swev" in outcome.summary and "1 rows loaded" in outcome.summary
+    assert outcome.blocked and "BLOCKED, see" in outcome.summary  # no registers, no planregister: no report

@@ -1,0 +1,144 @@
+"""spec/marts.md "The BO report and the gate": the report's content, and what blocks it (in Dutch, exit 1)."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+
+from fairshare.report import MARTS
+from tests.helpers import query
+
+ROOT = Path(__file__).resolve().parents[1]
+SECTIONS = ["fair-share", "ingroeipad", "compensatie", "instroom-uitstroom", "urgentie", "geschiktheid",
+            "ouderenhuisvesting", "verdeelsleutels", "datakwaliteit"]
+
+
+@pytest.fixture(scope="module")
+def report(sample_run):
+    summary, landing, warehouse, result = sample_run
+    assert result.returncode == 0, result.stderr[-3000:]
+    reports = warehouse.parent.parent / "reports"
+    return reports / "bo_wonen_zorg_2026-12.html", reports, warehouse, result
+
+
+def _cell(html: str, row_attrs: str, kolom: str) -> str:
+    m = re.search(rf'<tr {re.escape(row_attrs)}>.*?<td data-kolom="{kolom}"[^>]*>([^<]*)</td>', html)
+    assert m, (row_attrs, kolom)
+    return m.group(1)
+
+
+def _nl(n: int) -> str:
+    return f"{n:,}".replace(",", ".")
+
+
+def test_clean_run_writes_the_december_report_and_workbook(report):
+    html_path, reports, _, result = report
+    assert html_path.exists() and (reports / "bo_wonen_zorg_2026-12.xlsx").exists()
+    assert not (reports / "bo_wonen_zorg_2026-12_geblokkeerd.html").exists()
+    assert f"Report: {html_path.resolve()}" in result.stdout
+    assert (reports / "gx" / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html").exists()
+
+
+def test_report_is_self_contained_dutch_with_every_section(report):
+    html = report[0].read_text(encoding="utf-8")
+    assert '<html lang="nl">' in html and "BO Wonen en Zorg van december 2026" in html
+    for section in SECTIONS:
+        assert f'<section id="{section}">' in html, section
+    assert html.count("<svg") >= 6  # charts inline
+    assert not re.search(r'(src|href)="(https?:)?//', html)  # nothing fetched from the network
+    assert "De huurgrenzen van 2026 zijn voorlopig" in html  # the voorlopig warning
+    assert "Inwonertal van GM0342 is van 1 januari 2021" in html
+
+
+def test_report_figures_equal_the_marts(report):
+    html_path, _, warehouse, _ = report
+    html = html_path.read_text(encoding="utf-8")
+    for code, jaar, gehuisvest, toewijzingen in query(
+            warehouse, "SELECT gemeente_code, jaar, gehuisvest, toewijzingen FROM marts.fair_share_gemeente WHERE jaar >= 2025"):
+        attrs = f'data-gemeente="{code}" data-jaar="{jaar}"'
+        assert _cell(html, attrs, "gehuisvest") == _nl(gehuisvest)
+        assert _cell(html, attrs, "toewijzingen") == _nl(toewijzingen)
+    for groep, jaar, gehuisvest in query(warehouse, "SELECT groep, jaar, gehuisvest FROM marts.ingroeipad"):
+        assert _cell(html, f'data-groep="{groep}" data-jaar="{jaar}"', "gehuisvest") == _nl(gehuisvest)
+    for commissie, aanvragen in query(warehouse, "SELECT commissie, aanvragen FROM marts.urgentie_aanvragen WHERE jaar = 2026"):
+        assert _cell(html, f'data-commissie="{commissie}"', "aanvragen") == _nl(aanvragen)
+    for jaar, n in query(warehouse, "SELECT jaar, sum(toewijzingen) FROM marts.toewijzingen_geschiktheid "
+                                    "WHERE jaar >= 2022 GROUP BY 1"):
+        assert _cell(html, f'data-jaar="{jaar}"', "toewijzingen") == _nl(int(n))
+
+
+def test_workbook_has_one_sheet_per_mart_with_its_rows(report):
+    _, reports, warehouse, _ = report
+    wb = load_workbook(reports / "bo_wonen_zorg_2026-12.xlsx", read_only=True)
+    assert wb.sheetnames == MARTS
+    for mart in MARTS:
+        assert wb[mart].max_row - 1 == query(warehouse, f"SELECT count(*) FROM marts.{mart}")[0][0], mart
+
+
+def _run(landing: Path, tmp_path: Path) -> tuple[subprocess.CompletedProcess, Path]:
+    reports = tmp_path / "reports"
+    result = subprocess.run([sys.executable, "-m", "fairshare.cli", "run", "--demo", "--landing", str(landing),
+                             "--warehouse", str(tmp_path / "w.duckdb"), "--reports", str(reports)],
+                            capture_output=True, text=True, cwd=ROOT, timeout=900)
+    return result, reports
+
+
+@pytest.fixture
+def landing_copy(sample_run, tmp_path):
+    target = tmp_path / "landing"
+    shutil.copytree(sample_run[1], target)
+    return target
+
+
+def _blocked_page(result, reports) -> str:
+    assert result.returncode == 1, result.stderr[-3000:]
+    assert not (reports / "bo_wonen_zorg_2026-12.html").exists()
+    assert not (reports / "bo_wonen_zorg_2026-12.xlsx").exists()
+    page = reports / "bo_wonen_zorg_2026-12_geblokkeerd.html"
+    assert page.exists() and f"BLOCKED, see {page.resolve()}" in result.stdout
+    return page.read_text(encoding="utf-8")
+
+
+def test_missing_committee_delivery_blocks_with_its_name(landing_copy, tmp_path):
+    for p in landing_copy.glob("urgentie/leusden_2026-11-03.*"):
+        p.unlink()
+    html = _blocked_page(*_run(landing_copy, tmp_path))
+    assert "De urgentiecommissie van Leusden heeft geen register geleverd met extractiedatum op of na 1 november 2026." in html
+    assert "Baarn" not in html
+
+
+def test_rejected_file_blocks_through_the_snapshot_rule(landing_copy, tmp_path):
+    (landing_copy / "planregister" / "planregister_2026-10.xlsx").write_bytes(b"kapot bestand")
+    result, reports = _run(landing_copy, tmp_path)
+    html = _blocked_page(result, reports)
+    assert "Het Planregister Wonen van oktober 2026 (planregister_2026-10) is niet geladen." in html
+    assert "rejected: planregister/planregister_2026-10.xlsx: not a readable xlsx file" in result.stdout
+
+
+def test_more_than_two_percent_quarantined_blocks(landing_copy, tmp_path):
+    path = next(landing_copy.glob("swev/toewijzingen_2026-11-03.*"))
+    assert path.suffix == ".csv"
+    lines = path.read_bytes().splitlines()
+    delimiter = b";" if lines[0].count(b";") > lines[0].count(b",") else b","
+    n_bad = int(0.03 * len(lines))
+    bad = [delimiter.join([f"KAPOT-{i}".encode()] + [b""] * (lines[0].count(delimiter))) for i in range(n_bad)]
+    path.write_bytes(b"\r\n".join(lines + bad) + b"\r\n")
+    html = _blocked_page(*_run(landing_copy, tmp_path))
+    assert re.search(r"SWEV-toewijzingen: \d,\d% van de rijen staat in quarantaine \(ten hoogste 2,0% toegestaan\)", html)
+    assert "swev/toewijzingen_2026-11-03.csv:" in html
+
+
+def test_rejected_duplicate_of_an_intact_delivery_does_not_block(landing_copy, tmp_path):
+    original = next(landing_copy.glob("urgentie/baarn_2026-11-03.*"))
+    twin = original.with_suffix(".csv" if original.suffix == ".xlsx" else ".xlsx")
+    twin.write_bytes(b"een tweede, kapot exemplaar")
+    result, reports = _run(landing_copy, tmp_path)
+    assert result.returncode == 0, result.stdout[-2000:]
+    assert "rejected: " in result.stdout
+    assert (reports / "bo_wonen_zorg_2026-12.html").exists()
