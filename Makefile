@@ -6,7 +6,7 @@ PYTHON ?= python3
 BIN := $(VENV)/bin
 LANDING ?= data/landing
 
-.PHONY: run test install lint sample dev clean
+.PHONY: run test install lint sample dev clean browser
 
 MANIFEST := dbt_project/target/manifest.json
 DBT_SOURCES := $(shell find dbt_project -path dbt_project/target -prune -o -type f \( -name '*.sql' -o -name '*.yml' -o -name '*.csv' \) -print)
@@ -34,7 +34,13 @@ run: sample
 lint: install
 	$(BIN)/ruff check .
 
-test: lint
+# The report is checked in headless Chromium: Debian's package, installed when missing (as root).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; } || \
+	  { echo "chromium is missing: install Debian's chromium package (needed by tests/test_browser.py)"; exit 1; }
+
+test: lint browser
 	$(BIN)/pytest
 
 dev: install

@@ -110,11 +110,12 @@ def poort_regels(conn: duckdb.DuckDBPyConnection) -> pd.DataFrame:
             add("huurgrenzen_voorlopig", str(jaar), False,
                 f"De huurgrenzen van {jaar} zijn voorlopig (nog niet gecontroleerd in de Staatscourant).",
                 ernst="waarschuwing")
-    oud = conn.execute("SELECT gemeente_code, peildatum FROM referentie.inwoners WHERE peildatum < "
-                       "(SELECT max(peildatum) FROM referentie.inwoners) ORDER BY 1").fetchall()
-    for code, datum in oud:
-        add("inwoners_peildatum", code, False, f"Inwonertal van {code} is van {datum_nl(datum)}, ouder dan de andere "
-            "gemeenten.", ernst="waarschuwing")
+    oud = conn.execute("SELECT g.gemeente_naam, i.peildatum FROM referentie.inwoners i JOIN referentie.gemeenten g "
+                       "USING (gemeente_code) WHERE i.peildatum < (SELECT max(peildatum) FROM referentie.inwoners) "
+                       "ORDER BY 1").fetchall()
+    for naam, datum in oud:
+        add("inwoners_peildatum", naam, False, f"Het inwonertal van {naam} is van {datum_nl(datum)}, ouder dan dat "
+            "van de andere gemeenten (verdeelsleutel inwoners).", ernst="waarschuwing")
     for (corp,) in conn.execute("SELECT DISTINCT corporatie FROM intermediate.int_toewijzingen "
                                 "WHERE corporatie_onbekend ORDER BY 1").fetchall():
         add("verhuurder_onbekend", corp, False, f"Verhuurder '{corp}' staat niet in de seed corporaties en telt als "

@@ -8,6 +8,7 @@ from pathlib import Path
 import dagster as dg
 from dagster_dbt import DbtCliResource
 
+from orchestration.automation import actualiteit_leveringen, build_automation
 from orchestration.dbt_assets import dbt_project, fairshare_dbt_assets
 from orchestration.gate_assets import bo_rapport, gate_checks
 from orchestration.ingest_assets import ingest_assets
@@ -21,9 +22,12 @@ fairshare_job = dg.define_asset_job("fairshare", selection=dg.AssetSelection.all
 
 def build_definitions(resource: FairshareResource | None = None) -> dg.Definitions:
     """Definitions bound to one resource; everything touching DuckDB runs in one process, one step at a time."""
+    sensor, schedule = build_automation(fairshare_job)
     return dg.Definitions(
         assets=ALL_ASSETS,
-        asset_checks=gate_checks,
+        asset_checks=[*gate_checks, actualiteit_leveringen],
+        sensors=[sensor],
+        schedules=[schedule],
         jobs=[fairshare_job],
         resources={"fairshare": resource or FairshareResource(),
                    # The dbt installed beside this interpreter: the venv need not be activated.

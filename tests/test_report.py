@@ -53,7 +53,7 @@ def test_report_is_self_contained_dutch_with_every_section(report):
     assert html.count("<svg") >= 6  # charts inline
     assert not re.search(r'(src|href)="(https?:)?//', html)  # nothing fetched from the network
     assert "De huurgrenzen van 2026 zijn voorlopig" in html  # the voorlopig warning
-    assert "Inwonertal van GM0342 is van 1 januari 2021" in html
+    assert "Het inwonertal van Soest is van 1 januari 2021" in html
 
 
 def test_report_figures_equal_the_marts(report):

@@ -59,7 +59,7 @@ def _bars(labels, series: dict[str, list], title: str, ylabel: str = "") -> str:
     ax.set_title(title, fontsize=10)
     ax.set_ylabel(ylabel, fontsize=8)
     ax.axhline(0, color="#444", linewidth=0.6)
-    ax.legend(fontsize=8, frameon=False)
+    ax.legend(fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1))
     ax.spines[["top", "right"]].set_visible(False)
     return _svg(fig)
 
