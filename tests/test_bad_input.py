@@ -51,14 +51,10 @@ def test_each_bad_swev_row_is_quarantined_with_file_row_and_column(landing, ware
     [outcome] = load_all(landing, warehouse)
     assert outcome.status == "geladen"
     assert (outcome.rijen_geladen, outcome.rijen_quarantaine) == (2, len(SWEV_BAD))
-    q = quarantine(warehouse)
-    assert len(q) == len(SWEV_BAD)
-    for k, (entry, (_, column, words)) in enumerate(zip(q, SWEV_BAD, strict=True)):
+    assert_quarantined(warehouse, SWEV_BAD, first_row=first_data_row + 1)
+    for entry in quarantine(warehouse):
         assert entry["pad"] == f"swev/toewijzingen_2025-04-02.{fmt}"
         assert entry["blad"] == ("Blad1" if fmt == "xlsx" else None)
-        assert entry["rijnummer"] == first_data_row + 1 + k
-        assert entry["kolom"] == column
-        assert words in entry["reden"] and f"({column})" in entry["reden"]
 
 
 def test_same_id_twice_in_a_file_makes_both_rows_bad(landing, warehouse):
@@ -68,6 +64,15 @@ def test_same_id_twice_in_a_file_makes_both_rows_bad(landing, warehouse):
     assert [(e["rijnummer"], e["kolom"]) for e in quarantine(warehouse)] == [(2, "toewijzing_id"), (4, "toewijzing_id")]
     assert "appears 2 times" in quarantine(warehouse)[0]["reden"]
     assert query(warehouse, "SELECT toewijzing_id FROM raw.swev_toewijzingen") == [("T0002",)]
+
+
+def assert_quarantined(warehouse, expected: list[tuple], first_row: int) -> None:
+    """Each expected (row, column, words) is quarantined in order, on consecutive rows from first_row."""
+    entries = quarantine(warehouse)
+    assert len(entries) == len(expected)
+    for k, (entry, (_, column, words)) in enumerate(zip(entries, expected, strict=True)):
+        assert (entry["rijnummer"], entry["kolom"]) == (first_row + k, column)
+        assert words in entry["reden"] and f"({column})" in entry["reden"], entry["reden"]
 
 
 REG_HEADER = ["Registratienummer", "Aanvraagdatum", "Besluitdatum", "Besluit", "Afwijzingsgrond", "Urgentiecategorie",
@@ -91,9 +96,7 @@ def test_each_bad_register_row(landing, warehouse):
     write_csv(landing / "urgentie" / "leusden_2025-04-02.csv", REG_HEADER, [good] + [r for r, _, _ in REG_BAD])
     [outcome] = load_all(landing, warehouse)
     assert (outcome.rijen_geladen, outcome.rijen_quarantaine) == (1, len(REG_BAD))
-    for k, (entry, (_, column, words)) in enumerate(zip(quarantine(warehouse), REG_BAD, strict=True)):
-        assert (entry["rijnummer"], entry["kolom"]) == (3 + k, column)
-        assert words in entry["reden"], entry["reden"]
+    assert_quarantined(warehouse, REG_BAD, first_row=3)
 
 
 PLAN_HEADER = ["Plan ID", "Gemeente", "Status", "Jaar oplevering", "Aantal woningen", "Sociale huur",
@@ -113,9 +116,7 @@ def test_each_bad_plan_row(landing, warehouse):
     good = ["P0", "Soest", "Zacht", "", "20", "", "", "4"]
     write_xlsx(landing / "planregister" / "planregister_2025-03.xlsx", PLAN_HEADER, [good] + [r for r, _, _ in PLAN_BAD])
     load_all(landing, warehouse)
-    for k, (entry, (_, column, words)) in enumerate(zip(quarantine(warehouse), PLAN_BAD, strict=True)):
-        assert (entry["rijnummer"], entry["kolom"]) == (3 + k, column)
-        assert words in entry["reden"], entry["reden"]
+    assert_quarantined(warehouse, PLAN_BAD, first_row=3)
     assert query(warehouse, "SELECT plan_id, sociale_huur, nultreden FROM raw.planregister_plannen") == [("P0", 0, 4)]
 
 
