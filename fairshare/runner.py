@@ -79,4 +79,9 @@ def summarise(settings: Settings, seconds: float) -> str:
     for path in sorted(settings.reports.glob("bo_wonen_zorg_*")) if settings.reports.exists() else []:
         label = "BLOCKED, see" if path.name.endswith("_geblokkeerd.html") else "Report:"
         lines.append(f"{label} {path.resolve()}")
+    if settings.serving_file.exists():
+        served = settings.serving_file.resolve()
+        lines.append(f"Published for readers (read-only copy): {served}")
+        lines.append(f"  connect: duckdb -readonly {served}   or in Python: duckdb.connect('{served}', read_only=True)")
+        lines.append("  never open the warehouse file itself: it is the pipeline's (see README, 'For the province')")
     return "\n".join(lines)

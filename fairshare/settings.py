@@ -29,6 +29,8 @@ class Settings:
     pseudonym_key: str | None = None
     demo: bool = False
     peildatum: dt.date | None = None
+    publish_postgres_dsn: str | None = None
+    postgres_reader_password: str | None = None
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides: object) -> Settings:
@@ -41,6 +43,10 @@ class Settings:
                 values[field] = Path(env[var])
         if env.get("FAIRSHARE_PSEUDONYM_KEY"):
             values["pseudonym_key"] = env["FAIRSHARE_PSEUDONYM_KEY"]
+        for field, var in (("publish_postgres_dsn", "FAIRSHARE_PUBLISH_POSTGRES_DSN"),
+                           ("postgres_reader_password", "FAIRSHARE_POSTGRES_READER_PASSWORD")):
+            if env.get(var):
+                values[field] = env[var]
         if env.get("FAIRSHARE_DEMO", "").lower() in ("1", "true", "ja", "yes"):
             values["demo"] = True
         values.update({k: v for k, v in overrides.items() if v is not None})

@@ -10,11 +10,11 @@ from dagster_dbt import DbtCliResource
 
 from orchestration.automation import actualiteit_leveringen, build_automation
 from orchestration.dbt_assets import dbt_project, fairshare_dbt_assets
-from orchestration.gate_assets import bo_rapport, gate_checks
+from orchestration.gate_assets import bo_rapport, gate_checks, publicatie
 from orchestration.ingest_assets import ingest_assets
 from orchestration.resources import FairshareResource
 
-ALL_ASSETS = [*ingest_assets, fairshare_dbt_assets, bo_rapport]
+ALL_ASSETS = [*ingest_assets, fairshare_dbt_assets, bo_rapport, publicatie]
 
 fairshare_job = dg.define_asset_job("fairshare", selection=dg.AssetSelection.all(),
                                     description="Het hele monitorproces: inlezen, marts, poort en rapport.")

@@ -10,7 +10,7 @@ from expectations import gate
 from expectations.suites import SUITES, Suite
 from fairshare.report import MARTS, render_blocked, render_report
 from orchestration.resources import FairshareResource
-from warehouse import schema, store
+from warehouse import publish, schema, store
 
 GATE_CHECK_PREFIX = "gx_"
 
@@ -61,3 +61,25 @@ def bo_rapport(context: dg.AssetExecutionContext, fairshare: FairshareResource) 
         paths = render_report(conn, settings.reports, gate.poort_regels(conn), gate.docs_index(docs_root))
     context.log.info(f"BO-rapport: {paths[0]}")
     return dg.MaterializeResult(metadata={"html": str(paths[0].resolve()), "xlsx": str(paths[1].resolve())})
+
+
+@dg.asset(
+    key=["publicatie", "marts"],
+    group_name="rapport",
+    deps=[bo_rapport],
+    description="De marts (en referentietabellen) voor lezers: een alleen-lezen DuckDB-bestand, atomair "
+                "vervangen, en desgewenst PostgreSQL. Alleen na een geslaagde poort.",
+    kinds={"duckdb", "postgres"},
+)
+def publicatie(context: dg.AssetExecutionContext, fairshare: FairshareResource) -> dg.MaterializeResult:
+    settings = fairshare.settings()
+    duck = publish.publish_duckdb(settings.warehouse, settings.serving_file)
+    metadata = {"duckdb": duck.target, "tabellen": len(duck.tables),
+                "rijen": dg.MetadataValue.json(duck.tables)}
+    if settings.publish_postgres_dsn:
+        pg = publish.publish_postgres(settings.warehouse, settings.publish_postgres_dsn,
+                                      settings.postgres_reader_password)
+        metadata["postgres"] = pg.target
+    context.log.info(f"Gepubliceerd: {duck.target}" + (f" en PostgreSQL {metadata['postgres']}"
+                                                       if "postgres" in metadata else ""))
+    return dg.MaterializeResult(metadata=metadata)

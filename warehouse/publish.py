@@ -1,0 +1,134 @@
+"""Publish the marts for readers: a separate read-only DuckDB file, and optionally PostgreSQL.
+
+Readers (the province's SQL, Metabase) never touch the file the pipeline writes. The DuckDB copy
+is built beside its target and swapped in with one rename: a reader that has the old file open
+keeps its consistent old view, and no reader lock can block the pipeline. It is written in a
+storage format DuckDB 1.5 readers understand (the Metabase driver embeds 1.5.x). PostgreSQL gets
+the same tables in one transaction (DELETE + COPY, so open readers keep their snapshot and never
+block the publication) and a role that may read the marts and nothing else.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+# What is published: every mart, and the reference tables the marts' columns refer to.
+SCHEMAS = {
+    "marts": None,  # all tables
+    "referentie": ["gemeenten", "opgaven", "ingroeipad_afspraak", "huurgrenzen", "corporaties", "inwoners",
+                   "telt_mee_uitzonderingen", "urgentiecategorieen", "doelen_ouderenhuisvesting"],
+}
+READER_ROLE = "provincie_lezer"
+PG_TYPES = {"VARCHAR": "text", "INTEGER": "integer", "BIGINT": "bigint", "DOUBLE": "double precision",
+            "DATE": "date", "BOOLEAN": "boolean", "TIMESTAMP": "timestamp"}
+
+
+@dataclass
+class Published:
+    """What one publication wrote."""
+
+    target: str
+    tables: dict[str, int]  # "schema.table" -> rows
+
+
+def _tables(conn: duckdb.DuckDBPyConnection, catalog: str) -> list[tuple[str, str]]:
+    found = conn.execute("SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = ? "
+                         "ORDER BY 1, 2", [catalog]).fetchall()
+    return [(s, t) for s, t in found if s in SCHEMAS and (SCHEMAS[s] is None or t in SCHEMAS[s])]
+
+
+def _quote(text: str | None) -> str:
+    return "NULL" if text is None else "'" + text.replace("'", "''") + "'"
+
+
+def publish_duckdb(warehouse: Path, target: Path, storage_version: str = "v1.5.0") -> Published:
+    """Copy the published tables (with their descriptions) to ``target`` via a temporary file and one rename."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    for stale in target.parent.glob(f".{target.name}.*.tmp"):  # left by a killed publication
+        stale.unlink(missing_ok=True)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    counts = {}
+    with duckdb.connect() as conn:
+        conn.execute(f"ATTACH {_quote(str(warehouse))} AS bron (READ_ONLY)")
+        conn.execute(f"ATTACH {_quote(str(tmp))} AS publicatie (STORAGE_VERSION {_quote(storage_version)})")
+        tables = _tables(conn, "bron")
+        for schema in sorted({s for s, _ in tables}):
+            conn.execute(f"CREATE SCHEMA publicatie.{schema}")
+        for schema, table in tables:
+            conn.execute(f"CREATE TABLE publicatie.{schema}.{table} AS SELECT * FROM bron.{schema}.{table}")
+            counts[f"{schema}.{table}"] = conn.execute(f"SELECT count(*) FROM publicatie.{schema}.{table}").fetchone()[0]
+            comment = conn.execute("SELECT comment FROM duckdb_tables() WHERE database_name = 'bron' AND "
+                                   "schema_name = ? AND table_name = ?", [schema, table]).fetchone()[0]
+            if comment:
+                conn.execute(f"COMMENT ON TABLE publicatie.{schema}.{table} IS {_quote(comment)}")
+            for column, text in conn.execute(
+                    "SELECT column_name, comment FROM duckdb_columns() WHERE database_name = 'bron' AND "
+                    "schema_name = ? AND table_name = ? AND comment IS NOT NULL", [schema, table]).fetchall():
+                conn.execute(f'COMMENT ON COLUMN publicatie.{schema}.{table}."{column}" IS {_quote(text)}')
+        peildatum, data_tot = conn.execute("SELECT peildatum, data_tot FROM bron.intermediate.int_peildatum").fetchone()
+        conn.execute("CREATE SCHEMA publicatie.info")
+        conn.execute("CREATE TABLE publicatie.info.publicatie AS SELECT ?::DATE AS peildatum, ?::DATE AS data_tot, "
+                     "?::TIMESTAMP AS gepubliceerd_op", [peildatum, data_tot, dt.datetime.now()])
+        # Views are created inside the published catalog with unqualified names, so they survive a rename.
+        conn.execute("USE publicatie")
+        conn.execute("CREATE VIEW info.tabellen AS SELECT schema_name, table_name, comment FROM duckdb_tables() "
+                     "WHERE schema_name IN ('marts', 'referentie') AND database_name = current_database()")
+        conn.execute("USE memory")
+        conn.execute("DETACH publicatie")
+        conn.execute("DETACH bron")
+    with open(tmp, "rb") as fh:
+        os.fsync(fh.fileno())
+    os.replace(tmp, target)  # atomic: readers see the old file or the new one
+    directory = os.open(target.parent, os.O_RDONLY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)
+    return Published(str(target), counts)
+
+
+def publish_postgres(warehouse: Path, dsn: str, reader_password: str | None = None) -> Published:
+    """Copy the published tables into PostgreSQL in one transaction and grant the reader role SELECT on them."""
+    import psycopg
+    from psycopg import sql
+
+    counts = {}
+    with duckdb.connect(str(warehouse), read_only=True) as duck, psycopg.connect(dsn) as pg:
+        with pg.cursor() as cur:
+            cur.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [READER_ROLE])
+            if cur.fetchone() is None:
+                cur.execute(sql.SQL("CREATE ROLE {} NOLOGIN").format(sql.Identifier(READER_ROLE)))
+            if reader_password:
+                cur.execute(sql.SQL("ALTER ROLE {} LOGIN PASSWORD {}").format(
+                    sql.Identifier(READER_ROLE), sql.Literal(reader_password)))
+            for schema, table in _tables(duck, duck.execute("SELECT current_database()").fetchone()[0]):
+                columns = duck.execute("SELECT column_name, data_type FROM duckdb_columns() WHERE schema_name = ? "
+                                       "AND table_name = ? ORDER BY column_index", [schema, table]).fetchall()
+                wanted = [(c, PG_TYPES.get(t, "text")) for c, t in columns]
+                name = sql.Identifier(schema, table)
+                cur.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
+                cur.execute("SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = %s "
+                            "AND table_name = %s ORDER BY ordinal_position", [schema, table])
+                if cur.fetchall() != wanted:  # new table or changed contract: recreate it
+                    cur.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(name))
+                    cur.execute(sql.SQL("CREATE TABLE {} ({})").format(name, sql.SQL(", ").join(
+                        sql.SQL("{} {}").format(sql.Identifier(c), sql.SQL(t)) for c, t in wanted)))
+                else:
+                    cur.execute(sql.SQL("DELETE FROM {}").format(name))
+                rows = duck.execute(f"SELECT * FROM {schema}.{table}").fetchall()
+                with cur.copy(sql.SQL("COPY {} FROM STDIN").format(name)) as copy:
+                    for row in rows:
+                        copy.write_row(row)
+                counts[f"{schema}.{table}"] = len(rows)
+            for schema in SCHEMAS:
+                cur.execute(sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(
+                    sql.Identifier(schema), sql.Identifier(READER_ROLE)))
+                cur.execute(sql.SQL("GRANT SELECT ON ALL TABLES IN SCHEMA {} TO {}").format(
+                    sql.Identifier(schema), sql.Identifier(READER_ROLE)))
+        pg.commit()
+    return Published(dsn.split("@")[-1], counts)
