@@ -1,0 +1,201 @@
+"""Issue 5: the published copy and PostgreSQL serve readers without ever blocking or breaking the pipeline."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import duckdb
+import psycopg
+import pytest
+
+from warehouse.publish import READER_ROLE, publish_duckdb, publish_postgres
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def sample(sample_run):
+    _, landing, warehouse, result = sample_run
+    assert result.returncode == 0, result.stderr[-3000:]
+    return landing, warehouse, warehouse.parent.parent / "serving" / "fairshare.duckdb"
+
+
+def _counts(path: Path, schema: str = "marts") -> dict[str, int]:
+    with duckdb.connect(str(path), read_only=True) as conn:
+        tables = [t for (t,) in conn.execute("SELECT table_name FROM duckdb_tables() WHERE schema_name = ?",
+                                             [schema]).fetchall()]
+        return {t: conn.execute(f"SELECT count(*) FROM {schema}.{t}").fetchone()[0] for t in tables}
+
+
+def test_published_copy_holds_every_mart_and_the_reference_tables(sample):
+    _, warehouse, served = sample
+    assert served.exists()
+    assert _counts(served) == _counts(warehouse) and len(_counts(served)) == 14
+    assert set(_counts(served, "referentie")) >= {"gemeenten", "opgaven", "huurgrenzen", "inwoners"}
+    with duckdb.connect(str(served), read_only=True) as conn:
+        assert conn.execute("SELECT count(*) FROM information_schema.schemata WHERE schema_name IN "
+                            "('raw', 'audit', 'staging', 'intermediate')").fetchone()[0] == 0
+        assert conn.execute("SELECT comment FROM duckdb_tables() WHERE table_name = 'fair_share'").fetchone()[0]
+
+
+@pytest.fixture(scope="module")
+def duckdb_15(tmp_path_factory):
+    """A throwaway environment with DuckDB 1.5.x, the version the Metabase driver embeds."""
+    env = tmp_path_factory.mktemp("duckdb15") / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(env)], check=True)
+    subprocess.run([str(env / "bin" / "pip"), "install", "--quiet", "duckdb==1.5.6"], check=True, timeout=600)
+    return env / "bin" / "python"
+
+
+def test_duckdb_15_reads_every_mart_even_after_a_rename(sample, duckdb_15, tmp_path):
+    _, warehouse, served = sample
+    renamed = tmp_path / "kopie voor metabase.duckdb"
+    shutil.copy(served, renamed)
+    script = ("import duckdb, json, sys; c = duckdb.connect(sys.argv[1], read_only=True); "
+              "assert duckdb.__version__.startswith('1.5'), duckdb.__version__; "
+              "t = [r[0] for r in c.execute(\"select table_name from duckdb_tables() where schema_name='marts'\").fetchall()]; "
+              "print(json.dumps({x: c.execute(f'select count(*) from marts.{x}').fetchone()[0] for x in t})); "
+              "assert c.execute('select count(*) from info.tabellen').fetchone()[0] > 0")
+    result = subprocess.run([str(duckdb_15), "-c", script, str(renamed)], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    import json
+    assert json.loads(result.stdout) == _counts(warehouse)
+
+
+def test_open_reader_keeps_its_view_and_does_not_block_publishing(sample, tmp_path):
+    _, warehouse, _ = sample
+    changed = tmp_path / "changed.duckdb"
+    shutil.copy(warehouse, changed)
+    with duckdb.connect(str(changed)) as conn:
+        conn.execute("DELETE FROM marts.fair_share_gemeente WHERE jaar < 2025")
+    target = tmp_path / "serving" / "fairshare.duckdb"
+    publish_duckdb(warehouse, target)
+    before = _counts(warehouse)["fair_share_gemeente"]
+    reader = duckdb.connect(str(target), read_only=True)
+    try:
+        assert reader.execute("SELECT count(*) FROM marts.fair_share_gemeente").fetchone()[0] == before
+        started = time.perf_counter()
+        publish_duckdb(changed, target)  # must not wait for the reader
+        assert time.perf_counter() - started < 30
+        assert reader.execute("SELECT count(*) FROM marts.fair_share_gemeente").fetchone()[0] == before
+        assert reader.execute("SELECT count(*) FROM marts.fair_share").fetchone()[0] == _counts(warehouse)["fair_share"]
+    finally:
+        reader.close()
+    assert _counts(target)["fair_share_gemeente"] < before
+    assert not list(target.parent.glob(".*.tmp"))
+
+
+def test_reader_holding_the_published_file_does_not_block_a_pipeline_run(sample, tmp_path):
+    landing, _, served = sample
+    target_landing = tmp_path / "landing"
+    shutil.copytree(landing, target_landing)
+    warehouse = tmp_path / "warehouse" / "fairshare.duckdb"
+    serving = tmp_path / "serving" / "fairshare.duckdb"
+    run = [sys.executable, "-m", "fairshare.cli", "run", "--demo", "--landing", str(target_landing), "--warehouse",
+           str(warehouse), "--reports", str(tmp_path / "reports")]
+    assert subprocess.run(run, capture_output=True, cwd=ROOT, timeout=900).returncode == 0
+    holder = subprocess.Popen([sys.executable, "-c", "import duckdb, sys, time; c = duckdb.connect(sys.argv[1], "
+                               "read_only=True); c.execute('select count(*) from marts.fair_share').fetchall(); "
+                               "print('open', flush=True); time.sleep(600)", str(serving)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "open"
+        result = subprocess.run(run, capture_output=True, text=True, cwd=ROOT, timeout=900)
+        assert result.returncode == 0, result.stderr[-2000:]
+        assert f"Published for readers (read-only copy): {serving.resolve()}" in result.stdout
+    finally:
+        holder.kill()
+
+
+# ---- PostgreSQL -------------------------------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _as_postgres(args: list[str]) -> list[str]:
+    return ["runuser", "-u", "postgres", "--", *args] if os.geteuid() == 0 else args
+
+
+@pytest.fixture(scope="module")
+def postgres():
+    """A private PostgreSQL cluster on a free loopback port, stopped and removed afterwards.
+
+    Its folder sits directly under the temp dir: pytest's own folders are private to the test user,
+    and the server runs as `postgres` when the tests run as root.
+    """
+    bindir = Path(subprocess.run(["pg_config", "--bindir"], capture_output=True, text=True, check=True).stdout.strip())
+    if not (bindir / "initdb").exists():
+        bindir = next(Path("/usr/lib/postgresql").glob("*/bin"))
+    base = Path(tempfile.mkdtemp(prefix="fairshare-pg-"))
+    data = base / "data"
+    data.mkdir()
+    if os.geteuid() == 0:
+        shutil.chown(data.parent, "postgres")
+        shutil.chown(data, "postgres")
+    port = _free_port()
+    subprocess.run(_as_postgres([str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres"]),
+                   check=True, capture_output=True)
+    subprocess.run(_as_postgres([str(bindir / "pg_ctl"), "-D", str(data), "-w", "-l", str(data / "log"), "-o",
+                                 f"-p {port} -k {data} -c listen_addresses=127.0.0.1", "start"]),
+                   check=True, capture_output=True)
+    try:
+        yield f"postgresql://postgres@127.0.0.1:{port}/postgres", port
+    finally:
+        subprocess.run(_as_postgres([str(bindir / "pg_ctl"), "-D", str(data), "-m", "fast", "stop"]), capture_output=True)
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def test_postgres_publication_and_a_read_only_role(sample, postgres):
+    _, warehouse, _ = sample
+    dsn, port = postgres
+    published = publish_postgres(warehouse, dsn, reader_password="alleen-lezen")
+    assert {k.split(".")[1]: v for k, v in published.tables.items() if k.startswith("marts.")} == _counts(warehouse)
+    with psycopg.connect(dsn, autocommit=True) as admin:
+        admin.execute("CREATE TABLE public.geheim (x int)")
+        admin.execute("INSERT INTO public.geheim VALUES (1)")
+    reader_dsn = f"postgresql://{READER_ROLE}:alleen-lezen@127.0.0.1:{port}/postgres"
+    with psycopg.connect(reader_dsn, autocommit=True) as reader:
+        assert reader.execute("SELECT count(*) FROM marts.fair_share").fetchone()[0] == _counts(warehouse)["fair_share"]
+        assert reader.execute("SELECT count(*) FROM referentie.gemeenten").fetchone()[0] == 9
+        for statement in ("INSERT INTO marts.ingroeipad (jaar) VALUES (2099)", "UPDATE marts.ingroeipad SET jaar = 1",
+                          "DELETE FROM marts.ingroeipad", "CREATE TABLE marts.eigen (x int)",
+                          "CREATE TABLE public.eigen (x int)", "SELECT * FROM public.geheim",
+                          "DROP TABLE marts.fair_share"):
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                reader.execute(statement)
+
+
+def test_second_publication_leaves_an_open_reader_consistent(sample, postgres, tmp_path):
+    _, warehouse, _ = sample
+    dsn, _ = postgres
+    publish_postgres(warehouse, dsn)
+    changed = tmp_path / "changed.duckdb"
+    shutil.copy(warehouse, changed)
+    with duckdb.connect(str(changed)) as conn:
+        conn.execute("DELETE FROM marts.fair_share WHERE jaar < 2025")
+        conn.execute("DELETE FROM marts.fair_share_gemeente WHERE jaar < 2025")
+    full = _counts(warehouse)
+    with psycopg.connect(dsn) as reader:
+        reader.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
+        assert reader.execute("SELECT count(*) FROM marts.fair_share").fetchone()[0] == full["fair_share"]
+        done = threading.Event()
+        worker = threading.Thread(target=lambda: (publish_postgres(changed, dsn), done.set()))
+        worker.start()
+        assert done.wait(60), "publication waited for the open reader"
+        # Still the old, consistent view: both tables as before the second publication.
+        assert reader.execute("SELECT count(*) FROM marts.fair_share").fetchone()[0] == full["fair_share"]
+        assert reader.execute("SELECT count(*) FROM marts.fair_share_gemeente").fetchone()[0] == full["fair_share_gemeente"]
+        reader.rollback()
+        assert reader.execute("SELECT count(*) FROM marts.fair_share").fetchone()[0] < full["fair_share"]
+    worker.join()
