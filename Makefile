@@ -6,7 +6,7 @@ PYTHON ?= python3
 BIN := $(VENV)/bin
 LANDING ?= data/landing
 
-.PHONY: run test install lint sample dev clean browser
+.PHONY: run test install lint sample dev clean browser docs
 
 MANIFEST := dbt_project/target/manifest.json
 DBT_SOURCES := $(shell find dbt_project -path dbt_project/target -prune -o -type f \( -name '*.sql' -o -name '*.yml' -o -name '*.csv' \) -print)
@@ -46,6 +46,11 @@ test: lint browser
 dev: install
 	DAGSTER_HOME=$${DAGSTER_HOME:-$$(pwd)/data/dagster_home}; mkdir -p $$DAGSTER_HOME; \
 	DAGSTER_HOME=$$DAGSTER_HOME FAIRSHARE_DEMO=1 $(BIN)/dagster dev -w workspace.yaml
+
+# dbt docs for the marts, as one self-contained page (needs a warehouse: run `make run` first).
+docs: install
+	cd dbt_project && FAIRSHARE_WAREHOUSE=$(abspath data/warehouse/fairshare.duckdb) ../$(BIN)/dbt docs generate --static --profiles-dir .
+	@echo "Documentation: dbt_project/target/static_index.html"
 
 clean:
 	rm -rf $(VENV) data/warehouse data/reports data/serving
