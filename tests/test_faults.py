@@ -1,0 +1,72 @@
+"""Killing the pipeline's whole process group at any point, then running again, gives exactly the marts of an
+uninterrupted run: nothing lost, nothing doubled (sources.md §6, issue 5 "Faults")."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+MARTS = ["fair_share", "fair_share_gemeente", "ingroeipad", "compensatie_saldo", "instroom_uitstroom", "terugkeer",
+         "urgentie_aanvragen", "urgentie_toekenningen", "urgentie_afwijzingen", "doorlooptijd_huisvesting",
+         "toewijzingen_geschiktheid", "ouderenhuisvesting", "sociale_huur_plannen", "verdeelsleutels"]
+
+
+def marts(path: Path) -> dict[str, list]:
+    with duckdb.connect(str(path), read_only=True) as conn:
+        return {m: conn.execute(f"SELECT * FROM marts.{m} ORDER BY ALL").fetchall() for m in MARTS}
+
+
+def _group(pid: int) -> list[str]:
+    """Command lines of the live processes in a process group (the pipeline and its dbt child); zombies are dead."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+                if os.getpgid(int(entry.name)) == pid and state != "Z":
+                    found.append((entry / "cmdline").read_bytes().replace(b"\0", b" ").decode())
+            except (ProcessLookupError, FileNotFoundError, PermissionError):
+                continue
+    return found
+
+
+def _in_phase(phase: str, proc: subprocess.Popen, base: Path) -> bool:
+    if phase == "ingest":
+        return (base / "warehouse" / "fairshare.duckdb").exists() and not any("dbt" in c for c in _group(proc.pid))
+    if phase == "dbt":
+        return any("dbt build" in c for c in _group(proc.pid))
+    return any((base / "serving").glob(".fairshare.duckdb.*.tmp"))
+
+
+@pytest.mark.parametrize("phase,delay", [("ingest", 1.0), ("dbt", 2.5), ("publish", 0.0)])
+def test_kill_at_any_point_then_rerun_gives_the_same_marts(sample_run, tmp_path, phase, delay):
+    _, landing, reference, result = sample_run
+    assert result.returncode == 0
+    shutil.copytree(landing, tmp_path / "landing")
+    cmd = [sys.executable, "-m", "fairshare.cli", "run", "--demo", "--landing", str(tmp_path / "landing"),
+           "--warehouse", str(tmp_path / "warehouse" / "fairshare.duckdb"), "--reports", str(tmp_path / "reports")]
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.time() + 600
+    while not _in_phase(phase, proc, tmp_path):
+        assert proc.poll() is None, f"the run ended before reaching {phase}"
+        assert time.time() < deadline
+        time.sleep(0.005)
+    time.sleep(delay)
+    assert proc.poll() is None, f"the run ended before it could be killed during {phase}"
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert _group(proc.pid) == []  # dbt died with it
+    again = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=900)
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert marts(tmp_path / "warehouse" / "fairshare.duckdb") == marts(reference)
+    assert marts(tmp_path / "serving" / "fairshare.duckdb") == marts(reference)
+    assert not list((tmp_path / "serving").glob(".*.tmp"))
