@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import great_expectations.expectations as gxe
 
+from ingest.config import load_config
+
 
 @dataclass(frozen=True)
 class Suite:
@@ -30,15 +32,18 @@ def _e(cls, uitleg: str, **kwargs):
 
 
 def _toewijzingen() -> list:
+    # Ranges are the source contract's (ingest/config/sources.yaml), not repeated here.
+    columns = load_config().sources["swev"].columns
+    huur, kamers = columns["netto_huur"], columns["aantal_kamers"]
     return [
         _e(gxe.ExpectColumnValuesToNotBeNull, "Elke toewijzing heeft een toewijzingsnummer.", column="toewijzing_id"),
         _e(gxe.ExpectColumnValuesToBeUnique, "Na ontdubbeling komt elk toewijzingsnummer één keer voor.",
            column="toewijzing_id"),
         _e(gxe.ExpectColumnValuesToNotBeNull, "Elke toewijzing heeft een gemeente.", column="gemeente_code"),
-        _e(gxe.ExpectColumnValuesToBeBetween, "Netto huur ligt tussen 100 en 3000 euro.", column="netto_huur",
-           min_value=100, max_value=3000, strict_max=True),
-        _e(gxe.ExpectColumnValuesToBeBetween, "Aantal kamers ligt tussen 1 en 12.", column="aantal_kamers",
-           min_value=1, max_value=12),
+        _e(gxe.ExpectColumnValuesToBeBetween, f"Netto huur ligt tussen {huur.min:g} en {huur.below:g} euro.",
+           column="netto_huur", min_value=huur.min, max_value=huur.below, strict_max=True),
+        _e(gxe.ExpectColumnValuesToBeBetween, f"Aantal kamers ligt tussen {kamers.min:g} en {kamers.max:g}.",
+           column="aantal_kamers", min_value=kamers.min, max_value=kamers.max),
         _e(gxe.ExpectColumnValuesToBeInSet, "Toewijzingsroute is een bekende route.", column="toewijzingsroute",
            value_set=["regulier", "urgentie", "direct_bemiddeling", "statushouder", "overig"]),
         _e(gxe.ExpectColumnValuesToBeInSet, "Label is geen, senioren of jongeren.", column="label",

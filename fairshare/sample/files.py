@@ -18,13 +18,16 @@ import pandas as pd
 import yaml
 from openpyxl import Workbook
 
+from fairshare.sample.model import seed
+
 EXCEL_MAX_ROWS = 1_048_576
 CONFIG = Path(__file__).resolve().parents[2] / "ingest" / "config" / "sources.yaml"
-NAMES = {"GM0307": "Amersfoort", "GM0308": "Baarn", "GM0313": "Bunschoten", "GM0317": "Eemnes",
-         "GM0327": "Leusden", "GM0267": "Nijkerk", "GM0342": "Soest", "GM0351": "Woudenberg",
-         "GM0203": "Barneveld"}
-WOONPLAATS = {"GM0307": "Hoogland", "GM0313": "Spakenburg", "GM0267": "Hoevelaken", "GM0342": "Soesterberg",
-              "GM0327": "Achterveld", "GM0203": "Voorthuizen"}
+# Names and woonplaatsen come from the reference seeds, like everything the pipeline checks against.
+NAMES = {g["gemeente_code"]: g["gemeente_naam"] for g in seed("gemeenten.csv")}
+WOONPLAATS = {}
+for _w in seed("woonplaatsen.csv"):
+    if _w["woonplaats"] != NAMES[_w["gemeente_code"]]:  # the first other woonplaats of each gemeente
+        WOONPLAATS.setdefault(_w["gemeente_code"], _w["woonplaats"])
 CATEGORY_TEXT = {"mantelzorg": ["Mantelzorg", "Mantelzorger", "Mantelzorgverlener"],
                  "medisch": ["Medisch", "Medische urgentie", "Beperking"],
                  "uitstap_sekswerk": ["Uitstap sekswerk", "DUUP", "Stoppen met sekswerk"],
