@@ -18,7 +18,7 @@ import duckdb
 import pandas as pd
 import yaml
 
-from expectations.suites import SUITES, Suite
+from expectations.suites import Suite
 
 REPORT_CONFIG = Path(__file__).resolve().parent.parent / "fairshare" / "report" / "config.yaml"
 MAANDEN = ["januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus", "september", "oktober",
@@ -204,5 +204,3 @@ def validate(conn: duckdb.DuckDBPyConnection, suite: Suite, docs_root: Path) -> 
 def docs_index(docs_root: Path) -> Path:
     return docs_root / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
 
-
-SUITE_BY_NAME = {s.name: s for s in SUITES}

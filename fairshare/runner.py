@@ -19,7 +19,6 @@ class RunOutcome:
     blocked: bool
     summary: str
     error: str | None = None
-    seconds: float = 0.0
 
 
 def check_ready(settings: Settings) -> None:
@@ -57,7 +56,7 @@ def run_pipeline(settings: Settings, instance: dg.DagsterInstance | None = None)
     if not result.success and not blocked:
         error = "; ".join(str(e.step_failure_data.error.message).strip() for e in failures) or "unknown error"
     return RunOutcome(success=result.success or blocked, blocked=blocked, summary=summarise(settings, seconds),
-                      error=error, seconds=seconds)
+                      error=error)
 
 
 def summarise(settings: Settings, seconds: float) -> str:

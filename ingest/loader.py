@@ -49,9 +49,9 @@ def _find_header(sheets: list[Sheet], source: SourceSpec, config: IngestConfig) 
     missing = best[1].missing(source)
     where = "" if len(sheets) == 1 else " in any visible sheet"
     noun = "column" if len(missing) == 1 else "columns"
-    return_msg = (f"required {noun} {', '.join(repr(m) for m in missing)} not found{where}; "
-                  f"headers seen: {', '.join(best[1].headers)}")
-    raise BadFile(return_msg)
+    message = (f"required {noun} {', '.join(repr(m) for m in missing)} not found{where}; "
+               f"headers seen: {', '.join(best[1].headers)}")
+    raise BadFile(message)
 
 
 def parse_file(file: LandingFile, config: IngestConfig, key: bytes) -> ParsedFile:

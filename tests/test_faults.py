@@ -14,10 +14,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from fairshare.report import MARTS
+
 ROOT = Path(__file__).resolve().parents[1]
-MARTS = ["fair_share", "fair_share_gemeente", "ingroeipad", "compensatie_saldo", "instroom_uitstroom", "terugkeer",
-         "urgentie_aanvragen", "urgentie_toekenningen", "urgentie_afwijzingen", "doorlooptijd_huisvesting",
-         "toewijzingen_geschiktheid", "ouderenhuisvesting", "sociale_huur_plannen", "verdeelsleutels"]
 
 
 def marts(path: Path) -> dict[str, list]:

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import pytest
 
+from fairshare.report import MARTS
 from fairshare.sample import model
 from tests.helpers import query
 
 # Published in the afsprakenkader, hoofdstuk 4 (reference.md §4): expected share 2025-2026 per gemeente.
 PUBLISHED_VERWACHT_AANDEEL_2025_2026 = {"Amersfoort": 11.9, "Baarn": 8.3, "Bunschoten": 15.1, "Eemnes": 6.3,
                                         "Leusden": 12.5, "Nijkerk": 5.6, "Soest": 7.1, "Woudenberg": 11.4}
-MARTS = ["fair_share", "fair_share_gemeente", "ingroeipad", "compensatie_saldo", "instroom_uitstroom", "terugkeer",
-         "urgentie_aanvragen", "urgentie_toekenningen", "urgentie_afwijzingen", "doorlooptijd_huisvesting",
-         "toewijzingen_geschiktheid", "ouderenhuisvesting", "sociale_huur_plannen", "verdeelsleutels"]
 
 
 @pytest.fixture(scope="module")

@@ -27,8 +27,6 @@ VALUES = {
 }
 FILES = {"swev": "swev/toewijzingen_2025-04-02.csv", "urgentie": "urgentie/soest_2025-04-02.csv",
          "planregister": "planregister/planregister_2025-03.csv"}
-TABLES = {"swev": "raw.swev_toewijzingen", "urgentie": "raw.urgentie_registraties",
-          "planregister": "raw.planregister_plannen"}
 
 
 def _variant_files(config):

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -77,15 +76,6 @@ def _heatmap(matrix: pd.DataFrame, title: str) -> str:
     ax.set_ylabel("herkomst", fontsize=8)
     ax.set_title(title, fontsize=10)
     return _svg(fig)
-
-
-@dataclass
-class Context:
-    """What the templates need."""
-
-    peildatum: dt.date
-    data_tot: dt.date
-    stem: str
 
 
 def _frame(conn, sql: str, params=None) -> pd.DataFrame:

@@ -15,13 +15,12 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
 from openpyxl import Workbook
 
 from fairshare.sample.model import seed
+from ingest.config import load_config
 
 EXCEL_MAX_ROWS = 1_048_576
-CONFIG = Path(__file__).resolve().parents[2] / "ingest" / "config" / "sources.yaml"
 # Names and woonplaatsen come from the reference seeds, like everything the pipeline checks against.
 NAMES = {g["gemeente_code"]: g["gemeente_naam"] for g in seed("gemeenten.csv")}
 WOONPLAATS = {}
@@ -72,8 +71,7 @@ class Layout:
 
 
 def headers_for(source: str) -> dict[str, list[str]]:
-    spec = yaml.safe_load(CONFIG.read_text(encoding="utf-8"))[source]["columns"]
-    return {col: list(c["headers"]) for col, c in spec.items()}
+    return {name: list(col.headers) for name, col in load_config().sources[source].columns.items()}
 
 
 def pick(options: list[str], i: int) -> str:
