@@ -37,41 +37,49 @@ def _cutoff(extraction: dt.date) -> pd.Timestamp:
     return pd.Timestamp(extraction.replace(day=1)) - pd.Timedelta(days=1)
 
 
-def _swev_rows(allocs: pd.DataFrame, fmt: F.Formatter, cols: list[str], latest: bool, rng) -> list[list]:
-    one_column = fmt.v % 2 == 1
-    out = []
-    for r in allocs.itertuples(index=False):
-        cat, sub, herkomst = r.urgentiecategorie, r.subcategorie, r.herkomstgemeente
-        if not latest and cat == "uitstroom" and rng.random() < 0.05:
-            sub = "onbekend"  # corrected in a later delivery
-        if not latest and cat is not None and rng.random() < 0.04:
-            herkomst = "onbekend"
-        values = {
-            "toewijzing_id": r.toewijzing_id, "corporatie": r.corporatie, "gemeente": fmt.gemeente(r.gemeente),
-            "toewijzingsdatum": fmt.date(r.toewijzingsdatum), "netto_huur": fmt.amount(r.netto_huur),
-            "aantal_kamers": fmt.count(r.aantal_kamers), "label": fmt.vocab(F.LABEL_TEXT, r.label),
-            "gepersonaliseerde_huur": fmt.boolean(r.gepersonaliseerde_huur),
-            "toewijzingsroute": fmt.vocab(F.ROUTE_TEXT, r.toewijzingsroute),
-            "huisvestingsvergunning_urgentie": fmt.boolean(r.huisvestingsvergunning_urgentie),
-            "herkomstgemeente": fmt.herkomst(herkomst), "inschrijfnummer": fmt.inschrijfnummer(r.inschrijfnummer),
-            "postcode": r.postcode, "huishoudgrootte": fmt.count(r.huishoudgrootte), "leeftijd": fmt.count(r.leeftijd),
-            "Opmerking": "",
-        }
-        values.update(_category_cells(fmt, cat, sub, one_column))
-        out.append([values.get(c, "") for c in cols])
-    return out
+def _category_columns(fmt: F.Formatter, cat: np.ndarray, sub: np.ndarray, one_column: bool
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """The urgentiecategorie and subcategorie cells: uitstroom in one column or split in two."""
+    n = len(cat)
+    ucat, usub = np.full(n, "", dtype=object), np.full(n, "", dtype=object)
+    has = pd.notna(pd.Series(cat, dtype=object)).to_numpy()
+    uit = has & (cat == "uitstroom")
+    other = has & ~uit
+    ucat[other] = fmt.vocabs(F.CATEGORY_TEXT, cat[other])
+    sub_u = np.where(pd.isna(pd.Series(sub[uit], dtype=object)).to_numpy(), "onbekend", sub[uit]).astype(object)
+    text = fmt.vocabs(F.SUB_TEXT, sub_u)
+    if one_column:
+        ucat[uit] = text
+    else:
+        known = sub_u != "onbekend"
+        ucat[uit] = np.where(known, "Uitstroom instelling", text)
+        usub[uit] = np.where(known, text, "")
+    return ucat, usub
 
 
-def _category_cells(fmt: F.Formatter, cat, sub, one_column: bool) -> dict[str, str]:
-    if cat is None or (isinstance(cat, float) and np.isnan(cat)):
-        return {"urgentiecategorie": "", "subcategorie": ""}
-    if cat == "uitstroom":
-        text = fmt.vocab(F.SUB_TEXT, sub or "onbekend")
-        if one_column:
-            return {"urgentiecategorie": text, "subcategorie": ""}
-        generic = "Uitstroom instelling" if sub != "onbekend" else text
-        return {"urgentiecategorie": generic, "subcategorie": text if sub != "onbekend" else ""}
-    return {"urgentiecategorie": fmt.vocab(F.CATEGORY_TEXT, cat), "subcategorie": ""}
+def _swev_frame(allocs: pd.DataFrame, fmt: F.Formatter, cols: list[str], latest: bool, rng) -> pd.DataFrame:
+    n = len(allocs)
+    cat = allocs["urgentiecategorie"].to_numpy(dtype=object)
+    sub = allocs["subcategorie"].to_numpy(dtype=object).copy()
+    herkomst = allocs["herkomstgemeente"].to_numpy(dtype=object).copy()
+    if not latest:  # corrected in a later delivery
+        sub[(cat == "uitstroom") & (rng.random(n) < 0.05)] = "onbekend"
+        herkomst[pd.notna(pd.Series(cat, dtype=object)).to_numpy() & (rng.random(n) < 0.04)] = "onbekend"
+    ucat, usub = _category_columns(fmt, cat, sub, one_column=fmt.v % 2 == 1)
+    values = {
+        "toewijzing_id": allocs["toewijzing_id"].to_numpy(dtype=object), "corporatie": allocs["corporatie"].to_numpy(),
+        "gemeente": fmt.gemeenten(allocs["gemeente"]), "toewijzingsdatum": fmt.dates(allocs["toewijzingsdatum"]),
+        "netto_huur": fmt.amounts(allocs["netto_huur"]), "aantal_kamers": fmt.counts(allocs["aantal_kamers"]),
+        "label": fmt.vocabs(F.LABEL_TEXT, allocs["label"]),
+        "gepersonaliseerde_huur": fmt.booleans(allocs["gepersonaliseerde_huur"]),
+        "toewijzingsroute": fmt.vocabs(F.ROUTE_TEXT, allocs["toewijzingsroute"]),
+        "huisvestingsvergunning_urgentie": fmt.booleans(allocs["huisvestingsvergunning_urgentie"]),
+        "herkomstgemeente": fmt.herkomsten(herkomst), "inschrijfnummer": fmt.inschrijfnummers(allocs["inschrijfnummer"]),
+        "postcode": allocs["postcode"].to_numpy(), "huishoudgrootte": fmt.counts(allocs["huishoudgrootte"]),
+        "leeftijd": fmt.counts(allocs["leeftijd"]), "Opmerking": np.full(n, "", dtype=object),
+        "urgentiecategorie": ucat, "subcategorie": usub,
+    }
+    return pd.DataFrame({c: values[c] for c in cols})
 
 
 def _bad_swev(cols: list[str], template: list, stamp: str, n: int, xlsx: bool) -> list[list]:
@@ -94,81 +102,117 @@ def _bad_swev(cols: list[str], template: list, stamp: str, n: int, xlsx: bool) -
     return rows
 
 
+def _with_bad_rows(frame: pd.DataFrame, bad: list[list], rng, mix: int = 0) -> pd.DataFrame:
+    """Append the bad rows; with ``mix``, shuffle them in among the last ``mix`` good rows."""
+    out = pd.concat([frame, pd.DataFrame(bad, columns=frame.columns, dtype=object)], ignore_index=True)
+    if mix:
+        tail = np.arange(max(0, len(frame) - mix), len(out))
+        order = np.concatenate([np.arange(tail[0] if len(tail) else 0), rng.permutation(tail)])
+        out = out.iloc[order].reset_index(drop=True)
+    return out
+
+
+def _layout(file_no: int, wanted: str, n_rows: int, pii: bool = False) -> F.Layout:
+    """The file's layout; a table over Excel's row limit is a csv whatever the supplier prefers."""
+    return F.layout_for(file_no, wanted if F.fits_excel(n_rows) else "csv", pii=pii)
+
+
 def write_swev(out: Path, allocs: pd.DataFrame, rng, summary: SampleSummary) -> None:
     variants = F.headers_for("swev")
+    dates = pd.to_datetime(allocs["toewijzingsdatum"])
     for i, extraction in enumerate(EXTRACTIONS):
         latest = i == len(EXTRACTIONS) - 1
-        fmt_name = "xlsx" if i % 2 == 0 else "csv"
-        layout = F.layout_for(i, fmt_name)
+        part = allocs[dates <= _cutoff(extraction)]
+        layout = _layout(i, "xlsx" if i % 2 == 0 else "csv", len(part) + max(11, round(BAD_SHARE * len(part))) + 1)
         fmt = F.Formatter(layout, rng)
         canonical = [c for c in variants if not (i == 0 and c in ("huisvestingsvergunning_urgentie", "leeftijd"))]
         header = [F.pick(variants[c], i + k) for k, c in enumerate(canonical)]
         if i % 2:
             header.append("Opmerking")
             canonical.append("Opmerking")
-        part = allocs[pd.to_datetime(allocs["toewijzingsdatum"]) <= _cutoff(extraction)]
-        rows = _swev_rows(part, fmt, canonical, latest, rng)
-        n_bad = max(11, round(BAD_SHARE * len(rows)))
-        bad = _bad_swev(canonical, rows[len(rows) // 2], extraction.isoformat(), n_bad, fmt_name == "xlsx")
-        rows = rows + bad
-        rng.shuffle(rows[-len(bad) - 40:])
-        path = F.write_table(out / "swev" / f"toewijzingen_{extraction.isoformat()}.xlsx", header, rows, layout,
+        frame = _swev_frame(part, fmt, canonical, latest, rng)
+        n_bad = max(11, round(BAD_SHARE * len(frame)))
+        bad = _bad_swev(canonical, frame.iloc[len(frame) // 2].tolist(), extraction.isoformat(), n_bad,
+                        layout.fmt == "xlsx")
+        frame = _with_bad_rows(frame, bad, rng, mix=40)
+        frame.columns = header
+        path = F.write_table(out / "swev" / f"toewijzingen_{extraction.isoformat()}.xlsx", frame, layout,
                              f"SWEV toewijzingen sociale huur, extractie {extraction:%d-%m-%Y}")
         summary.files.append(path)
-        summary.rows["swev"] = summary.rows.get("swev", 0) + len(rows)
+        summary.rows["swev"] = summary.rows.get("swev", 0) + len(frame)
         summary.bad_rows["swev"] = summary.bad_rows.get("swev", 0) + len(bad)
+
+
+def _register_frame(part: pd.DataFrame, fmt: F.Formatter, canonical: list[str], commissie_cell: str,
+                    cutoff: pd.Timestamp, latest: bool, one_column: bool, rng) -> pd.DataFrame:
+    n = len(part)
+    besluitdatum = part["besluitdatum"]
+    decided = (besluitdatum.notna() & (besluitdatum <= cutoff) & (part["besluit"] != "in_behandeling")).to_numpy()
+    besluit = np.where(decided, part["besluit"].to_numpy(dtype=object), "in_behandeling")
+    herkomst = part["herkomstgemeente"].to_numpy(dtype=object).copy()
+    if not latest:
+        herkomst[rng.random(n) < 0.03] = "onbekend"
+    with_category = decided & np.isin(besluit, ["toegekend", "afgewezen"])
+    ucat, usub = np.full(n, "", dtype=object), np.full(n, "", dtype=object)
+    ucat[with_category], usub[with_category] = _category_columns(
+        fmt, part["urgentiecategorie"].to_numpy(dtype=object)[with_category],
+        part["subcategorie"].to_numpy(dtype=object)[with_category], one_column)
+    refused = decided & (besluit == "afgewezen")
+    grond = np.full(n, "", dtype=object)
+    grond[refused] = fmt.vocabs(F.GROND_TEXT, part["afwijzingsgrond"].to_numpy(dtype=object)[refused])
+    cells = {"registratie_id": part["registratie_id"].to_numpy(dtype=object),
+             "commissie": np.full(n, commissie_cell, dtype=object),
+             "aanvraagdatum": fmt.dates(part["aanvraagdatum"]),
+             "besluitdatum": np.where(decided, fmt.dates(besluitdatum), ""),
+             "besluit": fmt.vocabs(F.BESLUIT_TEXT, besluit), "afwijzingsgrond": grond,
+             "herkomstgemeente": fmt.herkomsten(herkomst),
+             "contra_indicatie": fmt.booleans(part["contra_indicatie"].fillna(False).astype(bool)),
+             "geldig_tot": np.where(decided, fmt.dates(part["geldig_tot"]), ""),
+             "inschrijfnummer": fmt.inschrijfnummers(part["inschrijfnummer"]),
+             "urgentiecategorie": ucat, "subcategorie": usub}
+    frame = pd.DataFrame({c: cells[c] for c in canonical})
+    if fmt.layout.pii:
+        born = np.datetime64("1960-01-01") + rng.integers(0, 15000, n).astype("timedelta64[D]")
+        frame["Naam"] = rng.choice(F.FAKE_NAMES, n).astype(object)
+        frame["BSN"] = rng.integers(100_000_000, 999_999_999, n).astype(str).astype(object)
+        frame["Geboortedatum"] = fmt.dates(born)
+    frame["Behandelaar"] = "team wonen"
+    return frame
 
 
 def write_registers(out: Path, regs: pd.DataFrame, rng, summary: SampleSummary, commissies: list[str]) -> None:
     variants = F.headers_for("urgentie")
     bad_kinds = ["besluit_voor_aanvraag", "toegekend_zonder_categorie", "afgewezen_zonder_grond",
                  "besluit_zonder_datum", "onbekend_besluit", "datum_onleesbaar", "dubbel_id"]
+    by_name = {n.lower(): n for n in F.NAMES.values()}
     file_no = 0
     for i, extraction in enumerate(EXTRACTIONS):
         cutoff = _cutoff(extraction)
         latest = i == len(EXTRACTIONS) - 1
         for j, commissie in enumerate(commissies):
             file_no += 1
-            fmt_name = "xlsx" if (i + j) % 3 != 1 else "csv"
-            layout = F.layout_for(file_no, fmt_name, pii=j % 3 == 0)
+            part = regs[(regs["commissie"] == commissie) & (regs["aanvraagdatum"] <= cutoff)]
+            layout = _layout(file_no, "xlsx" if (i + j) % 3 != 1 else "csv", len(part) + 2, pii=j % 3 == 0)
             fmt = F.Formatter(layout, rng)
             canonical = [c for c in variants if c != "commissie" or commissie == "ratu" or j % 4 == 0]
             one_column = (i + j) % 2 == 1
             if one_column:
                 canonical.remove("subcategorie")
             header = [F.pick(variants[c], file_no + k) for k, c in enumerate(canonical)]
-            extra = (["Naam", "BSN", "Geboortedatum"] if layout.pii else []) + ["Behandelaar"]
-            part = regs[(regs["commissie"] == commissie) & (regs["aanvraagdatum"] <= cutoff)]
-            rows = []
-            for r in part.itertuples(index=False):
-                decided = pd.notna(r.besluitdatum) and r.besluitdatum <= cutoff and r.besluit != "in_behandeling"
-                besluit = r.besluit if decided else "in_behandeling"
-                herkomst = r.herkomstgemeente if latest or rng.random() > 0.03 else "onbekend"
-                cells = {"registratie_id": r.registratie_id,
-                         "commissie": "RATU" if commissie == "ratu" else F.NAMES.get(
-                             next((g for g, n in F.NAMES.items() if n.lower() == commissie), ""), commissie),
-                         "aanvraagdatum": fmt.date(r.aanvraagdatum),
-                         "besluitdatum": fmt.date(r.besluitdatum) if decided else "",
-                         "besluit": fmt.vocab(F.BESLUIT_TEXT, besluit),
-                         "afwijzingsgrond": fmt.vocab(F.GROND_TEXT, r.afwijzingsgrond) if decided and besluit == "afgewezen" else "",
-                         "herkomstgemeente": fmt.herkomst(herkomst),
-                         "contra_indicatie": fmt.boolean(bool(r.contra_indicatie)),
-                         "geldig_tot": fmt.date(r.geldig_tot) if decided else "",
-                         "inschrijfnummer": fmt.inschrijfnummer(r.inschrijfnummer)}
-                if decided and besluit in ("toegekend", "afgewezen"):
-                    cells.update(_category_cells(fmt, r.urgentiecategorie, r.subcategorie, one_column))
-                pii = [rng.choice(F.FAKE_NAMES), f"{rng.integers(100_000_000, 999_999_999)}",
-                       fmt.date(dt.date(1960, 1, 1) + dt.timedelta(days=int(rng.integers(0, 15000))))]
-                rows.append([cells.get(c, "") for c in canonical] + (pii if layout.pii else []) + ["team wonen"])
+            commissie_cell = "RATU" if commissie == "ratu" else by_name.get(commissie, commissie)
+            frame = _register_frame(part, fmt, canonical, commissie_cell, cutoff, latest, one_column, rng)
             # One bad row in some files, kinds rotating: under 1% of the source's rows in all.
-            if rows and file_no % 2 == 0:
+            if len(frame) and file_no % 2 == 0:
                 kind = bad_kinds[(file_no // 2) % len(bad_kinds)]
-                rows.extend(_bad_register(kind, canonical, rows[0], f"{commissie[:3].upper()}-X{i}{j}", fmt))
-                summary.bad_rows["urgentie"] = summary.bad_rows.get("urgentie", 0) + (2 if kind == "dubbel_id" else 1)
-            path = F.write_table(out / "urgentie" / f"{commissie}_{extraction.isoformat()}.xlsx", header + extra,
-                                 rows, layout, f"Register urgentiecommissie {commissie}, extractie {extraction:%d-%m-%Y}")
+                template = frame.iloc[0].tolist()
+                bad = _bad_register(kind, canonical, template[:len(canonical)], f"{commissie[:3].upper()}-X{i}{j}", fmt)
+                frame = _with_bad_rows(frame, [b + template[len(canonical):] for b in bad], rng)
+                summary.bad_rows["urgentie"] = summary.bad_rows.get("urgentie", 0) + len(bad)
+            frame.columns = header + list(frame.columns[len(canonical):])
+            path = F.write_table(out / "urgentie" / f"{commissie}_{extraction.isoformat()}.xlsx", frame, layout,
+                                 f"Register urgentiecommissie {commissie}, extractie {extraction:%d-%m-%Y}")
             summary.files.append(path)
-            summary.rows["urgentie"] = summary.rows.get("urgentie", 0) + len(rows)
+            summary.rows["urgentie"] = summary.rows.get("urgentie", 0) + len(frame)
 
 
 def _bad_register(kind: str, cols: list[str], template: list, rid: str, fmt: F.Formatter) -> list[list]:
@@ -204,25 +248,25 @@ def write_planregister(out: Path, snapshots: dict[dt.date, pd.DataFrame], rng, s
                  ("sociale_huur_tot_aftoppingsgrens", "_more_social"), ("oplevering_jaar", "1999")]
     for i, (peil, plans) in enumerate(snapshots.items()):
         year, month = peil.year, peil.month
-        fmt_name = "xlsx" if i != 1 else "csv"
-        layout = F.layout_for(i + 1, fmt_name)
+        layout = _layout(i + 1, "xlsx" if i != 1 else "csv", len(plans) + 2)
         fmt = F.Formatter(layout, rng)
         canonical = list(variants)
         header = [F.pick(variants[c], i + k) for k, c in enumerate(canonical)]
+        n = len(plans)
+        cells = {"plan_id": plans["plan_id"].to_numpy(dtype=object), "plannaam": plans["plannaam"].to_numpy(dtype=object),
+                 "gemeente": fmt.gemeenten(plans["gemeente"]), "status": fmt.vocabs(F.STATUS_TEXT, plans["status"]),
+                 "oplevering_jaar": fmt.counts(plans["oplevering_jaar"]),
+                 "transformatie": fmt.booleans(plans["transformatie"])}
+        for c in ("aantal_woningen", "sociale_huur", "sociale_huur_tot_aftoppingsgrens", "middenhuur",
+                  "betaalbare_koop", "nultreden", "zorggeschikt", "geclusterd"):
+            value = plans[c].to_numpy()
+            cells[c] = np.where((value == 0) & (rng.random(n) < 0.2), "", fmt.counts(value))  # a missing count is 0
+        frame = pd.DataFrame({c: cells[c] for c in canonical})
         rows = []
-        for r in plans.itertuples(index=False):
-            cells = {"plan_id": r.plan_id, "plannaam": r.plannaam, "gemeente": fmt.gemeente(r.gemeente),
-                     "status": fmt.vocab(F.STATUS_TEXT, r.status), "oplevering_jaar": fmt.count(r.oplevering_jaar),
-                     "transformatie": fmt.boolean(bool(r.transformatie))}
-            for c in ("aantal_woningen", "sociale_huur", "sociale_huur_tot_aftoppingsgrens", "middenhuur",
-                      "betaalbare_koop", "nultreden", "zorggeschikt", "geclusterd"):
-                value = getattr(r, c)
-                cells[c] = "" if value == 0 and rng.random() < 0.2 else fmt.count(value)  # a missing count is 0
-            rows.append([cells[c] for c in canonical])
         n_bad = 2
         for k in range(n_bad):
             col, value = bad_kinds[(2 * i + k) % len(bad_kinds)]
-            row = list(rows[k])
+            row = frame.iloc[k].tolist()
             row[canonical.index("plan_id")] = f"X-{year}{month:02d}-{k}"
             if value == "_more":
                 value = fmt.count(int(plans.iloc[k]["aantal_woningen"]) + 10)
@@ -231,10 +275,12 @@ def write_planregister(out: Path, snapshots: dict[dt.date, pd.DataFrame], rng, s
             row[canonical.index(col)] = value
             rows.append(row)
         summary.bad_rows["planregister"] = summary.bad_rows.get("planregister", 0) + n_bad
-        path = F.write_table(out / "planregister" / f"planregister_{year}-{month:02d}.xlsx", header, rows, layout,
+        frame = _with_bad_rows(frame, rows, rng)
+        frame.columns = header
+        path = F.write_table(out / "planregister" / f"planregister_{year}-{month:02d}.xlsx", frame, layout,
                              f"Planregister Wonen Regio Amersfoort, peildatum {peil:%d-%m-%Y}")
         summary.files.append(path)
-        summary.rows["planregister"] = summary.rows.get("planregister", 0) + len(rows)
+        summary.rows["planregister"] = summary.rows.get("planregister", 0) + len(frame)
 
 
 def write_sample(out: Path, seed: int = 2025, scale: int = 1, years: int = 5) -> SampleSummary:

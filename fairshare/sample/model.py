@@ -133,7 +133,8 @@ def allocations(rng: np.random.Generator, ref: Reference, scale: int, start_year
     _urgent(rng, ref, df, scale, funnel_rows if len(funnel_rows) == funnel_total else None)
     _household(rng, ref, df)
     df = df.sort_values(["toewijzingsdatum", "gemeente"], kind="stable").reset_index(drop=True)
-    df["toewijzing_id"] = [f"TW{d.year}-{i:07d}" for i, d in enumerate(pd.to_datetime(df["toewijzingsdatum"]), 1)]
+    years_of = pd.to_datetime(df["toewijzingsdatum"]).dt.year.astype(str)
+    df["toewijzing_id"] = "TW" + years_of + "-" + pd.Series(np.arange(1, len(df) + 1)).astype(str).str.zfill(7)
     return df
 
 
@@ -263,8 +264,8 @@ def _household(rng: np.random.Generator, ref: Reference, df: pd.DataFrame) -> No
     lo = np.array([pc.get(g, (3800, 3800))[0] for g in gem])
     hi = np.array([pc.get(g, (3800, 3800))[1] for g in gem])
     letters = np.array(list("ABCDEGHJKLMNPRSTVWXZ"))
-    df["postcode"] = [f"{d} {a}{b}" for d, a, b in zip(lo + (rng.random(n) * (hi - lo + 1)).astype(int),
-                                                         rng.choice(letters, n), rng.choice(letters, n), strict=True)]
+    digits = pd.Series(lo + (rng.random(n) * (hi - lo + 1)).astype(int), index=df.index).astype(str)
+    df["postcode"] = digits + " " + rng.choice(letters, n) + rng.choice(letters, n)
     df["huishoudgrootte"] = rng.choice([1, 2, 3, 4, 5, 6], n, p=[0.45, 0.25, 0.13, 0.1, 0.05, 0.02])
     senior = df["label"].to_numpy() == "senioren"
     young = df["label"].to_numpy() == "jongeren"
@@ -333,8 +334,8 @@ def registrations(rng: np.random.Generator, ref: Reference, allocs: pd.DataFrame
     regs["geldig_tot"] = (regs["besluitdatum"] + pd.Timedelta(days=365)).where(
         (regs["besluit"] == "toegekend") & (rng.random(len(regs)) < 0.85))
     regs = regs[regs["aanvraagdatum"] <= pd.Timestamp(END)].sort_values("aanvraagdatum", kind="stable")
-    regs["registratie_id"] = [f"{c[:3].upper()}-{d.year}-{i:05d}" for i, (c, d) in
-                              enumerate(zip(regs["commissie"], regs["aanvraagdatum"], strict=True), 1)]
+    regs["registratie_id"] = (regs["commissie"].str[:3].str.upper() + "-" + regs["aanvraagdatum"].dt.year.astype(str)
+                              + "-" + pd.Series(np.arange(1, len(regs) + 1), index=regs.index).astype(str).str.zfill(5))
     return regs.reset_index(drop=True)
 
 
