@@ -224,16 +224,16 @@ def write_table(path: Path, frame: pd.DataFrame, layout: Layout, title: str) -> 
                                              "strings_to_numbers": False, "strings_to_formulas": False,
                                              "strings_to_urls": False})
         ws = wb.add_worksheet("Export")
-        r = 0
+        top = 0
         if layout.title_rows:
             ws.write_row(0, 0, [title])
             ws.write_row(1, 0, [f"Aangemaakt op {dt.date.today():%d-%m-%Y}"])
-            r = 3
-        ws.write_row(r, 0, header)
-        for r, row in enumerate(frame.itertuples(index=False, name=None), r + 1):
+            top = 3
+        ws.write_row(top, 0, header)
+        for r, row in enumerate(frame.itertuples(index=False, name=None), top + 1):
             ws.write_row(r, 0, row)
         if layout.total_row:
-            ws.write_row(r + 2, 0, ["Totaal", f"{len(frame)} regels"])
+            ws.write_row(top + len(frame) + 2, 0, ["Totaal", f"{len(frame)} regels"])
         if layout.variant % 3 == 0:  # a hidden helper sheet that must be ignored
             hidden = wb.add_worksheet("Keuzelijsten")
             hidden.hide()
