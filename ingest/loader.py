@@ -1,7 +1,12 @@
-"""Parse one landing file into canonical rows, quarantine entries and a load report."""
+"""Open one landing file: find its header, then normalise its rows chunk by chunk.
+
+Nothing here touches the warehouse: ``warehouse.store`` consumes the chunks inside the file's
+transaction, so memory stays bounded by one chunk however large the delivery.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -10,38 +15,103 @@ import pandas as pd
 from ingest.config import IngestConfig, SourceSpec
 from ingest.headers import HeaderMatch, match_headers
 from ingest.landing import LandingFile
-from ingest.normalise import normalise
+from ingest.normalise import Normalised, normalise
 from ingest.readers import BadFile, Sheet, read_sheets
+from ingest.text import clean
 
 SUMMARY_PREFIXES = ("totaal", "total")
+_EMPTY, _DATA, _SUMMARY = 0, 1, 2
 
 
 @dataclass
-class ParsedFile:
-    """What one file yields; nothing here has touched the warehouse yet."""
+class OpenedFile:
+    """A file whose header was found; ``chunks()`` normalises its rows and keeps the load report."""
 
-    rows: pd.DataFrame
-    quarantine: list[dict]
-    blad: str | None
-    rijen_gelezen: int
-    totaalrijen_overgeslagen: int
-    kolommen_genegeerd: list[str] = field(default_factory=list)
-    kolommen_verwijderd: list[str] = field(default_factory=list)
+    file: LandingFile
+    source: SourceSpec
+    sheet: Sheet
+    header_row: int  # row number of the header
+    match: HeaderMatch
+    config: IngestConfig
+    key: bytes
+    rijen_gelezen: int = 0
+    totaalrijen_overgeslagen: int = 0
+    quarantine: list[dict] = field(default_factory=list)
+
+    @property
+    def blad(self) -> str | None:
+        return self.sheet.name
+
+    @property
+    def kolommen_genegeerd(self) -> list[str]:
+        return self.match.ignored
+
+    @property
+    def kolommen_verwijderd(self) -> list[str]:
+        return self.match.dropped
+
+    def chunks(self) -> Iterator[Normalised]:
+        """Normalised good rows per chunk; bad rows go to ``self.quarantine``."""
+        context = {"commissie": self.file.commissie, "peildatum": self.file.leverdatum}
+        for block in self.sheet.chunks(self.header_row + 1):
+            kinds = row_kinds(block.to_numpy(dtype=object))
+            data = block.loc[kinds == _DATA]
+            self.totaalrijen_overgeslagen += int((kinds == _SUMMARY).sum())
+            self.rijen_gelezen += len(data)
+            cells = pd.DataFrame({name: data.iloc[:, pos].to_numpy(dtype=object) if pos < data.shape[1]
+                                  else np.full(len(data), None, dtype=object)
+                                  for pos, name in self.match.columns.items()})
+            result = normalise(cells, data.index.to_numpy(), self.match.seen, self.source, self.config, self.key,
+                               context)
+            self.quarantine.extend(result.quarantine)
+            yield result
+
+
+_CAREFUL = frozenset(" \t\r\n\xa0\u202ftT")  # first characters that need a closer look
+
+
+def _kind(value: object) -> int:
+    if type(value) is str and value and value[0] not in _CAREFUL:
+        return _DATA  # nearly every row: a non-blank first cell that cannot start with Totaal
+    if value is None or value == "" or (isinstance(value, float) and value != value):
+        return _EMPTY
+    if isinstance(value, str):
+        text = clean(value)
+        if not text:
+            return _EMPTY
+        return _SUMMARY if text[:6].lower().startswith(SUMMARY_PREFIXES) else _DATA
+    return _DATA
+
+
+def row_kinds(values: np.ndarray) -> np.ndarray:
+    """Per row: empty, data, or a summary row (its first non-empty cell starts with Totaal/Total).
+
+    Decided on the first column for nearly every row; only rows whose first cell is empty look further.
+    """
+    n, width = values.shape if values.ndim == 2 else (0, 0)
+    kinds = np.zeros(n, dtype=np.int8)
+    undecided = np.arange(n)
+    for col in range(width):
+        if not len(undecided):
+            break
+        found = np.fromiter((_kind(v) for v in values[undecided, col]), dtype=np.int8, count=len(undecided))
+        kinds[undecided] = found
+        undecided = undecided[found == _EMPTY]
+    return kinds
 
 
 def _find_header(sheets: list[Sheet], source: SourceSpec, config: IngestConfig) -> tuple[Sheet, int, HeaderMatch]:
     best: tuple[int, HeaderMatch | None] = (-1, None)
     for sheet in sheets:
-        limit = min(sheet.header_search_rows, len(sheet.cells))
-        for pos in range(limit):
-            match = match_headers(list(sheet.cells.iloc[pos]), source, config)
+        for row_number, row in list(sheet.head.iterrows())[:sheet.header_search_rows]:
+            match = match_headers(list(row), source, config)
             found = len(source.required) - len(match.missing(source))
             if found == len(source.required):
                 if match.duplicates:
                     col, heads = next(iter(match.duplicates.items()))
                     raise BadFile(f"two columns match the same column '{col}': "
                                   + ", ".join(f"'{h}'" for h in heads))
-                return sheet, pos, match
+                return sheet, int(row_number), match
             if found > best[0] and match.headers:
                 best = (found, match)
     if best[1] is None:
@@ -54,23 +124,10 @@ def _find_header(sheets: list[Sheet], source: SourceSpec, config: IngestConfig) 
     raise BadFile(message)
 
 
-def parse_file(file: LandingFile, config: IngestConfig, key: bytes) -> ParsedFile:
-    """Read, match headers and normalise one file; raises ``BadFile`` for a file that cannot load."""
+def open_file(file: LandingFile, config: IngestConfig, key: bytes) -> OpenedFile:
+    """Read the file's first rows and match its header; raises ``BadFile`` for a file that cannot load."""
     source = config.sources[file.bron]
     sheets = read_sheets(file.path)
-    sheet, header_pos, match = _find_header(sheets, source, config)
-    body = sheet.cells.iloc[header_pos + 1:]
-    empty = body.isna().to_numpy() | body.apply(lambda c: c.astype(str).str.strip().eq("")).to_numpy(dtype=bool)
-    nonempty = ~empty.all(axis=1) if len(body) else np.zeros(0, dtype=bool)
-    body, empty = body.loc[nonempty], empty[nonempty]
-    # A summary row: its first non-empty cell starts with Totaal/Total.
-    first = body.to_numpy(dtype=object)[np.arange(len(body)), (~empty).argmax(axis=1)] if len(body) else []
-    summary = pd.Series(first, dtype=object).astype(str).str.strip().str.lower() \
-        .str.startswith(SUMMARY_PREFIXES).to_numpy(dtype=bool)
-    data = body.loc[~summary]
-    cells = pd.DataFrame({name: data.iloc[:, pos].to_numpy(dtype=object) for pos, name in match.columns.items()})
-    context = {"commissie": file.commissie, "peildatum": file.leverdatum}
-    result = normalise(cells, data.index.to_numpy(), match.seen, source, config, key, context)
-    return ParsedFile(rows=result.rows, quarantine=result.quarantine, blad=sheet.name,
-                      rijen_gelezen=len(data), totaalrijen_overgeslagen=int(summary.sum()),
-                      kolommen_genegeerd=match.ignored, kolommen_verwijderd=match.dropped)
+    sheet, header_row, match = _find_header(sheets, source, config)
+    return OpenedFile(file=file, source=source, sheet=sheet, header_row=header_row, match=match, config=config,
+                      key=key)

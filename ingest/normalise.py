@@ -16,8 +16,9 @@ import numpy as np
 import pandas as pd
 
 from ingest.config import ColumnSpec, IngestConfig, SourceSpec
-from ingest.text import match_key
+from ingest.text import clean, match_key
 from ingest.values import (
+    EXCEL_ERRORS,
     as_text,
     check_range,
     excel_error,
@@ -60,21 +61,44 @@ def output_columns(source: SourceSpec) -> dict[str, str]:
 
 @dataclass
 class Normalised:
-    """Good rows (typed output columns plus ``_rijnummer``) and the bad rows' quarantine entries."""
+    """Good rows (typed output columns plus ``_rijnummer``) and the bad rows' quarantine entries.
+
+    ``pseudonymise`` maps a column of ``rows`` that still holds an identifier as text to the output
+    column that must hold its pseudonym: ``warehouse.store`` hashes it in the INSERT (``pseudonym_sql``),
+    so the identifier itself is never written.
+    """
 
     rows: pd.DataFrame
     quarantine: list[dict]
+    pseudonymise: dict[str, str]
+    bad_keys: pd.DataFrame  # natural keys of the bad rows (duplicates across chunks are found in the store)
 
 
-def _apply(values: np.ndarray, fn: Scalar) -> tuple[np.ndarray, np.ndarray]:
+@dataclass
+class _Column:
+    """One column parsed per distinct value: ``values[codes]`` and ``errors[codes]`` are the rows'."""
+
+    codes: np.ndarray
+    values: np.ndarray
+    errors: np.ndarray
+
+    def rows(self) -> np.ndarray:
+        return self.values[self.codes]
+
+    def row_errors(self) -> np.ndarray:
+        if np.equal(self.errors, None).all():
+            return np.full(len(self.codes), None, dtype=object)
+        return self.errors[self.codes]
+
+
+def _apply(values: np.ndarray, fn: Scalar) -> _Column:
     """Apply a scalar parser once per distinct value."""
     codes, uniques = pd.factorize(values, use_na_sentinel=False)
-    parsed = [fn(u) for u in uniques]
-    out = np.empty(len(parsed), dtype=object)
-    err = np.empty(len(parsed), dtype=object)
-    for i, (v, e) in enumerate(parsed):
-        out[i], err[i] = v, e
-    return out[codes], err[codes]
+    out = np.empty(len(uniques), dtype=object)
+    err = np.empty(len(uniques), dtype=object)
+    for i, u in enumerate(uniques):
+        out[i], err[i] = fn(u)
+    return _Column(codes, out, err)
 
 
 class _Parsers:
@@ -87,11 +111,20 @@ class _Parsers:
     def for_column(self, col: ColumnSpec) -> Scalar:
         parse = getattr(self, f"_{col.type}")
 
+        keeps_empty = col.type in ("vocab", "boolean", "herkomst", "commissie")
+
         def fn(value: object) -> tuple[object, str | None]:
+            if type(value) is str:  # csv cells: clean once, the common case
+                text = clean(value) if "\xa0" in value or "\u202f" in value else value.strip()
+                if text[:1] == "#" and text.upper() in EXCEL_ERRORS:
+                    return None, f"Excel error value {text.upper()}"
+                if text or keeps_empty:
+                    return parse(text, col)
+                return (None, "required value is empty") if col.required else (col.default, None)
             err = excel_error(value)
             if err:
                 return None, err
-            if is_empty(value) and col.type not in ("vocab", "boolean", "herkomst", "commissie"):
+            if is_empty(value) and not keeps_empty:
                 if col.required:
                     return None, "required value is empty"
                 return col.default, None
@@ -109,10 +142,10 @@ class _Parsers:
         return value, err
 
     def _id(self, value, col):
-        return as_text(value), None
+        return (value if type(value) is str else as_text(value)), None
 
     def _text(self, value, col):
-        return as_text(value), None
+        return (value if type(value) is str else as_text(value)), None
 
     def _date(self, value, col):
         return parse_date(value)
@@ -131,7 +164,8 @@ class _Parsers:
         return parse_pc4(value)
 
     def _pseudoniem(self, value, col):
-        return pseudonym(value, self.key), None
+        """The identifier as text; ``warehouse.store`` hashes it on insert (one vectorised HMAC in DuckDB)."""
+        return (value if type(value) is str else as_text(value)), None
 
     def _boolean(self, value, col):
         if isinstance(value, bool):
@@ -211,61 +245,63 @@ def normalise(cells: pd.DataFrame, rownumbers: np.ndarray, headers: dict[str, st
     """Parse the recognised columns of one file (``cells``: canonical name -> raw cell values).
 
     ``headers`` maps canonical names to the header as written in the file (for messages);
-    ``context`` holds what the file name says (``commissie``, ``peildatum``).
+    ``context`` holds what the file name says (``commissie``, ``peildatum``). Output columns are
+    built from the per-distinct-value results with numpy ``take``; only bad rows are looked at one by one.
     """
     n = len(cells)
     parsers = _Parsers(config, key)
-    out: dict[str, np.ndarray] = {}
+    types = output_columns(source)
+    out: dict[str, object] = {}
     errors: dict[str, np.ndarray] = {}
-    shown: dict[str, np.ndarray] = {}  # reduced values for the quarantine
-
-    def empty() -> np.ndarray:
-        return np.full(n, None, dtype=object)
+    parsed: dict[str, _Column] = {}
+    pseudonymise: dict[str, str] = {}
 
     for col in source.columns.values():
         if col.type in ("categorie", "subcategorie"):
             continue
-        present = col.name in cells.columns
-        raw = cells[col.name].to_numpy(dtype=object) if present else None
-        if not present:
-            values = np.full(n, col.default, dtype=object)
+        if col.name not in cells.columns:
             if col.required:  # cannot happen: the header check rejects the file first
                 raise ValueError(f"required column {col.name} missing")
-            err = empty()
-        else:
-            values, err = _apply(raw, parsers.for_column(col))
-        errors[col.name] = err
+            errors[col.name] = np.full(n, None, dtype=object)
+            if col.type == "herkomst":
+                out[col.name] = np.full(n, "onbekend", dtype=object)
+            elif col.type not in ("pseudoniem", "postcode", "leeftijd"):
+                out[col.name] = _typed_column(np.array([col.default], dtype=object), np.zeros(n, dtype=np.intp),
+                                              types[col.name])
+            continue
+        column = _apply(cells[col.name].to_numpy(dtype=object), parsers.for_column(col))
+        parsed[col.name] = column
+        errors[col.name] = column.row_errors()
         if col.type == "herkomst":
-            out[col.name] = np.array([v[0] if v else None for v in values], dtype=object) if present else \
-                np.full(n, "onbekend", dtype=object)
-            out[f"{col.name}_buiten_regio"] = np.array([v[1] if v else None for v in values], dtype=object) \
-                if present else empty()
+            codes = np.array([v[0] if v else None for v in column.values], dtype=object)
+            names = np.array([v[1] if v else None for v in column.values], dtype=object)
+            out[col.name] = codes[column.codes]
+            out[f"{col.name}_buiten_regio"] = names[column.codes]
         elif col.type == "pseudoniem":
-            out[f"{col.name}_pseudoniem"] = values
-        elif col.type == "postcode":
-            out["pc4"] = values
-        elif col.type == "leeftijd":
-            out["leeftijdsklasse"] = values
+            out[col.name] = column.rows()
+            pseudonymise[col.name] = f"{col.name}_pseudoniem"
         else:
-            out[col.name] = values
-        if present:
-            if col.type in ("pseudoniem", "postcode", "leeftijd") or col.vocabulary == "afwijzingsgrond":
-                shown[col.name] = values  # only the reduced form may leave the file (§5)
-            else:
-                shown[col.name] = np.array([_display(v) for v in raw], dtype=object)
+            name = {"postcode": "pc4", "leeftijd": "leeftijdsklasse"}.get(col.type, col.name)
+            out[name] = _typed_column(column.values, column.codes, types[name])
 
     if "urgentiecategorie" in source.columns:
-        cat = cells["urgentiecategorie"].to_numpy(dtype=object) if "urgentiecategorie" in cells else empty()
-        sub = cells["subcategorie"].to_numpy(dtype=object) if "subcategorie" in cells else empty()
-        pairs = np.empty(n, dtype=object)
-        pairs[:] = list(zip(cat, sub, strict=True))
-        values, err = _apply(pairs, lambda p: parsers.category(*p))
-        out["urgentiecategorie"] = np.array([v[0] for v in values], dtype=object)
-        out["subcategorie"] = np.array([v[1] for v in values], dtype=object)
-        errors["urgentiecategorie"] = err
-        for name, raw in (("urgentiecategorie", cat), ("subcategorie", sub)):
-            if name in cells:
-                shown[name] = np.array([_display(v) for v in raw], dtype=object)
+        cat = cells["urgentiecategorie"].to_numpy(dtype=object) if "urgentiecategorie" in cells else None
+        sub = cells["subcategorie"].to_numpy(dtype=object) if "subcategorie" in cells else None
+        cat_codes, cat_values = pd.factorize(cat, use_na_sentinel=False) if cat is not None else \
+            (np.zeros(n, dtype=np.intp), np.array([None], dtype=object))
+        sub_codes, sub_values = pd.factorize(sub, use_na_sentinel=False) if sub is not None else \
+            (np.zeros(n, dtype=np.intp), np.array([None], dtype=object))
+        # One parse per distinct (categorie, subcategorie) pair, keyed by the pair of codes.
+        pair_codes, pairs = pd.factorize(cat_codes.astype(np.int64) * (len(sub_values) + 1) + sub_codes)
+        values = np.empty(len(pairs), dtype=object)
+        errs = np.empty(len(pairs), dtype=object)
+        for i, pair in enumerate(pairs):
+            c, s_ = divmod(int(pair), len(sub_values) + 1)
+            values[i], errs[i] = parsers.category(cat_values[c], sub_values[s_])
+        column = _Column(pair_codes, values, errs)
+        out["urgentiecategorie"] = np.array([v[0] for v in values], dtype=object)[pair_codes]
+        out["subcategorie"] = np.array([v[1] for v in values], dtype=object)[pair_codes]
+        errors["urgentiecategorie"] = column.row_errors()
 
     frame = pd.DataFrame(out)
     err_frame = pd.DataFrame(errors)
@@ -273,21 +309,56 @@ def normalise(cells: pd.DataFrame, rownumbers: np.ndarray, headers: dict[str, st
     _row_rules(frame, err_frame, source)
 
     bad = err_frame.notna().any(axis=1).to_numpy()
-    quarantine = []
-    if bad.any():
-        shown_frame = pd.DataFrame(shown)
-        for i in np.flatnonzero(bad):
-            row_errors = [(c, e) for c, e in err_frame.iloc[i].items() if e is not None]
-            quarantine.append({
-                "rijnummer": int(rownumbers[i]),
-                "kolom": ", ".join(c for c, _ in row_errors),
-                "reden": "; ".join(f"column '{headers.get(c, c)}' ({c}): {e}" for c, e in row_errors),
-                "waarden": json.dumps({k: v for k, v in shown_frame.iloc[i].items() if v is not None},
-                                      ensure_ascii=False, default=str),
-            })
-    good = frame.loc[~bad].copy()
-    good["_rijnummer"] = rownumbers[~bad]
-    return Normalised(rows=_typed(good, output_columns(source)), quarantine=quarantine)
+    quarantine = [_quarantine_entry(cells, parsed, err_frame, headers, source, key, int(i), int(rownumbers[i]))
+                  for i in np.flatnonzero(bad)]
+    good = frame.loc[~bad]
+    result = {name: good[name] if name in good else pd.Series(None, index=good.index, dtype=object)
+              for name in types if name not in pseudonymise.values()}
+    result.update({raw: good[raw] for raw in pseudonymise})
+    rows = pd.DataFrame(result, index=good.index)
+    rows["_rijnummer"] = rownumbers[~bad].astype("int64")
+    keys = list(source.natural_key)
+    bad_keys = frame.loc[bad, keys].assign(_rijnummer=rownumbers[bad].astype("int64")).dropna()
+    return Normalised(rows=rows, quarantine=quarantine, pseudonymise=pseudonymise, bad_keys=bad_keys)
+
+
+def _typed_column(values: np.ndarray, codes: np.ndarray, typ: str):
+    """The distinct values in their storage type, taken per row (no per-row Python objects)."""
+    if typ == DATE:
+        distinct = pd.to_datetime(pd.Series(values, dtype=object)).to_numpy(dtype="datetime64[s]")
+        return distinct[codes]
+    if typ == INT:
+        return pd.array(list(values), dtype="Int64").take(codes)
+    if typ == FLOAT:
+        return pd.to_numeric(pd.Series(values, dtype=object)).to_numpy(dtype="float64")[codes]
+    if typ == BOOL:
+        return pd.array(list(values), dtype="boolean").take(codes)
+    return values[codes]
+
+
+def _quarantine_entry(cells: pd.DataFrame, parsed: dict[str, _Column], err: pd.DataFrame, headers: dict[str, str],
+                      source: SourceSpec, key: bytes, i: int, rijnummer: int) -> dict:
+    """One bad row: where, why, and its values as read, identifying ones only in reduced form (§5)."""
+    row_errors = [(c, e) for c, e in err.iloc[i].items() if e is not None]
+    shown: dict[str, object] = {}
+    for name in cells.columns:
+        col = source.columns.get(name)
+        raw = cells[name].iat[i]
+        if col is not None and col.type == "pseudoniem":
+            value = pseudonym(raw, key)
+        elif col is not None and (col.type in ("postcode", "leeftijd") or col.vocabulary == "afwijzingsgrond"):
+            column = parsed[name]
+            value = column.values[column.codes[i]]
+        else:
+            value = _display(raw)
+        if value is not None:
+            shown[name] = value
+    return {
+        "rijnummer": rijnummer,
+        "kolom": ", ".join(c for c, _ in row_errors),
+        "reden": "; ".join(f"column '{headers.get(c, c)}' ({c}): {e}" for c, e in row_errors),
+        "waarden": json.dumps(shown, ensure_ascii=False, default=str),
+    }
 
 
 def _display(value: object) -> str | None:
@@ -302,7 +373,7 @@ def _context_columns(frame: pd.DataFrame, source: SourceSpec, context: dict[str,
     if source.name == "urgentie":
         frame["commissie"] = frame["commissie"].where(frame["commissie"].notna(), context["commissie"])
     if source.name == "planregister":
-        frame["peildatum"] = context["peildatum"]
+        frame["peildatum"] = np.datetime64(context["peildatum"], "s")
 
 
 def _flag(err: pd.DataFrame, column: str, mask: pd.Series, message: str) -> None:
@@ -352,22 +423,3 @@ def _row_rules(frame: pd.DataFrame, err: pd.DataFrame, source: SourceSpec) -> No
         free = mask.to_numpy() & err[id_col].isna().to_numpy()
         col[free] = messages.to_numpy()[free]
         err[id_col] = col
-
-
-def _typed(frame: pd.DataFrame, types: dict[str, str]) -> pd.DataFrame:
-    """Give every output column its storage dtype, so DuckDB need not guess from objects."""
-    result = {}
-    for name, typ in types.items():
-        col = frame[name] if name in frame else pd.Series(None, index=frame.index, dtype=object)
-        if typ == DATE:
-            result[name] = pd.to_datetime(col).astype("datetime64[s]") if len(col) else col.astype("datetime64[s]")
-        elif typ == INT:
-            result[name] = pd.array(col.tolist(), dtype="Int64")
-        elif typ == FLOAT:
-            result[name] = pd.to_numeric(col).astype("float64")
-        elif typ == BOOL:
-            result[name] = pd.array(col.tolist(), dtype="boolean")
-        else:
-            result[name] = col.astype(object)
-    result["_rijnummer"] = frame["_rijnummer"].astype("int64")
-    return pd.DataFrame(result, index=frame.index)

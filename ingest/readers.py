@@ -1,8 +1,9 @@
-"""Read an xlsx or csv file into sheets of raw cell values (sources.md §2, "Reading files").
+"""Read an xlsx or csv file as sheets of raw cell values, in chunks (sources.md §2, "Reading files").
 
 xlsx is read with python-calamine (cached values, no formula evaluation; hidden sheets
 skipped); csv with pandas' C parser after sniffing the encoding (UTF-8 with or without BOM,
-else Windows-1252) and the delimiter (`;` or `,`).
+else Windows-1252) and the delimiter (`;` or `,`). Rows come in chunks of ``CHUNK_ROWS``, so a
+national delivery of millions of rows never sits in memory as a whole.
 """
 
 from __future__ import annotations
@@ -11,7 +12,9 @@ import codecs
 import csv
 import re
 import zipfile
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from itertools import islice
 from pathlib import Path
 
 import pandas as pd
@@ -24,13 +27,27 @@ class BadFile(Exception):
     """A file that cannot be loaded at all (sources.md §6); the message names the reason."""
 
 
+CHUNK_ROWS = 200_000  # rows per chunk: ~200 MB of Python objects at 18 columns
+HEAD_ROWS = 50  # leading rows searched for the header
+
+
 @dataclass
 class Sheet:
-    """The cells of one sheet; ``cells.index`` is the row number as a spreadsheet user counts it."""
+    """One sheet: its first rows for the header search, and its rows in chunks from a given row on.
+
+    A chunk is a DataFrame of raw cell values whose index is the row number as a spreadsheet user counts it.
+    """
 
     name: str | None
-    cells: pd.DataFrame
+    head: pd.DataFrame
     header_search_rows: int  # how many leading rows may hold the header
+    chunks: Callable[[int], Iterator[pd.DataFrame]]  # chunks(first_row) reads the file again from that row
+
+    @property
+    def cells(self) -> pd.DataFrame:
+        """The whole sheet at once (for tools and tests; the pipeline reads in chunks)."""
+        parts = list(self.chunks(1))
+        return pd.concat(parts) if parts else self.head
 
 
 def read_sheets(path: Path) -> list[Sheet]:
@@ -51,17 +68,47 @@ def _read_xlsx(path: Path) -> list[Sheet]:
         for meta in wb.sheets_metadata:
             if meta.visible != SheetVisibleEnum.Visible:
                 continue
-            rows = wb.get_sheet_by_name(meta.name).to_python(skip_empty_area=False)
-            frame = pd.DataFrame(rows, dtype=object)
-            frame.index = pd.RangeIndex(1, len(frame) + 1)
-            for row, col, code in errors.get(meta.name, ()):
-                if row in frame.index and col < frame.shape[1]:
-                    frame.iat[row - 1, col] = ExcelError(code)
-            sheets.append(Sheet(name=meta.name, cells=frame, header_search_rows=50))
+
+            def chunks(first_row: int, name: str = meta.name, size: int = CHUNK_ROWS) -> Iterator[pd.DataFrame]:
+                return _xlsx_chunks(path, name, errors.get(name, ()), first_row, size)
+
+            head = next(_xlsx_chunks(path, meta.name, errors.get(meta.name, ()), 1, HEAD_ROWS), _EMPTY)
+            sheets.append(Sheet(name=meta.name, head=head, header_search_rows=HEAD_ROWS, chunks=chunks))
         return sheets
     except BadFile:
         raise
     except Exception as exc:  # calamine raises several types for broken files
+        raise BadFile(f"not a readable xlsx file ({type(exc).__name__}: {exc})") from exc
+
+
+_EMPTY = pd.DataFrame(dtype=object)
+
+
+def _xlsx_chunks(path: Path, name: str, errors, first_row: int, size: int) -> Iterator[pd.DataFrame]:
+    """Rows of one sheet from ``first_row`` on, ``size`` at a time, Excel error cells restored."""
+    try:
+        sheet = CalamineWorkbook.from_path(str(path)).get_sheet_by_name(name)
+        if sheet.start is None or sheet.height == 0:
+            return
+        top, left = sheet.start
+        rows = sheet.iter_rows()
+        row = top + 1  # row number of the next row the iterator yields
+        if first_row > row:
+            for _ in islice(rows, first_row - row):
+                pass
+            row = first_row
+        while block := list(islice(rows, size)):
+            frame = pd.DataFrame(block, dtype=object)
+            if left:  # keep column positions as the spreadsheet has them
+                frame.columns = range(left, left + frame.shape[1])
+                frame = frame.reindex(columns=range(left + frame.shape[1]), fill_value="")
+            frame.index = pd.RangeIndex(row, row + len(frame))
+            for r, c, code in errors:
+                if row <= r < row + len(frame) and c < frame.shape[1]:
+                    frame.iat[r - row, c] = ExcelError(code)
+            row += len(frame)
+            yield frame
+    except Exception as exc:
         raise BadFile(f"not a readable xlsx file ({type(exc).__name__}: {exc})") from exc
 
 
@@ -125,22 +172,45 @@ def _read_csv(path: Path) -> Sheet:
         raise BadFile("not a readable csv file (binary content)")
     encoding = _sniff_encoding(path)
     with open(path, encoding=encoding, newline="") as fh:
-        head = fh.read(65536)
-    first = next((line for line in head.splitlines() if line.strip().strip(",;")), "")
+        head_text = fh.read(65536)
+    first = next((line for line in head_text.splitlines() if line.strip().strip(",;")), "")
     delimiter = ";" if first.count(";") > first.count(",") else ","
     width = max(1, len(next(csv.reader([first], delimiter=delimiter), [])))
-    try:
-        frame = pd.read_csv(path, sep=delimiter, encoding=encoding, header=None, dtype=str, names=range(width),
-                            keep_default_na=False, skip_blank_lines=False, engine="c")
-    except pd.errors.ParserError:
-        # Ragged lines (more fields than the header): fall back to the csv module.
-        with open(path, encoding=encoding, newline="") as fh:
-            rows = list(csv.reader(fh, delimiter=delimiter))
-        frame = pd.DataFrame(rows, dtype=object)
-    except (pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise BadFile(f"not a readable csv file ({exc})") from exc
-    frame = frame.astype(object).where(frame.notna(), None)
-    frame.index = pd.RangeIndex(1, len(frame) + 1)
-    first_nonempty = next((i for i, row in enumerate(frame.itertuples(index=False)) if any(
+
+    def chunks(first_row: int, size: int = CHUNK_ROWS) -> Iterator[pd.DataFrame]:
+        return _csv_chunks(path, encoding, delimiter, width, first_row, size)
+
+    head = next(_csv_chunks(path, encoding, delimiter, width, 1, HEAD_ROWS), _EMPTY)
+    first_nonempty = next((i for i, row in enumerate(head.itertuples(index=False)) if any(
         v not in (None, "") for v in row)), 0)
-    return Sheet(name=None, cells=frame, header_search_rows=first_nonempty + 1)
+    return Sheet(name=None, head=head, header_search_rows=first_nonempty + 1, chunks=chunks)
+
+
+def _csv_chunks(path: Path, encoding: str, delimiter: str, width: int, first_row: int, size: int
+                ) -> Iterator[pd.DataFrame]:
+    row = first_row
+    try:
+        reader = pd.read_csv(path, sep=delimiter, encoding=encoding, header=None, dtype=str, names=range(width),
+                             keep_default_na=False, skip_blank_lines=False, engine="c", skiprows=first_row - 1,
+                             chunksize=size)
+        for frame in reader:
+            frame = frame.astype(object).where(frame.notna(), None)
+            frame.index = pd.RangeIndex(row, row + len(frame))
+            row += len(frame)
+            yield frame
+        return
+    except pd.errors.ParserError:
+        pass  # ragged lines (more fields than the header): the csv module from the row where pandas stopped
+    except pd.errors.EmptyDataError as exc:
+        if first_row == 1:
+            raise BadFile(f"not a readable csv file ({exc})") from exc
+        return  # nothing below the header
+    except UnicodeDecodeError as exc:
+        raise BadFile(f"not a readable csv file ({exc})") from exc
+    with open(path, encoding=encoding, newline="") as fh:
+        lines = islice(csv.reader(fh, delimiter=delimiter), row - 1, None)
+        while block := list(islice(lines, size)):
+            frame = pd.DataFrame(block, dtype=object)
+            frame.index = pd.RangeIndex(row, row + len(frame))
+            row += len(frame)
+            yield frame

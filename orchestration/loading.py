@@ -10,7 +10,7 @@ import duckdb
 
 from ingest.config import IngestConfig
 from ingest.landing import LandingFile, content_hash, scan
-from ingest.loader import parse_file
+from ingest.loader import open_file
 from ingest.normalise import output_columns
 from ingest.readers import BadFile
 from ingest.values import key_fingerprint
@@ -71,23 +71,24 @@ def load_file(conn: duckdb.DuckDBPyConnection, file: LandingFile, config: Ingest
         return _reject(conn, file, config, digest,
                        f"a second file for the same delivery ({what}): {holder} is already loaded")
     try:
-        parsed = parse_file(file, config, key)
+        opened = open_file(file, config, key)
+        audit = _audit(file, config, digest, "geladen", kolommen_genegeerd=opened.kolommen_genegeerd,
+                       kolommen_verwijderd=opened.kolommen_verwijderd, blad=opened.blad)
+        source = config.sources[file.bron]
+        id_col = source.natural_key[-1]
+        _, loaded = store.store_file(conn, source.table, audit, opened, key, list(source.natural_key),
+                                     opened.match.seen.get(id_col, id_col))
     except BadFile as exc:
         return _reject(conn, file, config, digest, str(exc))
-    audit = _audit(file, config, digest, "geladen", rijen_gelezen=parsed.rijen_gelezen,
-                   rijen_geladen=len(parsed.rows), rijen_quarantaine=len(parsed.quarantine),
-                   totaalrijen_overgeslagen=parsed.totaalrijen_overgeslagen,
-                   kolommen_genegeerd=parsed.kolommen_genegeerd, kolommen_verwijderd=parsed.kolommen_verwijderd,
-                   blad=parsed.blad)
-    store.store_file(conn, config.sources[file.bron].table, audit, parsed.rows, parsed.quarantine)
-    for q in parsed.quarantine[:20]:
-        log.warning("%s, %srow %s: %s", file.pad, f"sheet {parsed.blad}, " if parsed.blad else "", q["rijnummer"],
+    quarantine = opened.quarantine
+    for q in quarantine[:20]:
+        log.warning("%s, %srow %s: %s", file.pad, f"sheet {opened.blad}, " if opened.blad else "", q["rijnummer"],
                     q["reden"])
-    if parsed.kolommen_verwijderd:
-        log.info("%s: direct identifiers dropped on read: %s", file.pad, ", ".join(parsed.kolommen_verwijderd))
-    examples = tuple(f"row {q['rijnummer']}: {q['reden']}" for q in parsed.quarantine[:5])
-    return FileOutcome(file.bron, file.pad, "geladen", rijen_gelezen=parsed.rijen_gelezen,
-                       rijen_geladen=len(parsed.rows), rijen_quarantaine=len(parsed.quarantine),
+    if opened.kolommen_verwijderd:
+        log.info("%s: direct identifiers dropped on read: %s", file.pad, ", ".join(opened.kolommen_verwijderd))
+    examples = tuple(f"row {q['rijnummer']}: {q['reden']}" for q in quarantine[:5])
+    return FileOutcome(file.bron, file.pad, "geladen", rijen_gelezen=opened.rijen_gelezen,
+                       rijen_geladen=loaded, rijen_quarantaine=len(quarantine),
                        quarantaine_voorbeelden=examples)
 
 

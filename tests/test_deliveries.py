@@ -103,7 +103,7 @@ KILLER = textwrap.dedent("""
 
     original = store.store_file
 
-    def store_then_hang(conn, table, audit, rows, quarantine):
+    def store_then_hang(conn, table, audit, *args):
         # Stop inside the open transaction, after the rows are inserted: the test kills us here.
         real_execute = conn.execute
         class Hanging:
@@ -114,7 +114,7 @@ KILLER = textwrap.dedent("""
                     print("IN_TRANSACTION", flush=True)
                     time.sleep(600)
                 return real_execute(sql, *args)
-        return original(Hanging(), table, audit, rows, quarantine)
+        return original(Hanging(), table, audit, *args)
 
     store.store_file = store_then_hang
     load_all(Path(sys.argv[1]), Path(sys.argv[2]), KEY)
@@ -146,3 +146,38 @@ def test_load_killed_halfway_leaves_the_warehouse_unchanged(landing, warehouse, 
     outcomes = {o.pad: o.status for o in load_all(landing, warehouse)}
     assert outcomes["swev/toewijzingen_2025-11-03.csv"] == "geladen"
     assert query(warehouse, "SELECT count(*) FROM raw.swev_toewijzingen") == [(2001,)]
+
+
+def _chunked_file(landing, suffix):
+    rows = [swev_row(i, datum="01-03-2025" if suffix == ".csv" else dt.datetime(2025, 3, 1)) for i in range(1, 26)]
+    rows[6][3] = "31-02-2025"  # a bad date in the second chunk
+    rows[19][0] = rows[2][0]  # the same id in the first and the fourth chunk: both rows bad
+    rows[22][0] = rows[6][0]  # the same id as the bad row of chunk two: this one is bad too
+    rows[10] = ["", "", "", "", "", ""]  # an empty line inside the data
+    path = landing / "swev" / f"toewijzingen_2025-04-02{suffix}"
+    if suffix == ".csv":
+        return write_csv(path, SWEV_HEADER, rows + [["Totaal", "24"]])
+    return write_xlsx(path, SWEV_HEADER, rows, title_rows=2, total_row=True)
+
+
+def test_a_file_read_in_chunks_loads_as_if_read_at_once(tmp_path, monkeypatch):
+    """Large deliveries are read in chunks: row numbers, quarantine and duplicates must not depend on that."""
+    import ingest.readers
+
+    for suffix in (".csv", ".xlsx"):
+        results = []
+        for chunk_rows in (5, ingest.readers.CHUNK_ROWS):
+            monkeypatch.setattr(ingest.readers, "CHUNK_ROWS", chunk_rows)
+            landing, warehouse = tmp_path / f"l{chunk_rows}{suffix}", tmp_path / f"w{chunk_rows}{suffix}.duckdb"
+            _chunked_file(landing, suffix)
+            [outcome] = load_all(landing, warehouse)
+            results.append((outcome.rijen_gelezen, outcome.rijen_geladen, outcome.rijen_quarantaine,
+                            query(warehouse, "SELECT toewijzing_id, _rijnummer FROM raw.swev_toewijzingen ORDER BY 2"),
+                            query(warehouse, "SELECT rijnummer, kolom FROM audit.quarantaine ORDER BY 1"),
+                            query(warehouse, "SELECT totaalrijen_overgeslagen FROM audit.bestanden")))
+        chunked, whole = results
+        assert chunked == whole, suffix
+        first_row = 2 if suffix == ".csv" else 4  # row number of the first data row (below title rows and header)
+        assert whole[:3] == (24, 20, 4)  # 25 rows less the empty one; bad: the date and the duplicates of two ids
+        assert [r for r, _ in whole[4]] == [first_row + k for k in (2, 6, 19, 22)]
+        assert whole[5] == [(1,)]

@@ -12,9 +12,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import duckdb
 import pandas as pd
+
+from ingest.values import hmac_pads, pseudonym_sql
 
 
 class KeyMismatch(Exception):
@@ -107,21 +110,54 @@ def record_sighting(conn: duckdb.DuckDBPyConnection, audit: dict) -> int:
     return _insert_audit(conn, audit)
 
 
-def store_file(conn: duckdb.DuckDBPyConnection, table: str, audit: dict, rows: pd.DataFrame,
-               quarantine: list[dict]) -> int:
-    """Load one file atomically: replace its earlier rows and quarantine entries, write its audit row."""
+class Delivery(Protocol):
+    """A file being loaded (``ingest.loader.OpenedFile``): normalised chunks and its load report."""
+
+    quarantine: list[dict]
+    rijen_gelezen: int
+    totaalrijen_overgeslagen: int
+
+    def chunks(self) -> Iterator: ...
+
+
+def store_file(conn: duckdb.DuckDBPyConnection, table: str, audit: dict, delivery: Delivery, key: bytes,
+               natural_key: list[str], key_header: str) -> tuple[int, int]:
+    """Load one file atomically, chunk by chunk: replace its earlier rows and quarantine entries, write its audit row.
+
+    Identifiers are pseudonymised in the INSERT (``pseudonym_sql``). Returns (bestand_id, rows loaded).
+    """
+    outer, inner = hmac_pads(key)
     conn.execute("BEGIN TRANSACTION")
     try:
         bestand_id = _insert_audit(conn, audit)
         pad = audit["pad"]
         conn.execute(f"DELETE FROM {table} WHERE _pad = ?", [pad])
         conn.execute("DELETE FROM audit.quarantaine WHERE pad = ?", [pad])
-        frame = rows.assign(_pad=pad, _leverdatum=pd.Timestamp(audit["leverdatum"]), _bestand_id=bestand_id,
-                            _blad=audit.get("blad"))
-        conn.register("_incoming", frame)
-        cols = ", ".join(frame.columns)
-        conn.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM _incoming")
-        conn.unregister("_incoming")
+        parts, bad_keys = 0, []
+        for part in delivery.chunks():
+            parts += 1
+            bad_keys.append(part.bad_keys)
+            if not len(part.rows):
+                continue
+            frame = part.rows.assign(_pad=pad, _leverdatum=pd.Timestamp(audit["leverdatum"]),
+                                     _bestand_id=bestand_id, _blad=audit.get("blad"))
+            targets, exprs, params = [], [], []
+            for col in frame.columns:
+                if col in part.pseudonymise:
+                    targets.append(part.pseudonymise[col])
+                    exprs.append(pseudonym_sql(f'"{col}"'))
+                    params += [outer, inner]
+                else:
+                    targets.append(col)
+                    exprs.append(f'"{col}"')
+            conn.register("_incoming", frame)
+            conn.execute(f"INSERT INTO {table} ({', '.join(targets)}) SELECT {', '.join(exprs)} FROM _incoming",
+                         params)
+            conn.unregister("_incoming")
+        if parts > 1:  # a key twice in one chunk was caught there; across chunks it is caught here
+            _take_duplicates(conn, table, bestand_id, natural_key, key_header, pd.concat(bad_keys),
+                             delivery.quarantine)
+        quarantine = delivery.quarantine
         if quarantine:
             q = pd.DataFrame(quarantine).assign(bestand_id=bestand_id, bron=audit["bron"], pad=pad,
                                                 blad=audit.get("blad"))
@@ -130,11 +166,52 @@ def store_file(conn: duckdb.DuckDBPyConnection, table: str, audit: dict, rows: p
                          "waarden) SELECT bestand_id, bron, pad, blad, rijnummer, kolom, reden, waarden "
                          "FROM _quarantine")
             conn.unregister("_quarantine")
+        loaded = conn.execute(f"SELECT count(*) FROM {table} WHERE _bestand_id = ?", [bestand_id]).fetchone()[0]
+        conn.execute("UPDATE audit.bestanden SET rijen_gelezen = ?, rijen_geladen = ?, rijen_quarantaine = ?, "
+                     "totaalrijen_overgeslagen = ? WHERE bestand_id = ?",
+                     [delivery.rijen_gelezen, loaded, len(quarantine), delivery.totaalrijen_overgeslagen, bestand_id])
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")
         raise
-    return bestand_id
+    return bestand_id, loaded
+
+
+def _take_duplicates(conn: duckdb.DuckDBPyConnection, table: str, bestand_id: int, natural_key: list[str],
+                     key_header: str, bad_keys: pd.DataFrame, quarantine: list[dict]) -> None:
+    """Rows whose natural key occurs more than once in the file, across chunks: loaded ones are removed and
+    quarantined, already quarantined ones get the duplicate named too (as within one chunk)."""
+    keys = ", ".join(f'"{k}"' for k in natural_key)
+    conn.register("_bad_keys", bad_keys if len(bad_keys) else
+                  pd.DataFrame({**{k: pd.Series(dtype=object) for k in natural_key},
+                                "_rijnummer": pd.Series(dtype="int64")}))
+    counted = f"""
+        WITH all_keys AS (SELECT {keys} FROM {table} WHERE _bestand_id = $id UNION ALL SELECT {keys} FROM _bad_keys)
+        SELECT {keys}, count(*) AS n FROM all_keys GROUP BY ALL HAVING count(*) > 1"""
+    loaded = conn.execute(f"""SELECT t.*, c.n AS _aantal FROM {table} AS t JOIN ({counted}) AS c USING ({keys})
+                              WHERE t._bestand_id = $id ORDER BY t._rijnummer""", {"id": bestand_id}).fetchdf()
+    bad = dict(conn.execute(f"""SELECT b._rijnummer, c.n FROM _bad_keys AS b JOIN ({counted}) AS c USING ({keys})""",
+                            {"id": bestand_id}).fetchall())
+    conn.unregister("_bad_keys")
+    id_col = natural_key[-1]
+
+    def message(value: object, n: int) -> str:
+        return f"column '{key_header}' ({id_col}): {id_col} '{value}' appears {n} times in this file"
+
+    for entry in quarantine:
+        if entry["rijnummer"] in bad and id_col not in entry["kolom"].split(", "):
+            value = json.loads(entry["waarden"]).get(id_col)
+            entry["kolom"] = f"{id_col}, {entry['kolom']}"  # the key column comes first in every source
+            entry["reden"] = f"{message(value, bad[entry['rijnummer']])}; {entry['reden']}"
+    if not len(loaded):
+        return
+    conn.execute(f"DELETE FROM {table} WHERE _bestand_id = ? AND _rijnummer IN (SELECT unnest(?))",
+                 [bestand_id, loaded["_rijnummer"].tolist()])
+    for row in loaded.to_dict("records"):
+        shown = {k: v for k, v in row.items() if not k.startswith("_") and pd.notna(v)}
+        quarantine.append({"rijnummer": int(row["_rijnummer"]), "kolom": id_col, "reden": message(row[id_col], row["_aantal"]),
+                           "waarden": json.dumps(shown, ensure_ascii=False, default=str)})
+    quarantine.sort(key=lambda q: q["rijnummer"])
 
 
 def quarantine_summary(conn: duckdb.DuckDBPyConnection, bron: str, examples: int = 5) -> tuple[int, list[str]]:
