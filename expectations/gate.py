@@ -18,7 +18,7 @@ import duckdb
 import pandas as pd
 import yaml
 
-from expectations.suites import Suite
+from expectations.suites import Suite, suspects_sql
 
 REPORT_CONFIG = Path(__file__).resolve().parent.parent / "fairshare" / "report" / "config.yaml"
 MAANDEN = ["januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus", "september", "oktober",
@@ -156,18 +156,25 @@ def gx_context(root: str):
     return context
 
 
-def suite_frame(conn: duckdb.DuckDBPyConnection, suite: Suite) -> pd.DataFrame:
+def suite_frame(conn: duckdb.DuckDBPyConnection, suite: Suite) -> tuple[pd.DataFrame, int]:
+    """The DataFrame GX validates (only the suspect rows of a large table) and the table's row count."""
     if suite.name == "poort":
         frame = poort_regels(conn)
-        return frame[frame["ernst"] == "blokkerend"].reset_index(drop=True)
-    return conn.execute(suite.sql).df()
+        frame = frame[frame["ernst"] == "blokkerend"].reset_index(drop=True)
+        return frame, len(frame)
+    suspects = suspects_sql(suite.sql, suite.expectations())
+    if suspects is None:
+        frame = conn.execute(suite.sql).df()
+        return frame, len(frame)
+    total = conn.execute(f"SELECT count(*) FROM ({suite.sql})").fetchone()[0]
+    return conn.execute(suspects).df(), total
 
 
 def validate(conn: duckdb.DuckDBPyConnection, suite: Suite, docs_root: Path) -> SuiteOutcome:
     """Run one suite with GX on its DataFrame; update the Data Docs."""
     import great_expectations as gx
 
-    frame = suite_frame(conn, suite)
+    frame, rijen = suite_frame(conn, suite)
     context = gx_context(str(docs_root))
     source = context.data_sources.add_or_update_pandas("fairshare")
     asset = next((a for a in source.assets if a.name == suite.name), None) or source.add_dataframe_asset(suite.name)
@@ -198,7 +205,7 @@ def validate(conn: duckdb.DuckDBPyConnection, suite: Suite, docs_root: Path) -> 
             else:
                 voorbeelden = [str(v) for v in (r.result.get("partial_unexpected_list") or [])[:5]]
             fouten.append(Fout(uitleg, aantal, voorbeelden))
-    return SuiteOutcome(suite.name, bool(result.success), fouten, len(frame))
+    return SuiteOutcome(suite.name, bool(result.success), fouten, rijen)
 
 
 def docs_index(docs_root: Path) -> Path:

@@ -11,8 +11,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import great_expectations.expectations as gxe
-
 from ingest.config import load_config
 
 
@@ -27,12 +25,21 @@ class Suite:
     description: str
 
 
+def _gxe():
+    """GX's expectation classes, imported when a suite is built: importing GX costs seconds, and a run
+    with nothing new never validates."""
+    import great_expectations.expectations as gxe
+
+    return gxe
+
+
 def _e(cls, uitleg: str, **kwargs):
     return cls(meta={"uitleg": uitleg}, **kwargs)
 
 
 def _toewijzingen() -> list:
     # Ranges are the source contract's (ingest/config/sources.yaml), not repeated here.
+    gxe = _gxe()
     columns = load_config().sources["swev"].columns
     huur, kamers = columns["netto_huur"], columns["aantal_kamers"]
     return [
@@ -55,6 +62,7 @@ def _toewijzingen() -> list:
 
 
 def _registraties() -> list:
+    gxe = _gxe()
     return [
         _e(gxe.ExpectCompoundColumnsToBeUnique, "Na ontdubbeling komt elke (commissie, registratie) één keer voor.",
            column_list=["commissie", "registratie_id"]),
@@ -68,6 +76,7 @@ def _registraties() -> list:
 
 
 def _plannen() -> list:
+    gxe = _gxe()
     counts = ["aantal_woningen", "sociale_huur", "nultreden", "zorggeschikt", "geclusterd"]
     return [
         _e(gxe.ExpectCompoundColumnsToBeUnique, "Elk plan komt één keer voor per momentopname.",
@@ -80,14 +89,51 @@ def _plannen() -> list:
 
 
 def _invarianten() -> list:
+    gxe = _gxe()
     return [_e(gxe.ExpectColumnValuesToBeBetween,
                "De marts kloppen onderling: elke controle (zie onderwerp) heeft verschil 0.",
                column="verschil", min_value=0, max_value=0)]
 
 
 def _poort() -> list:
+    gxe = _gxe()
     return [_e(gxe.ExpectColumnValuesToBeInSet, "Alle poortregels voor het BO-rapport zijn voldaan.",
                column="geslaagd", value_set=[True])]
+
+
+def suspects_sql(sql: str, expectations: list) -> str | None:
+    """The rows of ``sql`` that could break one of the row-level expectations, selected in DuckDB.
+
+    GX validates only these rows (plus the row count, taken apart), so a national table of millions
+    of rows never travels into pandas. The predicates include every row an expectation could flag
+    (never fewer: GX still decides); unknown expectation types mean no pre-selection (None).
+    """
+    terms = []
+    for e in expectations:
+        kind = type(e).__name__
+        if kind == "ExpectColumnValuesToNotBeNull":
+            terms.append(f"{e.column} IS NULL")
+        elif kind in ("ExpectColumnValuesToBeUnique", "ExpectCompoundColumnsToBeUnique"):
+            cols = ", ".join(getattr(e, "column_list", None) or [e.column])
+            terms.append(f"({cols}) IN (SELECT ({cols}) FROM _basis GROUP BY ALL HAVING count(*) > 1)")
+        elif kind == "ExpectColumnValuesToBeBetween":
+            low = f"{e.column} < {e.min_value}" if e.min_value is not None else "false"
+            high = (f"{e.column} {'>=' if e.strict_max else '>'} {e.max_value}" if e.max_value is not None
+                    else "false")
+            terms.append(f"({low} OR {high})")
+        elif kind == "ExpectColumnValuesToBeInSet":
+            values = ", ".join("'" + str(v).replace("'", "''") + "'" if isinstance(v, str) else str(v)
+                               for v in e.value_set)
+            terms.append(f"{e.column} NOT IN ({values})")
+        elif kind == "ExpectColumnPairValuesAToBeGreaterThanB":
+            smaller = f"{e.column_A} {'<' if e.or_equal else '<='} {e.column_B}"
+            if e.ignore_row_if == "either_value_is_missing":
+                terms.append(smaller)  # rows with a missing value are not judged
+            else:
+                terms.append(f"({e.column_A} IS NULL OR {e.column_B} IS NULL OR {smaller})")
+        else:
+            return None
+    return f"WITH _basis AS ({sql}) SELECT * FROM _basis WHERE " + " OR ".join(terms)
 
 
 # Cross-table invariants: one row per check and subject, with the difference that must be 0.

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from fairshare import timing
 from ingest.config import IngestConfig, SourceSpec
 from ingest.headers import HeaderMatch, match_headers
 from ingest.landing import LandingFile
@@ -53,18 +54,25 @@ class OpenedFile:
     def chunks(self) -> Iterator[Normalised]:
         """Normalised good rows per chunk; bad rows go to ``self.quarantine``."""
         context = {"commissie": self.file.commissie, "peildatum": self.file.leverdatum}
-        for block in self.sheet.chunks(self.header_row + 1):
-            kinds = row_kinds(block.to_numpy(dtype=object))
-            data = block.loc[kinds == _DATA]
-            self.totaalrijen_overgeslagen += int((kinds == _SUMMARY).sum())
-            self.rijen_gelezen += len(data)
-            cells = pd.DataFrame({name: data.iloc[:, pos].to_numpy(dtype=object) if pos < data.shape[1]
-                                  else np.full(len(data), None, dtype=object)
-                                  for pos, name in self.match.columns.items()})
-            result = normalise(cells, data.index.to_numpy(), self.match.seen, self.source, self.config, self.key,
-                               context)
-            self.quarantine.extend(result.quarantine)
+        for block in timing.timed("read", self.sheet.chunks(self.header_row + 1)):
+            with timing.stage("normalise"):
+                result = self._normalise(block, context)
             yield result
+
+    def _normalise(self, block: pd.DataFrame, context: dict) -> Normalised:
+        """Drop empty and summary rows of one chunk and normalise the rest."""
+        kinds = row_kinds(block.to_numpy(dtype=object))
+        data = block.loc[kinds == _DATA]
+        self.totaalrijen_overgeslagen += int((kinds == _SUMMARY).sum())
+        self.rijen_gelezen += len(data)
+        timing.count("rijen_gelezen", len(data))
+        cells = pd.DataFrame({name: data.iloc[:, pos].to_numpy(dtype=object) if pos < data.shape[1]
+                              else np.full(len(data), None, dtype=object)
+                              for pos, name in self.match.columns.items()})
+        result = normalise(cells, data.index.to_numpy(), self.match.seen, self.source, self.config, self.key,
+                           context)
+        self.quarantine.extend(result.quarantine)
+        return result
 
 
 _CAREFUL = frozenset(" \t\r\n\xa0\u202ftT")  # first characters that need a closer look
@@ -127,7 +135,8 @@ def _find_header(sheets: list[Sheet], source: SourceSpec, config: IngestConfig) 
 def open_file(file: LandingFile, config: IngestConfig, key: bytes) -> OpenedFile:
     """Read the file's first rows and match its header; raises ``BadFile`` for a file that cannot load."""
     source = config.sources[file.bron]
-    sheets = read_sheets(file.path)
-    sheet, header_row, match = _find_header(sheets, source, config)
+    with timing.stage("read"):
+        sheets = read_sheets(file.path)
+        sheet, header_row, match = _find_header(sheets, source, config)
     return OpenedFile(file=file, source=source, sheet=sheet, header_row=header_row, match=match, config=config,
                       key=key)

@@ -20,7 +20,10 @@ from dagster_dbt import (
     dbt_assets,
 )
 
+from fairshare import timing
+from orchestration import builds
 from orchestration.resources import FairshareResource
+from warehouse import schema, store
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parent.parent / "dbt_project"
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
@@ -72,6 +75,17 @@ def dbt_vars(fairshare: FairshareResource) -> str:
 
 @dbt_assets(manifest=dbt_project.manifest_path, dagster_dbt_translator=translator, project=dbt_project)
 def fairshare_dbt_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource, fairshare: FairshareResource):
-    """Seeds, staging, intermediate models and marts, with their tests, in one `dbt build`."""
-    with warehouse_env(fairshare.settings().warehouse):
+    """Seeds, staging, intermediate models and marts, with their tests, in one `dbt build`.
+
+    When nothing changed since the last complete run (``orchestration.builds``), nothing is built:
+    Dagster then skips the gate, the report and the publication too.
+    """
+    settings = fairshare.settings()
+    with store.connect(settings.warehouse) as conn:
+        schema.ensure_schema(conn, {})
+        current, _ = builds.up_to_date(conn, settings)
+    if current:
+        context.log.info("Niets nieuw sinds de vorige volledige run: marts, rapport en publicatie zijn actueel.")
+        return
+    with warehouse_env(settings.warehouse), timing.stage("dbt"):
         yield from dbt.cli(["build", "--vars", dbt_vars(fairshare)], context=context).stream()

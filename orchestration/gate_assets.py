@@ -8,7 +8,9 @@ import dagster as dg
 
 from expectations import gate
 from expectations.suites import SUITES, Suite
-from fairshare.report import MARTS, render_blocked, render_report
+from fairshare import timing
+from fairshare.report import MARTS, render_blocked, render_report, report_stem
+from orchestration import builds
 from orchestration.resources import FairshareResource
 from warehouse import publish, schema, store
 
@@ -23,8 +25,9 @@ def _suite_check(suite: Suite) -> dg.AssetChecksDefinition:
         docs_root = settings.reports / "gx"
         with store.connect(settings.warehouse) as conn:
             schema.ensure_schema(conn, {})
-            outcome = gate.validate(conn, suite, docs_root)
-            peildatum = conn.execute("SELECT peildatum FROM intermediate.int_peildatum").fetchone()[0]
+            with timing.stage("gate"):
+                outcome = gate.validate(conn, suite, docs_root)
+            peildatum = _peildatum(conn)
             fouten = [{"uitleg": f.uitleg, "aantal": f.aantal, "voorbeelden": f.voorbeelden} for f in outcome.fouten]
             store.record_gate(conn, context.run.run_id, peildatum, suite.name, outcome.geslaagd, fouten)
             failures = store.gate_failures(conn, context.run.run_id)
@@ -43,6 +46,10 @@ def _suite_check(suite: Suite) -> dg.AssetChecksDefinition:
     return _check
 
 
+def _peildatum(conn) -> object:
+    return conn.execute("SELECT peildatum FROM intermediate.int_peildatum").fetchone()[0]
+
+
 gate_checks = [_suite_check(s) for s in SUITES]
 CHECKED_ASSETS = sorted({s.asset for s in SUITES})
 
@@ -57,7 +64,7 @@ CHECKED_ASSETS = sorted({s.asset for s in SUITES})
 def bo_rapport(context: dg.AssetExecutionContext, fairshare: FairshareResource) -> dg.MaterializeResult:
     settings = fairshare.settings()
     docs_root = settings.reports / "gx"
-    with store.connect(settings.warehouse) as conn:
+    with store.connect(settings.warehouse) as conn, timing.stage("report"):
         paths = render_report(conn, settings.reports, gate.poort_regels(conn), gate.docs_index(docs_root))
     context.log.info(f"BO-rapport: {paths[0]}")
     return dg.MaterializeResult(metadata={"html": str(paths[0].resolve()), "xlsx": str(paths[1].resolve())})
@@ -73,13 +80,17 @@ def bo_rapport(context: dg.AssetExecutionContext, fairshare: FairshareResource) 
 )
 def publicatie(context: dg.AssetExecutionContext, fairshare: FairshareResource) -> dg.MaterializeResult:
     settings = fairshare.settings()
-    duck = publish.publish_duckdb(settings.warehouse, settings.serving_file)
+    with timing.stage("publish"):
+        duck = publish.publish_duckdb(settings.warehouse, settings.serving_file)
     metadata = {"duckdb": duck.target, "tabellen": len(duck.tables),
                 "rijen": dg.MetadataValue.json(duck.tables)}
     if settings.publish_postgres_dsn:
         pg = publish.publish_postgres(settings.warehouse, settings.publish_postgres_dsn,
                                       settings.postgres_reader_password)
         metadata["postgres"] = pg.target
+    with store.connect(settings.warehouse) as conn:
+        report = list(settings.reports.glob(f"{report_stem(_peildatum(conn))}.*"))
+        builds.record_complete(conn, settings, [str(p.resolve()) for p in report] + [duck.target])
     context.log.info(f"Gepubliceerd: {duck.target}" + (f" en PostgreSQL {metadata['postgres']}"
                                                        if "postgres" in metadata else ""))
     return dg.MaterializeResult(metadata=metadata)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import duckdb
 
+from fairshare import timing
 from ingest.config import IngestConfig
 from ingest.landing import LandingFile, content_hash, scan
 from ingest.loader import open_file
@@ -54,7 +55,8 @@ def load_file(conn: duckdb.DuckDBPyConnection, file: LandingFile, config: Ingest
     """Load one file (or record why not); never raises for bad input."""
     if file.name_error:  # the name is checked before anything else (sources.md §1)
         return _reject(conn, file, config, None, file.name_error)
-    digest = content_hash(file.path)
+    with timing.stage("scan"):
+        digest = content_hash(file.path)
     state = store.file_state(conn, file.pad)
     if state and state.inhoud_hash == digest and state.config_hash == config.config_hash:
         store.record_sighting(conn, _audit(file, config, digest, "ongewijzigd", reden=state.reden))
@@ -101,7 +103,8 @@ def _reject(conn, file: LandingFile, config: IngestConfig, digest: str | None, r
 
 def load_source(warehouse: Path, landing: Path, bron: str, config: IngestConfig, key: bytes) -> list[FileOutcome]:
     """Load every new or changed file of one source folder, one short connection for the lot."""
-    files = scan(landing, config, bron)
+    with timing.stage("scan"):
+        files = scan(landing, config, bron)
     with store.connect(warehouse) as conn:
         prepare(conn, config, key)
         return [load_file(conn, f, config, key) for f in files]

@@ -64,6 +64,11 @@ CREATE TABLE IF NOT EXISTS audit.poort (
     gecontroleerd_op TIMESTAMP NOT NULL DEFAULT current_timestamp
 );
 -- The state of each file as far as the data goes: its latest sighting that loaded or rejected it.
+CREATE TABLE IF NOT EXISTS audit.bouw (
+    vingerafdruk VARCHAR NOT NULL,
+    uitvoer VARCHAR[] NOT NULL,
+    voltooid_op TIMESTAMP NOT NULL DEFAULT current_timestamp
+);
 CREATE OR REPLACE VIEW audit.bestanden_actueel AS
 SELECT * FROM audit.bestanden
 WHERE status IN ('geladen', 'afgewezen')

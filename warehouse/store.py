@@ -17,6 +17,7 @@ from typing import Protocol
 import duckdb
 import pandas as pd
 
+from fairshare import timing
 from ingest.values import hmac_pads, pseudonym_sql
 
 
@@ -137,44 +138,50 @@ def store_file(conn: duckdb.DuckDBPyConnection, table: str, audit: dict, deliver
         for part in delivery.chunks():
             parts += 1
             bad_keys.append(part.bad_keys)
-            if not len(part.rows):
-                continue
-            frame = part.rows.assign(_pad=pad, _leverdatum=pd.Timestamp(audit["leverdatum"]),
-                                     _bestand_id=bestand_id, _blad=audit.get("blad"))
-            targets, exprs, params = [], [], []
-            for col in frame.columns:
-                if col in part.pseudonymise:
-                    targets.append(part.pseudonymise[col])
-                    exprs.append(pseudonym_sql(f'"{col}"'))
-                    params += [outer, inner]
-                else:
-                    targets.append(col)
-                    exprs.append(f'"{col}"')
-            conn.register("_incoming", frame)
-            conn.execute(f"INSERT INTO {table} ({', '.join(targets)}) SELECT {', '.join(exprs)} FROM _incoming",
-                         params)
-            conn.unregister("_incoming")
-        if parts > 1:  # a key twice in one chunk was caught there; across chunks it is caught here
-            _take_duplicates(conn, table, bestand_id, natural_key, key_header, pd.concat(bad_keys),
-                             delivery.quarantine)
-        quarantine = delivery.quarantine
-        if quarantine:
-            q = pd.DataFrame(quarantine).assign(bestand_id=bestand_id, bron=audit["bron"], pad=pad,
-                                                blad=audit.get("blad"))
-            conn.register("_quarantine", q)
-            conn.execute("INSERT INTO audit.quarantaine (bestand_id, bron, pad, blad, rijnummer, kolom, reden, "
-                         "waarden) SELECT bestand_id, bron, pad, blad, rijnummer, kolom, reden, waarden "
-                         "FROM _quarantine")
-            conn.unregister("_quarantine")
-        loaded = conn.execute(f"SELECT count(*) FROM {table} WHERE _bestand_id = ?", [bestand_id]).fetchone()[0]
-        conn.execute("UPDATE audit.bestanden SET rijen_gelezen = ?, rijen_geladen = ?, rijen_quarantaine = ?, "
-                     "totaalrijen_overgeslagen = ? WHERE bestand_id = ?",
-                     [delivery.rijen_gelezen, loaded, len(quarantine), delivery.totaalrijen_overgeslagen, bestand_id])
-        conn.execute("COMMIT")
+            if len(part.rows):
+                with timing.stage("load"):
+                    _insert_chunk(conn, table, part, pad, audit, bestand_id, (outer, inner))
+        with timing.stage("load"):
+            if parts > 1:  # a key twice in one chunk was caught there; across chunks it is caught here
+                _take_duplicates(conn, table, bestand_id, natural_key, key_header, pd.concat(bad_keys),
+                                 delivery.quarantine)
+            quarantine = delivery.quarantine
+            if quarantine:
+                q = pd.DataFrame(quarantine).assign(bestand_id=bestand_id, bron=audit["bron"], pad=pad,
+                                                    blad=audit.get("blad"))
+                conn.register("_quarantine", q)
+                conn.execute("INSERT INTO audit.quarantaine (bestand_id, bron, pad, blad, rijnummer, kolom, reden, "
+                             "waarden) SELECT bestand_id, bron, pad, blad, rijnummer, kolom, reden, waarden "
+                             "FROM _quarantine")
+                conn.unregister("_quarantine")
+            loaded = conn.execute(f"SELECT count(*) FROM {table} WHERE _bestand_id = ?", [bestand_id]).fetchone()[0]
+            conn.execute("UPDATE audit.bestanden SET rijen_gelezen = ?, rijen_geladen = ?, rijen_quarantaine = ?, "
+                         "totaalrijen_overgeslagen = ? WHERE bestand_id = ?",
+                         [delivery.rijen_gelezen, loaded, len(quarantine), delivery.totaalrijen_overgeslagen,
+                          bestand_id])
+            conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")
         raise
     return bestand_id, loaded
+
+
+def _insert_chunk(conn: duckdb.DuckDBPyConnection, table: str, part, pad: str, audit: dict, bestand_id: int,
+                  pads: tuple[bytes, bytes]) -> None:
+    frame = part.rows.assign(_pad=pad, _leverdatum=pd.Timestamp(audit["leverdatum"]), _bestand_id=bestand_id,
+                             _blad=audit.get("blad"))
+    targets, exprs, params = [], [], []
+    for col in frame.columns:
+        if col in part.pseudonymise:
+            targets.append(part.pseudonymise[col])
+            exprs.append(pseudonym_sql(f'"{col}"'))
+            params += list(pads)
+        else:
+            targets.append(col)
+            exprs.append(f'"{col}"')
+    conn.register("_incoming", frame)
+    conn.execute(f"INSERT INTO {table} ({', '.join(targets)}) SELECT {', '.join(exprs)} FROM _incoming", params)
+    conn.unregister("_incoming")
 
 
 def _take_duplicates(conn: duckdb.DuckDBPyConnection, table: str, bestand_id: int, natural_key: list[str],

@@ -1,0 +1,53 @@
+"""Seconds spent per pipeline stage in this process, summed over a run (``fairshare bench`` reads them).
+
+Stages: scan (listing and hashing landing files), read, normalise, load, dbt, gate, report, publish.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+STAGES = ("scan", "read", "normalise", "load", "dbt", "gate", "report", "publish")
+_seconds: defaultdict[str, float] = defaultdict(float)
+_counts: defaultdict[str, int] = defaultdict(int)
+
+
+@contextmanager
+def stage(name: str) -> Iterator[None]:
+    """Add the wall time of the block to ``name``."""
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        _seconds[name] += time.perf_counter() - started
+
+
+def timed(name: str, chunks: Iterator) -> Iterator:
+    """Yield from ``chunks``, adding the time spent producing each item to ``name``."""
+    it = iter(chunks)
+    while True:
+        with stage(name):
+            item = next(it, _END)
+        if item is _END:
+            return
+        yield item
+
+
+_END = object()
+
+
+def count(name: str, n: int) -> None:
+    _counts[name] += n
+
+
+def snapshot() -> dict:
+    """Seconds per stage and counters so far."""
+    return {"seconds": {s: round(_seconds.get(s, 0.0), 3) for s in STAGES}, "counts": dict(_counts)}
+
+
+def reset() -> None:
+    _seconds.clear()
+    _counts.clear()

@@ -1,0 +1,62 @@
+"""Skip the rebuild when nothing changed: a fingerprint of everything the marts, report and publication derive from.
+
+The fingerprint covers the loaded and rejected files (path, content hash, ingest configuration),
+the run's peildatum, the dbt manifest and the code that writes the gate, report and publication.
+The publication asset records it after a complete run (gate passed, report written, copy
+published); a later run with the same fingerprint, and those outputs still on disk, has nothing
+to do after ingest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import duckdb
+
+from fairshare.settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+# What turns loaded rows into marts, report and publication (a change in any of these rebuilds).
+MANIFEST = ROOT / "dbt_project" / "target" / "manifest.json"
+CODE = [*sorted((ROOT / "fairshare" / "report").rglob("*.*")), *sorted((ROOT / "expectations").glob("*.py")),
+        ROOT / "warehouse" / "publish.py"]
+
+
+def _manifest_digest() -> bytes:
+    """The dbt project as parsed: SQL, configuration and macros (not the parse's timestamps)."""
+    if not MANIFEST.exists():
+        return b""
+    manifest = json.loads(MANIFEST.read_text())
+    nodes = {k: (v.get("checksum"), v.get("config"), v.get("raw_code")) for k, v in manifest["nodes"].items()}
+    macros = {k: v.get("macro_sql") for k, v in manifest.get("macros", {}).items()}
+    return hashlib.sha256(json.dumps([nodes, macros], sort_keys=True, default=str).encode()).digest()
+
+
+def fingerprint(conn: duckdb.DuckDBPyConnection, settings: Settings) -> str:
+    """The state the next build would start from."""
+    h = hashlib.sha256()
+    for row in conn.execute("SELECT pad, status, inhoud_hash, config_hash FROM audit.bestanden_actueel "
+                            "ORDER BY pad").fetchall():
+        h.update(repr(row).encode())
+    h.update(repr(settings.peildatum).encode())
+    h.update(_manifest_digest())
+    for path in CODE:
+        if path.is_file() and "__pycache__" not in path.parts:
+            h.update(path.name.encode())
+            h.update(hashlib.sha256(path.read_bytes()).digest())
+    return h.hexdigest()
+
+
+def up_to_date(conn: duckdb.DuckDBPyConnection, settings: Settings) -> tuple[bool, str]:
+    """Whether the last complete build had this fingerprint and its outputs still exist; and the fingerprint."""
+    current = fingerprint(conn, settings)
+    row = conn.execute("SELECT vingerafdruk, uitvoer FROM audit.bouw ORDER BY voltooid_op DESC LIMIT 1").fetchone()
+    return bool(row and row[0] == current and all(Path(p).exists() for p in row[1])), current
+
+
+def record_complete(conn: duckdb.DuckDBPyConnection, settings: Settings, outputs: list[str]) -> None:
+    """Remember that the build from the current state finished, with the files it wrote."""
+    conn.execute("INSERT INTO audit.bouw (vingerafdruk, uitvoer) VALUES (?, ?)",
+                 [fingerprint(conn, settings), outputs])
