@@ -64,5 +64,23 @@ def run(landing: Path | None, warehouse: Path | None, reports: Path | None, peil
     sys.exit(EXIT_BLOCKED if outcome.blocked else EXIT_OK)
 
 
+@main.command()
+@click.option("--scale", type=int, default=1, show_default=True, help="Sample volume multiplier.")
+@click.option("--years", type=int, default=5, show_default=True, help="Years of data in the sample.")
+@click.option("--rounds", type=int, default=3, show_default=True, help="Rounds to take the median of.")
+@click.option("--dir", "workdir", type=click.Path(path_type=Path), default=Path("data/bench"), show_default=True,
+              help="Work folder: the sample (kept for reuse) and one warehouse per round.")
+@click.option("--json", "json_out", type=click.Path(path_type=Path), default=None, help="Also write the figures here.")
+def bench(scale: int, years: int, rounds: int, workdir: Path, json_out: Path | None) -> None:
+    """Benchmark: full run, no-op run, peer and limit, with memory and a breakdown per stage."""
+    import json
+
+    from fairshare.bench import run as run_bench
+
+    summary = run_bench(scale, years, rounds, workdir, echo=click.echo)
+    if json_out:
+        json_out.write_text(json.dumps(summary, indent=2))
+
+
 if __name__ == "__main__":
     main()

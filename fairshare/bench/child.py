@@ -1,0 +1,35 @@
+"""One measured process of ``fairshare bench``: the pipeline, the peer or the limit; prints one JSON line."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+
+def main(mode: str, landing: str, warehouse: str) -> None:
+    started = time.perf_counter()
+    out: dict = {}
+    if mode == "pipeline":
+        from fairshare import timing
+        from fairshare.runner import run_pipeline
+        from fairshare.settings import Settings
+
+        root = Path(warehouse).parent
+        settings = Settings.from_env(landing=landing, warehouse=warehouse, reports=str(root / "reports"),
+                                     demo=True)
+        outcome = run_pipeline(settings)
+        out = {"ok": outcome.success and not outcome.blocked, "error": outcome.error, **timing.snapshot()}
+    else:
+        from fairshare.bench import compare
+
+        result = getattr(compare, mode)(Path(landing))
+        result.to_csv(Path(warehouse).with_suffix(f".{mode}.csv"), index=False)
+        out = {"ok": True}
+    out["seconds_in_process"] = round(time.perf_counter() - started, 3)
+    print("BENCH " + json.dumps(out), flush=True)
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:4])
