@@ -27,7 +27,7 @@ class BadFile(Exception):
     """A file that cannot be loaded at all (sources.md §6); the message names the reason."""
 
 
-CHUNK_ROWS = 200_000  # rows per chunk: ~200 MB of Python objects at 18 columns
+CHUNK_ROWS = 100_000  # rows per chunk: ~100 MB of Python objects at 18 columns
 HEAD_ROWS = 50  # leading rows searched for the header
 
 

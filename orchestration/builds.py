@@ -49,14 +49,18 @@ def fingerprint(conn: duckdb.DuckDBPyConnection, settings: Settings) -> str:
     return h.hexdigest()
 
 
+def _outputs(settings: Settings, names: list[str]) -> list[Path]:
+    return [settings.reports / n for n in names] + [settings.serving_file]
+
+
 def up_to_date(conn: duckdb.DuckDBPyConnection, settings: Settings) -> tuple[bool, str]:
-    """Whether the last complete build had this fingerprint and its outputs still exist; and the fingerprint."""
+    """Whether the last complete build had this fingerprint and its outputs exist where this run puts them."""
     current = fingerprint(conn, settings)
     row = conn.execute("SELECT vingerafdruk, uitvoer FROM audit.bouw ORDER BY voltooid_op DESC LIMIT 1").fetchone()
-    return bool(row and row[0] == current and all(Path(p).exists() for p in row[1])), current
+    return bool(row and row[0] == current and all(p.exists() for p in _outputs(settings, row[1]))), current
 
 
-def record_complete(conn: duckdb.DuckDBPyConnection, settings: Settings, outputs: list[str]) -> None:
-    """Remember that the build from the current state finished, with the files it wrote."""
+def record_complete(conn: duckdb.DuckDBPyConnection, settings: Settings, report_files: list[str]) -> None:
+    """Remember that the build from the current state finished, with the report files it wrote."""
     conn.execute("INSERT INTO audit.bouw (vingerafdruk, uitvoer) VALUES (?, ?)",
-                 [fingerprint(conn, settings), outputs])
+                 [fingerprint(conn, settings), report_files])

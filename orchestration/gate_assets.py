@@ -89,8 +89,8 @@ def publicatie(context: dg.AssetExecutionContext, fairshare: FairshareResource) 
                                       settings.postgres_reader_password)
         metadata["postgres"] = pg.target
     with store.connect(settings.warehouse) as conn:
-        report = list(settings.reports.glob(f"{report_stem(_peildatum(conn))}.*"))
-        builds.record_complete(conn, settings, [str(p.resolve()) for p in report] + [duck.target])
+        report = sorted(p.name for p in settings.reports.glob(f"{report_stem(_peildatum(conn))}.*"))
+        builds.record_complete(conn, settings, report)
     context.log.info(f"Gepubliceerd: {duck.target}" + (f" en PostgreSQL {metadata['postgres']}"
                                                        if "postgres" in metadata else ""))
     return dg.MaterializeResult(metadata=metadata)

@@ -66,7 +66,7 @@ CREATE TABLE IF NOT EXISTS audit.poort (
 -- The state of each file as far as the data goes: its latest sighting that loaded or rejected it.
 CREATE TABLE IF NOT EXISTS audit.bouw (
     vingerafdruk VARCHAR NOT NULL,
-    uitvoer VARCHAR[] NOT NULL,
+    uitvoer VARCHAR[] NOT NULL,  -- report files written (in the reports folder)
     voltooid_op TIMESTAMP NOT NULL DEFAULT current_timestamp
 );
 CREATE OR REPLACE VIEW audit.bestanden_actueel AS

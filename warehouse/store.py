@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -27,9 +28,13 @@ class KeyMismatch(Exception):
 
 @contextmanager
 def connect(path: Path, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A short-lived connection: DuckDB allows one writer per file, so never hold it longer than needed."""
+    """A short-lived connection: DuckDB allows one writer per file, so never hold it longer than needed.
+
+    DuckDB's memory is capped (FAIRSHARE_DUCKDB_MEMORY, as for dbt): it spills to disk beyond that.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    conn = duckdb.connect(str(path), read_only=read_only)
+    conn = duckdb.connect(str(path), read_only=read_only,
+                          config={"memory_limit": os.environ.get("FAIRSHARE_DUCKDB_MEMORY", "1GB")})
     try:
         yield conn
     finally:

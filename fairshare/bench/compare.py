@@ -23,6 +23,7 @@ import pandas as pd
 from fairshare.sample.model import seed
 from ingest.config import load_config
 from ingest.headers import synonyms
+from ingest.readers import _sniff_encoding
 from ingest.text import match_key
 
 SWEV_COLUMNS = ["toewijzing_id", "gemeente", "toewijzingsdatum", "toewijzingsroute", "urgentiecategorie",
@@ -40,13 +41,9 @@ def _leverdatum(path: Path) -> dt.date:
 
 
 def _csv_dialect(path: Path) -> tuple[str, str]:
+    encoding = _sniff_encoding(path)  # UTF-8 only if the whole file is
     with open(path, "rb") as fh:
         head = fh.read(1 << 16)
-    try:
-        head.decode("utf-8")
-        encoding = "utf-8-sig"
-    except UnicodeDecodeError:
-        encoding = "cp1252"
     first = head.decode(encoding, "replace").splitlines()[0]
     return encoding, ";" if first.count(";") > first.count(",") else ","
 
