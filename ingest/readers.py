@@ -152,7 +152,7 @@ def _unescape(text: str) -> str:
     return text.replace("&amp;", "&").replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", '"')
 
 
-def _sniff_encoding(path: Path) -> str:
+def sniff_encoding(path: Path) -> str:
     """UTF-8 (with or without BOM) when the whole file decodes as such, else Windows-1252."""
     decoder = codecs.getincrementaldecoder("utf-8")()
     try:
@@ -170,7 +170,7 @@ def _read_csv(path: Path) -> Sheet:
         start = fh.read(4096)
     if b"\x00" in start or start.startswith(b"PK\x03\x04"):
         raise BadFile("not a readable csv file (binary content)")
-    encoding = _sniff_encoding(path)
+    encoding = sniff_encoding(path)
     with open(path, encoding=encoding, newline="") as fh:
         head_text = fh.read(65536)
     first = next((line for line in head_text.splitlines() if line.strip().strip(",;")), "")

@@ -48,8 +48,8 @@ def test_sample_is_messy_like_real_exports(sample_run, config):
         for f in scan(landing, config, bron):
             files[bron] += 1
             for sheet in read_sheets(f.path):
-                for pos in range(min(sheet.header_search_rows, len(sheet.cells))):
-                    match = match_headers(list(sheet.cells.iloc[pos]), source, config)
+                for pos in range(min(sheet.header_search_rows, len(sheet.head))):
+                    match = match_headers(list(sheet.head.iloc[pos]), source, config)
                     if not match.missing(source):
                         for col, header in match.seen.items():
                             seen[(bron, col)].add(header)

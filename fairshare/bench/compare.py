@@ -23,7 +23,7 @@ import pandas as pd
 from fairshare.sample.model import seed
 from ingest.config import load_config
 from ingest.headers import synonyms
-from ingest.readers import _sniff_encoding
+from ingest.readers import sniff_encoding
 from ingest.text import match_key
 
 SWEV_COLUMNS = ["toewijzing_id", "gemeente", "toewijzingsdatum", "toewijzingsroute", "urgentiecategorie",
@@ -41,7 +41,7 @@ def _leverdatum(path: Path) -> dt.date:
 
 
 def _csv_dialect(path: Path) -> tuple[str, str]:
-    encoding = _sniff_encoding(path)  # UTF-8 only if the whole file is
+    encoding = sniff_encoding(path)  # UTF-8 only if the whole file is
     with open(path, "rb") as fh:
         head = fh.read(1 << 16)
     first = head.decode(encoding, "replace").splitlines()[0]
