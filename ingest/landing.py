@@ -1,16 +1,25 @@
-"""The landing folder (sources.md §1): which files there are and what their names say."""
+"""The landing folder (sources.md §1): which files there are, what their names say, and whether they are whole.
+
+Only regular files inside the landing folder are read: a symbolic link (to a file or a folder)
+is ignored with a warning, so nothing outside the folder is ever opened. A file still being
+written (its size or modification time changes within the settle interval) waits for the next run.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
+import os
 import re
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from ingest.config import IngestConfig, SourceSpec
 
 SOURCES = ("swev", "urgentie", "planregister")
+log = logging.getLogger("fairshare.ingest")
 
 
 @dataclass(frozen=True)
@@ -44,8 +53,13 @@ def peildatum_of(year: int, month: int) -> dt.date:
     return dt.date(year, 3, 31) if month == 3 else dt.date(year, 10, 31)
 
 
-def describe(bron: str, path: Path, landing: Path, source: SourceSpec, config: IngestConfig) -> LandingFile:
-    """Check a file's name against its folder's pattern and read the date (and committee) from it."""
+def describe(bron: str, path: Path, landing: Path, source: SourceSpec, config: IngestConfig,
+             today: dt.date | None = None) -> LandingFile:
+    """Check a file's name against its folder's pattern and read the date (and committee) from it.
+
+    A date after ``today`` (the day of the run) is a typing error: the file is rejected, so it
+    can never move the peildatum.
+    """
     pad = path.relative_to(landing).as_posix()
     m = re.match(source.pattern, path.name)
     error = f"file name '{path.name}' does not follow the pattern {source.pattern_text}"
@@ -59,17 +73,77 @@ def describe(bron: str, path: Path, landing: Path, source: SourceSpec, config: I
             datum = dt.date.fromisoformat(groups["datum"])
     except ValueError:
         return LandingFile(bron, path, pad, name_error=f"{error} (not a real date)")
+    today = today or dt.date.today()
+    # A planregister snapshot is named by its month (filled in during that month), the others by their day.
+    future = (datum.year, datum.month) > (today.year, today.month) if bron == "planregister" else datum > today
+    if future:
+        shown = f"{datum.year}-{datum.month:02d}" if bron == "planregister" else datum.isoformat()
+        return LandingFile(bron, path, pad, name_error=(
+            f"the date in the file name ({shown}) lies after today "
+            f"({today.isoformat()}): correct the name to the real extraction date"))
     commissie = groups.get("commissie")
     if commissie is not None and commissie not in config.commissies:
         return LandingFile(bron, path, pad, name_error=f"{error} ('{commissie}' is not a known committee)")
     return LandingFile(bron, path, pad, leverdatum=datum, commissie=commissie)
 
 
-def scan(landing: Path, config: IngestConfig, bron: str) -> list[LandingFile]:
-    """The files of one source folder in load order (by date, then name); lock and hidden files skipped."""
-    folder = landing / config.sources[bron].folder
+def candidates(landing: Path, folder_name: str) -> tuple[list[Path], list[str]]:
+    """Regular files of one source folder (lock and hidden files skipped), and warnings for what was ignored.
+
+    A symbolic link, or anything that resolves outside the landing folder, is never read.
+    """
+    folder = landing / folder_name
+    if folder.is_symlink():
+        return [], [f"{folder_name}/ is a symbolic link: ignored (the landing folder must hold the files itself)"]
     if not folder.is_dir():
-        return []
-    files = [describe(bron, p, landing, config.sources[bron], config) for p in folder.iterdir()
-             if p.is_file() and not p.name.startswith(("~$", "."))]
+        return [], []
+    root = landing.resolve()
+    files, ignored = [], []
+    for p in sorted(folder.iterdir()):
+        if p.name.startswith(("~$", ".")):
+            continue
+        pad = p.relative_to(landing).as_posix()
+        if p.is_symlink() or not p.resolve().is_relative_to(root):
+            ignored.append(f"{pad} is a symbolic link: ignored (copy the file itself into the landing folder)")
+        elif p.is_file():
+            files.append(p)
+    for message in ignored:
+        log.warning(message)
+    return files, ignored
+
+
+def scan(landing: Path, config: IngestConfig, bron: str, today: dt.date | None = None) -> list[LandingFile]:
+    """The files of one source folder in load order (by date, then name); lock, hidden and linked files skipped."""
+    paths, _ = candidates(landing, config.sources[bron].folder)
+    files = [describe(bron, p, landing, config.sources[bron], config, today) for p in paths]
     return sorted(files, key=lambda f: (f.leverdatum or dt.date.min, f.pad))
+
+
+def _signature(path: Path) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path, follow_symlinks=False)
+    except FileNotFoundError:
+        return None
+    return st.st_size, st.st_mtime_ns
+
+
+def still_changing(paths: list[Path], settle: float) -> dict[Path, str]:
+    """Files whose size or modification time changes within ``settle`` seconds: not complete yet.
+
+    Only files modified less than ``settle`` seconds ago are watched (once, for the whole list);
+    older files are taken as complete at once, so a run over settled files never waits.
+    """
+    if settle <= 0 or not paths:
+        return {}
+    before = {p: _signature(p) for p in paths}
+    now = time.time_ns()
+    young = [p for p, sig in before.items() if sig is not None and now - sig[1] < settle * 1e9]
+    if young:
+        time.sleep(settle)
+    changing = {}
+    for p in young:
+        after = _signature(p)
+        if after != before[p]:
+            changing[p] = (f"still being written (its size or time changed within {settle:g}s): "
+                           "left for the next run")
+    return changing

@@ -38,6 +38,7 @@ class OpenedFile:
     rijen_gelezen: int = 0
     totaalrijen_overgeslagen: int = 0
     quarantine: list[dict] = field(default_factory=list)
+    _field_counts: np.ndarray | None = None
 
     @property
     def blad(self) -> str | None:
@@ -70,9 +71,34 @@ class OpenedFile:
                               else np.full(len(data), None, dtype=object)
                               for pos, name in self.match.columns.items()})
         result = normalise(cells, data.index.to_numpy(), self.match.seen, self.source, self.config, self.key,
-                           context)
+                           context, self._short_lines(data))
         self.quarantine.extend(result.quarantine)
         return result
+
+
+    def _short_lines(self, data: pd.DataFrame) -> list[tuple[str, np.ndarray, str]]:
+        """csv lines with fewer fields than the header (a cut-off line, e.g. of a half-copied file).
+
+        pandas reads missing trailing fields as empty ones, so the reader counts each line's fields.
+        """
+        if self.sheet.field_counts is None or not len(data):
+            return []
+        if self._field_counts is None:
+            self._field_counts = self.sheet.field_counts()
+        header = self.sheet.head.loc[self.header_row].tolist()
+        width = max((i + 1 for i, v in enumerate(header) if v not in (None, "")), default=0)
+        positions = data.index.to_numpy() - 1
+        fields = np.full(len(data), width, dtype=np.int64)
+        known = positions < len(self._field_counts)
+        fields[known] = self._field_counts[positions[known]]
+        flags = []
+        for n in np.unique(fields[fields < width]):
+            missing = [name for pos, name in sorted(self.match.columns.items()) if pos >= n]
+            present = [name for pos, name in sorted(self.match.columns.items()) if pos < n]
+            column = (missing or present)[0] if missing else present[-1]
+            flags.append((column, fields == n, f"the line has {n} of the header's {width} fields "
+                                               "(cut off, e.g. a file still being copied?)"))
+        return flags
 
 
 _CAREFUL = frozenset(" \t\r\n\xa0\u202ftT")  # first characters that need a closer look

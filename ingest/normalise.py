@@ -241,12 +241,14 @@ class _Parsers:
 
 
 def normalise(cells: pd.DataFrame, rownumbers: np.ndarray, headers: dict[str, str], source: SourceSpec,
-              config: IngestConfig, key: bytes, context: dict[str, object]) -> Normalised:
+              config: IngestConfig, key: bytes, context: dict[str, object],
+              row_flags: list[tuple[str, np.ndarray, str]] = ()) -> Normalised:
     """Parse the recognised columns of one file (``cells``: canonical name -> raw cell values).
 
     ``headers`` maps canonical names to the header as written in the file (for messages);
     ``context`` holds what the file name says (``commissie``, ``peildatum``). Output columns are
     built from the per-distinct-value results with numpy ``take``; only bad rows are looked at one by one.
+    ``row_flags`` are problems the reader found (column, rows mask, message), e.g. a csv line cut short.
     """
     n = len(cells)
     parsers = _Parsers(config, key)
@@ -307,6 +309,10 @@ def normalise(cells: pd.DataFrame, rownumbers: np.ndarray, headers: dict[str, st
     err_frame = pd.DataFrame(errors)
     _context_columns(frame, source, context)
     _row_rules(frame, err_frame, source)
+    for column, mask, message in row_flags:  # the reader's finding explains the column's own error: it wins
+        col = err_frame[column].to_numpy(dtype=object).copy()
+        col[mask] = message
+        err_frame[column] = col
 
     bad = err_frame.notna().any(axis=1).to_numpy()
     quarantine = [_quarantine_entry(cells, parsed, err_frame, headers, source, key, int(i), int(rownumbers[i]))

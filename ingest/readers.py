@@ -1,7 +1,8 @@
 """Read an xlsx or csv file as sheets of raw cell values, in chunks (sources.md §2, "Reading files").
 
 xlsx is read with python-calamine (cached values, no formula evaluation; hidden sheets
-skipped); csv with pandas' C parser after sniffing the encoding (UTF-8 with or without BOM,
+skipped) in a child process under a memory limit (``ingest/xlsx_worker.py``), after checking the
+archive, so a hostile sheet rejects that file and never stops the run; csv with pandas' C parser after sniffing the encoding (UTF-8 with or without BOM,
 else Windows-1252) and the delimiter (`;` or `,`). Rows come in chunks of ``CHUNK_ROWS``, so a
 national delivery of millions of rows never sits in memory as a whole.
 """
@@ -10,15 +11,21 @@ from __future__ import annotations
 
 import codecs
 import csv
+import os
+import pickle
 import re
+import resource
+import subprocess
+import sys
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from itertools import islice
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
-from python_calamine import CalamineWorkbook, SheetVisibleEnum
 
 from ingest.values import ExcelError
 
@@ -29,6 +36,7 @@ class BadFile(Exception):
 
 CHUNK_ROWS = 100_000  # rows per chunk: ~100 MB of Python objects at 18 columns
 HEAD_ROWS = 50  # leading rows searched for the header
+WORKER = Path(__file__).with_name("xlsx_worker.py")
 
 
 @dataclass
@@ -42,6 +50,7 @@ class Sheet:
     head: pd.DataFrame
     header_search_rows: int  # how many leading rows may hold the header
     chunks: Callable[[int], Iterator[pd.DataFrame]]  # chunks(first_row) reads the file again from that row
+    field_counts: Callable[[], np.ndarray] | None = None  # csv: fields per line (index = row number - 1)
 
     @property
     def cells(self) -> pd.DataFrame:
@@ -60,96 +69,113 @@ def read_sheets(path: Path) -> list[Sheet]:
     raise BadFile(f"not an xlsx or csv file ({path.suffix})")
 
 
-def _read_xlsx(path: Path) -> list[Sheet]:
+def _limit(name: str, default: int) -> int:
+    """An operating limit, overridable by the environment (read when a file is read, never at import)."""
+    value = os.environ.get(name, "")
+    return int(value) if value.isdigit() else default
+
+
+def xlsx_limits() -> dict[str, int]:
+    """Limits an xlsx must keep to be read at all (README, "Limits on xlsx files")."""
+    return {"max_cells": _limit("FAIRSHARE_XLSX_MAX_CELLS", 50_000_000),
+            "max_bytes": _limit("FAIRSHARE_XLSX_MAX_BYTES", 4 << 30),
+            "memory": _limit("FAIRSHARE_XLSX_READER_MEMORY", 6 << 30)}
+
+
+def _check_zip(path: Path, limits: dict[str, int]) -> None:
+    """Before any parsing: a whole zip archive whose members unpack to no more than the limit."""
     try:
-        wb = CalamineWorkbook.from_path(str(path))
-        errors = _error_cells(path)
-        sheets = []
-        for meta in wb.sheets_metadata:
-            if meta.visible != SheetVisibleEnum.Visible:
-                continue
+        with zipfile.ZipFile(path) as zf:
+            unpacked = sum(info.file_size for info in zf.infolist())
+            if "xl/workbook.xml" not in zf.namelist():
+                raise BadFile("not a readable xlsx file (no workbook in the archive)")
+    except (zipfile.BadZipFile, OSError, EOFError) as exc:
+        raise BadFile(f"not a readable xlsx file (the archive is damaged or cut off: {exc})") from exc
+    if unpacked > limits["max_bytes"]:
+        raise BadFile(f"not read: the xlsx unpacks to {unpacked:,} bytes, more than the limit of "
+                      f"{limits['max_bytes']:,} (FAIRSHARE_XLSX_MAX_BYTES)")
 
-            def chunks(first_row: int, name: str = meta.name, size: int = CHUNK_ROWS) -> Iterator[pd.DataFrame]:
-                return _xlsx_chunks(path, name, errors.get(name, ()), first_row, size)
 
-            head = next(_xlsx_chunks(path, meta.name, errors.get(meta.name, ()), 1, HEAD_ROWS), _EMPTY)
-            sheets.append(Sheet(name=meta.name, head=head, header_search_rows=HEAD_ROWS, chunks=chunks))
-        return sheets
-    except BadFile:
-        raise
-    except Exception as exc:  # calamine raises several types for broken files
-        raise BadFile(f"not a readable xlsx file ({type(exc).__name__}: {exc})") from exc
+def _worker(path: Path, limits: dict[str, int], *args: object) -> Iterator[tuple]:
+    """Messages of the xlsx worker process for this file; a crash of it becomes ``BadFile``."""
+    memory = limits["memory"]
+
+    def limit_memory() -> None:  # runs in the child before it starts
+        resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+
+    proc = subprocess.Popen([sys.executable, str(WORKER), str(path), *map(str, (limits["max_cells"], *args))],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+                            preexec_fn=limit_memory)
+    try:
+        while True:
+            try:
+                message = pickle.load(proc.stdout)
+            except EOFError:
+                break
+            if message[0] == "fail":
+                raise BadFile(f"not read: {message[1]}")
+            if message[0] == "end":
+                return
+            yield message
+        code = proc.wait()
+        stderr = proc.stderr.read().decode("utf-8", "replace")
+        needed = re.search(r"memory allocation of (\d+) bytes failed", stderr)
+        if needed:
+            raise BadFile(f"not read: the sheet's used range needs {int(needed.group(1)) / (1 << 30):,.1f} GiB, "
+                          f"more than the reader's limit of {memory / (1 << 30):,.1f} GiB "
+                          "(a stray cell far below or to the right of the table?)")
+        how = f"signal {-code}" if code < 0 else f"exit status {code}"
+        raise BadFile(f"not a readable xlsx file (the reader stopped with {how})")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()
+        proc.stdout.close()
+        proc.stderr.close()
+
+
+def _read_xlsx(path: Path) -> list[Sheet]:
+    limits = xlsx_limits()
+    _check_zip(path, limits)
+    errors: dict[str, list[tuple[int, int, str]]] = {}
+    sheets = []
+    for message in _worker(path, limits, "head"):
+        if message[0] == "errors":
+            errors = message[1]
+            continue
+        _, name, top, left, rows = message
+
+        # chunks(first_row) streams the sheet again from that row, in another worker process
+        chunks = partial(_xlsx_chunks, path, name, errors.get(name, ()), size=CHUNK_ROWS, limits=limits)
+        head = _frame(rows, top + 1, left, errors.get(name, ())) if rows else _EMPTY
+        sheets.append(Sheet(name=name, head=head, header_search_rows=HEAD_ROWS, chunks=chunks))
+    return sheets
 
 
 _EMPTY = pd.DataFrame(dtype=object)
 
 
-def _xlsx_chunks(path: Path, name: str, errors, first_row: int, size: int) -> Iterator[pd.DataFrame]:
-    """Rows of one sheet from ``first_row`` on, ``size`` at a time, Excel error cells restored."""
-    try:
-        sheet = CalamineWorkbook.from_path(str(path)).get_sheet_by_name(name)
-        if sheet.start is None or sheet.height == 0:
-            return
-        top, left = sheet.start
-        rows = sheet.iter_rows()
-        row = top + 1  # row number of the next row the iterator yields
-        if first_row > row:
-            for _ in islice(rows, first_row - row):
-                pass
-            row = first_row
-        while block := list(islice(rows, size)):
-            frame = pd.DataFrame(block, dtype=object)
-            if left:  # keep column positions as the spreadsheet has them
-                frame.columns = range(left, left + frame.shape[1])
-                frame = frame.reindex(columns=range(left + frame.shape[1]), fill_value="")
-            frame.index = pd.RangeIndex(row, row + len(frame))
-            for r, c, code in errors:
-                if row <= r < row + len(frame) and c < frame.shape[1]:
-                    frame.iat[r - row, c] = ExcelError(code)
-            row += len(frame)
-            yield frame
-    except Exception as exc:
-        raise BadFile(f"not a readable xlsx file ({type(exc).__name__}: {exc})") from exc
+def _frame(block: list, row: int, left: int, errors) -> pd.DataFrame:
+    """Rows starting at spreadsheet row ``row`` as a DataFrame, columns at their sheet positions."""
+    frame = pd.DataFrame(block, dtype=object)
+    if left:  # keep column positions as the spreadsheet has them
+        frame.columns = range(left, left + frame.shape[1])
+        frame = frame.reindex(columns=range(left + frame.shape[1]), fill_value="")
+    frame.index = pd.RangeIndex(row, row + len(frame))
+    for r, c, code in errors:
+        if row <= r < row + len(frame) and c < frame.shape[1]:
+            frame.iat[r - row, c] = ExcelError(code)
+    return frame
 
 
-_CELL_REF = re.compile(rb'<c r="([A-Z]+)(\d+)"[^>]*?t="e"[^>]*>(?:<f[^<]*(?:</f>)?)?<v>([^<]*)</v>')
+def _xlsx_chunks(path: Path, name: str, errors, first_row: int, *, size: int, limits: dict[str, int]
+                 ) -> Iterator[pd.DataFrame]:
+    """Rows of one sheet from ``first_row`` on, ``size`` at a time, Excel error cells restored.
 
-
-def _col_index(letters: bytes) -> int:
-    n = 0
-    for ch in letters:
-        n = n * 26 + ch - 64
-    return n - 1
-
-
-def _error_cells(path: Path) -> dict[str, list[tuple[int, int, str]]]:
-    """Excel error values (cells of type `e`) per sheet name.
-
-    calamine reads an error cell as an empty string, which would hide `#REF!` and friends;
-    the sheet XML says which cells hold one. Only sheets that contain `t="e"` are scanned.
+    The worker parses while this process normalises the previous chunk: the two cores both work.
     """
-    found: dict[str, list[tuple[int, int, str]]] = {}
-    with zipfile.ZipFile(path) as zf:
-        names = zf.namelist()
-        workbook = zf.read("xl/workbook.xml").decode("utf-8", "replace")
-        rels = zf.read("xl/_rels/workbook.xml.rels").decode("utf-8", "replace") if \
-            "xl/_rels/workbook.xml.rels" in names else ""
-        targets = dict(re.findall(r'<Relationship[^>]*Id="([^"]+)"[^>]*Target="([^"]+)"', rels))
-        targets.update({k: v for v, k in re.findall(r'<Relationship[^>]*Target="([^"]+)"[^>]*Id="([^"]+)"', rels)})
-        for name, rid in re.findall(r'<sheet [^>]*name="([^"]+)"[^>]*r:id="([^"]+)"', workbook):
-            target = targets.get(rid, "").lstrip("/")
-            member = target if target.startswith("xl/") else f"xl/{target}"
-            if member not in names:
-                continue
-            xml = zf.read(member)
-            if b't="e"' not in xml:
-                continue
-            found[_unescape(name)] = [(int(r), _col_index(c), v.decode()) for c, r, v in _CELL_REF.findall(xml)]
-    return found
-
-
-def _unescape(text: str) -> str:
-    return text.replace("&amp;", "&").replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", '"')
+    for _, row, left, block in _worker(path, limits, "rows", name, first_row, size):
+        yield _frame(block, row, left, errors)
 
 
 def sniff_encoding(path: Path) -> str:
@@ -183,7 +209,54 @@ def _read_csv(path: Path) -> Sheet:
     head = next(_csv_chunks(path, encoding, delimiter, width, 1, HEAD_ROWS), _EMPTY)
     first_nonempty = next((i for i, row in enumerate(head.itertuples(index=False)) if any(
         v not in (None, "") for v in row)), 0)
-    return Sheet(name=None, head=head, header_search_rows=first_nonempty + 1, chunks=chunks)
+    return Sheet(name=None, head=head, header_search_rows=first_nonempty + 1, chunks=chunks,
+                 field_counts=lambda: csv_field_counts(path, encoding, delimiter))
+
+
+def csv_field_counts(path: Path, encoding: str, delimiter: str, block: int = 1 << 23) -> np.ndarray:
+    """The number of fields of every line of a csv file, in order, as pandas numbers its rows.
+
+    pandas fills a line's missing trailing fields exactly like empty ones, so a line cut short
+    (a file still being copied) would load with empty values; this count tells them apart.
+    Without quote characters in the file, lines and delimiters are counted on the bytes with
+    numpy; otherwise the csv module parses the file (quoted delimiters and newlines).
+    """
+    counts: list[np.ndarray] = []
+    carry = 0  # delimiters of the line that continues into the next block
+    pending = False  # bytes after the last newline
+    sep, newline, cr, quote = ord(delimiter), 10, 13, 34
+    with open(path, "rb") as fh:
+        while chunk := fh.read(block):
+            while chunk.endswith(b"\r"):  # is it \r\n? look at the next byte
+                more = fh.read(1)
+                chunk += more
+                if not more:
+                    break
+            b = np.frombuffer(chunk, dtype=np.uint8)
+            if (b == quote).any():
+                return _csv_field_counts_quoted(path, encoding, delimiter)
+            ends = b == newline
+            bare_cr = (b == cr) & np.append(b[1:] != newline, True)  # old Mac line ends, as pandas reads them
+            ends |= bare_cr
+            delims = np.cumsum(b == sep, dtype=np.int64)
+            at = np.flatnonzero(ends)
+            if at.size:
+                per_line = np.diff(np.concatenate(([0], delims[at])))
+                per_line[0] += carry
+                counts.append(per_line + 1)
+                carry = int(delims[-1] - delims[at[-1]])
+                pending = at[-1] < len(b) - 1
+            else:
+                carry += int(delims[-1])
+                pending = True
+    if pending:
+        counts.append(np.array([carry + 1]))
+    return np.concatenate(counts) if counts else np.zeros(0, dtype=np.int64)
+
+
+def _csv_field_counts_quoted(path: Path, encoding: str, delimiter: str) -> np.ndarray:
+    with open(path, encoding=encoding, newline="") as fh:
+        return np.fromiter((len(row) for row in csv.reader(fh, delimiter=delimiter)), dtype=np.int64)
 
 
 def _csv_chunks(path: Path, encoding: str, delimiter: str, width: int, first_row: int, size: int

@@ -11,7 +11,7 @@ import duckdb
 
 from fairshare import timing
 from ingest.config import IngestConfig
-from ingest.landing import LandingFile, content_hash, scan
+from ingest.landing import LandingFile, candidates, content_hash, scan, still_changing
 from ingest.loader import open_file
 from ingest.normalise import output_columns
 from ingest.readers import BadFile
@@ -27,7 +27,7 @@ class FileOutcome:
 
     bron: str
     pad: str
-    status: str  # geladen | afgewezen | ongewijzigd
+    status: str  # geladen | afgewezen | ongewijzigd | overgeslagen (incomplete: next run) | genegeerd (a link)
     reden: str | None = None
     rijen_gelezen: int = 0
     rijen_geladen: int = 0
@@ -52,8 +52,16 @@ def _audit(file: LandingFile, config: IngestConfig, inhoud_hash: str | None, sta
             "leverdatum": file.leverdatum, "commissie": file.commissie, "status": status, **extra}
 
 
+class FileChanged(Exception):
+    """The file changed while it was read: its load is rolled back and it waits for the next run."""
+
+
 def load_file(conn: duckdb.DuckDBPyConnection, file: LandingFile, config: IngestConfig, key: bytes) -> FileOutcome:
-    """Load one file (or record why not); never raises for bad input."""
+    """Load one file (or record why not); never raises for bad input.
+
+    The content is hashed before reading and again before the load commits: a file that changed
+    in between (still being copied) is rolled back and left for the next run, never loaded half.
+    """
     if file.name_error:  # the name is checked before anything else (sources.md §1)
         return _reject(conn, file, config, None, file.name_error)
     with timing.stage("scan"):
@@ -80,9 +88,11 @@ def load_file(conn: duckdb.DuckDBPyConnection, file: LandingFile, config: Ingest
         source = config.sources[file.bron]
         id_col = source.natural_key[-1]
         _, loaded = store.store_file(conn, source.table, audit, opened, key, list(source.natural_key),
-                                     opened.match.seen.get(id_col, id_col))
+                                     opened.match.seen.get(id_col, id_col), verify=lambda: _unchanged(file, digest))
     except BadFile as exc:
         return _reject(conn, file, config, digest, str(exc))
+    except FileChanged as exc:
+        return _skip(file, str(exc))
     quarantine = opened.quarantine
     for q in quarantine[:20]:
         log.warning("%s, %srow %s: %s", file.pad, f"sheet {opened.blad}, " if opened.blad else "", q["rijnummer"],
@@ -95,6 +105,18 @@ def load_file(conn: duckdb.DuckDBPyConnection, file: LandingFile, config: Ingest
                        quarantaine_voorbeelden=examples)
 
 
+def _unchanged(file: LandingFile, digest: str) -> None:
+    with timing.stage("scan"):
+        if not file.path.is_file() or content_hash(file.path) != digest:
+            raise FileChanged("changed while it was read (still being copied?): not loaded, left for the next run")
+
+
+def _skip(file: LandingFile, reason: str) -> FileOutcome:
+    message = f"{file.pad}: {reason}"
+    log.warning("skipped %s", message)
+    return FileOutcome(file.bron, file.pad, "overgeslagen", reden=message)
+
+
 def _reject(conn, file: LandingFile, config: IngestConfig, digest: str | None, reason: str) -> FileOutcome:
     message = f"{file.pad}: {reason}"
     log.error("rejected %s", message)
@@ -102,14 +124,25 @@ def _reject(conn, file: LandingFile, config: IngestConfig, digest: str | None, r
     return FileOutcome(file.bron, file.pad, "afgewezen", reden=message)
 
 
-def load_source(warehouse: Path, landing: Path, bron: str, config: IngestConfig, key: bytes) -> list[FileOutcome]:
-    """Load every new or changed file of one source folder, one short connection for the lot."""
+def load_source(warehouse: Path, landing: Path, bron: str, config: IngestConfig, key: bytes,
+                settle: float = 0.0) -> list[FileOutcome]:
+    """Load every new or changed file of one source folder, one short connection for the lot.
+
+    Files still being written (``settle`` seconds, ``ingest.landing.still_changing``) are skipped
+    this run; symbolic links are ignored. Both are reported, neither is recorded as a delivery.
+    """
+    folder = config.sources[bron].folder
     with timing.stage("scan"):
+        _, ignored = candidates(landing, folder)
         files = scan(landing, config, bron)
+        changing = still_changing([f.path for f in files if not f.name_error], settle)
+    outcomes = [FileOutcome(bron, message.split(" ", 1)[0], "genegeerd", reden=message) for message in ignored]
     with store.connect(warehouse) as conn:
         prepare(conn, config, key)
-        outcomes = []
         for f in files:
+            if f.path in changing:
+                outcomes.append(_skip(f, changing[f.path]))
+                continue
             outcomes.append(load_file(conn, f, config, key))
             _release_memory()
         return outcomes

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -127,10 +127,12 @@ class Delivery(Protocol):
 
 
 def store_file(conn: duckdb.DuckDBPyConnection, table: str, audit: dict, delivery: Delivery, key: bytes,
-               natural_key: list[str], key_header: str) -> tuple[int, int]:
+               natural_key: list[str], key_header: str, verify: Callable[[], None] | None = None) -> tuple[int, int]:
     """Load one file atomically, chunk by chunk: replace its earlier rows and quarantine entries, write its audit row.
 
-    Identifiers are pseudonymised in the INSERT (``pseudonym_sql``). Returns (bestand_id, rows loaded).
+    Identifiers are pseudonymised in the INSERT (``pseudonym_sql``). ``verify`` is called just before
+    the commit and may raise to roll the load back (the file changed while it was read).
+    Returns (bestand_id, rows loaded).
     """
     outer, inner = hmac_pads(key)
     conn.execute("BEGIN TRANSACTION")
@@ -164,7 +166,9 @@ def store_file(conn: duckdb.DuckDBPyConnection, table: str, audit: dict, deliver
                          "totaalrijen_overgeslagen = ? WHERE bestand_id = ?",
                          [delivery.rijen_gelezen, loaded, len(quarantine), delivery.totaalrijen_overgeslagen,
                           bestand_id])
-            conn.execute("COMMIT")
+        if verify is not None:
+            verify()
+        conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")
         raise
