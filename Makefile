@@ -43,8 +43,10 @@ browser:
 test: lint browser
 	$(BIN)/pytest
 
+# The instance runs one fairshare run at a time (orchestration/dagster.yaml): copied in when it has none.
 dev: install
 	DAGSTER_HOME=$${DAGSTER_HOME:-$$(pwd)/data/dagster_home}; mkdir -p $$DAGSTER_HOME; \
+	[ -f $$DAGSTER_HOME/dagster.yaml ] || cp orchestration/dagster.yaml $$DAGSTER_HOME/dagster.yaml; \
 	DAGSTER_HOME=$$DAGSTER_HOME FAIRSHARE_DEMO=1 $(BIN)/dagster dev -w workspace.yaml
 
 # dbt docs for the marts, as one self-contained page (needs a warehouse: run `make run` first).

@@ -39,28 +39,62 @@ def sample(out: Path | None, seed: int, scale: int, years: int) -> None:
 @click.option("--landing", type=click.Path(path_type=Path), default=None, help="Landing folder (FAIRSHARE_LANDING).")
 @click.option("--warehouse", type=click.Path(path_type=Path), default=None, help="Warehouse file (FAIRSHARE_WAREHOUSE).")
 @click.option("--reports", type=click.Path(path_type=Path), default=None, help="Reports folder (FAIRSHARE_REPORTS).")
+@click.option("--serving", type=click.Path(path_type=Path), default=None,
+              help="Published read-only copy (FAIRSHARE_SERVING); default: serving/ beside the warehouse's folder.")
 @click.option("--peildatum", default=None, help="Report as of this date (YYYY-MM-DD); default: the latest 1 April or 1 November.")
+@click.option("--adhoc", is_flag=True, default=False,
+              help="Allow a --peildatum other than 1 April / 1 November: an ad-hoc report, never published.")
+@click.option("--wait", "wait", type=float, default=0.0, show_default=True,
+              help="Seconds to wait for another run on the same warehouse to finish.")
+@click.option("--settle", type=float, default=None,
+              help="Seconds a file must keep its size and time to be read (FAIRSHARE_SETTLE_SECONDS, default 3).")
 @click.option("--demo", is_flag=True, default=False, help="Demo/dev mode: use the documented non-secret pseudonym key.")
-def run(landing: Path | None, warehouse: Path | None, reports: Path | None, peildatum: str | None, demo: bool) -> None:
-    """Run the whole pipeline in-process through Dagster."""
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    try:
-        settings = Settings.from_env(landing=landing, warehouse=warehouse, reports=reports, peildatum=peildatum,
-                                     demo=demo or None)
-        from fairshare.runner import check_ready, run_pipeline
+def run(landing: Path | None, warehouse: Path | None, reports: Path | None, serving: Path | None,
+        peildatum: str | None, adhoc: bool, wait: float, settle: float | None, demo: bool) -> None:
+    """Run the whole pipeline in-process through Dagster.
 
+    Exit status: 0 done (gate passed), 1 the gate blocked the report, 2 usage, configuration or the
+    warehouse in use, 3 the pipeline failed (the failing step and its cause on the last line of stderr).
+    """
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    from warehouse import lock
+
+    try:
+        settings = Settings.from_env(landing=landing, warehouse=warehouse, reports=reports, serving=serving,
+                                     peildatum=peildatum, adhoc=adhoc or None, settle_seconds=settle,
+                                     demo=demo or None)
+    except ConfigError as exc:
+        _stop(EXIT_USAGE, str(exc))
+    try:
+        with lock.hold(settings.warehouse, wait=wait):
+            _run_locked(settings)
+    except lock.WarehouseLocked as exc:
+        _stop(EXIT_USAGE, str(exc))
+
+
+def _stop(code: int, message: str) -> None:
+    click.echo(f"fairshare: {message}", err=True)
+    sys.exit(code)
+
+
+def _run_locked(settings: Settings) -> None:
+    from fairshare.runner import check_ready, clean_leftovers, run_pipeline
+
+    try:
         check_ready(settings)
     except ConfigError as exc:
-        click.echo(f"fairshare: {exc}", err=True)
-        sys.exit(EXIT_USAGE)
+        _stop(EXIT_USAGE, str(exc))
+    clean_leftovers(settings)
     if settings.demo and not settings.pseudonym_key:
         click.echo(f"fairshare: DEMO MODE - pseudonyms use the documented, non-secret key {DEMO_KEY!r}; "
                    "never use this mode for real data.", err=True)
-    outcome = run_pipeline(settings)
+    try:
+        outcome = run_pipeline(settings)
+    except Exception as exc:  # never a traceback: the cause in one line, exit 3
+        _stop(EXIT_FAILED, f"the pipeline failed: {type(exc).__name__}: {exc}")
     click.echo(outcome.summary)
     if not outcome.success:
-        click.echo(f"fairshare: the pipeline failed: {outcome.error}", err=True)
-        sys.exit(EXIT_FAILED)
+        _stop(EXIT_FAILED, f"the pipeline failed: {outcome.error}")
     sys.exit(EXIT_BLOCKED if outcome.blocked else EXIT_OK)
 
 

@@ -14,6 +14,11 @@ from pathlib import Path
 DEMO_KEY = "fairshare-demo-sleutel-niet-geheim"
 
 
+def is_meeting_date(day: dt.date) -> bool:
+    """1 April (for the May board) or 1 November (for December): the peildata of the monitor."""
+    return (day.month, day.day) in ((4, 1), (11, 1))
+
+
 class ConfigError(Exception):
     """A usage or configuration error (exit status 2)."""
 
@@ -31,6 +36,8 @@ class Settings:
     peildatum: dt.date | None = None
     publish_postgres_dsn: str | None = None
     postgres_reader_password: str | None = None
+    adhoc: bool = False  # a report for a date other than 1 April / 1 November: never published
+    settle_seconds: float = 3.0  # a file must keep its size and time this long to be read (README)
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides: object) -> Settings:
@@ -49,6 +56,8 @@ class Settings:
                 values[field] = env[var]
         if env.get("FAIRSHARE_DEMO", "").lower() in ("1", "true", "ja", "yes"):
             values["demo"] = True
+        if env.get("FAIRSHARE_SETTLE_SECONDS"):
+            values["settle_seconds"] = env["FAIRSHARE_SETTLE_SECONDS"]
         values.update({k: v for k, v in overrides.items() if v is not None})
         for field in ("landing", "warehouse", "reports", "serving"):
             if isinstance(values.get(field), str):
@@ -58,7 +67,30 @@ class Settings:
                 values["peildatum"] = dt.date.fromisoformat(values["peildatum"])
             except ValueError as exc:
                 raise ConfigError(f"--peildatum must be YYYY-MM-DD, got {values['peildatum']!r}") from exc
-        return replace(cls(), **values)
+        try:
+            values["settle_seconds"] = float(values.get("settle_seconds", cls.settle_seconds))
+        except ValueError as exc:
+            raise ConfigError(f"the settle interval must be a number of seconds, got {values['settle_seconds']!r}"
+                              ) from exc
+        settings = replace(cls(), **values)
+        settings.check_peildatum()
+        return settings
+
+    def check_peildatum(self) -> None:
+        """Board reports are as of 1 April or 1 November; any other date only as an explicit ad-hoc report."""
+        if self.peildatum is None:
+            if self.adhoc:
+                raise ConfigError("--adhoc needs --peildatum YYYY-MM-DD (the date of the ad-hoc report)")
+            return
+        if not is_meeting_date(self.peildatum) and not self.adhoc:
+            raise ConfigError(
+                f"--peildatum {self.peildatum.isoformat()} is not a board date (1 April or 1 November): add --adhoc "
+                f"for a one-off report (bo_wonen_zorg_adhoc_{self.peildatum.isoformat()}, never published)")
+
+    @property
+    def publishes(self) -> bool:
+        """Whether this run may replace the published copy: only board reports do."""
+        return self.peildatum is None or is_meeting_date(self.peildatum)
 
     @property
     def serving_file(self) -> Path:

@@ -2,32 +2,40 @@
 
 The sensor starts a run when files are new or changed; its run key is a hash of their contents, so
 the same file never triggers twice (a run key deduplicates forever, so it must not be a file name).
+It waits while a run of the job is queued or in progress (one writer per warehouse), and leaves a
+file modified within the settle interval for a later tick, as a run would.
 The schedule builds the report on 1 May and 1 December. The freshness check warns, never blocks.
 """
 
 import hashlib
 import json
+import time
 
 import dagster as dg
 
 from expectations import gate
-from ingest.landing import content_hash
-from orchestration.resources import FairshareResource
+from ingest.landing import SOURCES, candidates, content_hash
+from orchestration.resources import WAREHOUSE_POOL, FairshareResource
 from warehouse import store
 
-SOURCES = ("swev", "urgentie", "planregister")
+ACTIVE = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING,
+          dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.CANCELING]
 
 
 def landing_hashes(fairshare: FairshareResource) -> dict[str, str]:
-    """Content hash of every file in the source folders (lock and hidden files skipped)."""
-    landing = fairshare.settings().landing
+    """Content hash of every complete file in the source folders.
+
+    Lock, hidden and linked files are skipped, and so is a file modified within the settle interval
+    (still being copied): it is hashed at a later tick.
+    """
+    settings = fairshare.settings()
+    now = time.time()
     hashes = {}
     for bron in SOURCES:
-        folder = landing / bron
-        if folder.is_dir():
-            for path in sorted(folder.iterdir()):
-                if path.is_file() and not path.name.startswith(("~$", ".")):
-                    hashes[path.relative_to(landing).as_posix()] = content_hash(path)
+        paths, _ = candidates(settings.landing, bron)
+        for path in paths:
+            if now - path.stat().st_mtime >= settings.settle_seconds:
+                hashes[path.relative_to(settings.landing).as_posix()] = content_hash(path)
     return hashes
 
 
@@ -36,6 +44,8 @@ def build_automation(job):
     @dg.sensor(job=job, minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.STOPPED,
                description="Start een run zodra er nieuwe of gewijzigde bestanden in de landingsmap staan.")
     def nieuwe_leveringen(context: dg.SensorEvaluationContext, fairshare: FairshareResource):
+        if context.instance.get_runs(dg.RunsFilter(job_name=job.name, statuses=ACTIVE), limit=1):
+            return dg.SkipReason("een run van deze job loopt al of staat in de wachtrij: volgende keer kijken")
         seen = json.loads(context.cursor) if context.cursor else {}
         current = landing_hashes(fairshare)
         new = {pad: h for pad, h in current.items() if seen.get(pad) != h}
@@ -52,7 +62,7 @@ def build_automation(job):
     return nieuwe_leveringen, bo_rapport_schedule
 
 
-@dg.asset_check(asset=dg.AssetKey(["staging", "stg_audit__leveringen"]), name="actualiteit_leveringen",
+@dg.asset_check(asset=dg.AssetKey(["staging", "stg_audit__leveringen"]), name="actualiteit_leveringen", pool=WAREHOUSE_POOL,
                 blocking=False, description="Planregister op tijd (15 april / 15 november) en elke commissie "
                                             "heeft dit halfjaar geleverd; waarschuwt, blokkeert niet.")
 def actualiteit_leveringen(fairshare: FairshareResource) -> dg.AssetCheckResult:

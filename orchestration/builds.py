@@ -2,15 +2,21 @@
 
 The fingerprint covers the loaded and rejected files (path, content hash, ingest configuration),
 the run's peildatum, the dbt manifest and the code that writes the gate, report and publication.
-The publication asset records it after a complete run (gate passed, report written, copy
-published); a later run with the same fingerprint, and those outputs still on disk, has nothing
-to do after ingest.
+It is taken once per run, just before dbt reads the warehouse (``start``), and that same value
+is recorded by the publication asset after a complete run (gate passed, report written, copy
+published): a file committed after dbt read the warehouse is therefore new for the next run,
+never counted as built. A later run with the same fingerprint, and those outputs still on disk,
+has nothing to do after ingest.
+
+``pause_point`` lets the fault tests stop a run between two steps (FAIRSHARE_PAUSE_AT, _DIR).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
+import time
 from pathlib import Path
 
 import duckdb
@@ -57,10 +63,39 @@ def up_to_date(conn: duckdb.DuckDBPyConnection, settings: Settings) -> tuple[boo
     """Whether the last complete build had this fingerprint and its outputs exist where this run puts them."""
     current = fingerprint(conn, settings)
     row = conn.execute("SELECT vingerafdruk, uitvoer FROM audit.bouw ORDER BY voltooid_op DESC LIMIT 1").fetchone()
-    return bool(row and row[0] == current and all(p.exists() for p in _outputs(settings, row[1]))), current
+    outputs = _outputs(settings, row[1]) if row else []
+    if row and not settings.publishes:
+        outputs = outputs[:-1]  # an ad-hoc build publishes nothing
+    return bool(row and row[0] == current and all(p.exists() for p in outputs)), current
 
 
-def record_complete(conn: duckdb.DuckDBPyConnection, settings: Settings, report_files: list[str]) -> None:
-    """Remember that the build from the current state finished, with the report files it wrote."""
-    conn.execute("INSERT INTO audit.bouw (vingerafdruk, uitvoer) VALUES (?, ?)",
-                 [fingerprint(conn, settings), report_files])
+def start(conn: duckdb.DuckDBPyConnection, run_id: str, current: str) -> None:
+    """Fix the inputs of the build this run is about to make (before dbt reads anything)."""
+    conn.execute("DELETE FROM audit.bouw_invoer WHERE run_id = ?", [run_id])
+    conn.execute("INSERT INTO audit.bouw_invoer (run_id, vingerafdruk) VALUES (?, ?)", [run_id, current])
+
+
+def record_complete(conn: duckdb.DuckDBPyConnection, run_id: str, report_files: list[str]) -> bool:
+    """Remember that this run's build finished, with the inputs fixed at its start and the report files it wrote.
+
+    Without a recorded start (dbt did not run in this run) nothing is recorded: the next run checks again.
+    """
+    row = conn.execute("SELECT vingerafdruk FROM audit.bouw_invoer WHERE run_id = ?", [run_id]).fetchone()
+    if row is None:
+        return False
+    conn.execute("INSERT INTO audit.bouw (vingerafdruk, uitvoer) VALUES (?, ?)", [row[0], report_files])
+    return True
+
+
+def pause_point(name: str) -> None:
+    """For fault tests only: when FAIRSHARE_PAUSE_AT names this point, announce it and wait to be released.
+
+    Writes ``<FAIRSHARE_PAUSE_DIR>/<name>.reached`` and waits (at most ten minutes) for ``<name>.continue``.
+    """
+    if os.environ.get("FAIRSHARE_PAUSE_AT") != name or not os.environ.get("FAIRSHARE_PAUSE_DIR"):
+        return
+    folder = Path(os.environ["FAIRSHARE_PAUSE_DIR"])
+    (folder / f"{name}.reached").touch()
+    deadline = time.monotonic() + 600
+    while not (folder / f"{name}.continue").exists() and time.monotonic() < deadline:
+        time.sleep(0.1)

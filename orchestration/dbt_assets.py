@@ -22,7 +22,7 @@ from dagster_dbt import (
 
 from fairshare import timing
 from orchestration import builds
-from orchestration.resources import FairshareResource
+from orchestration.resources import WAREHOUSE_POOL, FairshareResource
 from warehouse import schema, store
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parent.parent / "dbt_project"
@@ -73,7 +73,8 @@ def dbt_vars(fairshare: FairshareResource) -> str:
     return json.dumps({"peildatum": settings.peildatum.isoformat() if settings.peildatum else ""})
 
 
-@dbt_assets(manifest=dbt_project.manifest_path, dagster_dbt_translator=translator, project=dbt_project)
+@dbt_assets(manifest=dbt_project.manifest_path, dagster_dbt_translator=translator, project=dbt_project,
+            pool=WAREHOUSE_POOL)
 def fairshare_dbt_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource, fairshare: FairshareResource):
     """Seeds, staging, intermediate models and marts, with their tests, in one `dbt build`.
 
@@ -83,7 +84,9 @@ def fairshare_dbt_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource,
     settings = fairshare.settings()
     with store.connect(settings.warehouse) as conn:
         schema.ensure_schema(conn, {})
-        current, _ = builds.up_to_date(conn, settings)
+        current, vingerafdruk = builds.up_to_date(conn, settings)
+        if not current:
+            builds.start(conn, context.run.run_id, vingerafdruk)
     if current:
         context.log.info("Niets nieuw sinds de vorige volledige run: marts, rapport en publicatie zijn actueel.")
         return

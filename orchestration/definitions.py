@@ -16,7 +16,9 @@ from orchestration.resources import FairshareResource
 
 ALL_ASSETS = [*ingest_assets, fairshare_dbt_assets, bo_rapport, publicatie]
 
-fairshare_job = dg.define_asset_job("fairshare", selection=dg.AssetSelection.all(),
+# One writer per warehouse: the run queue (orchestration/dagster.yaml) starts one run with this tag at a time.
+WRITER_TAG = {"fairshare/schrijver": "warehouse"}
+fairshare_job = dg.define_asset_job("fairshare", selection=dg.AssetSelection.all(), tags=WRITER_TAG,
                                     description="Het hele monitorproces: inlezen, marts, poort en rapport.")
 
 

@@ -11,14 +11,14 @@ from expectations.suites import SUITES, Suite
 from fairshare import timing
 from fairshare.report import MARTS, render_blocked, render_report, report_stem
 from orchestration import builds
-from orchestration.resources import FairshareResource
+from orchestration.resources import WAREHOUSE_POOL, FairshareResource
 from warehouse import publish, schema, store
 
 GATE_CHECK_PREFIX = "gx_"
 
 
 def _suite_check(suite: Suite) -> dg.AssetChecksDefinition:
-    @dg.asset_check(asset=dg.AssetKey(list(suite.asset)), name=f"{GATE_CHECK_PREFIX}{suite.name}", blocking=True,
+    @dg.asset_check(asset=dg.AssetKey(list(suite.asset)), name=f"{GATE_CHECK_PREFIX}{suite.name}", blocking=True, pool=WAREHOUSE_POOL,
                     description=suite.description)
     def _check(context: dg.AssetCheckExecutionContext, fairshare: FairshareResource) -> dg.AssetCheckResult:
         settings = fairshare.settings()
@@ -56,6 +56,7 @@ CHECKED_ASSETS = sorted({s.asset for s in SUITES})
 
 @dg.asset(
     key=["rapport", "bo_wonen_zorg"],
+    pool=WAREHOUSE_POOL,
     group_name="rapport",
     deps=[dg.AssetKey(["marts", m]) for m in MARTS] + [dg.AssetKey(list(a)) for a in CHECKED_ASSETS],
     description="Het halfjaarlijkse rapport voor het BO Wonen en Zorg (HTML en xlsx), alleen als de poort slaagt.",
@@ -72,6 +73,7 @@ def bo_rapport(context: dg.AssetExecutionContext, fairshare: FairshareResource) 
 
 @dg.asset(
     key=["publicatie", "marts"],
+    pool=WAREHOUSE_POOL,
     group_name="rapport",
     deps=[bo_rapport],
     description="De marts (en referentietabellen) voor lezers: een alleen-lezen DuckDB-bestand, atomair "
@@ -80,17 +82,22 @@ def bo_rapport(context: dg.AssetExecutionContext, fairshare: FairshareResource) 
 )
 def publicatie(context: dg.AssetExecutionContext, fairshare: FairshareResource) -> dg.MaterializeResult:
     settings = fairshare.settings()
-    with timing.stage("publish"):
-        duck = publish.publish_duckdb(settings.warehouse, settings.serving_file)
-    metadata = {"duckdb": duck.target, "tabellen": len(duck.tables),
-                "rijen": dg.MetadataValue.json(duck.tables)}
-    if settings.publish_postgres_dsn:
-        pg = publish.publish_postgres(settings.warehouse, settings.publish_postgres_dsn,
-                                      settings.postgres_reader_password)
-        metadata["postgres"] = pg.target
+    builds.pause_point("publish")
+    metadata: dict = {}
+    if settings.publishes:
+        with timing.stage("publish"):
+            duck = publish.publish_duckdb(settings.warehouse, settings.serving_file)
+        metadata = {"duckdb": duck.target, "tabellen": len(duck.tables), "rijen": dg.MetadataValue.json(duck.tables)}
+        if settings.publish_postgres_dsn:
+            pg = publish.publish_postgres(settings.warehouse, settings.publish_postgres_dsn,
+                                          settings.postgres_reader_password)
+            metadata["postgres"] = pg.target
+        context.log.info(f"Gepubliceerd: {duck.target}" + (f" en PostgreSQL {metadata['postgres']}"
+                                                           if "postgres" in metadata else ""))
+    else:
+        context.log.info("Ad-hoc rapport: de gepubliceerde kopie blijft ongewijzigd.")
+        metadata["adhoc"] = True
     with store.connect(settings.warehouse) as conn:
         report = sorted(p.name for p in settings.reports.glob(f"{report_stem(_peildatum(conn))}.*"))
-        builds.record_complete(conn, settings, report)
-    context.log.info(f"Gepubliceerd: {duck.target}" + (f" en PostgreSQL {metadata['postgres']}"
-                                                       if "postgres" in metadata else ""))
+        builds.record_complete(conn, context.run.run_id, report)
     return dg.MaterializeResult(metadata=metadata)

@@ -6,7 +6,7 @@ import dagster as dg
 from fairshare.settings import ConfigError
 from ingest.config import load_config
 from orchestration.loading import load_source
-from orchestration.resources import FairshareResource
+from orchestration.resources import WAREHOUSE_POOL, FairshareResource
 from warehouse import store
 
 DESCRIPTIONS = {
@@ -26,12 +26,14 @@ def _ingest_asset(bron: str) -> dg.AssetsDefinition:
 
     @dg.asset(
         key=key,
+        pool=WAREHOUSE_POOL,
         group_name="ingest",
         description=DESCRIPTIONS[bron],
         kinds={"duckdb", "python"},
         check_specs=[
             dg.AssetCheckSpec("geen_afgewezen_bestanden", asset=key,
-                              description="Elk bestand in de landingsmap is leesbaar en volgt het broncontract."),
+                              description="Elk bestand in de landingsmap is leesbaar, compleet en volgt het "
+                                          "broncontract (geen afgewezen, overgeslagen of genegeerde bestanden)."),
             dg.AssetCheckSpec("quarantaine", asset=key,
                               description="Geen rijen in quarantaine (onleesbare of ongeldige waarden)."),
         ],
@@ -40,13 +42,16 @@ def _ingest_asset(bron: str) -> dg.AssetsDefinition:
         settings = fairshare.settings()
         try:
             key_bytes = settings.key_bytes()
-            outcomes = load_source(settings.warehouse, settings.landing, bron, load_config(), key_bytes)
+            outcomes = load_source(settings.warehouse, settings.landing, bron, load_config(), key_bytes,
+                                   settle=settings.settle_seconds)
         except (ConfigError, store.KeyMismatch) as exc:
             raise dg.Failure(description=str(exc), allow_retries=False) from exc
         with store.connect(settings.warehouse) as conn:
             quarantined, examples = store.quarantine_summary(conn, bron)
         rejected = [o for o in outcomes if o.afgewezen]
-        counts = {s: sum(o.status == s for o in outcomes) for s in ("geladen", "ongewijzigd", "afgewezen")}
+        not_read = [o for o in outcomes if o.status in ("overgeslagen", "genegeerd")]
+        counts = {s: sum(o.status == s for o in outcomes)
+                  for s in ("geladen", "ongewijzigd", "afgewezen", "overgeslagen", "genegeerd")}
         context.log.info(f"{bron}: {len(outcomes)} files: {counts}")
         yield dg.MaterializeResult(
             metadata={
@@ -54,15 +59,17 @@ def _ingest_asset(bron: str) -> dg.AssetsDefinition:
                 "geladen": counts["geladen"],
                 "ongewijzigd": counts["ongewijzigd"],
                 "afgewezen": len(rejected),
+                "overgeslagen": counts["overgeslagen"],
+                "genegeerd": counts["genegeerd"],
                 "rijen_geladen": sum(o.rijen_geladen for o in outcomes),
                 "rijen_gelezen": sum(o.rijen_gelezen for o in outcomes),
             },
             check_results=[
                 dg.AssetCheckResult(
-                    check_name="geen_afgewezen_bestanden", passed=not rejected,
+                    check_name="geen_afgewezen_bestanden", passed=not rejected and not not_read,
                     severity=dg.AssetCheckSeverity.WARN,
-                    metadata={"afgewezen": len(rejected), "redenen": dg.MetadataValue.md(
-                        "\n".join(f"- {o.reden}" for o in rejected) or "geen")}),
+                    metadata={"afgewezen": len(rejected), "niet_gelezen": len(not_read), "redenen": dg.MetadataValue.md(
+                        "\n".join(f"- {o.reden}" for o in rejected + not_read) or "geen")}),
                 dg.AssetCheckResult(
                     check_name="quarantaine", passed=quarantined == 0, severity=dg.AssetCheckSeverity.WARN,
                     metadata={"rijen_quarantaine": quarantined, "voorbeelden": dg.MetadataValue.md(

@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Generator
+from pathlib import Path
+
 import dagster as dg
 
-from fairshare.settings import Settings
+from fairshare.settings import ConfigError, Settings
+from warehouse import lock
+
+# Every step that touches the warehouse sits in this concurrency pool (limit 1 in orchestration/dagster.yaml).
+WAREHOUSE_POOL = "fairshare_warehouse"
 
 
 class FairshareResource(dg.ConfigurableResource):
@@ -12,6 +20,10 @@ class FairshareResource(dg.ConfigurableResource):
 
     The pseudonym key is never part of the resource's config (it would show in the UI):
     it is read from FAIRSHARE_PSEUDONYM_KEY when the run starts.
+
+    A run holds the warehouse lock (``warehouse.lock``) from its first step to its end, so two
+    runs never interleave on one warehouse, whichever way they were started; a run that cannot
+    take it within ``wait_seconds`` fails at once with one sentence naming the holder.
     """
 
     landing: str | None = None
@@ -20,7 +32,27 @@ class FairshareResource(dg.ConfigurableResource):
     serving: str | None = None
     demo: bool = False
     peildatum: str | None = None
+    adhoc: bool = False
+    settle_seconds: float | None = None
+    wait_seconds: float = 0.0
 
     def settings(self) -> Settings:
         return Settings.from_env(landing=self.landing, warehouse=self.warehouse, reports=self.reports,
-                                 serving=self.serving, demo=self.demo or None, peildatum=self.peildatum)
+                                 serving=self.serving, demo=self.demo or None, peildatum=self.peildatum,
+                                 adhoc=self.adhoc or None, settle_seconds=self.settle_seconds)
+
+    @contextlib.contextmanager
+    def yield_for_execution(self, context: dg.InitResourceContext) -> Generator[FairshareResource, None, None]:
+        if context.dagster_run is None:  # a sensor or schedule evaluation: reads the landing folder only
+            yield self
+            return
+        try:
+            warehouse = Path(self.settings().warehouse)
+            held = lock.hold(warehouse, wait=self.wait_seconds)
+            held.__enter__()
+        except (lock.WarehouseLocked, ConfigError) as exc:
+            raise dg.Failure(description=str(exc), allow_retries=False) from exc
+        try:
+            yield self
+        finally:
+            held.__exit__(None, None, None)

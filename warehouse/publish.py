@@ -49,7 +49,7 @@ def _quote(text: str | None) -> str:
 def publish_duckdb(warehouse: Path, target: Path, storage_version: str = "v1.5.0") -> Published:
     """Copy the published tables (with their descriptions) to ``target`` via a temporary file and one rename."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    for stale in target.parent.glob(f".{target.name}.*.tmp"):  # left by a killed publication
+    for stale in target.parent.glob(f".{target.name}.*.tmp*"):  # left by a killed publication (and its .wal)
         stale.unlink(missing_ok=True)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     counts = {}
@@ -84,12 +84,25 @@ def publish_duckdb(warehouse: Path, target: Path, storage_version: str = "v1.5.0
     with open(tmp, "rb") as fh:
         os.fsync(fh.fileno())
     os.replace(tmp, target)  # atomic: readers see the old file or the new one
+    Path(f"{tmp}.wal").unlink(missing_ok=True)
+    owner_file(target).write_text(str(warehouse.resolve()) + "\n")
     directory = os.open(target.parent, os.O_RDONLY)
     try:
         os.fsync(directory)
     finally:
         os.close(directory)
     return Published(str(target), counts)
+
+
+def owner_file(target: Path) -> Path:
+    """Beside a published copy: the warehouse it was published from (two warehouses never share a copy)."""
+    return target.with_name(f".{target.name}.bron")
+
+
+def owner(target: Path) -> str | None:
+    """The warehouse (absolute path) that published ``target``, if it says."""
+    path = owner_file(target)
+    return path.read_text().strip() or None if path.exists() else None
 
 
 def publish_postgres(warehouse: Path, dsn: str, reader_password: str | None = None) -> Published:

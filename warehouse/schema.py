@@ -63,12 +63,19 @@ CREATE TABLE IF NOT EXISTS audit.poort (
     fouten JSON,
     gecontroleerd_op TIMESTAMP NOT NULL DEFAULT current_timestamp
 );
--- The state of each file as far as the data goes: its latest sighting that loaded or rejected it.
+-- Complete builds (gate passed, report written, copy published), with the fingerprint of their inputs.
 CREATE TABLE IF NOT EXISTS audit.bouw (
     vingerafdruk VARCHAR NOT NULL,
     uitvoer VARCHAR[] NOT NULL,  -- report files written (in the reports folder)
     voltooid_op TIMESTAMP NOT NULL DEFAULT current_timestamp
 );
+-- The inputs of the build a run started: fixed before dbt reads, recorded with the publication.
+CREATE TABLE IF NOT EXISTS audit.bouw_invoer (
+    run_id VARCHAR NOT NULL,
+    vingerafdruk VARCHAR NOT NULL,
+    vastgelegd_op TIMESTAMP NOT NULL DEFAULT current_timestamp
+);
+-- The state of each file as far as the data goes: its latest sighting that loaded or rejected it.
 CREATE OR REPLACE VIEW audit.bestanden_actueel AS
 SELECT * FROM audit.bestanden
 WHERE status IN ('geladen', 'afgewezen')

@@ -17,6 +17,8 @@ import pandas as pd
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from expectations.gate import MAANDEN, datum_nl, report_config
+from fairshare.files import atomic_path
+from fairshare.settings import is_meeting_date
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -29,7 +31,12 @@ KLEUREN = ["#1b5e7a", "#e0883a", "#6a9a4b", "#a04668", "#7d6bb0", "#8c8c8c"]
 
 
 def report_stem(peildatum: dt.date) -> str:
-    """`bo_wonen_zorg_<YYYY>-<05|12>`: a peildatum in January-June reports in May, else in December."""
+    """`bo_wonen_zorg_<YYYY>-<05|12>`: a peildatum in January-June reports in May, else in December.
+
+    Any other date than 1 April / 1 November is an ad-hoc report: `bo_wonen_zorg_adhoc_<YYYY-MM-DD>`.
+    """
+    if not is_meeting_date(peildatum):
+        return f"bo_wonen_zorg_adhoc_{peildatum.isoformat()}"
     return f"bo_wonen_zorg_{peildatum.year}-{'05' if peildatum.month <= 6 else '12'}"
 
 
@@ -185,9 +192,10 @@ def render_report(conn: duckdb.DuckDBPyConnection, reports: Path, poort: pd.Data
         d=d, charts=_charts(d), poort=poort, waarschuwingen=poort[(poort["ernst"] == "waarschuwing") & ~poort["geslaagd"]],
         data_docs=data_docs, gemaakt=dt.date.today())
     out_html = reports / f"{stem}.html"
-    out_html.write_text(html, encoding="utf-8")
+    with atomic_path(out_html) as tmp:
+        tmp.write_text(html, encoding="utf-8")
     out_xlsx = reports / f"{stem}.xlsx"
-    with pd.ExcelWriter(out_xlsx, engine="openpyxl") as writer:
+    with atomic_path(out_xlsx) as tmp, pd.ExcelWriter(tmp, engine="openpyxl") as writer:
         for mart in MARTS:
             conn.execute(f"SELECT * FROM marts.{mart}").df().to_excel(writer, sheet_name=mart, index=False)
     (reports / f"{stem}_geblokkeerd.html").unlink(missing_ok=True)
@@ -204,5 +212,6 @@ def render_blocked(reports: Path, peildatum: dt.date, fouten: list[tuple[str, st
     html = _env().get_template("geblokkeerd.html.j2").render(
         peildatum=peildatum, maand=MAANDEN[4 if peildatum.month <= 6 else 11], fouten=fouten, data_docs=data_docs)
     path = reports / f"{stem}_geblokkeerd.html"
-    path.write_text(html, encoding="utf-8")
+    with atomic_path(path) as tmp:
+        tmp.write_text(html, encoding="utf-8")
     return path
