@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+from contextlib import nullcontext
+from pathlib import Path
 
 import dagster as dg
+import yaml
 from dagster._utils.schedules import cron_string_iterator
 
 from orchestration.definitions import build_definitions
-from orchestration.resources import FairshareResource
+from orchestration.resources import WAREHOUSE_POOL, FairshareResource
 from tests.helpers import SWEV_HEADER, swev_row, write_xlsx
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def _sensor_and_schedule(landing):
@@ -17,10 +23,11 @@ def _sensor_and_schedule(landing):
     return defs.resolve_sensor_def("nieuwe_leveringen"), defs.resolve_schedule_def("bo_rapport_mei_december")
 
 
-def _tick(sensor, landing, cursor):
-    with dg.instance_for_test() as instance:
-        context = dg.build_sensor_context(instance=instance, cursor=cursor,
-                                          resources={"fairshare": FairshareResource(landing=str(landing))})
+def _tick(sensor, landing, cursor, settle: float = 0, instance=None):
+    """One sensor evaluation; ``settle`` 0 takes files written a moment ago as complete."""
+    resources = {"fairshare": FairshareResource(landing=str(landing), settle_seconds=settle)}
+    with (nullcontext(instance) if instance else dg.instance_for_test()) as inst, \
+            dg.build_sensor_context(instance=inst, cursor=cursor, resources=resources) as context:
         result = sensor.evaluate_tick(context)
         return result.run_requests, result.cursor
 
@@ -63,3 +70,47 @@ def test_schedule_fires_on_1_may_and_1_december_only(landing):
     with dg.instance_for_test() as instance:
         context = dg.build_schedule_context(instance=instance, scheduled_execution_time=fired[0])
         assert len(schedule.evaluate_tick(context).run_requests) == 1
+
+
+def test_the_sensor_waits_while_a_run_is_starting_or_in_progress(landing):
+    sensor, _ = _sensor_and_schedule(landing)
+    write_xlsx(landing / "swev" / "toewijzingen_2025-04-02.xlsx", SWEV_HEADER, [swev_row(1)])
+    with dg.instance_for_test() as instance:
+        instance.add_run(dg.DagsterRun(job_name="fairshare", run_id="lopend", status=dg.DagsterRunStatus.STARTED))
+        requests, cursor = _tick(sensor, landing, None, instance=instance)
+        assert requests == [] and cursor is None  # nothing remembered: the file still triggers later
+        instance.add_run(dg.DagsterRun(job_name="fairshare", run_id="start", status=dg.DagsterRunStatus.STARTING))
+        assert _tick(sensor, landing, None, instance=instance)[0] == []
+    with dg.instance_for_test() as instance:  # no run active: one request
+        instance.add_run(dg.DagsterRun(job_name="fairshare", run_id="klaar", status=dg.DagsterRunStatus.SUCCESS))
+        assert len(_tick(sensor, landing, None, instance=instance)[0]) == 1
+
+
+def test_a_file_still_being_written_waits_for_a_later_tick_and_links_are_never_read(landing, tmp_path):
+    sensor, _ = _sensor_and_schedule(landing)
+    path = write_xlsx(landing / "swev" / "toewijzingen_2025-04-02.xlsx", SWEV_HEADER, [swev_row(1)])
+    secret = tmp_path / "geheim.txt"
+    secret.write_text("geheim")
+    (landing / "urgentie").mkdir()
+    (landing / "urgentie" / "baarn_2025-04-02.csv").symlink_to(secret)
+    assert _tick(sensor, landing, None, settle=60)[0] == []  # written just now: not complete yet
+    old = path.stat().st_mtime - 120
+    os.utime(path, (old, old))
+    requests, cursor = _tick(sensor, landing, None, settle=60)
+    assert len(requests) == 1 and requests[0].tags["fairshare/bestanden"] == "swev/toewijzingen_2025-04-02.xlsx"
+    assert "urgentie" not in cursor
+
+
+def test_the_shipped_instance_config_runs_one_fairshare_run_at_a_time():
+    """orchestration/dagster.yaml (copied into DAGSTER_HOME by `make dev`): the queue and the pool both limit to one."""
+    config = yaml.safe_load((ROOT / "orchestration" / "dagster.yaml").read_text())
+    defs = build_definitions()
+    job = defs.resolve_job_def("fairshare")
+    with dg.instance_for_test(overrides=config) as instance:
+        assert isinstance(instance.run_coordinator, dg.QueuedRunCoordinator)
+        queue = instance.get_concurrency_config().run_queue_config
+        assert [(lim["key"], lim.get("value"), lim["limit"]) for lim in queue.tag_concurrency_limits] == [
+            *[(k, v, 1) for k, v in job.tags.items() if k == "fairshare/schrijver"]]
+        assert instance.get_concurrency_config().pool_config.default_pool_limit == 1
+    pools = {node.definition.pool for node in job.graph.node_dict.values()}
+    assert pools == {WAREHOUSE_POOL}

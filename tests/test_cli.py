@@ -40,9 +40,17 @@ def test_run_without_key_and_without_demo_exits_2(tmp_path):
     assert not (tmp_path / "w.duckdb").exists()
 
 
-def test_run_with_a_different_key_on_an_existing_warehouse_exits_2(tmp_path):
+def landing_with(tmp_path: Path) -> Path:
+    """A landing folder with its three subfolders and one SWEV delivery."""
     landing = tmp_path / "landing"
+    for sub in ("urgentie", "planregister"):
+        (landing / sub).mkdir(parents=True)
     write_xlsx(landing / "swev" / "toewijzingen_2025-04-02.xlsx", SWEV_HEADER, [swev_row(1)])
+    return landing
+
+
+def test_run_with_a_different_key_on_an_existing_warehouse_exits_2(tmp_path):
+    landing = landing_with(tmp_path)
     args = ["run", "--landing", str(landing), "--warehouse", str(tmp_path / "w.duckdb"), "--reports", str(tmp_path / "r")]
     first = fairshare(*args, env={"FAIRSHARE_PSEUDONYM_KEY": "sleutel-een"})
     assert first.returncode == 1, first.stderr  # loads, then the gate blocks: one delivery is not a report
@@ -57,8 +65,7 @@ def test_bad_peildatum_is_a_usage_error(tmp_path):
 
 
 def test_demo_mode_is_announced(tmp_path):
-    landing = tmp_path / "landing"
-    write_xlsx(landing / "swev" / "toewijzingen_2025-04-02.xlsx", SWEV_HEADER, [swev_row(1)])
+    landing = landing_with(tmp_path)
     result = fairshare("run", "--demo", "--landing", str(landing), "--warehouse", str(tmp_path / "w.duckdb"),
                        "--reports", str(tmp_path / "r"))
     assert result.returncode == 1, result.stderr  # the gate blocks an incomplete landing folder

@@ -1,0 +1,412 @@
+"""Safe operation (issue 10): one run at a time, complete files only, hostile files rejected, a build that is
+exactly what it read, mistakes stopped before anything is read. Real files, real processes, real warehouses."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+import zipfile
+from pathlib import Path
+
+import duckdb
+import pytest
+from openpyxl import Workbook
+
+from fairshare.files import atomic_path
+from fairshare.settings import DEMO_KEY, ConfigError, Settings
+from ingest.config import load_config
+from orchestration import builds
+from orchestration.loading import load_source
+from tests.helpers import SWEV_HEADER, load_all, query, swev_row, write_csv, write_xlsx
+from tests.test_faults import marts
+from warehouse import lock, publish, store
+
+ROOT = Path(__file__).resolve().parents[1]
+REGISTER_HEADER = ["Registratienummer", "Aanvraagdatum", "Besluit"]
+
+
+def fairshare(*args: str, env: dict | None = None, **popen) -> subprocess.CompletedProcess | subprocess.Popen:
+    """`python -m fairshare.cli ARGS` with a clean FAIRSHARE_* environment; Popen when ``popen`` is given."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("FAIRSHARE_")}
+    cmd = [sys.executable, "-m", "fairshare.cli", *args]
+    if popen:
+        return subprocess.Popen(cmd, cwd=ROOT, env={**clean, **(env or {})}, text=True, **popen)
+    return subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, env={**clean, **(env or {})}, timeout=900)
+
+
+def run_args(base: Path, landing: Path | None = None, *extra: str) -> list[str]:
+    return ["run", "--demo", "--landing", str(landing or base / "landing"), "--warehouse",
+            str(base / "warehouse" / "fairshare.duckdb"), "--reports", str(base / "reports"), *extra]
+
+
+def sample_copy(sample_run, base: Path) -> Path:
+    """A copy of the sample landing folder (modification times kept, so the files are settled)."""
+    _, landing, _, result = sample_run
+    assert result.returncode == 0, result.stderr[-3000:]
+    shutil.copytree(landing, base / "landing")
+    return base / "landing"
+
+
+def sparse_xlsx(path: Path, header: list, rows: list[list], lie: bool = False) -> Path:
+    """A 5 KB sheet with one stray cell at XFD1048576; ``lie`` rewrites its declared range to A1:C2."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    wb = Workbook()
+    for row in [header, *rows]:
+        wb.active.append(row)
+    wb.active["XFD1048576"] = "x"
+    wb.save(path)
+    if lie:
+        data = {}
+        with zipfile.ZipFile(path) as zf:
+            data = {i: zf.read(i.filename) for i in zf.infolist()}
+        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+            for info, content in data.items():
+                if info.filename.startswith("xl/worksheets/"):
+                    content = content.replace(b'<dimension ref="A1:XFD1048576" />', b'<dimension ref="A1:C2" />')
+                zf.writestr(info, content)
+    assert path.stat().st_size < 10_000
+    return path
+
+
+def no_traceback(result) -> None:
+    assert "Traceback" not in result.stderr, result.stderr[-3000:]
+
+
+# 1. A hostile xlsx --------------------------------------------------------------------------------------------
+
+def test_a_sheet_with_a_stray_far_cell_is_rejected_and_every_other_file_loads(landing, warehouse):
+    write_xlsx(landing / "swev" / "toewijzingen_2025-04-02.xlsx", SWEV_HEADER, [swev_row(1), swev_row(2)])
+    sparse_xlsx(landing / "swev" / "toewijzingen_2025-05-02.xlsx", SWEV_HEADER, [swev_row(3)])
+    sparse_xlsx(landing / "urgentie" / "baarn_2025-04-02.xlsx", REGISTER_HEADER, [["R1", "01-03-2025", ""]], lie=True)
+    outcomes = {o.pad: o for o in load_all(landing, warehouse)}
+    assert outcomes["swev/toewijzingen_2025-04-02.xlsx"].rijen_geladen == 2
+    honest = outcomes["swev/toewijzingen_2025-05-02.xlsx"]
+    assert honest.status == "afgewezen" and "A1:XFD1048576" in honest.reden and "limit" in honest.reden
+    liar = outcomes["urgentie/baarn_2025-04-02.xlsx"]  # its declared range is small: the reader's memory limit stops it
+    assert liar.status == "afgewezen" and "GiB" in liar.reden and "stray cell" in liar.reden
+    assert query(warehouse, "SELECT pad, status FROM audit.bestanden_actueel ORDER BY pad") == [
+        ("swev/toewijzingen_2025-04-02.xlsx", "geladen"), ("swev/toewijzingen_2025-05-02.xlsx", "afgewezen"),
+        ("urgentie/baarn_2025-04-02.xlsx", "afgewezen")]
+
+
+def test_a_cut_off_xlsx_and_a_bomb_are_rejected_with_a_reason(landing, warehouse, monkeypatch):
+    whole = write_xlsx(landing / "swev" / "toewijzingen_2025-04-02.xlsx", SWEV_HEADER, [swev_row(i) for i in range(50)])
+    cut = landing / "swev" / "toewijzingen_2025-05-02.xlsx"
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size * 2 // 3])
+    monkeypatch.setenv("FAIRSHARE_XLSX_MAX_BYTES", "20000")  # the whole file unpacks to more than this
+    outcomes = {o.pad: o for o in load_all(landing, warehouse)}
+    assert "damaged or cut off" in outcomes["swev/toewijzingen_2025-05-02.xlsx"].reden
+    assert "unpacks to" in outcomes["swev/toewijzingen_2025-04-02.xlsx"].reden
+    assert "FAIRSHARE_XLSX_MAX_BYTES" in outcomes["swev/toewijzingen_2025-04-02.xlsx"].reden
+
+
+# 4. Half-copied files ----------------------------------------------------------------------------------------
+
+def test_a_csv_line_cut_short_is_a_bad_row_and_the_rest_loads(landing, warehouse):
+    rows = [swev_row(i, datum="01-03-2025") for i in range(1, 5)]
+    path = write_csv(landing / "swev" / "toewijzingen_2025-04-02.csv", SWEV_HEADER, rows)
+    text = path.read_text()
+    path.write_text(text + "T0099;Portaal;Amersf\n" + 'T0098;"Port;aal";Baarn;01-03-2025;600;2\n')
+    [outcome] = load_all(landing, warehouse)
+    assert outcome.rijen_geladen == 5  # the four rows, and the row whose quoted field holds a ';'
+    [bad] = query(warehouse, "SELECT rijnummer, kolom, reden FROM audit.quarantaine")
+    assert bad[0] == 6 and "toewijzingsdatum" in bad[1].split(", ")
+    assert "column 'Toewijzingsdatum' (toewijzingsdatum): the line has 3 of the header's 6 fields" in bad[2]
+
+
+def _copy_slowly(source: bytes, target: Path, stop: threading.Event, step: int = 4096, pause: float = 0.02) -> None:
+    with open(target, "ab") as fh:
+        for start in range(target.stat().st_size, len(source), step):
+            if stop.is_set():
+                return
+            fh.write(source[start:start + step])
+            fh.flush()
+            time.sleep(pause)
+
+
+def _csv_bytes(n: int) -> bytes:
+    lines = [";".join(SWEV_HEADER)] + [";".join(map(str, swev_row(i, datum="01-03-2025"))) for i in range(1, n + 1)]
+    return ("\n".join(lines) + "\n").encode()
+
+
+def test_a_file_still_being_copied_is_left_for_the_next_run_then_loaded_whole(landing, warehouse, tmp_path):
+    content = _csv_bytes(3000)
+    target = landing / "swev" / "toewijzingen_2025-04-02.csv"
+    target.parent.mkdir(parents=True)
+    target.write_bytes(content[: len(content) * 45 // 100])  # 45% copied when the run starts
+    stop = threading.Event()
+    copier = threading.Thread(target=_copy_slowly, args=(content, target, stop))
+    copier.start()
+    try:
+        [first] = load_source(warehouse, landing, "swev", load_config(), DEMO_KEY.encode(), settle=0.5)
+    finally:
+        stop.set()
+        copier.join()
+    assert first.status == "overgeslagen" and "still being written" in first.reden
+    assert query(warehouse, "SELECT count(*) FROM raw.swev_toewijzingen") == [(0,)]
+    assert query(warehouse, "SELECT count(*) FROM audit.bestanden") == [(0,)]  # not a delivery: nothing recorded
+    target.write_bytes(content)  # the copy completes
+    old = time.time() - 60
+    os.utime(target, (old, old))
+    [second] = load_source(warehouse, landing, "swev", load_config(), DEMO_KEY.encode(), settle=0.5)
+    assert second.status == "geladen" and second.rijen_geladen == 3000
+    reference = tmp_path / "referentie.duckdb"
+    load_source(reference, landing, "swev", load_config(), DEMO_KEY.encode())
+    sql = "SELECT * EXCLUDE (_bestand_id) FROM raw.swev_toewijzingen ORDER BY _rijnummer"
+    assert query(warehouse, sql) == query(reference, sql)
+
+
+def test_a_file_that_changes_while_it_is_read_is_rolled_back(landing, warehouse):
+    content = _csv_bytes(40000)
+    target = landing / "swev" / "toewijzingen_2025-04-02.csv"
+    target.parent.mkdir(parents=True)
+    target.write_bytes(content[: len(content) // 2])
+    stop = threading.Event()
+    copier = threading.Thread(target=_copy_slowly, args=(content, target, stop, 2048, 0.005))
+    copier.start()
+    try:  # no settle interval: only the hash before and after the read can notice
+        [outcome] = load_source(warehouse, landing, "swev", load_config(), DEMO_KEY.encode(), settle=0)
+    finally:
+        stop.set()
+        copier.join()
+    assert outcome.status == "overgeslagen" and "changed while it was read" in outcome.reden
+    assert query(warehouse, "SELECT count(*) FROM raw.swev_toewijzingen") == [(0,)]
+    assert query(warehouse, "SELECT count(*) FROM audit.bestanden") == [(0,)]
+    assert query(warehouse, "SELECT count(*) FROM audit.quarantaine") == [(0,)]
+
+
+# 5, 6 and 1 in a whole run: links, future-dated names and a hostile sheet change nothing ---------------------
+
+def test_links_future_dates_and_hostile_sheets_never_stop_a_run_nor_change_its_figures(sample_run, tmp_path):
+    _, _, reference, _ = sample_run
+    landing = sample_copy(sample_run, tmp_path)
+    secret = tmp_path / "geheim" / "wachtwoorden.csv"
+    secret.parent.mkdir()
+    secret.write_text("GEHEIMWACHTWOORD-7781;admin\n")
+    (landing / "swev" / "toewijzingen_2026-05-01.csv").symlink_to(secret)
+    (landing / "planregister" / "extern").symlink_to(secret.parent, target_is_directory=True)
+    shutil.copy(landing / "swev" / "toewijzingen_2026-11-03.csv", landing / "swev" / "toewijzingen_2099-01-01.csv")
+    sparse_xlsx(landing / "urgentie" / "baarn_2026-01-15.xlsx", REGISTER_HEADER, [["L1", "15-01-2026", ""]], lie=True)
+    result = fairshare(*run_args(tmp_path))
+    assert result.returncode == 0, result.stderr[-3000:]
+    no_traceback(result)
+    warehouse = tmp_path / "warehouse" / "fairshare.duckdb"
+    assert marts(warehouse) == marts(reference)
+    assert query(warehouse, "SELECT * FROM intermediate.int_peildatum") == \
+        query(reference, "SELECT * FROM intermediate.int_peildatum")
+    rejected = dict(query(warehouse, "SELECT pad, reden FROM audit.bestanden_actueel WHERE status = 'afgewezen'"))
+    assert set(rejected) == {"swev/toewijzingen_2099-01-01.csv", "urgentie/baarn_2026-01-15.xlsx"}
+    assert "swev/toewijzingen_2099-01-01.csv" in rejected["swev/toewijzingen_2099-01-01.csv"]
+    assert "2099-01-01) lies after today" in rejected["swev/toewijzingen_2099-01-01.csv"]
+    assert query(warehouse, "SELECT count(*) FROM audit.bestanden WHERE pad LIKE '%2026-05-01%' OR pad LIKE '%extern%'"
+                 ) == [(0,)]
+    assert "symbolic link" in result.stderr
+    for text in (result.stdout, result.stderr, warehouse.read_bytes().decode("latin-1"),
+                 *(p.read_bytes().decode("latin-1") for p in (tmp_path / "reports").rglob("*") if p.is_file())):
+        assert "GEHEIMWACHTWOORD" not in text
+
+
+# 2. Two runs at once ----------------------------------------------------------------------------------------
+
+def test_a_second_run_waits_for_the_first_or_says_who_holds_the_warehouse(sample_run, tmp_path):
+    _, _, reference, _ = sample_run
+    sample_copy(sample_run, tmp_path)
+    warehouse = tmp_path / "warehouse" / "fairshare.duckdb"
+    first = fairshare(*run_args(tmp_path), popen=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.time() + 120
+    while not (lock.holder(warehouse) or {}).get("pid") == first.pid:
+        assert first.poll() is None and time.time() < deadline
+        time.sleep(0.05)
+    refused = fairshare(*run_args(tmp_path))
+    waiting = fairshare(*run_args(tmp_path, None, "--wait", "900"), popen=True, stdout=subprocess.PIPE,
+                        stderr=subprocess.PIPE)
+    out, err = first.communicate(timeout=900)
+    assert first.returncode == 0, err[-3000:]
+    w_out, w_err = waiting.communicate(timeout=900)
+    assert refused.returncode == 2
+    no_traceback(refused)
+    [line] = refused.stderr.strip().splitlines()
+    assert f"process {first.pid}" in line and "--wait" in line
+    assert waiting.returncode == 0, w_err[-3000:]
+    assert "Traceback" not in w_err
+    assert "Niets nieuw" in w_err  # it ran after the first, on the first's warehouse, and found nothing new
+    assert marts(warehouse) == marts(reference)
+    assert lock.holder(warehouse) is None
+
+
+def test_the_lock_of_a_killed_run_is_taken_over(tmp_path):
+    warehouse = tmp_path / "w" / "fairshare.duckdb"
+    holder = subprocess.Popen([sys.executable, "-c", "import sys, time; from pathlib import Path; "
+                               "from warehouse import lock; cm = lock.hold(Path(sys.argv[1])); cm.__enter__(); "
+                               "print('held', flush=True); time.sleep(600)", str(warehouse)],
+                              cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "held"
+    with pytest.raises(lock.WarehouseLocked, match=f"process {holder.pid}"):
+        with lock.hold(warehouse, wait=0.3):
+            pass
+    holder.kill()
+    holder.wait()
+    with lock.hold(warehouse):  # the dead holder's lock is free at once
+        assert lock.holder(warehouse)["pid"] == os.getpid()
+        with lock.hold(warehouse):  # re-entrant within one process
+            pass
+    assert lock.holder(warehouse) is None
+
+
+# 3. A build is exactly what it read -----------------------------------------------------------------------
+
+def test_a_delivery_committed_after_dbt_read_the_warehouse_is_built_by_the_next_run(sample_run, tmp_path):
+    _, _, reference, _ = sample_run
+    landing = sample_copy(sample_run, tmp_path)
+    warehouse = tmp_path / "warehouse" / "fairshare.duckdb"
+    pause = tmp_path / "pause"
+    pause.mkdir()
+    run = fairshare(*run_args(tmp_path), env={"FAIRSHARE_PAUSE_AT": "publish", "FAIRSHARE_PAUSE_DIR": str(pause)},
+                    popen=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.time() + 900
+    while not (pause / "publish.reached").exists():
+        assert run.poll() is None, run.communicate()[1][-3000:]
+        assert time.time() < deadline
+        time.sleep(0.1)
+    # Between dbt and the publication, another writer commits a new delivery (as a second run could before the lock).
+    write_csv(landing / "urgentie" / "baarn_2026-01-15.csv", REGISTER_HEADER,
+              [[f"LAAT{i}", "15-01-2026", ""] for i in range(3)])
+    [late] = [o for o in load_source(warehouse, landing, "urgentie", load_config(), DEMO_KEY.encode())
+              if o.status == "geladen"]
+    assert late.pad == "urgentie/baarn_2026-01-15.csv" and late.rijen_geladen == 3
+    (pause / "publish.continue").touch()
+    _, err = run.communicate(timeout=900)
+    assert run.returncode == 0, err[-3000:]
+    assert marts(warehouse) == marts(reference)  # what dbt read: without the late delivery
+    settings = Settings.from_env({}, landing=str(landing), warehouse=str(warehouse), demo=True,
+                                 reports=str(tmp_path / "reports"))
+    with store.connect(warehouse) as conn:
+        assert not builds.up_to_date(conn, settings)[0]  # the late delivery is not counted as built
+    again = fairshare(*run_args(tmp_path))
+    assert again.returncode == 0, again.stderr[-3000:]
+    now, before = marts(warehouse), marts(reference)
+    assert {m for m in now if now[m] != before[m]} == {"urgentie_aanvragen"}
+    [baarn] = query(warehouse, "SELECT gemeente_code FROM referentie.gemeenten WHERE gemeente_naam = 'Baarn'")[0]
+    sql = "SELECT aanvragen, in_behandeling FROM marts.urgentie_aanvragen WHERE commissie = ? AND jaar = 2026"
+    (new_n, new_open), (old_n, old_open) = query(warehouse, sql, [baarn])[0], query(reference, sql, [baarn])[0]
+    assert (new_n - old_n, new_open - old_open) == (3, 3)
+    assert marts(tmp_path / "serving" / "fairshare.duckdb") == now
+
+
+# 7. Mistakes are stopped before anything is read ------------------------------------------------------------
+
+def test_common_mistakes_stop_at_once_in_one_sentence(tmp_path):
+    base = tmp_path
+    missing = fairshare(*run_args(base))
+    assert missing.returncode == 2 and "landing folder" in missing.stderr and "does not exist" in missing.stderr
+    (base / "landing" / "swev").mkdir(parents=True)
+    partial = fairshare(*run_args(base))
+    assert partial.returncode == 2 and "no subfolder urgentie/, planregister/" in partial.stderr
+    for sub in ("urgentie", "planregister"):
+        (base / "landing" / sub).mkdir()
+    (base / "reports").write_text("a file where the reports folder should be")
+    unwritable = fairshare(*run_args(base))
+    assert unwritable.returncode == 2 and f"reports folder {base / 'reports'} is not writable" in unwritable.stderr
+    (base / "reports").unlink()
+    warehouse = base / "warehouse" / "fairshare.duckdb"
+    warehouse.parent.mkdir(exist_ok=True)
+    duckdb.connect(str(warehouse)).close()
+    analyst = subprocess.Popen([sys.executable, "-c", "import duckdb, sys, time; c = duckdb.connect(sys.argv[1], "
+                                "read_only=True); print('open', flush=True); time.sleep(600)", str(warehouse)],
+                               stdout=subprocess.PIPE, text=True)
+    try:
+        assert analyst.stdout.readline().strip() == "open"
+        locked = fairshare(*run_args(base))
+    finally:
+        analyst.kill()
+        analyst.wait()
+    assert locked.returncode == 2 and f"(PID {analyst.pid})" in locked.stderr and "close it" in locked.stderr
+    for result in (missing, partial, unwritable, locked):
+        no_traceback(result)
+        assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert not (base / "reports").exists() or not any((base / "reports").iterdir())
+    assert query(warehouse, "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'raw'") == [(0,)]
+
+
+def test_a_failing_step_exits_3_naming_the_step_and_its_cause(sample_run, tmp_path):
+    sample_copy(sample_run, tmp_path)
+    pause = tmp_path / "pause"
+    pause.mkdir()
+    run = fairshare(*run_args(tmp_path), env={"FAIRSHARE_PAUSE_AT": "publish", "FAIRSHARE_PAUSE_DIR": str(pause)},
+                    popen=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.time() + 900
+    while not (pause / "publish.reached").exists():
+        assert run.poll() is None and time.time() < deadline
+        time.sleep(0.1)
+    shutil.rmtree(tmp_path / "serving", ignore_errors=True)
+    (tmp_path / "serving").write_text("the disk of the serving folder went away")
+    (pause / "publish.continue").touch()
+    _, err = run.communicate(timeout=900)
+    assert run.returncode == 3
+    last = err.strip().splitlines()[-1]
+    assert last.startswith("fairshare: the pipeline failed: step publicatie__marts failed:"), last
+    assert "serving" in last or "Not a directory" in last or "File exists" in last, last
+
+
+# 8. Board reports only for board dates ----------------------------------------------------------------------
+
+def test_an_adhoc_peildatum_needs_adhoc_writes_its_own_report_and_never_publishes(sample_run, tmp_path):
+    _, landing, reference, _ = sample_run
+    for name in ("warehouse", "reports", "serving"):
+        shutil.copytree(reference.parent.parent / name, tmp_path / name)
+    publish.owner_file(tmp_path / "serving" / "fairshare.duckdb").unlink()  # a copy made before owners were noted
+    served = (tmp_path / "serving" / "fairshare.duckdb").read_bytes()
+    stale = [tmp_path / "serving" / ".fairshare.duckdb.4242.tmp", tmp_path / "serving" / ".fairshare.duckdb.4242.tmp.wal",
+             tmp_path / "reports" / ".bo_wonen_zorg_2026-12.html.4242.tmp"]
+    for path in stale:
+        path.write_text("left by a killed run")
+    refused = fairshare(*run_args(tmp_path, landing, "--peildatum", "2026-06-15"))
+    assert refused.returncode == 2 and "--adhoc" in refused.stderr and "1 April or 1 November" in refused.stderr
+    adhoc = fairshare(*run_args(tmp_path, landing, "--peildatum", "2026-06-15", "--adhoc"))
+    assert adhoc.returncode in (0, 1), adhoc.stderr[-3000:]
+    written = sorted(p.name for p in (tmp_path / "reports").glob("bo_wonen_zorg_adhoc_2026-06-15*"))
+    assert written and all(n.startswith("bo_wonen_zorg_adhoc_2026-06-15") for n in written)
+    assert (tmp_path / "serving" / "fairshare.duckdb").read_bytes() == served
+    assert not any(p.exists() for p in stale)
+    # The next board run rebuilds (the warehouse holds the ad-hoc figures) and publishes the board figures again.
+    board = fairshare(*run_args(tmp_path, landing))
+    assert board.returncode == 0, board.stderr[-3000:]
+    assert marts(tmp_path / "warehouse" / "fairshare.duckdb") == marts(reference)
+    assert marts(tmp_path / "serving" / "fairshare.duckdb") == marts(reference)
+
+
+# 9. Published copies, temporary files ------------------------------------------------------------------------
+
+def test_two_warehouses_never_share_a_published_copy(sample_run, tmp_path):
+    from fairshare.runner import check_ready
+
+    _, _, reference, _ = sample_run
+    landing = sample_copy(sample_run, tmp_path)
+    prod, test = tmp_path / "prod" / "x.duckdb", tmp_path / "test" / "x.duckdb"
+    for path in (prod, test):
+        path.parent.mkdir()
+        shutil.copy(reference, path)
+    publish.publish_duckdb(prod, tmp_path / "serving" / "x.duckdb")
+    settings = Settings.from_env({}, landing=str(landing), warehouse=str(test), reports=str(tmp_path / "r"), demo=True)
+    assert settings.serving_file == tmp_path / "serving" / "x.duckdb"
+    with pytest.raises(ConfigError, match=f"belongs to the warehouse {prod}.*--serving"):
+        check_ready(settings)
+    check_ready(Settings.from_env({}, landing=str(landing), warehouse=str(prod), reports=str(tmp_path / "r"), demo=True))
+    check_ready(Settings.from_env({}, landing=str(landing), warehouse=str(test), reports=str(tmp_path / "r"),
+                                  serving=str(tmp_path / "test-serving" / "x.duckdb"), demo=True))
+
+
+def test_a_file_written_in_place_is_whole_or_unchanged(tmp_path):
+    target = tmp_path / "rapport.html"
+    target.write_text("oud")
+    with pytest.raises(RuntimeError), atomic_path(target) as tmp:
+        tmp.write_text("half")
+        raise RuntimeError("killed halfway")
+    assert target.read_text() == "oud" and [p.name for p in tmp_path.iterdir()] == ["rapport.html"]
+    with atomic_path(target) as tmp:
+        tmp.write_text("nieuw")
+    assert target.read_text() == "nieuw" and [p.name for p in tmp_path.iterdir()] == ["rapport.html"]
