@@ -49,14 +49,21 @@ def sample(out: Path | None, seed: int, scale: int, years: int) -> None:
 @click.option("--settle", type=float, default=None,
               help="Seconds a file must keep its size and time to be read (FAIRSHARE_SETTLE_SECONDS, default 3).")
 @click.option("--demo", is_flag=True, default=False, help="Demo/dev mode: use the documented non-secret pseudonym key.")
+@click.option("--quiet", "-q", is_flag=True, default=False, help="Print only the closing summary.")
+@click.option("--verbose", "-v", is_flag=True, default=False, help="Also show Dagster's and dbt's own logs.")
 def run(landing: Path | None, warehouse: Path | None, reports: Path | None, serving: Path | None,
-        peildatum: str | None, adhoc: bool, wait: float, settle: float | None, demo: bool) -> None:
+        peildatum: str | None, adhoc: bool, wait: float, settle: float | None, demo: bool, quiet: bool,
+        verbose: bool) -> None:
     """Run the whole pipeline in-process through Dagster.
 
     Exit status: 0 done (gate passed), 1 the gate blocked the report, 2 usage, configuration or the
     warehouse in use, 3 the pipeline failed (the failing step and its cause on the last line of stderr).
     """
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    # The console shows what matters (fairshare.console); library and step logs only with --verbose.
+    logging.basicConfig(level=logging.INFO if verbose else logging.ERROR, format="%(levelname)s %(name)s: %(message)s")
+    if not verbose:  # Dagster resets its loggers' levels during a run: filter at the handler instead
+        for handler in logging.getLogger().handlers:
+            handler.addFilter(lambda record: not record.name.startswith("dagster") or record.levelno >= logging.CRITICAL)
     from warehouse import lock
 
     try:
@@ -67,7 +74,7 @@ def run(landing: Path | None, warehouse: Path | None, reports: Path | None, serv
         _stop(EXIT_USAGE, str(exc))
     try:
         with lock.hold(settings.warehouse, wait=wait):
-            _run_locked(settings)
+            _run_locked(settings, quiet=quiet, verbose=verbose)
     except lock.WarehouseLocked as exc:
         _stop(EXIT_USAGE, str(exc))
 
@@ -77,7 +84,8 @@ def _stop(code: int, message: str) -> None:
     sys.exit(code)
 
 
-def _run_locked(settings: Settings) -> None:
+def _run_locked(settings: Settings, quiet: bool, verbose: bool) -> None:
+    from fairshare.console import Console
     from fairshare.runner import check_ready, clean_leftovers, run_pipeline
 
     try:
@@ -89,7 +97,7 @@ def _run_locked(settings: Settings) -> None:
         click.echo(f"fairshare: DEMO MODE - pseudonyms use the documented, non-secret key {DEMO_KEY!r}; "
                    "never use this mode for real data.", err=True)
     try:
-        outcome = run_pipeline(settings)
+        outcome = run_pipeline(settings, verbose=verbose, shown=Console(quiet=quiet))
     except Exception as exc:  # never a traceback: the cause in one line, exit 3
         _stop(EXIT_FAILED, f"the pipeline failed: {type(exc).__name__}: {exc}")
     click.echo(outcome.summary)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import time
@@ -12,8 +13,12 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
+from expectations.gate import datum_nl
+from fairshare import console
+from fairshare.console import Console, RunLog
 from fairshare.files import clean_stale
-from fairshare.settings import ConfigError, Settings
+from fairshare.report import report_stem
+from fairshare.settings import ConfigError, Settings, is_meeting_date
 from ingest.landing import SOURCES
 from ingest.values import key_fingerprint
 from warehouse import publish, store
@@ -98,22 +103,32 @@ def clean_leftovers(settings: Settings) -> None:
         stale.unlink(missing_ok=True)
 
 
-def run_pipeline(settings: Settings, instance: dg.DagsterInstance | None = None) -> RunOutcome:
-    """Materialise every asset of the definitions, in this process, one step at a time."""
+def run_pipeline(settings: Settings, instance: dg.DagsterInstance | None = None, verbose: bool = False,
+                 shown: Console | None = None) -> RunOutcome:
+    """Materialise every asset of the definitions, in this process, one step at a time.
+
+    ``shown`` receives one line per stage (``fairshare.console``); Dagster's and dbt's own logs are
+    shown only when ``verbose``.
+    """
     from orchestration.definitions import build_definitions
     from orchestration.resources import FairshareResource
 
     resource = FairshareResource(landing=str(settings.landing), warehouse=str(settings.warehouse),
                                  reports=str(settings.reports), serving=str(settings.serving_file),
                                  demo=settings.demo, adhoc=settings.adhoc, settle_seconds=settings.settle_seconds,
+                                 echo_dbt=verbose,
                                  peildatum=settings.peildatum.isoformat() if settings.peildatum else None)
     defs = build_definitions(resource)
     job = defs.resolve_job_def("fairshare")
     started = time.perf_counter()
-    with (dg.DagsterInstance.ephemeral() if instance is None else nullcontext(instance)) as inst:
-        # Dagster's DEBUG events would bury the summary; assets log what matters at INFO.
-        result = job.execute_in_process(instance=inst, raise_on_error=False, run_config={
-            "loggers": {"console": {"config": {"log_level": "INFO"}}}})
+    console.use(shown)
+    try:
+        with (dg.DagsterInstance.ephemeral() if instance is None else nullcontext(instance)) as inst:
+            # Dagster's own events would bury the stage lines: only with --verbose (failures are summarised below).
+            result = job.execute_in_process(instance=inst, raise_on_error=False, run_config={
+                "loggers": {"console": {"config": {"log_level": "INFO" if verbose else "CRITICAL"}}}})
+    finally:
+        console.use(None)
     seconds = time.perf_counter() - started
     failures = [e for e in result.all_events if e.is_step_failure]
     # A failing blocking gate check fails its step; that is the gate doing its work, not a broken pipeline.
@@ -124,8 +139,8 @@ def run_pipeline(settings: Settings, instance: dg.DagsterInstance | None = None)
         error = "; ".join(f"step {e.step_key} failed: {_root_cause(e.step_failure_data)}" for e in failures
                           if e.step_failure_data.error.cls_name != "DagsterAssetCheckFailedError") \
             or _root_cause_of_run(result) or "unknown error"
-    return RunOutcome(success=result.success or blocked, blocked=blocked, summary=summarise(settings, seconds),
-                      error=error)
+    summary = summarise(settings, seconds, result.run_id, shown.log if shown else None)
+    return RunOutcome(success=result.success or blocked, blocked=blocked, summary=summary, error=error)
 
 
 def _root_cause(data) -> str:
@@ -145,28 +160,66 @@ def _root_cause_of_run(result) -> str | None:
     return None
 
 
-def summarise(settings: Settings, seconds: float) -> str:
-    """Files and rows per source from the audit tables, and where the warehouse is."""
+def summarise(settings: Settings, seconds: float, run_id: str | None = None, log: RunLog | None = None) -> str:
+    """The closing summary: peildatum, this run's files, the gate's verdict, and where report and copy are."""
     if not settings.warehouse.exists():
         return f"No warehouse written ({settings.warehouse})."
-    lines = [f"Run finished in {seconds:.1f}s. Warehouse: {settings.warehouse.resolve()}"]
+    lines = ["Summary"]
     with store.connect(settings.warehouse, read_only=True) as conn:
-        for bron, files, geladen, afgewezen, rijen, quarantaine in conn.execute("""
-            SELECT bron, count(*), count(*) FILTER (status = 'geladen'), count(*) FILTER (status = 'afgewezen'),
-                   coalesce(sum(rijen_geladen) FILTER (status = 'geladen'), 0),
-                   coalesce(sum(rijen_quarantaine) FILTER (status = 'geladen'), 0)
-            FROM audit.bestanden_actueel GROUP BY bron ORDER BY bron""").fetchall():
-            lines.append(f"  {bron:<13} {files:>3} files ({geladen} loaded, {afgewezen} rejected), "
-                         f"{rijen} rows loaded, {quarantaine} quarantined")
+        peildatum = _scalar(conn, "SELECT peildatum, data_tot FROM intermediate.int_peildatum")
+        if peildatum:
+            lines.append(f"  peildatum {datum_nl(peildatum[0])} (data up to {datum_nl(peildatum[1])})"
+                         + ("" if is_meeting_date(peildatum[0]) else ", an ad-hoc report"))
+        if log is not None:
+            names = {"geladen": "new", "ongewijzigd": "unchanged", "afgewezen": "rejected",
+                     "overgeslagen": "skipped (incomplete)", "genegeerd": "ignored (links)"}
+            counts = ", ".join(f"{log.files.get(k, 0)} {v}" for k, v in names.items()
+                               if log.files.get(k, 0) or k in ("geladen", "ongewijzigd", "afgewezen"))
+            lines.append(f"  files this run: {counts}")
+            if log.nothing_new:
+                lines.append("  nothing new since the last complete build: marts, report and published copy are "
+                             "current")
         for (reden,) in conn.execute("SELECT reden FROM audit.bestanden_actueel WHERE status = 'afgewezen' "
                                      "ORDER BY pad").fetchall():
             lines.append(f"  rejected: {reden}")
-    for path in sorted(settings.reports.glob("bo_wonen_zorg_*")) if settings.reports.exists() else []:
-        label = "BLOCKED, see" if path.name.endswith("_geblokkeerd.html") else "Report:"
-        lines.append(f"{label} {path.resolve()}")
-    if settings.serving_file.exists():
+        for problem in (log.problems if log else []):
+            if not problem.startswith("rejected: "):
+                lines.append(f"  {problem}")
+        gate_rows = conn.execute("SELECT suite, geslaagd, fouten FROM audit.poort WHERE run_id = ? "
+                                 "ORDER BY gecontroleerd_op", [run_id]).fetchall() if run_id and _has(
+            conn, "audit", "poort") else []
+        failed = [(suite, json.loads(fouten)) for suite, geslaagd, fouten in gate_rows if not geslaagd]
+        if failed:
+            lines.append(f"  gate: BLOCKED - {sum(len(f) for _, f in failed)} rule(s) failed:")
+            lines += [f"    - {suite}: {f['uitleg']}" for suite, fs in failed for f in fs]
+        elif gate_rows:
+            lines.append(f"  gate: passed ({len(gate_rows)} suites)")
+        elif log is not None and log.nothing_new:
+            lines.append("  gate: not run again (it passed for the last complete build)")
+    if peildatum:
+        stem = report_stem(peildatum[0])
+        blocked = settings.reports / f"{stem}_geblokkeerd.html"
+        html = settings.reports / f"{stem}.html"
+        if blocked.exists():
+            lines.append(f"BLOCKED, see {blocked.resolve()}")
+        elif html.exists():
+            lines.append(f"Report: {html.resolve()} (and {stem}.xlsx)")
+    if settings.publishes and settings.serving_file.exists():
         served = settings.serving_file.resolve()
         lines.append(f"Published for readers (read-only copy): {served}")
         lines.append(f"  connect: duckdb -readonly {served}   or in Python: duckdb.connect('{served}', read_only=True)")
-        lines.append("  never open the warehouse file itself: it is the pipeline's (see README, 'For the province')")
+    lines.append(f"Warehouse: {settings.warehouse.resolve()} (the pipeline's own file: readers use the copy)")
+    lines.append(f"Run finished in {seconds:.1f}s.")
     return "\n".join(lines)
+
+
+def _has(conn, schema: str, table: str) -> bool:
+    return conn.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
+                        [schema, table]).fetchone()[0] > 0
+
+
+def _scalar(conn, sql: str):
+    try:
+        return conn.execute(sql).fetchone()
+    except duckdb.Error:  # no marts built yet (e.g. the first run failed early)
+        return None

@@ -4,8 +4,11 @@ The manifest is prepared at build time (`make install` runs `dbt parse`), never 
 under `dagster dev` ``prepare_if_dev`` refreshes it.
 """
 
+import contextlib
+import io
 import json
 import os
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,7 +23,7 @@ from dagster_dbt import (
     dbt_assets,
 )
 
-from fairshare import timing
+from fairshare import console, timing
 from orchestration import builds
 from orchestration.resources import WAREHOUSE_POOL, FairshareResource
 from warehouse import schema, store
@@ -87,8 +90,17 @@ def fairshare_dbt_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource,
         current, vingerafdruk = builds.up_to_date(conn, settings)
         if not current:
             builds.start(conn, context.run.run_id, vingerafdruk)
+    shown = console.report()
     if current:
         context.log.info("Niets nieuw sinds de vorige volledige run: marts, rapport en publicatie zijn actueel.")
+        if shown:
+            shown.log.nothing_new = True
         return
-    with warehouse_env(settings.warehouse), timing.stage("dbt"):
+    started = time.perf_counter()
+    echo = io.StringIO()  # dbt writes every event to stdout: the console shows its summary line only
+    with warehouse_env(settings.warehouse), timing.stage("dbt"), \
+            (contextlib.nullcontext() if fairshare.echo_dbt else contextlib.redirect_stdout(echo)):
         yield from dbt.cli(["build", "--vars", dbt_vars(fairshare)], context=context).stream()
+    if shown:
+        done = [line for line in echo.getvalue().splitlines() if line.lstrip().startswith("Done.")]
+        shown.stage("dbt build", time.perf_counter() - started, done[-1].strip() if done else "")

@@ -4,11 +4,13 @@ A failing suite writes the blocked page (listing every failure of the run so far
 skips the report in the same run. When all suites pass, the report asset writes the report.
 """
 
+import time
+
 import dagster as dg
 
 from expectations import gate
 from expectations.suites import SUITES, Suite
-from fairshare import timing
+from fairshare import console, timing
 from fairshare.report import MARTS, render_blocked, render_report, report_stem
 from orchestration import builds
 from orchestration.resources import WAREHOUSE_POOL, FairshareResource
@@ -65,9 +67,12 @@ CHECKED_ASSETS = sorted({s.asset for s in SUITES})
 def bo_rapport(context: dg.AssetExecutionContext, fairshare: FairshareResource) -> dg.MaterializeResult:
     settings = fairshare.settings()
     docs_root = settings.reports / "gx"
+    started = time.perf_counter()
     with store.connect(settings.warehouse) as conn, timing.stage("report"):
         paths = render_report(conn, settings.reports, gate.poort_regels(conn), gate.docs_index(docs_root))
     context.log.info(f"BO-rapport: {paths[0]}")
+    if shown := console.report():
+        shown.stage("report", time.perf_counter() - started, paths[0].name)
     return dg.MaterializeResult(metadata={"html": str(paths[0].resolve()), "xlsx": str(paths[1].resolve())})
 
 
@@ -83,6 +88,7 @@ def bo_rapport(context: dg.AssetExecutionContext, fairshare: FairshareResource) 
 def publicatie(context: dg.AssetExecutionContext, fairshare: FairshareResource) -> dg.MaterializeResult:
     settings = fairshare.settings()
     builds.pause_point("publish")
+    started = time.perf_counter()
     metadata: dict = {}
     if settings.publishes:
         with timing.stage("publish"):
@@ -100,4 +106,7 @@ def publicatie(context: dg.AssetExecutionContext, fairshare: FairshareResource) 
     with store.connect(settings.warehouse) as conn:
         report = sorted(p.name for p in settings.reports.glob(f"{report_stem(_peildatum(conn))}.*"))
         builds.record_complete(conn, context.run.run_id, report)
+    if shown := console.report():
+        shown.stage("publish", time.perf_counter() - started, "ad-hoc: not published" if not settings.publishes
+                    else "DuckDB copy" + (" and PostgreSQL" if "postgres" in metadata else ""))
     return dg.MaterializeResult(metadata=metadata)

@@ -1,8 +1,11 @@
 """Ingest assets: one per source, loading new or changed landing files into `raw` (sources.md)."""
 
 
+import time
+
 import dagster as dg
 
+from fairshare import console
 from fairshare.settings import ConfigError
 from ingest.config import load_config
 from orchestration.loading import load_source
@@ -40,6 +43,7 @@ def _ingest_asset(bron: str) -> dg.AssetsDefinition:
     )
     def _asset(context: dg.AssetExecutionContext, fairshare: FairshareResource):
         settings = fairshare.settings()
+        started = time.perf_counter()
         try:
             key_bytes = settings.key_bytes()
             outcomes = load_source(settings.warehouse, settings.landing, bron, load_config(), key_bytes,
@@ -53,6 +57,7 @@ def _ingest_asset(bron: str) -> dg.AssetsDefinition:
         counts = {s: sum(o.status == s for o in outcomes)
                   for s in ("geladen", "ongewijzigd", "afgewezen", "overgeslagen", "genegeerd")}
         context.log.info(f"{bron}: {len(outcomes)} files: {counts}")
+        _show(bron, outcomes, counts, time.perf_counter() - started, settings.warehouse)
         yield dg.MaterializeResult(
             metadata={
                 "bestanden": len(outcomes),
@@ -78,6 +83,36 @@ def _ingest_asset(bron: str) -> dg.AssetsDefinition:
         )
 
     return _asset
+
+
+def _show(bron: str, outcomes: list, counts: dict, seconds: float, warehouse) -> None:
+    """The stage line of one source on the console, its quarantine per file and every file not loaded."""
+    shown = console.report()
+    if shown is None:
+        return
+    shown.log.files.update({s: n for s, n in counts.items() if n})
+    rows = sum(o.rijen_geladen for o in outcomes)
+    bad = sum(o.rijen_quarantaine for o in outcomes)
+    words = {"geladen": "new", "ongewijzigd": "unchanged", "afgewezen": "rejected", "overgeslagen": "skipped",
+             "genegeerd": "ignored"}
+    parts = [f"{n} {words[s]}" for s, n in counts.items() if n] or ["no files"]
+    shown.stage(f"ingest {bron}", seconds, f"{', '.join(parts)} files; {rows:,} rows loaded, {bad:,} quarantined")
+    new = [o.pad for o in outcomes if o.status == "geladen" and o.rijen_quarantaine]
+    if new:
+        with store.connect(warehouse, read_only=True) as conn:
+            per_file = conn.execute("SELECT pad, list(kolom ORDER BY rijnummer) FROM audit.quarantaine "
+                                    "WHERE pad IN (SELECT unnest(?)) GROUP BY pad ORDER BY pad", [new]).fetchall()
+        for pad, kolommen in per_file[:console.MAX_FILE_LINES]:
+            shown.line(console.quarantine_line(pad, kolommen))
+        if len(per_file) > console.MAX_FILE_LINES:
+            rest = per_file[console.MAX_FILE_LINES:]
+            shown.line(f"  ... and {sum(len(k) for _, k in rest):,} rows in {len(rest)} more files "
+                       "(fairshare quarantaine lists them all)")
+    for o in outcomes:
+        if o.status in ("afgewezen", "overgeslagen", "genegeerd"):
+            line = {"afgewezen": "rejected", "overgeslagen": "skipped", "genegeerd": "ignored"}[o.status]
+            shown.log.problems.append(f"{line}: {o.reden}")
+            shown.line(f"  {line}: {o.reden}")
 
 
 ingest_assets = [_ingest_asset(bron) for bron in ("swev", "urgentie", "planregister")]

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import ctypes
 import logging
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 
-from fairshare import timing
+from fairshare import console, timing
 from ingest.config import IngestConfig
 from ingest.landing import LandingFile, candidates, content_hash, scan, still_changing
 from ingest.loader import open_file
@@ -95,7 +96,7 @@ def load_file(conn: duckdb.DuckDBPyConnection, file: LandingFile, config: Ingest
         return _skip(file, str(exc))
     quarantine = opened.quarantine
     for q in quarantine[:20]:
-        log.warning("%s, %srow %s: %s", file.pad, f"sheet {opened.blad}, " if opened.blad else "", q["rijnummer"],
+        log.info("%s, %srow %s: %s", file.pad, f"sheet {opened.blad}, " if opened.blad else "", q["rijnummer"],
                     q["reden"])
     if opened.kolommen_verwijderd:
         log.info("%s: direct identifiers dropped on read: %s", file.pad, ", ".join(opened.kolommen_verwijderd))
@@ -119,7 +120,7 @@ def _skip(file: LandingFile, reason: str) -> FileOutcome:
 
 def _reject(conn, file: LandingFile, config: IngestConfig, digest: str | None, reason: str) -> FileOutcome:
     message = f"{file.pad}: {reason}"
-    log.error("rejected %s", message)
+    log.warning("rejected %s", message)
     store.record_sighting(conn, _audit(file, config, digest, "afgewezen", reden=message))
     return FileOutcome(file.bron, file.pad, "afgewezen", reden=message)
 
@@ -137,14 +138,17 @@ def load_source(warehouse: Path, landing: Path, bron: str, config: IngestConfig,
         files = scan(landing, config, bron)
         changing = still_changing([f.path for f in files if not f.name_error], settle)
     outcomes = [FileOutcome(bron, message.split(" ", 1)[0], "genegeerd", reden=message) for message in ignored]
-    with store.connect(warehouse) as conn:
+    shown = console.report()
+    with store.connect(warehouse) as conn, (shown.files(f"reading {bron}", len(files)) if shown else nullcontext()):
         prepare(conn, config, key)
         for f in files:
             if f.path in changing:
                 outcomes.append(_skip(f, changing[f.path]))
-                continue
-            outcomes.append(load_file(conn, f, config, key))
-            _release_memory()
+            else:
+                outcomes.append(load_file(conn, f, config, key))
+                _release_memory()
+            if shown:
+                shown.advance(files=1, rows=outcomes[-1].rijen_gelezen)
         return outcomes
 
 

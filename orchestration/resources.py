@@ -35,6 +35,7 @@ class FairshareResource(dg.ConfigurableResource):
     adhoc: bool = False
     settle_seconds: float | None = None
     wait_seconds: float = 0.0
+    echo_dbt: bool = True  # dbt's own log in the step's output (`fairshare run` shows it only with --verbose)
 
     def settings(self) -> Settings:
         return Settings.from_env(landing=self.landing, warehouse=self.warehouse, reports=self.reports,

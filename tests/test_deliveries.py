@@ -103,7 +103,7 @@ KILLER = textwrap.dedent("""
 
     original = store.store_file
 
-    def store_then_hang(conn, table, audit, *args):
+    def store_then_hang(conn, table, audit, *args, **kwargs):
         # Stop inside the open transaction, after the rows are inserted: the test kills us here.
         real_execute = conn.execute
         class Hanging:
@@ -114,7 +114,7 @@ KILLER = textwrap.dedent("""
                     print("IN_TRANSACTION", flush=True)
                     time.sleep(600)
                 return real_execute(sql, *args)
-        return original(Hanging(), table, audit, *args)
+        return original(Hanging(), table, audit, *args, **kwargs)
 
     store.store_file = store_then_hang
     load_all(Path(sys.argv[1]), Path(sys.argv[2]), KEY)
