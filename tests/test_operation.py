@@ -128,6 +128,25 @@ def _copy_slowly(source: bytes, target: Path, stop: threading.Event, step: int =
             time.sleep(pause)
 
 
+def _load_while_copying(landing, warehouse, content: bytes, done: float, settle: float, step: int = 4096,
+                        pause: float = 0.02):
+    """Load the SWEV folder while its one file, ``done`` of it there already, is still being copied."""
+    target = landing / "swev" / "toewijzingen_2025-04-02.csv"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(content[: int(len(content) * done)])
+    stop = threading.Event()
+    copier = threading.Thread(target=_copy_slowly, args=(content, target, stop, step, pause))
+    copier.start()
+    try:
+        [outcome] = load_source(warehouse, landing, "swev", load_config(), DEMO_KEY.encode(), settle=settle)
+    finally:
+        stop.set()
+        copier.join()
+    for table in ("raw.swev_toewijzingen", "audit.bestanden", "audit.quarantaine"):  # nothing of it recorded
+        assert query(warehouse, f"SELECT count(*) FROM {table}") == [(0,)]
+    return target, outcome
+
+
 def _csv_bytes(n: int) -> bytes:
     lines = [";".join(SWEV_HEADER)] + [";".join(map(str, swev_row(i, datum="01-03-2025"))) for i in range(1, n + 1)]
     return ("\n".join(lines) + "\n").encode()
@@ -135,20 +154,8 @@ def _csv_bytes(n: int) -> bytes:
 
 def test_a_file_still_being_copied_is_left_for_the_next_run_then_loaded_whole(landing, warehouse, tmp_path):
     content = _csv_bytes(3000)
-    target = landing / "swev" / "toewijzingen_2025-04-02.csv"
-    target.parent.mkdir(parents=True)
-    target.write_bytes(content[: len(content) * 45 // 100])  # 45% copied when the run starts
-    stop = threading.Event()
-    copier = threading.Thread(target=_copy_slowly, args=(content, target, stop))
-    copier.start()
-    try:
-        [first] = load_source(warehouse, landing, "swev", load_config(), DEMO_KEY.encode(), settle=0.5)
-    finally:
-        stop.set()
-        copier.join()
+    target, first = _load_while_copying(landing, warehouse, content, done=0.45, settle=0.5)  # 45% copied
     assert first.status == "overgeslagen" and "still being written" in first.reden
-    assert query(warehouse, "SELECT count(*) FROM raw.swev_toewijzingen") == [(0,)]
-    assert query(warehouse, "SELECT count(*) FROM audit.bestanden") == [(0,)]  # not a delivery: nothing recorded
     target.write_bytes(content)  # the copy completes
     old = time.time() - 60
     os.utime(target, (old, old))
@@ -161,22 +168,10 @@ def test_a_file_still_being_copied_is_left_for_the_next_run_then_loaded_whole(la
 
 
 def test_a_file_that_changes_while_it_is_read_is_rolled_back(landing, warehouse):
-    content = _csv_bytes(40000)
-    target = landing / "swev" / "toewijzingen_2025-04-02.csv"
-    target.parent.mkdir(parents=True)
-    target.write_bytes(content[: len(content) // 2])
-    stop = threading.Event()
-    copier = threading.Thread(target=_copy_slowly, args=(content, target, stop, 2048, 0.005))
-    copier.start()
-    try:  # no settle interval: only the hash before and after the read can notice
-        [outcome] = load_source(warehouse, landing, "swev", load_config(), DEMO_KEY.encode(), settle=0)
-    finally:
-        stop.set()
-        copier.join()
+    # No settle interval: only the hash before and after the read can notice.
+    _, outcome = _load_while_copying(landing, warehouse, _csv_bytes(40000), done=0.5, settle=0, step=2048,
+                                     pause=0.005)
     assert outcome.status == "overgeslagen" and "changed while it was read" in outcome.reden
-    assert query(warehouse, "SELECT count(*) FROM raw.swev_toewijzingen") == [(0,)]
-    assert query(warehouse, "SELECT count(*) FROM audit.bestanden") == [(0,)]
-    assert query(warehouse, "SELECT count(*) FROM audit.quarantaine") == [(0,)]
 
 
 # 5, 6 and 1 in a whole run: links, future-dated names and a hostile sheet change nothing ---------------------
@@ -257,12 +252,8 @@ def test_the_lock_of_a_killed_run_is_taken_over(tmp_path):
     assert lock.holder(warehouse) is None
 
 
-# 3. A build is exactly what it read -----------------------------------------------------------------------
-
-def test_a_delivery_committed_after_dbt_read_the_warehouse_is_built_by_the_next_run(sample_run, tmp_path):
-    _, _, reference, _ = sample_run
-    landing = sample_copy(sample_run, tmp_path)
-    warehouse = tmp_path / "warehouse" / "fairshare.duckdb"
+def run_paused_before_publication(tmp_path: Path) -> tuple[subprocess.Popen, Path]:
+    """A `fairshare run` on ``tmp_path`` that stops before its publication step (the test hook) until released."""
     pause = tmp_path / "pause"
     pause.mkdir()
     run = fairshare(*run_args(tmp_path), env={"FAIRSHARE_PAUSE_AT": "publish", "FAIRSHARE_PAUSE_DIR": str(pause)},
@@ -272,13 +263,23 @@ def test_a_delivery_committed_after_dbt_read_the_warehouse_is_built_by_the_next_
         assert run.poll() is None, run.communicate()[1][-3000:]
         assert time.time() < deadline
         time.sleep(0.1)
+    return run, pause / "publish.continue"
+
+
+# 3. A build is exactly what it read -----------------------------------------------------------------------
+
+def test_a_delivery_committed_after_dbt_read_the_warehouse_is_built_by_the_next_run(sample_run, tmp_path):
+    _, _, reference, _ = sample_run
+    landing = sample_copy(sample_run, tmp_path)
+    warehouse = tmp_path / "warehouse" / "fairshare.duckdb"
+    run, release = run_paused_before_publication(tmp_path)
     # Between dbt and the publication, another writer commits a new delivery (as a second run could before the lock).
     write_csv(landing / "urgentie" / "baarn_2026-01-15.csv", REGISTER_HEADER,
               [[f"LAAT{i}", "15-01-2026", ""] for i in range(3)])
     [late] = [o for o in load_source(warehouse, landing, "urgentie", load_config(), DEMO_KEY.encode())
               if o.status == "geladen"]
     assert late.pad == "urgentie/baarn_2026-01-15.csv" and late.rijen_geladen == 3
-    (pause / "publish.continue").touch()
+    release.touch()
     _, err = run.communicate(timeout=900)
     assert run.returncode == 0, err[-3000:]
     assert marts(warehouse) == marts(reference)  # what dbt read: without the late delivery
@@ -334,17 +335,10 @@ def test_common_mistakes_stop_at_once_in_one_sentence(tmp_path):
 
 def test_a_failing_step_exits_3_naming_the_step_and_its_cause(sample_run, tmp_path):
     sample_copy(sample_run, tmp_path)
-    pause = tmp_path / "pause"
-    pause.mkdir()
-    run = fairshare(*run_args(tmp_path), env={"FAIRSHARE_PAUSE_AT": "publish", "FAIRSHARE_PAUSE_DIR": str(pause)},
-                    popen=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    deadline = time.time() + 900
-    while not (pause / "publish.reached").exists():
-        assert run.poll() is None and time.time() < deadline
-        time.sleep(0.1)
+    run, release = run_paused_before_publication(tmp_path)
     shutil.rmtree(tmp_path / "serving", ignore_errors=True)
     (tmp_path / "serving").write_text("the disk of the serving folder went away")
-    (pause / "publish.continue").touch()
+    release.touch()
     _, err = run.communicate(timeout=900)
     assert run.returncode == 3
     last = err.strip().splitlines()[-1]
