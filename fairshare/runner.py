@@ -121,6 +121,7 @@ def run_pipeline(settings: Settings, instance: dg.DagsterInstance | None = None,
     defs = build_definitions(resource)
     job = defs.resolve_job_def("fairshare")
     started = time.perf_counter()
+    shown = shown or Console(quiet=True)  # quiet: nothing printed, but the summary counts this run's files
     console.use(shown)
     try:
         with (dg.DagsterInstance.ephemeral() if instance is None else nullcontext(instance)) as inst:
@@ -139,7 +140,7 @@ def run_pipeline(settings: Settings, instance: dg.DagsterInstance | None = None,
         error = "; ".join(f"step {e.step_key} failed: {_root_cause(e.step_failure_data)}" for e in failures
                           if e.step_failure_data.error.cls_name != "DagsterAssetCheckFailedError") \
             or _root_cause_of_run(result) or "unknown error"
-    summary = summarise(settings, seconds, result.run_id, shown.log if shown else None)
+    summary = summarise(settings, seconds, result.run_id, shown.log)
     return RunOutcome(success=result.success or blocked, blocked=blocked, summary=summary, error=error)
 
 

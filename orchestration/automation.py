@@ -15,6 +15,7 @@ import dagster as dg
 
 from expectations import gate
 from ingest.landing import SOURCES, candidates, content_hash
+from orchestration import builds
 from orchestration.resources import WAREHOUSE_POOL, FairshareResource
 from warehouse import store
 
@@ -55,11 +56,16 @@ def build_automation(job):
         key = hashlib.sha256("".join(sorted(new.values())).encode()).hexdigest()
         return dg.RunRequest(run_key=key, tags={"fairshare/bestanden": ", ".join(sorted(new))[:1000]})
 
-    bo_rapport_schedule = dg.ScheduleDefinition(
-        name="bo_rapport_mei_december", job=job, cron_schedule="0 6 1 5,12 *", execution_timezone="Europe/Amsterdam",
-        default_status=dg.DefaultScheduleStatus.STOPPED,
-        description="Bouwt het rapport voor het BO Wonen en Zorg op 1 mei en 1 december.")
-    return nieuwe_leveringen, bo_rapport_schedule
+    @dg.schedule(job=job, cron_schedule="0 6 1 5,12 *", execution_timezone="Europe/Amsterdam",
+                 default_status=dg.DefaultScheduleStatus.STOPPED,
+                 description="Bouwt het rapport voor het BO Wonen en Zorg op 1 mei en 1 december, tenzij de laatste "
+                             "volledige bouw al actueel is (dan blijven de checks van die bouw staan).")
+    def bo_rapport_mei_december(context: dg.ScheduleEvaluationContext, fairshare: FairshareResource):
+        if builds.nothing_new(fairshare.settings()):
+            return dg.SkipReason("niets nieuw: rapport, publicatie en checks van de laatste volledige bouw zijn actueel")
+        return dg.RunRequest()
+
+    return nieuwe_leveringen, bo_rapport_mei_december
 
 
 @dg.asset_check(asset=dg.AssetKey(["staging", "stg_audit__leveringen"]), name="actualiteit_leveringen", pool=WAREHOUSE_POOL,

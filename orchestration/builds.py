@@ -69,6 +69,33 @@ def up_to_date(conn: duckdb.DuckDBPyConnection, settings: Settings) -> tuple[boo
     return bool(row and row[0] == current and all(p.exists() for p in outputs)), current
 
 
+def nothing_new(settings: Settings) -> bool:
+    """Whether a run now would change nothing (for the schedule: then it launches no run at all).
+
+    True when every file in the landing folder was seen before with this content and configuration
+    and the last complete build was made from exactly that state, its outputs on disk. The warehouse
+    lock is taken without waiting, so a reader never blocks a run: a run in progress means False.
+    """
+    from ingest.config import load_config
+    from ingest.landing import SOURCES, content_hash, scan
+    from warehouse import lock, store
+
+    if not settings.warehouse.exists():
+        return False
+    config = load_config()
+    try:
+        with lock.hold(settings.warehouse), store.connect(settings.warehouse, read_only=True) as conn:
+            for bron in SOURCES:
+                for f in scan(settings.landing, config, bron):
+                    state = store.file_state(conn, f.pad)
+                    digest = None if f.name_error else content_hash(f.path)
+                    if state is None or state.inhoud_hash != digest or state.config_hash != config.config_hash:
+                        return False
+            return up_to_date(conn, settings)[0]
+    except (lock.WarehouseLocked, duckdb.Error):
+        return False
+
+
 def start(conn: duckdb.DuckDBPyConnection, run_id: str, current: str) -> None:
     """Fix the inputs of the build this run is about to make (before dbt reads anything)."""
     conn.execute("DELETE FROM audit.bouw_invoer WHERE run_id = ?", [run_id])

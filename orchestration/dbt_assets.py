@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
+from dagster._core.storage.asset_check_execution_record import COMPLETED_ASSET_CHECK_EXECUTION_RECORD_STATUSES
 from dagster_dbt import (
     DagsterDbtTranslator,
     DagsterDbtTranslatorSettings,
@@ -76,6 +77,26 @@ def dbt_vars(fairshare: FairshareResource) -> str:
     return json.dumps({"peildatum": settings.peildatum.isoformat() if settings.peildatum else ""})
 
 
+def previous_check_results(context: dg.AssetExecutionContext) -> Iterator[dg.AssetCheckResult]:
+    """The dbt tests' results of the last build, reported again when nothing was rebuilt.
+
+    Without this, a run with nothing new would show every dbt check as skipped in Dagster and hide
+    the last real results. Only checks with a recorded result are reported (an ephemeral instance
+    has none); each says which run produced it.
+    """
+    storage = context.instance.event_log_storage
+    for key in sorted(context.selected_asset_check_keys, key=str):
+        [record] = storage.get_asset_check_execution_history(
+            key, limit=1, status=COMPLETED_ASSET_CHECK_EXECUTION_RECORD_STATUSES) or [None]
+        evaluation = record.event.asset_check_evaluation if record and record.event else None
+        if evaluation is None:
+            continue
+        yield dg.AssetCheckResult(
+            asset_key=key.asset_key, check_name=key.name, passed=evaluation.passed, severity=evaluation.severity,
+            metadata={**evaluation.metadata, "uit_run": dg.MetadataValue.text(record.run_id),
+                      "toelichting": dg.MetadataValue.text("niets nieuw: uitkomst van de laatste volledige bouw")})
+
+
 @dbt_assets(manifest=dbt_project.manifest_path, dagster_dbt_translator=translator, project=dbt_project,
             pool=WAREHOUSE_POOL)
 def fairshare_dbt_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource, fairshare: FairshareResource):
@@ -95,6 +116,7 @@ def fairshare_dbt_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource,
         context.log.info("Niets nieuw sinds de vorige volledige run: marts, rapport en publicatie zijn actueel.")
         if shown:
             shown.log.nothing_new = True
+        yield from previous_check_results(context)
         return
     started = time.perf_counter()
     echo = io.StringIO()  # dbt writes every event to stdout: the console shows its summary line only

@@ -10,7 +10,7 @@ from dagster_dbt import DbtCliResource
 
 from orchestration.automation import actualiteit_leveringen, build_automation
 from orchestration.dbt_assets import dbt_project, fairshare_dbt_assets
-from orchestration.gate_assets import bo_rapport, gate_checks, publicatie
+from orchestration.gate_assets import bo_rapport, publicatie
 from orchestration.ingest_assets import ingest_assets
 from orchestration.resources import FairshareResource
 
@@ -27,7 +27,7 @@ def build_definitions(resource: FairshareResource | None = None) -> dg.Definitio
     sensor, schedule = build_automation(fairshare_job)
     return dg.Definitions(
         assets=ALL_ASSETS,
-        asset_checks=[*gate_checks, actualiteit_leveringen],
+        asset_checks=[actualiteit_leveringen],
         sensors=[sensor],
         schedules=[schedule],
         jobs=[fairshare_job],

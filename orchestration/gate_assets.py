@@ -1,7 +1,11 @@
-"""The gate and the BO report: GX suites as blocking asset checks, and the report downstream of them.
+"""The gate and the BO report: the report asset carries the gate as its blocking check `poort`.
 
-A failing suite writes the blocked page (listing every failure of the run so far), and Dagster
-skips the report in the same run. When all suites pass, the report asset writes the report.
+The report step first validates every Great Expectations suite (``expectations.suites``: the data
+of the staging models, the invariants of the marts, the gate rules of the report) and records each
+outcome in `audit.poort`. When all pass, it writes the report and the check `poort` passes; when one
+fails, it writes the blocked page listing every failure, `poort` fails (so Dagster fails the step,
+and the publication downstream does not run) and no report is written. A data engineer sees the
+gate where the report is, with each suite's outcome in the check's metadata.
 """
 
 import time
@@ -9,71 +13,91 @@ import time
 import dagster as dg
 
 from expectations import gate
-from expectations.suites import SUITES, Suite
+from expectations.suites import SUITES
 from fairshare import console, timing
 from fairshare.report import MARTS, render_blocked, render_report, report_stem
 from orchestration import builds
 from orchestration.resources import WAREHOUSE_POOL, FairshareResource
 from warehouse import publish, schema, store
 
-GATE_CHECK_PREFIX = "gx_"
-
-
-def _suite_check(suite: Suite) -> dg.AssetChecksDefinition:
-    @dg.asset_check(asset=dg.AssetKey(list(suite.asset)), name=f"{GATE_CHECK_PREFIX}{suite.name}", blocking=True, pool=WAREHOUSE_POOL,
-                    description=suite.description)
-    def _check(context: dg.AssetCheckExecutionContext, fairshare: FairshareResource) -> dg.AssetCheckResult:
-        settings = fairshare.settings()
-        docs_root = settings.reports / "gx"
-        with store.connect(settings.warehouse) as conn:
-            schema.ensure_schema(conn, {})
-            with timing.stage("gate"):
-                outcome = gate.validate(conn, suite, docs_root)
-            peildatum = _peildatum(conn)
-            fouten = [{"uitleg": f.uitleg, "aantal": f.aantal, "voorbeelden": f.voorbeelden} for f in outcome.fouten]
-            store.record_gate(conn, context.run.run_id, peildatum, suite.name, outcome.geslaagd, fouten)
-            failures = store.gate_failures(conn, context.run.run_id)
-        if not outcome.geslaagd:
-            page = render_blocked(settings.reports, peildatum, [
-                (name, f["uitleg"] + (f" ({f['aantal']} rijen)" if f["aantal"] > 1 else ""), f["voorbeelden"])
-                for name, fs in failures for f in fs], gate.docs_index(docs_root))
-            context.log.error(f"BO-rapport geblokkeerd door '{suite.name}': {page}")
-        return dg.AssetCheckResult(
-            passed=outcome.geslaagd, severity=dg.AssetCheckSeverity.ERROR,
-            metadata={"rijen": outcome.rijen, "fouten": len(outcome.fouten),
-                      "onverwacht": sum(f.aantal for f in outcome.fouten),
-                      "details": dg.MetadataValue.md("\n".join(
-                          f"- {f.uitleg} ({f.aantal}): {', '.join(f.voorbeelden)}" for f in outcome.fouten) or "geen")})
-
-    return _check
+REPORT = dg.AssetKey(["rapport", "bo_wonen_zorg"])
+GATE_CHECK = "poort"
+CHECKED_ASSETS = sorted({s.asset for s in SUITES})
 
 
 def _peildatum(conn) -> object:
     return conn.execute("SELECT peildatum FROM intermediate.int_peildatum").fetchone()[0]
 
 
-gate_checks = [_suite_check(s) for s in SUITES]
-CHECKED_ASSETS = sorted({s.asset for s in SUITES})
+def _validate_all(conn, run_id: str, docs_root) -> list[tuple[str, gate.SuiteOutcome]]:
+    """Every suite, in order; each outcome recorded for this run (the blocked page lists all failures)."""
+    peildatum = _peildatum(conn)
+    outcomes = []
+    for suite in SUITES:
+        outcome = gate.validate(conn, suite, docs_root)
+        fouten = [{"uitleg": f.uitleg, "aantal": f.aantal, "voorbeelden": f.voorbeelden} for f in outcome.fouten]
+        store.record_gate(conn, run_id, peildatum, suite.name, outcome.geslaagd, fouten)
+        outcomes.append((suite.name, outcome))
+    return outcomes
+
+
+def _gate_metadata(outcomes: list[tuple[str, gate.SuiteOutcome]]) -> dict:
+    return {
+        "suites": len(outcomes),
+        "geslaagd": sum(o.geslaagd for _, o in outcomes),
+        "uitkomst": dg.MetadataValue.md("\n".join(
+            f"- **{name}** ({o.rijen} rijen): " + ("geslaagd" if o.geslaagd else "; ".join(
+                f"{f.uitleg} ({f.aantal}): {', '.join(f.voorbeelden)}" for f in o.fouten))
+            for name, o in outcomes)),
+    }
 
 
 @dg.asset(
-    key=["rapport", "bo_wonen_zorg"],
+    key=REPORT,
     pool=WAREHOUSE_POOL,
     group_name="rapport",
     deps=[dg.AssetKey(["marts", m]) for m in MARTS] + [dg.AssetKey(list(a)) for a in CHECKED_ASSETS],
     description="Het halfjaarlijkse rapport voor het BO Wonen en Zorg (HTML en xlsx), alleen als de poort slaagt.",
     kinds={"html", "excel"},
+    check_specs=[dg.AssetCheckSpec(
+        GATE_CHECK, asset=REPORT, blocking=True,
+        description="De poort voor het rapport: alle Great Expectations-suites (brondata, invarianten van de marts, "
+                    "poortregels: leveringen, quarantaine, huurgrenzen). Faalt er een, dan geen rapport en geen "
+                    "publicatie, wel een pagina die elke fout noemt.")],
+    output_required=False,
 )
-def bo_rapport(context: dg.AssetExecutionContext, fairshare: FairshareResource) -> dg.MaterializeResult:
+def bo_rapport(context: dg.AssetExecutionContext, fairshare: FairshareResource):
     settings = fairshare.settings()
     docs_root = settings.reports / "gx"
+    started = time.perf_counter()
+    with store.connect(settings.warehouse) as conn:
+        schema.ensure_schema(conn, {})
+        with timing.stage("gate"):
+            outcomes = _validate_all(conn, context.run.run_id, docs_root)
+        peildatum = _peildatum(conn)
+        failures = store.gate_failures(conn, context.run.run_id)
+    shown = console.report()
+    if shown:
+        shown.stage("gate (GX)", time.perf_counter() - started,
+                    "passed" if not failures else f"BLOCKED by {', '.join(name for name, _ in failures)}")
+    if failures:
+        page = render_blocked(settings.reports, peildatum, [
+            (name, f["uitleg"] + (f" ({f['aantal']} rijen)" if f["aantal"] > 1 else ""), f["voorbeelden"])
+            for name, fs in failures for f in fs], gate.docs_index(docs_root))
+        context.log.error(f"BO-rapport geblokkeerd door {', '.join(name for name, _ in failures)}: {page}")
+        yield dg.AssetCheckResult(check_name=GATE_CHECK, passed=False, severity=dg.AssetCheckSeverity.ERROR,
+                                  metadata={**_gate_metadata(outcomes), "geblokkeerd": str(page.resolve())})
+        return
     started = time.perf_counter()
     with store.connect(settings.warehouse) as conn, timing.stage("report"):
         paths = render_report(conn, settings.reports, gate.poort_regels(conn), gate.docs_index(docs_root))
     context.log.info(f"BO-rapport: {paths[0]}")
-    if shown := console.report():
+    if shown:
         shown.stage("report", time.perf_counter() - started, paths[0].name)
-    return dg.MaterializeResult(metadata={"html": str(paths[0].resolve()), "xlsx": str(paths[1].resolve())})
+    yield dg.MaterializeResult(
+        metadata={"html": str(paths[0].resolve()), "xlsx": str(paths[1].resolve())},
+        check_results=[dg.AssetCheckResult(check_name=GATE_CHECK, passed=True, severity=dg.AssetCheckSeverity.ERROR,
+                                           metadata=_gate_metadata(outcomes))])
 
 
 @dg.asset(

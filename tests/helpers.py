@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
@@ -75,3 +79,18 @@ def query(warehouse: Path, sql: str, params: list | None = None) -> list[tuple]:
 def quarantine(warehouse: Path) -> list[dict]:
     with duckdb.connect(str(warehouse), read_only=True) as conn:
         return conn.execute("SELECT * FROM audit.quarantaine ORDER BY pad, rijnummer").df().to_dict("records")
+
+
+@contextmanager
+def lock_held_elsewhere(warehouse: Path) -> Iterator[subprocess.Popen]:
+    """Another process holding the warehouse lock (``warehouse.lock``) for the block, then killed."""
+    holder = subprocess.Popen([sys.executable, "-c", "import sys, time; from pathlib import Path; "
+                               "from warehouse import lock; cm = lock.hold(Path(sys.argv[1])); cm.__enter__(); "
+                               "print('held', flush=True); time.sleep(600)", str(warehouse)],
+                              cwd=Path(__file__).resolve().parents[1], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        yield holder
+    finally:
+        holder.kill()
+        holder.wait()

@@ -67,9 +67,16 @@ def test_schedule_fires_on_1_may_and_1_december_only(landing):
     fired = [next(ticks) for _ in range(6)]
     assert [(t.year, t.month, t.day) for t in fired] == [(2026, 5, 1), (2026, 12, 1), (2027, 5, 1), (2027, 12, 1),
                                                          (2028, 5, 1), (2028, 12, 1)]
-    with dg.instance_for_test() as instance:
-        context = dg.build_schedule_context(instance=instance, scheduled_execution_time=fired[0])
-        assert len(schedule.evaluate_tick(context).run_requests) == 1
+    assert len(_schedule_tick(schedule, landing, landing.parent / "w.duckdb").run_requests) == 1  # nothing built yet
+
+
+def _schedule_tick(schedule, landing, warehouse, reports=None):
+    resources = {"fairshare": FairshareResource(landing=str(landing), warehouse=str(warehouse),
+                                                reports=str(reports or warehouse.parent / "reports"))}
+    with dg.instance_for_test() as instance, dg.build_schedule_context(
+            instance=instance, scheduled_execution_time=dt.datetime(2026, 12, 1, 6, tzinfo=dt.UTC),
+            resources=resources) as context:
+        return schedule.evaluate_tick(context)
 
 
 def test_the_sensor_waits_while_a_run_is_starting_or_in_progress(landing):

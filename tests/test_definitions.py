@@ -54,10 +54,14 @@ def test_rejected_file_and_quarantined_rows_are_failed_warning_checks_not_a_cras
                                  reports=str(tmp_path / "reports"), demo=True)
     result = build_definitions(resource).resolve_job_def("fairshare").execute_in_process(
         instance=dg.DagsterInstance.ephemeral(), raise_on_error=False)
-    # Every step ran but the gate's: this landing lacks the committees' registers, so the report is blocked.
+    # Every step ran but the report's: this landing lacks the committees' registers, so its gate blocks it.
     failed_steps = {e.step_key for e in result.all_events if e.is_step_failure}
-    assert failed_steps == {"staging__stg_audit__leveringen_gx_poort"}
+    assert failed_steps == {"rapport__bo_wonen_zorg"}
     checks = _check_results(result)
+    gate = checks[("rapport/bo_wonen_zorg", "poort")]
+    assert not gate.passed and gate.severity == dg.AssetCheckSeverity.ERROR
+    assert "**poort**" in gate.metadata["uitkomst"].value and "geblokkeerd" in gate.metadata
+    assert not result.asset_materializations_for_node("rapport__bo_wonen_zorg")
     rejected = checks[("raw/planregister_plannen", "geen_afgewezen_bestanden")]
     assert not rejected.passed and rejected.severity == dg.AssetCheckSeverity.WARN
     assert "planregister/planregister_2025-03.xlsx: not a readable xlsx file" in rejected.metadata["redenen"].value
@@ -83,5 +87,5 @@ def test_run_pipeline_reports_success_and_summary(tmp_path):
     write_xlsx(landing / "swev" / "toewijzingen_2025-04-02.xlsx", SWEV_HEADER, [swev_row(1)])
     settings = Settings.from_env({}, landing=landing, warehouse=tmp_path / "w.duckdb", demo=True)
     outcome = run_pipeline(settings)
-    assert outcome.success and "swev" in outcome.summary and "1 rows loaded" in outcome.summary
+    assert outcome.success and "files this run: 1 new, 0 unchanged, 0 rejected" in outcome.summary
     assert outcome.blocked and "BLOCKED, see" in outcome.summary  # no registers, no planregister: no report

@@ -8,7 +8,8 @@ from fairshare import timing
 from fairshare.runner import run_pipeline
 from fairshare.settings import Settings
 from orchestration import builds
-from tests.helpers import query
+from orchestration.definitions import build_definitions
+from tests.helpers import lock_held_elsewhere, query
 from warehouse import store
 
 
@@ -63,3 +64,47 @@ def test_the_build_is_redone_when_its_inputs_or_outputs_change(sample_run, tmp_p
         path.unlink()
     with store.connect(warehouse) as conn:
         assert not builds.up_to_date(conn, settings)[0]
+
+
+def test_the_schedule_launches_no_run_when_the_last_build_is_current(sample_run, tmp_path):
+    """On 1 May / 1 December nothing new means no run at all: the checks of the last build stay as they were."""
+    from tests.test_automation import _schedule_tick
+
+    landing, warehouse = _copy(sample_run, tmp_path)
+    shutil.copytree(landing, tmp_path / "landing")
+    landing = tmp_path / "landing"
+    schedule = build_definitions().resolve_schedule_def("bo_rapport_mei_december")
+    skipped = _schedule_tick(schedule, landing, warehouse, tmp_path / "reports")
+    assert skipped.run_requests == [] and "niets nieuw" in skipped.skip_message
+    with lock_held_elsewhere(warehouse):  # a run in progress: the schedule does not open the warehouse, it asks
+        assert len(_schedule_tick(schedule, landing, warehouse, tmp_path / "reports").run_requests) == 1  # for a run (which queues)
+    shutil.copy(landing / "swev" / "toewijzingen_2026-11-03.csv", landing / "swev" / "toewijzingen_2026-11-20.csv")
+    assert len(_schedule_tick(schedule, landing, warehouse, tmp_path / "reports").run_requests) == 1  # a new delivery: build
+
+
+def test_a_run_with_nothing_new_reports_the_last_builds_dbt_checks_again(sample_run, tmp_path):
+    """In Dagster (a persistent instance), the dbt checks of a no-op run show the last real results, not 'Skipped'."""
+    import dagster as dg
+
+    landing, warehouse = _copy(sample_run, tmp_path)
+    settings = Settings.from_env(landing=str(landing), warehouse=str(warehouse), reports=str(tmp_path / "reports"),
+                                 demo=True)
+    for path in (tmp_path / "reports").glob("bo_wonen_zorg_*"):
+        path.unlink()  # the last build's outputs are gone: this instance sees one real build first
+    with dg.instance_for_test() as instance:
+        assert run_pipeline(settings, instance).success
+        built = {(e.asset_check_key, e.passed) for r in instance.get_run_records()
+                 for e in _evaluations(instance, r.dagster_run.run_id)}
+        assert run_pipeline(settings, instance).success
+        latest = instance.get_run_records(limit=1)[0].dagster_run.run_id
+        again = {(e.asset_check_key, e.passed) for e in _evaluations(instance, latest)}
+    dbt_checks = {(k, p) for k, p in built if k.asset_key.path[0] in ("staging", "intermediate", "marts")
+                  and k.name != "actualiteit_leveringen"}  # a check of its own step, not a dbt test
+    assert dbt_checks and dbt_checks <= again  # every dbt test reported again, with its last outcome
+
+
+def _evaluations(instance, run_id: str):
+    import dagster as dg
+
+    records = instance.get_records_for_run(run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION).records
+    return [r.event_log_entry.dagster_event.event_specific_data for r in records]

@@ -21,7 +21,7 @@ from fairshare.settings import DEMO_KEY, ConfigError, Settings
 from ingest.config import load_config
 from orchestration import builds
 from orchestration.loading import load_source
-from tests.helpers import SWEV_HEADER, load_all, query, swev_row, write_csv, write_xlsx
+from tests.helpers import SWEV_HEADER, load_all, lock_held_elsewhere, query, swev_row, write_csv, write_xlsx
 from tests.test_faults import marts
 from warehouse import lock, publish, store
 
@@ -235,16 +235,10 @@ def test_a_second_run_waits_for_the_first_or_says_who_holds_the_warehouse(sample
 
 def test_the_lock_of_a_killed_run_is_taken_over(tmp_path):
     warehouse = tmp_path / "w" / "fairshare.duckdb"
-    holder = subprocess.Popen([sys.executable, "-c", "import sys, time; from pathlib import Path; "
-                               "from warehouse import lock; cm = lock.hold(Path(sys.argv[1])); cm.__enter__(); "
-                               "print('held', flush=True); time.sleep(600)", str(warehouse)],
-                              cwd=ROOT, stdout=subprocess.PIPE, text=True)
-    assert holder.stdout.readline().strip() == "held"
-    with pytest.raises(lock.WarehouseLocked, match=f"process {holder.pid}"):
-        with lock.hold(warehouse, wait=0.3):
-            pass
-    holder.kill()
-    holder.wait()
+    with lock_held_elsewhere(warehouse) as holder:
+        with pytest.raises(lock.WarehouseLocked, match=f"process {holder.pid}"):
+            with lock.hold(warehouse, wait=0.3):
+                pass
     with lock.hold(warehouse):  # the dead holder's lock is free at once
         assert lock.holder(warehouse)["pid"] == os.getpid()
         with lock.hold(warehouse):  # re-entrant within one process
