@@ -12,7 +12,7 @@ from fairshare import timing
 from fairshare.report import MARTS, render_blocked, render_report, report_stem
 from orchestration import builds
 from orchestration.resources import FairshareResource
-from warehouse import publish, schema, store
+from warehouse import history, publish, schema, store
 
 GATE_CHECK_PREFIX = "gx_"
 
@@ -81,6 +81,7 @@ def bo_rapport(context: dg.AssetExecutionContext, fairshare: FairshareResource) 
 def publicatie(context: dg.AssetExecutionContext, fairshare: FairshareResource) -> dg.MaterializeResult:
     settings = fairshare.settings()
     with timing.stage("publish"):
+        history.record(settings.warehouse)  # this report's marts under its peildatum, before they are published
         duck = publish.publish_duckdb(settings.warehouse, settings.serving_file)
     metadata = {"duckdb": duck.target, "tabellen": len(duck.tables),
                 "rijen": dg.MetadataValue.json(duck.tables)}
