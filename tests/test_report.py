@@ -186,3 +186,13 @@ def test_rejected_duplicate_of_an_intact_delivery_does_not_block(landing_copy, t
     assert result.returncode == 0, result.stdout[-2000:]
     assert "rejected: " in result.stdout
     assert (reports / "bo_wonen_zorg_2026-12.html").exists()
+
+
+def test_data_docs_overview_opens_offline_and_the_report_links_it(report):
+    html_path, reports, _, _ = report
+    page = reports / "gx" / "gx" / "uncommitted" / "data_docs" / "local_site" / "overzicht.html"
+    text = page.read_text(encoding="utf-8")
+    assert not re.search(r'(src|href)="(https?:)?//', text)
+    links = re.findall(r'href="([^"]+)"', text)
+    assert len(links) >= 5 and all((page.parent / link).exists() for link in links)
+    assert page.resolve().as_uri() in html_path.read_text(encoding="utf-8")
