@@ -209,5 +209,27 @@ def validate(conn: duckdb.DuckDBPyConnection, suite: Suite, docs_root: Path) -> 
 
 
 def docs_index(docs_root: Path) -> Path:
-    return docs_root / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
+    """A plain overview of the Data Docs that opens offline; GX's own index lists nothing without its CDN scripts.
+
+    It links every validation result and suite page (newest run first); those pages carry their content
+    in the HTML itself, so they are readable offline too (without GX's styling).
+    """
+    site = docs_root / "gx" / "uncommitted" / "data_docs" / "local_site"
+    if not site.exists():
+        return site / "index.html"
+    import html
+
+    runs = sorted(site.glob("validations/*/*/*/*.html"), key=lambda p: p.parent.name, reverse=True)
+    items = [f'<li><a href="{p.relative_to(site).as_posix()}">{html.escape(p.parts[-4])}</a> – run '
+             f'{html.escape(p.parent.name)}</li>' for p in runs]
+    suites = [f'<li><a href="{p.relative_to(site).as_posix()}">{html.escape(p.stem)}</a></li>'
+              for p in sorted(site.glob("expectations/*.html"))]
+    page = site / "overzicht.html"
+    page.write_text(
+        '<!DOCTYPE html><html lang="nl"><head><meta charset="utf-8"><title>Kwaliteitscontroles (Data Docs)</title>'
+        '<style>body{font-family:Arial,sans-serif;max-width:900px;margin:2em auto}</style></head><body>'
+        "<h1>Kwaliteitscontroles (Great Expectations Data Docs)</h1>"
+        f"<h2>Validaties</h2><ul>{''.join(items) or '<li>geen</li>'}</ul>"
+        f"<h2>Suites</h2><ul>{''.join(suites) or '<li>geen</li>'}</ul></body></html>", encoding="utf-8")
+    return page
 

@@ -107,6 +107,23 @@ def _run_locked(settings: Settings, quiet: bool, verbose: bool) -> None:
 
 
 @main.command()
+@click.option("--bron", type=click.Choice(["swev", "urgentie", "planregister"]), default=None, help="Only this source.")
+@click.option("--levering", default=None, help="Only this delivery: a file (e.g. urgentie/baarn_2026-11-03.csv) or date.")
+@click.option("--out", type=click.Path(path_type=Path), required=True, help="File to write: .xlsx or .csv.")
+@click.option("--warehouse", type=click.Path(path_type=Path), default=None, help="Warehouse file (FAIRSHARE_WAREHOUSE).")
+def quarantaine(bron: str | None, levering: str | None, out: Path, warehouse: Path | None) -> None:
+    """Write every quarantined row and rejected file, in Dutch, for the supplier who can fix them."""
+    from fairshare.feedback import export
+
+    settings = Settings.from_env(warehouse=warehouse)
+    if not settings.warehouse.exists() or out.suffix.lower() not in (".xlsx", ".csv"):
+        click.echo(f"fairshare: {'--out must end in .xlsx or .csv' if settings.warehouse.exists() else f'no warehouse at {settings.warehouse}'}", err=True)
+        sys.exit(EXIT_USAGE)
+    rows, rejected, paths = export(settings.warehouse, out, bron, levering)
+    click.echo(f"{rows} rows in quarantine, {rejected} rejected files: {', '.join(str(p) for p in paths)}")
+
+
+@main.command()
 @click.option("--scale", type=int, default=1, show_default=True, help="Sample volume multiplier.")
 @click.option("--years", type=int, default=5, show_default=True, help="Years of data in the sample.")
 @click.option("--rounds", type=int, default=3, show_default=True, help="Rounds to take the median of.")

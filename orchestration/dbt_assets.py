@@ -1,13 +1,15 @@
 """The dbt models as Dagster assets, downstream of the ingest assets; dbt tests show as asset checks.
 
 The manifest is prepared at build time (`make install` runs `dbt parse`), never at import;
-under `dagster dev` ``prepare_if_dev`` refreshes it.
+under `dagster dev` the preparer refreshes it with the dbt beside this interpreter, so the venv
+need not be activated (nor on PATH).
 """
 
 import contextlib
 import io
 import json
 import os
+import sys
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -23,6 +25,7 @@ from dagster_dbt import (
     DbtProject,
     dbt_assets,
 )
+from dagster_dbt.dbt_project import DagsterDbtProjectPreparer
 
 from fairshare import console, timing
 from orchestration import builds
@@ -30,8 +33,20 @@ from orchestration.resources import WAREHOUSE_POOL, FairshareResource
 from warehouse import schema, store
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parent.parent / "dbt_project"
+# The dbt installed beside this interpreter: `dagster dev` and `fairshare run` need no activated venv.
+DBT_EXECUTABLE = str(Path(sys.executable).parent / "dbt")
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
-dbt_project.prepare_if_dev()
+
+
+class VenvDbtPreparer(DagsterDbtProjectPreparer):
+    """dagster-dbt's preparer runs `dbt` from PATH; this one runs the venv's dbt."""
+
+    def _prepare_manifest(self, project: DbtProject) -> None:
+        DbtCliResource(project_dir=project, dbt_executable=DBT_EXECUTABLE).cli(
+            self._prepare_project_cli_args, target_path=project.target_path).wait()
+
+
+VenvDbtPreparer().prepare_if_dev(dbt_project)
 
 
 class FairshareTranslator(DagsterDbtTranslator):

@@ -18,7 +18,7 @@ from fairshare import console, timing
 from fairshare.report import MARTS, render_blocked, render_report, report_stem
 from orchestration import builds
 from orchestration.resources import WAREHOUSE_POOL, FairshareResource
-from warehouse import publish, schema, store
+from warehouse import history, publish, schema, store
 
 REPORT = dg.AssetKey(["rapport", "bo_wonen_zorg"])
 GATE_CHECK = "poort"
@@ -116,6 +116,7 @@ def publicatie(context: dg.AssetExecutionContext, fairshare: FairshareResource) 
     metadata: dict = {}
     if settings.publishes:
         with timing.stage("publish"):
+            history.record(settings.warehouse)  # this report's marts under its peildatum, before they are published
             duck = publish.publish_duckdb(settings.warehouse, settings.serving_file)
         metadata = {"duckdb": duck.target, "tabellen": len(duck.tables), "rijen": dg.MetadataValue.json(duck.tables)}
         if settings.publish_postgres_dsn:
@@ -125,7 +126,7 @@ def publicatie(context: dg.AssetExecutionContext, fairshare: FairshareResource) 
         context.log.info(f"Gepubliceerd: {duck.target}" + (f" en PostgreSQL {metadata['postgres']}"
                                                            if "postgres" in metadata else ""))
     else:
-        context.log.info("Ad-hoc rapport: de gepubliceerde kopie blijft ongewijzigd.")
+        context.log.info("Ad-hoc rapport: de gepubliceerde kopie en de historie blijven ongewijzigd.")
         metadata["adhoc"] = True
     with store.connect(settings.warehouse) as conn:
         report = sorted(p.name for p in settings.reports.glob(f"{report_stem(_peildatum(conn))}.*"))

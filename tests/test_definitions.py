@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import dagster as dg
 
 from fairshare.runner import run_pipeline
@@ -10,6 +12,7 @@ from orchestration.definitions import build_definitions
 from orchestration.resources import FairshareResource
 from tests.helpers import SWEV_HEADER, swev_row, write_xlsx
 
+ROOT = Path(__file__).resolve().parents[1]
 MARTS = {"fair_share", "fair_share_gemeente", "ingroeipad", "compensatie_saldo", "instroom_uitstroom", "terugkeer",
          "urgentie_aanvragen", "urgentie_toekenningen", "urgentie_afwijzingen", "doorlooptijd_huisvesting",
          "toewijzingen_geschiktheid", "ouderenhuisvesting", "sociale_huur_plannen", "verdeelsleutels"}
@@ -89,3 +92,35 @@ def test_run_pipeline_reports_success_and_summary(tmp_path):
     outcome = run_pipeline(settings)
     assert outcome.success and "files this run: 1 new, 0 unchanged, 0 rejected" in outcome.summary
     assert outcome.blocked and "BLOCKED, see" in outcome.summary  # no registers, no planregister: no report
+
+
+def _without_venv_env(tmp_path) -> dict[str, str]:
+    """The environment of a fresh shell: the venv is neither activated nor on PATH; `dagster dev` mode on."""
+    import os
+
+    env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH")}
+    env["PATH"] = os.pathsep.join(p for p in os.environ.get("PATH", "").split(os.pathsep)
+                                  if p and ".venv" not in p and not (Path(p) / "dbt").exists())
+    env["DAGSTER_IS_DEV_CLI"] = "1"  # as `dagster dev` sets it: the dbt manifest is prepared on load
+    env["DAGSTER_HOME"] = str(tmp_path)
+    return env
+
+
+def test_definitions_load_without_the_venv_on_path(tmp_path):
+    """`make dev` on a fresh clone: the code location loads (and runs `dbt parse`) with the venv not on PATH."""
+    import shutil
+    import subprocess
+    import sys
+
+    env = _without_venv_env(tmp_path)
+    assert shutil.which("dbt", path=env["PATH"]) is None
+    bin_dir = Path(sys.executable).parent
+    result = subprocess.run([str(bin_dir / "python"), "-c", "from orchestration.definitions import defs; "
+                             "print(len(list(defs.resolve_asset_graph().get_all_asset_keys())))"],
+                            capture_output=True, text=True, cwd=ROOT, env=env, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert int(result.stdout.strip().splitlines()[-1]) > 30
+    result = subprocess.run([str(bin_dir / "dagster"), "definitions", "validate", "-w", "workspace.yaml"],
+                            capture_output=True, text=True, cwd=ROOT, env=env, timeout=300)
+    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
+    assert "dbt not found" not in result.stdout + result.stderr

@@ -16,7 +16,7 @@ from tests.helpers import query
 
 ROOT = Path(__file__).resolve().parents[1]
 SECTIONS = ["fair-share", "ingroeipad", "compensatie", "instroom-uitstroom", "urgentie", "geschiktheid",
-            "ouderenhuisvesting", "verdeelsleutels", "datakwaliteit"]
+            "ouderenhuisvesting", "verdeelsleutels", "correcties"]
 
 
 @pytest.fixture(scope="module")
@@ -50,6 +50,9 @@ def test_report_is_self_contained_dutch_with_every_section(report):
     assert '<html lang="nl">' in html and "BO Wonen en Zorg van december 2026" in html
     for section in SECTIONS:
         assert f'<section id="{section}">' in html, section
+    assert '<section id="datakwaliteit" class="bijlage">' in html  # gate and data quality in the appendix
+    assert html.index('id="samenvatting"') < html.index('<section id="fair-share">')
+    assert "@media print" in html and "size: A4" in html
     assert html.count("<svg") >= 6  # charts inline
     assert not re.search(r'(src|href)="(https?:)?//', html)  # nothing fetched from the network
     assert "De huurgrenzen van 2026 zijn voorlopig" in html  # the voorlopig warning
@@ -76,9 +79,51 @@ def test_report_figures_equal_the_marts(report):
 def test_workbook_has_one_sheet_per_mart_with_its_rows(report):
     _, reports, warehouse, _ = report
     wb = load_workbook(reports / "bo_wonen_zorg_2026-12.xlsx", read_only=True)
-    assert wb.sheetnames == MARTS
+    assert wb.sheetnames == ["Toelichting", *MARTS]
     for mart in MARTS:
         assert wb[mart].max_row - 1 == query(warehouse, f"SELECT count(*) FROM marts.{mart}")[0][0], mart
+
+
+def test_workbook_sheets_have_frozen_header_filter_widths_and_dutch_formats(report):
+    _, reports, _, _ = report
+    wb = load_workbook(reports / "bo_wonen_zorg_2026-12.xlsx")
+    cover = [c.value for c in wb["Toelichting"]["A"]]
+    assert "Peildatum" in cover and wb["Toelichting"]["B2"].is_date
+    for ws in wb.worksheets:
+        assert ws.freeze_panes and ws.auto_filter.ref, ws.title
+    for mart in MARTS:
+        ws = wb[mart]
+        header = [c.value for c in ws[1]]
+        for j, name in enumerate(header, start=1):
+            # adjacent columns of one width are stored as one range
+            widths = [dim.width for dim in ws.column_dimensions.values() if dim.min <= j <= dim.max]
+            assert widths and widths[0] >= len(name), (mart, name)
+        for row in ws.iter_rows(min_row=2, max_row=min(ws.max_row, 60)):
+            for name, cell in zip(header, row, strict=True):
+                if isinstance(cell.value, float | int) and not isinstance(cell.value, bool):
+                    want = "0" if name == "jaar" else ("#,##0.0" if name.endswith("pct") else None)
+                    assert cell.number_format != "General", (mart, name)
+                    assert want is None or cell.number_format == want, (mart, name, cell.number_format)
+                if name.startswith("peildatum") and cell.value is not None:
+                    assert cell.is_date and cell.number_format == "dd-mm-yyyy", (mart, name)
+        if "gemeente_code" in header:
+            assert "gemeente_naam" in header
+
+
+def test_html_has_one_gemeente_order_and_no_missing_value_markers(report):
+    html_path, _, warehouse, _ = report
+    html = html_path.read_text(encoding="utf-8")
+    assert not re.search(r"&lt;NA&gt;|<NA>|\bNaN\b|\bnan\b|-0,0\b|>-0<", html)
+    assert "afspraak_2025_2026" not in re.sub(r'data-[a-z]+="[^"]*"', "", html)
+    names = [n for (n,) in query(warehouse, "SELECT gemeente_naam FROM intermediate.int_gemeenten ORDER BY 1")]
+    order = [*names, "Buiten de regio", "Onbekend", "RATU"]
+    for table in ("tabel-fair-share", "tabel-compensatie", "tabel-terugkeer", "tabel-aanvragen", "tabel-doorlooptijd",
+                  "tabel-ouderen", "tabel-sociaal", "tabel-sleutels"):
+        body = html.split(f'id="{table}"')[1].split("</table>")[0]
+        seen = [m for m in re.findall(r"<tr[^>]*><td>([^<]+)</td>", body) if m in order]
+        assert seen, table
+        firsts = list(dict.fromkeys(seen))
+        assert firsts == sorted(firsts, key=order.index), (table, firsts)
 
 
 def _run(landing: Path, tmp_path: Path) -> tuple[subprocess.CompletedProcess, Path]:
@@ -142,3 +187,13 @@ def test_rejected_duplicate_of_an_intact_delivery_does_not_block(landing_copy, t
     assert result.returncode == 0, result.stdout[-2000:]
     assert "rejected: " in result.stdout
     assert (reports / "bo_wonen_zorg_2026-12.html").exists()
+
+
+def test_data_docs_overview_opens_offline_and_the_report_links_it(report):
+    html_path, reports, _, _ = report
+    page = reports / "gx" / "gx" / "uncommitted" / "data_docs" / "local_site" / "overzicht.html"
+    text = page.read_text(encoding="utf-8")
+    assert not re.search(r'(src|href)="(https?:)?//', text)
+    links = re.findall(r'href="([^"]+)"', text)
+    assert len(links) >= 5 and all((page.parent / link).exists() for link in links)
+    assert page.resolve().as_uri() in html_path.read_text(encoding="utf-8")

@@ -199,3 +199,24 @@ def test_second_publication_leaves_an_open_reader_consistent(sample, postgres, t
         reader.rollback()
         assert reader.execute("SELECT count(*) FROM marts.fair_share").fetchone()[0] < full["fair_share"]
     worker.join()
+
+
+def test_every_published_column_is_described(sample, postgres):
+    """info.kolommen in the published copy and COMMENT ON in PostgreSQL: marts, reference tables, history."""
+    _, warehouse, served = sample
+    with duckdb.connect(str(served), read_only=True) as conn:
+        rows = conn.execute("SELECT schema_name, table_name, column_name, comment FROM info.kolommen").fetchall()
+    assert {s for s, *_ in rows} == {"marts", "referentie", "historie"}
+    assert len(rows) > 150
+    assert [r for r in rows if not r[3]] == []
+    dsn, _ = postgres
+    publish_postgres(warehouse, dsn)
+    with psycopg.connect(dsn) as pg:
+        missing = pg.execute("""
+            SELECT c.table_schema, c.table_name, c.column_name FROM information_schema.columns AS c
+            WHERE c.table_schema IN ('marts', 'referentie', 'historie')
+              AND col_description(format('%I.%I', c.table_schema, c.table_name)::regclass, c.ordinal_position) IS NULL
+        """).fetchall()
+        described = pg.execute("SELECT count(*) FROM information_schema.columns WHERE table_schema = 'marts'").fetchone()
+        table = pg.execute("SELECT obj_description('marts.fair_share'::regclass)").fetchone()[0]
+    assert missing == [] and described[0] > 100 and table

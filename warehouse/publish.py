@@ -5,7 +5,8 @@ is built beside its target and swapped in with one rename: a reader that has the
 keeps its consistent old view, and no reader lock can block the pipeline. It is written in a
 storage format DuckDB 1.5 readers understand (the Metabase driver embeds 1.5.x). PostgreSQL gets
 the same tables in one transaction (DELETE + COPY, so open readers keep their snapshot and never
-block the publication) and a role that may read the marts and nothing else.
+block the publication), their descriptions as COMMENT ON, and a role that may read the marts and
+nothing else. The history of earlier reports (`historie`, warehouse/history.py) is published too.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ SCHEMAS = {
     "marts": None,  # all tables
     "referentie": ["gemeenten", "opgaven", "ingroeipad_afspraak", "huurgrenzen", "corporaties", "inwoners",
                    "telt_mee_uitzonderingen", "urgentiecategorieen", "doelen_ouderenhuisvesting"],
+    "historie": None,  # every earlier report's marts, and verschillen_sinds_vorige
 }
 READER_ROLE = "provincie_lezer"
 PG_TYPES = {"VARCHAR": "text", "INTEGER": "integer", "BIGINT": "bigint", "DOUBLE": "double precision",
@@ -76,8 +78,12 @@ def publish_duckdb(warehouse: Path, target: Path, storage_version: str = "v1.5.0
                      "?::TIMESTAMP AS gepubliceerd_op", [peildatum, data_tot, dt.datetime.now()])
         # Views are created inside the published catalog with unqualified names, so they survive a rename.
         conn.execute("USE publicatie")
+        published = ", ".join(_quote(s) for s in SCHEMAS)
         conn.execute("CREATE VIEW info.tabellen AS SELECT schema_name, table_name, comment FROM duckdb_tables() "
-                     "WHERE schema_name IN ('marts', 'referentie') AND database_name = current_database()")
+                     f"WHERE schema_name IN ({published}) AND database_name = current_database()")
+        conn.execute("CREATE VIEW info.kolommen AS SELECT schema_name, table_name, column_name, column_index, "
+                     "data_type, comment FROM duckdb_columns() "
+                     f"WHERE schema_name IN ({published}) AND database_name = current_database()")
         conn.execute("USE memory")
         conn.execute("DETACH publicatie")
         conn.execute("DETACH bron")
@@ -138,6 +144,7 @@ def publish_postgres(warehouse: Path, dsn: str, reader_password: str | None = No
                     for row in rows:
                         copy.write_row(row)
                 counts[f"{schema}.{table}"] = len(rows)
+                _comment_postgres(cur, duck, schema, table)
             for schema in SCHEMAS:
                 cur.execute(sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(
                     sql.Identifier(schema), sql.Identifier(READER_ROLE)))
@@ -145,3 +152,17 @@ def publish_postgres(warehouse: Path, dsn: str, reader_password: str | None = No
                     sql.Identifier(schema), sql.Identifier(READER_ROLE)))
         pg.commit()
     return Published(dsn.split("@")[-1], counts)
+
+
+def _comment_postgres(cur, duck: duckdb.DuckDBPyConnection, schema: str, table: str) -> None:
+    """The table's and its columns' descriptions as COMMENT ON, so Metabase and psql show them."""
+    from psycopg import sql
+
+    name = sql.Identifier(schema, table)
+    comment = duck.execute("SELECT comment FROM duckdb_tables() WHERE schema_name = ? AND table_name = ? "
+                           "AND database_name = current_database()", [schema, table]).fetchone()[0]
+    cur.execute(sql.SQL("COMMENT ON TABLE {} IS {}").format(name, sql.Literal(comment)))
+    for column, text in duck.execute("SELECT column_name, comment FROM duckdb_columns() WHERE schema_name = ? AND "
+                                     "table_name = ? AND database_name = current_database()", [schema, table]).fetchall():
+        cur.execute(sql.SQL("COMMENT ON COLUMN {} IS {}").format(sql.Identifier(schema, table, column),
+                                                                 sql.Literal(text)))

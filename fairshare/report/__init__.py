@@ -19,6 +19,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from expectations.gate import MAANDEN, datum_nl, report_config
 from fairshare.files import atomic_path
 from fairshare.settings import is_meeting_date
+from warehouse import history
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -40,12 +41,27 @@ def report_stem(peildatum: dt.date) -> str:
     return f"bo_wonen_zorg_{peildatum.year}-{'05' if peildatum.month <= 6 else '12'}"
 
 
+def _leeg(value) -> bool:
+    try:
+        return value is None or bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
 def getal(value, decimals: int = 0) -> str:
-    """Dutch number formatting: 1.130 and 6,3; empty for missing values."""
-    if value is None or (isinstance(value, float) and pd.isna(value)):
+    """Dutch number formatting: 1.130 and 6,3; a dash for missing values; never -0 or -0,0."""
+    if _leeg(value):
         return "–"
+    value = round(float(value), decimals)
+    if value == 0:
+        value = 0.0  # -0.04 rounds to -0.0: show 0,0
     text = f"{value:,.{decimals}f}"
     return text.replace(",", "_").replace(".", ",").replace("_", ".")
+
+
+def _finalize(value):
+    """Every value a template prints: missing values as a dash, never <NA> or nan."""
+    return "–" if _leeg(value) else value
 
 
 def _svg(fig) -> str:
@@ -56,11 +72,18 @@ def _svg(fig) -> str:
     return svg[svg.index("<svg"):]
 
 
-def _bars(labels, series: dict[str, list], title: str, ylabel: str = "") -> str:
+def _bars(labels, series: dict[str, list], title: str, ylabel: str = "", referentie: tuple[float, str] | None = None,
+          waarden: bool = False) -> str:
     fig, ax = plt.subplots(figsize=(8, 3.4))
     width = 0.8 / max(1, len(series))
     for i, (name, values) in enumerate(series.items()):
-        ax.bar([x + i * width for x in range(len(labels))], values, width, label=name, color=KLEUREN[i % len(KLEUREN)])
+        values = [0 if _leeg(v) else v for v in values]
+        bars = ax.bar([x + i * width for x in range(len(labels))], values, width, label=name,
+                      color=KLEUREN[i % len(KLEUREN)])
+        if waarden:
+            ax.bar_label(bars, labels=[f"{getal(v)}%" for v in values], fontsize=7, padding=2)
+    if referentie:
+        ax.axhline(referentie[0], color="#b3261e", linewidth=1, linestyle="--", label=referentie[1])
     ax.set_xticks([x + width * (len(series) - 1) / 2 for x in range(len(labels))], labels, rotation=0, fontsize=8)
     ax.set_title(title, fontsize=10)
     ax.set_ylabel(ylabel, fontsize=8)
@@ -80,6 +103,7 @@ def _heatmap(matrix: pd.DataFrame, title: str) -> str:
             ax.text(j, i, int(v), ha="center", va="center", fontsize=7,
                     color="white" if v > matrix.to_numpy().max() / 2 else "black")
     ax.set_xlabel("gemeente van de woning", fontsize=8)
+    ax.xaxis.set_label_position("bottom")
     ax.set_ylabel("herkomst", fontsize=8)
     ax.set_title(title, fontsize=10)
     return _svg(fig)
@@ -95,9 +119,11 @@ def report_data(conn: duckdb.DuckDBPyConnection) -> dict:
     peildatum, data_tot = conn.execute("SELECT peildatum, data_tot FROM intermediate.int_peildatum").fetchone()
     vanaf, trechter = cfg["jaren_vanaf"], cfg["trechter_vanaf"]
     laatste = data_tot.year
-    namen = dict(conn.execute("SELECT gemeente_code, gemeente_naam FROM intermediate.int_gemeenten").fetchall())
-    namen["ratu"] = "RATU"
+    namen = dict(conn.execute("SELECT gemeente_code, gemeente_naam FROM intermediate.int_gemeenten "
+                              "ORDER BY gemeente_naam").fetchall())
+    namen.update(cfg["herkomst_extra"])  # Buiten de regio, Onbekend, RATU: after the gemeenten, in this order
     d: dict = {"peildatum": peildatum, "data_tot": data_tot, "jaar": laatste, "namen": namen,
+               "volgorde": {code: i for i, code in enumerate(namen)}, "labels": cfg["labels"],
                "maand": MAANDEN[4 if peildatum.month <= 6 else 11], "vanaf": vanaf}
     d["fair_share_gemeente"] = _frame(conn, "SELECT * FROM marts.fair_share_gemeente WHERE jaar >= ? "
                                             "ORDER BY jaar, gemeente_naam", [vanaf])
@@ -138,15 +164,85 @@ def report_data(conn: duckdb.DuckDBPyConnection) -> dict:
                                   "ORDER BY bron")
     d["afgewezen_bestanden"] = [r for (r,) in conn.execute(
         "SELECT reden FROM audit.bestanden_actueel WHERE status = 'afgewezen' ORDER BY pad").fetchall()]
+    for key, col, then in [("fair_share_gemeente", "gemeente_code", ["jaar"]), ("fair_share", "gemeente_code", []),
+                           ("compensatie", "gemeente_code", []), ("terugkeer", "herkomst", []),
+                           ("aanvragen", "commissie", []), ("doorlooptijd", "commissie", []),
+                           ("ouderen", "gemeente_code", ["woningtype"]), ("sociaal", "gemeente_code", []),
+                           ("sleutels", "gemeente_code", ["verdeelsleutel"])]:
+        d[key] = sorteer(d[key], col, d["volgorde"], then)
+    changes = history.changes(conn, peildatum)
+    d["correcties"] = sorteer(changes[changes["soort"] == "correctie"], "gemeente_code", d["volgorde"],
+                              ["jaar", "mart", "kenmerk"])
+    d["vorige_peildatum"] = (changes["vorige_peildatum"].iloc[0].date() if len(changes) else conn.execute(
+        "SELECT max(rapport_peildatum) FROM historie.fair_share_gemeente WHERE rapport_peildatum < ?",
+        [peildatum]).fetchone()[0] if conn.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'historie'").fetchone()[0] else None)
+    d["samenvatting"] = samenvatting(d)
     return d
+
+
+def sorteer(frame: pd.DataFrame, col: str, volgorde: dict[str, int], then: list[str] | None = None) -> pd.DataFrame:
+    """Rows in the report's one gemeente order: alphabetical, then Buiten de regio, Onbekend, RATU."""
+    if frame.empty:
+        return frame
+    rank = frame[col].map(lambda c: volgorde.get(c, len(volgorde)))
+    return (frame.assign(_rang=rank).sort_values(["_rang", *(then or [])], kind="stable")
+            .drop(columns="_rang").reset_index(drop=True))
+
+
+def samenvatting(d: dict) -> list[str]:
+    """Three to six sentences from the marts: shares, ingroeipad, return rate, time to housing, corrections."""
+    zinnen = []
+    fsg = d["fair_share_gemeente"]
+    jaar = fsg[fsg["jaar"] == d["jaar"]]
+    periode = f"in {d['jaar']} (tot en met {datum_nl(d['data_tot'])})"
+    zinnen.append(f"De gemeenten van het afsprakenkader huisvestten {periode} samen {getal(jaar['gehuisvest'].sum())} "
+                  f"wettelijk urgente woningzoekenden, tegenover een opgave naar rato van "
+                  f"{getal(jaar['opgave_naar_rato'].sum(), 1)}.")
+    boven = [r.gemeente_naam for r in jaar.itertuples() if not _leeg(r.verschil) and r.verschil >= 0]
+    onder = [r.gemeente_naam for r in jaar.itertuples() if not _leeg(r.verschil) and r.verschil < 0]
+
+    def opsomming(items: list[str]) -> str:
+        return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " en " + items[-1]
+
+    if boven and onder:
+        zinnen.append(f"Op of boven hun deel: {opsomming(boven)}; onder hun deel: {opsomming(onder)}.")
+    elif boven or onder:
+        zinnen.append(f"{'Alle gemeenten zitten op of boven' if boven else 'Alle gemeenten zitten onder'} hun deel.")
+    ing = d["ingroeipad"]
+    ing = ing[ing["jaar"] == d["jaar"]]
+    if len(ing):
+        delen = [f"{r.groep} {getal(r.gehuisvest)} tegen een afspraak naar rato van {getal(r.afspraak_naar_rato, 1)}"
+                 for r in ing.itertuples()]
+        zinnen.append(f"Ingroeipad {d['jaar']}: {opsomming(delen)}.")
+    tk = d["terugkeer"]
+    if tk["uitgestroomd"].sum():
+        pct = 100 * tk["teruggekeerd"].sum() / tk["uitgestroomd"].sum()
+        zinnen.append(f"Van de {getal(tk['uitgestroomd'].sum())} mensen die sinds {d['vanaf']} uit een instelling "
+                      f"uitstroomden, vond {getal(pct, 1)}% een woning in hun gemeente van herkomst.")
+    dl = d["doorlooptijd"]
+    if dl["gehuisvest"].sum():
+        zinnen.append(f"Van de {getal(dl['toegekend'].sum())} urgenties die in {d['jaar']} zijn toegekend, zijn er "
+                      f"{getal(dl['gehuisvest'].sum())} gehuisvest, {getal(dl['binnen_6_maanden'].sum())} daarvan "
+                      f"binnen zes maanden.")
+    if len(d["correcties"]):
+        n = len(d["correcties"])
+        zinnen.append(f"Sinds het vorige rapport (peildatum {datum_nl(d['vorige_peildatum'])}) "
+                      f"{'is 1 cijfer' if n == 1 else f'zijn {getal(n)} cijfers'} over eerdere jaren gecorrigeerd "
+                      "door latere leveringen (paragraaf 9).")
+    return zinnen[:6]
 
 
 def _charts(d: dict) -> dict[str, str]:
     fsg = d["fair_share_gemeente"]
     jaar = fsg[fsg["jaar"] == d["jaar"]]
-    charts = {"fair_share": _bars(list(jaar["gemeente_naam"]), {
-        "gehuisvest": list(jaar["gehuisvest"]), "opgave naar rato": list(jaar["opgave_naar_rato"])},
-        f"Wettelijk urgent gehuisvest tegenover de opgave naar rato, {d['jaar']}")}
+    # As a percentage of each gemeente's own share, so the small gemeenten compare with Amersfoort.
+    pct = [None if _leeg(o) or not o else 100 * g / o for g, o in zip(jaar["gehuisvest"], jaar["opgave_naar_rato"],
+                                                                       strict=True)]
+    charts = {"fair_share": _bars(list(jaar["gemeente_naam"]), {"gehuisvest als % van de opgave naar rato": pct},
+                                  f"Wettelijk urgent gehuisvest als percentage van de opgave naar rato, {d['jaar']}",
+                                  ylabel="% van de opgave naar rato", referentie=(100, "100% = precies het eigen deel"),
+                                  waarden=True)}
     ing = d["ingroeipad"]
     labels = [str(j) for j in sorted(ing["jaar"].unique())]
     series = {}
@@ -161,8 +257,11 @@ def _charts(d: dict) -> dict[str, str]:
     inst = d["instroom"].copy()
     inst["woning"] = inst["uitstroomgemeente_code"].map(d["namen"])
     matrix = inst.pivot_table(index="herkomst_naam", columns="woning", values="aantal", aggfunc="sum", fill_value=0)
+    order = list(d["namen"].values())
+    matrix = matrix.reindex(index=[n for n in order if n in matrix.index],
+                            columns=[n for n in order if n in matrix.columns])
     if not matrix.empty:
-        charts["instroom"] = _heatmap(matrix, f"Instroom = uitstroom: herkomst en woning, {d['vanaf']}–{d['jaar']}")
+        charts["instroom"] = _heatmap(matrix, f"Herkomst en woning, alle wettelijke categorieën, {d['vanaf']}–{d['jaar']}")
     tr = d["trechter"]
     steps = ["toewijzingen", "swev", "swev_max_3_kamers", "tot_hoge_aftoppingsgrens", "tot_lage_aftoppingsgrens",
              "tot_lage_gelabeld"]
@@ -171,13 +270,16 @@ def _charts(d: dict) -> dict[str, str]:
                                "Geschiktheid van de toewijzingen per jaar")
     sl = d["sleutels"]
     piv = sl.pivot_table(index="gemeente_code", columns="verdeelsleutel", values="opgave_bij_227")
-    charts["sleutels"] = _bars([d["namen"].get(g, g) for g in piv.index], {k: list(piv[k]) for k in piv.columns},
+    piv = piv.reindex([g for g in d["namen"] if g in piv.index])
+    charts["sleutels"] = _bars([d["namen"].get(g, g) for g in piv.index],
+                               {d["labels"]["verdeelsleutel"].get(k, k): list(piv[k]) for k in piv.columns},
                                "Opgave bij 227 per jaar volgens verschillende verdeelsleutels")
     return charts
 
 
 def _env() -> Environment:
-    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html", "j2"]))
+    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html", "j2"]),
+                      finalize=_finalize)
     env.filters["getal"] = getal
     env.filters["datum"] = datum_nl
     return env
@@ -195,11 +297,111 @@ def render_report(conn: duckdb.DuckDBPyConnection, reports: Path, poort: pd.Data
     with atomic_path(out_html) as tmp:
         tmp.write_text(html, encoding="utf-8")
     out_xlsx = reports / f"{stem}.xlsx"
-    with atomic_path(out_xlsx) as tmp, pd.ExcelWriter(tmp, engine="openpyxl") as writer:
-        for mart in MARTS:
-            conn.execute(f"SELECT * FROM marts.{mart}").df().to_excel(writer, sheet_name=mart, index=False)
+    with atomic_path(out_xlsx) as tmp:
+        write_workbook(conn, tmp, d)
     (reports / f"{stem}_geblokkeerd.html").unlink(missing_ok=True)
     return [out_html, out_xlsx]
+
+
+# Code columns that get their name beside them in the workbook: code column -> name column.
+NAAM_BIJ_CODE = {"gemeente_code": "gemeente_naam", "herkomst": "herkomst_naam", "commissie": "commissie_naam",
+                 "uitstroomgemeente_code": "uitstroomgemeente_naam"}
+
+
+def _mart_frame(conn: duckdb.DuckDBPyConnection, mart: str, d: dict, grain: list[str]) -> pd.DataFrame:
+    """A mart with names beside its codes, sorted by its grain in the report's gemeente order."""
+    frame = conn.execute(f"SELECT * FROM marts.{mart}").df()
+    for code, naam in NAAM_BIJ_CODE.items():
+        if code in frame.columns and naam not in frame.columns:
+            frame.insert(frame.columns.get_loc(code) + 1, naam, frame[code].map(d["namen"]).fillna(frame[code]))
+    keys = []
+    for col in grain:
+        if col in NAAM_BIJ_CODE:
+            frame[f"_{col}"] = frame[col].map(lambda c: d["volgorde"].get(c, len(d["volgorde"])))
+            keys.append(f"_{col}")
+        else:
+            keys.append(col)
+    frame = frame.sort_values(keys, kind="stable").reset_index(drop=True)
+    return frame.drop(columns=[k for k in keys if k.startswith("_")])
+
+
+def _soort(values: pd.Series, col: str) -> str:
+    """The cell format of a column: years without a thousands separator, counts, one decimal, dates, text."""
+    kind = values.dtype.kind
+    first = values.dropna().iloc[0] if values.notna().any() else None
+    if kind == "M" or isinstance(first, dt.date):
+        return "date"
+    if kind == "b":
+        return "bool"
+    if kind in "iuf" and (col == "jaar" or col.endswith("_jaar")):
+        return "jaar"
+    if kind in "iu" or (kind == "f" and values.dropna().apply(float.is_integer).all() and not col.endswith("pct")
+                        and not any(w in col for w in ("rato", "verschil", "saldo", "opgave_bij"))):
+        return "int"
+    return "float" if kind == "f" else "text"
+
+
+def write_workbook(conn: duckdb.DuckDBPyConnection, out: Path, d: dict) -> None:
+    """The workbook: a cover sheet, then one sheet per mart with frozen header, filter, widths and Dutch formats."""
+    import xlsxwriter
+
+    cfg = report_config()
+    comments = dict(((t, c), text) for t, c, text in conn.execute(
+        "SELECT table_name, column_name, comment FROM duckdb_columns() WHERE schema_name = 'marts'").fetchall())
+    tabellen = dict(conn.execute("SELECT table_name, comment FROM duckdb_tables() WHERE schema_name = 'marts'").fetchall())
+    with xlsxwriter.Workbook(str(out), {"nan_inf_to_errors": False}) as wb:
+        kop = wb.add_format({"bold": True, "bg_color": "#DBE7EC", "text_wrap": True, "valign": "top", "border": 1})
+        fmt = {"int": wb.add_format({"num_format": "#,##0"}), "float": wb.add_format({"num_format": "#,##0.0"}),
+               "date": wb.add_format({"num_format": "dd-mm-yyyy"}), "text": wb.add_format({"num_format": "@"}),
+               "bool": wb.add_format({"num_format": "General"}), "jaar": wb.add_format({"num_format": "0"})}
+        wrap = wb.add_format({"text_wrap": True, "valign": "top"})
+        frames = {mart: _mart_frame(conn, mart, d, cfg["grain"][mart]) for mart in MARTS}
+        cover = wb.add_worksheet("Toelichting")
+        cover.write(0, 0, f"Monitor huisvesting aandachtsgroepen – BO Wonen en Zorg {d['maand']} {d['peildatum'].year}",
+                    wb.add_format({"bold": True, "font_size": 14}))
+        cover.write(1, 0, "Peildatum")
+        cover.write_datetime(1, 1, dt.datetime.combine(d["peildatum"], dt.time()), fmt["date"])
+        cover.write(2, 0, "Cijfers tot en met")
+        cover.write_datetime(2, 1, dt.datetime.combine(d["data_tot"], dt.time()), fmt["date"])
+        cover.write(3, 0, "Elk tabblad is één tabel (mart) uit het datawarehouse, met dezelfde cijfers als het rapport.")
+        rij = 5
+        cover.write_row(rij, 0, ["Tabblad", "Kolom", "Betekenis"], kop)
+        for mart in MARTS:
+            rij += 1
+            cover.write(rij, 0, mart, wb.add_format({"bold": True}))
+            cover.write(rij, 2, tabellen.get(mart) or "", wrap)
+            for col in frames[mart].columns:
+                rij += 1
+                code = next((c for c, n in NAAM_BIJ_CODE.items() if n == col), None)
+                text = comments.get((mart, col)) or (f"Naam bij {code}." if code else "")
+                cover.write_row(rij, 0, [mart, col], None)
+                cover.write(rij, 2, text, wrap)
+        cover.set_column(0, 0, 28)
+        cover.set_column(1, 1, 30)
+        cover.set_column(2, 2, 100)
+        cover.freeze_panes(6, 0)
+        cover.autofilter(5, 0, rij, 2)
+        for mart in MARTS:
+            frame = frames[mart]
+            ws = wb.add_worksheet(mart)
+            ws.write_row(0, 0, list(frame.columns), kop)
+            for j, col in enumerate(frame.columns):
+                sort = _soort(frame[col], col)
+                width = max(len(col), *(len(str(v)) for v in frame[col].head(200))) if len(frame) else len(col)
+                ws.set_column(j, j, min(max(width + 2, 8), 60), fmt[sort])
+                for i, v in enumerate(frame[col], start=1):
+                    if _leeg(v):
+                        continue
+                    if sort == "date":
+                        ws.write_datetime(i, j, pd.Timestamp(v).to_pydatetime(), fmt["date"])
+                    elif sort in ("int", "float", "jaar"):
+                        ws.write_number(i, j, float(v), fmt[sort])
+                    elif sort == "bool":
+                        ws.write_boolean(i, j, bool(v))
+                    else:
+                        ws.write_string(i, j, str(v))
+            ws.freeze_panes(1, 0)
+            ws.autofilter(0, 0, max(len(frame), 1), len(frame.columns) - 1)
 
 
 def render_blocked(reports: Path, peildatum: dt.date, fouten: list[tuple[str, str, list[str]]],
