@@ -29,12 +29,13 @@ ROOT = Path(__file__).resolve().parents[1]
 REGISTER_HEADER = ["Registratienummer", "Aanvraagdatum", "Besluit"]
 
 
-def fairshare(*args: str, env: dict | None = None, **popen) -> subprocess.CompletedProcess | subprocess.Popen:
-    """`python -m fairshare.cli ARGS` with a clean FAIRSHARE_* environment; Popen when ``popen`` is given."""
+def fairshare(*args: str, env: dict | None = None, popen: bool = False, **streams
+              ) -> subprocess.CompletedProcess | subprocess.Popen:
+    """`python -m fairshare.cli ARGS` with a clean FAIRSHARE_* environment; a started Popen when ``popen``."""
     clean = {k: v for k, v in os.environ.items() if not k.startswith("FAIRSHARE_")}
     cmd = [sys.executable, "-m", "fairshare.cli", *args]
     if popen:
-        return subprocess.Popen(cmd, cwd=ROOT, env={**clean, **(env or {})}, text=True, **popen)
+        return subprocess.Popen(cmd, cwd=ROOT, env={**clean, **(env or {})}, text=True, **streams)
     return subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, env={**clean, **(env or {})}, timeout=900)
 
 
