@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -32,7 +33,10 @@ def check_ready(settings: Settings) -> None:
 
 
 def run_pipeline(settings: Settings, instance: dg.DagsterInstance | None = None) -> RunOutcome:
-    """Materialise every asset of the definitions, in this process, one step at a time."""
+    """Materialise every asset of the definitions, in this process, one step at a time.
+
+    The Dagster instance is ephemeral unless DAGSTER_HOME is set: then the run is kept there.
+    """
     from orchestration.definitions import build_definitions
     from orchestration.resources import FairshareResource
 
@@ -43,6 +47,8 @@ def run_pipeline(settings: Settings, instance: dg.DagsterInstance | None = None)
     defs = build_definitions(resource)
     job = defs.resolve_job_def("fairshare")
     started = time.perf_counter()
+    if instance is None and os.environ.get("DAGSTER_HOME"):
+        instance = dg.DagsterInstance.get()  # opt-in: keep the run, its events and logs (as `make dev` does)
     with (dg.DagsterInstance.ephemeral() if instance is None else nullcontext(instance)) as inst:
         # Dagster's DEBUG events would bury the summary; assets log what matters at INFO.
         result = job.execute_in_process(instance=inst, raise_on_error=False, run_config={
