@@ -326,7 +326,9 @@ def test_no_planted_personal_data_reaches_warehouse_logs_dagster_or_report(tmp_p
     # Controls: each place searched holds what the run did, so an empty search result means something.
     html = next(reports.glob("bo_wonen_zorg_*[0-9].html"))
     assert next(reports.glob("bo_wonen_zorg_*[0-9].xlsx")).exists()
-    assert "onbekende verhuurder" in html.read_text(encoding="utf-8")  # the unknown landlords, by placeholder
+    page = html.read_text(encoding="utf-8")
+    assert "onbekende verhuurder" in page  # the unknown landlords, by placeholder, with where to look them up
+    assert "o.a. swev/toewijzingen_2026-11-03.csv rij" in page and "o.a. swev/toewijzingen_2026-04-02.xlsx rij" in page
     assert (serving / "fairshare.duckdb").exists() and (reports / "gx").is_dir()
     dagster_files = _files_text(home)
     assert any("tekst van" in t for t in dagster_files.values()), "Dagster must see the reduced quarantine text"
