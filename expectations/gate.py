@@ -116,10 +116,16 @@ def poort_regels(conn: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     for naam, datum in oud:
         add("inwoners_peildatum", naam, False, f"Het inwonertal van {naam} is van {datum_nl(datum)}, ouder dan dat "
             "van de andere gemeenten (verdeelsleutel inwoners).", ernst="waarschuwing")
-    for (corp,) in conn.execute("SELECT DISTINCT corporatie FROM intermediate.int_toewijzingen "
-                                "WHERE corporatie_onbekend ORDER BY 1").fetchall():
-        add("verhuurder_onbekend", corp, False, f"Verhuurder '{corp}' staat niet in de seed corporaties en telt als "
-            "niet-SWEV.", ernst="waarschuwing")
+    # An unknown landlord is stored as a keyed placeholder (README "Personal data"): say where to look it up.
+    for corp, aantal, pad, rij in conn.execute("""
+            SELECT t.corporatie, count(*), first(r._pad ORDER BY r._pad, r._rijnummer),
+                   first(r._rijnummer ORDER BY r._pad, r._rijnummer)
+            FROM intermediate.int_toewijzingen AS t
+            LEFT JOIN raw.swev_toewijzingen_actueel AS r USING (toewijzing_id)
+            WHERE t.corporatie_onbekend GROUP BY 1 ORDER BY 1""").fetchall():
+        waar = f" ({aantal} {'toewijzing' if aantal == 1 else 'toewijzingen'}, o.a. {pad} rij {rij})" if pad else ""
+        add("verhuurder_onbekend", corp, False, f"Verhuurder '{corp}'{waar} staat niet in de seed corporaties en telt "
+            "als niet-SWEV.", ernst="waarschuwing")
     frame = pd.DataFrame(rows)
     frame["peildatum"] = peildatum
     frame["data_tot"] = data_tot

@@ -109,6 +109,7 @@ def run_pipeline(settings: Settings, instance: dg.DagsterInstance | None = None,
 
     ``shown`` receives one line per stage (``fairshare.console``); Dagster's and dbt's own logs are
     shown only when ``verbose``.
+    The Dagster instance is ephemeral unless DAGSTER_HOME is set: then the run is kept there.
     """
     from orchestration.definitions import build_definitions
     from orchestration.resources import FairshareResource
@@ -121,6 +122,8 @@ def run_pipeline(settings: Settings, instance: dg.DagsterInstance | None = None,
     defs = build_definitions(resource)
     job = defs.resolve_job_def("fairshare")
     started = time.perf_counter()
+    if instance is None and os.environ.get("DAGSTER_HOME"):
+        instance = dg.DagsterInstance.get()  # opt-in: keep the run, its events and logs (as `make dev` does)
     shown = shown or Console(quiet=True)  # quiet: nothing printed, but the summary counts this run's files
     console.use(shown)
     try:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 # The documented, non-secret key of demo/dev mode (README, "Pseudonymisation"). Never for real data.
 DEMO_KEY = "fairshare-demo-sleutel-niet-geheim"
+MIN_KEY_LENGTH = 32  # characters; `secrets.token_urlsafe(32)` gives 43
 
 
 def is_meeting_date(day: dt.date) -> bool:
@@ -100,7 +101,18 @@ class Settings:
         return self.warehouse.parent.parent / "serving" / self.warehouse.name
 
     def key_bytes(self) -> bytes:
-        """The pseudonym key; without one only demo mode may run (with the documented demo key)."""
+        """The pseudonym key; without one only demo mode may run (with the documented demo key).
+
+        Outside demo mode a weak key is refused: shorter than ``MIN_KEY_LENGTH`` characters, only
+        whitespace, or the documented demo key. Pseudonyms of a short key can be brute-forced.
+        """
+        if self.pseudonym_key and not self.demo:
+            key = self.pseudonym_key
+            if not key.strip() or len(key) < MIN_KEY_LENGTH or key == DEMO_KEY:
+                raise ConfigError(
+                    f"FAIRSHARE_PSEUDONYM_KEY is too weak (it must have at least {MIN_KEY_LENGTH} characters, not only "
+                    "whitespace, and not be the demo key): make one with "
+                    "python -c \"import secrets; print(secrets.token_urlsafe(32))\" and keep it secret.")
         if self.pseudonym_key:
             return self.pseudonym_key.encode("utf-8")
         if self.demo:

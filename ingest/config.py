@@ -1,7 +1,7 @@
 """The ingest configuration: source contracts, vocabularies and reference lists, as data.
 
-Header synonyms and vocabularies live in ``ingest/config/*.yaml``; gemeenten and woonplaatsen
-in the dbt seeds (one copy of each reference list). ``config_hash`` changes whenever any of
+Header synonyms and vocabularies live in ``ingest/config/*.yaml``; gemeenten, woonplaatsen,
+corporations and the CBS list of all Dutch gemeenten in the dbt seeds (one copy of each reference list). ``config_hash`` changes whenever any of
 them does, so that a configuration fix makes the pipeline process files again.
 """
 
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import re
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -20,7 +21,7 @@ from ingest.text import match_key
 CONFIG_DIR = Path(__file__).parent / "config"
 SEEDS_DIR = Path(__file__).resolve().parent.parent / "dbt_project" / "seeds"
 # Bump when a change in the ingest code changes what a file yields: files are then processed again.
-INGEST_LOGIC_VERSION = "1"
+INGEST_LOGIC_VERSION = "2"  # 2: personal data reduced at the door (README "Personal data")
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,49 @@ class IngestConfig:
     woonplaatsen: list[dict[str, str]]
     config_hash: str
     files: list[Path] = field(default_factory=list)
+    corporaties: list[dict[str, str]] = field(default_factory=list)
+    cbs_gemeenten: list[dict[str, str]] = field(default_factory=list)
+    other_headers: tuple[str, ...] = ()
+    sheet_word_list: tuple[str, ...] = ()
+
+    @cached_property
+    def corporatie_lookup(self) -> dict[str, str]:
+        """match_key of a corporation in the seed -> its canonical name (stored verbatim)."""
+        return {match_key(c["corporatie"]): c["corporatie"] for c in self.corporaties}
+
+    @cached_property
+    def cbs_gemeente_lookup(self) -> dict[str, str]:
+        """match_key of any Dutch gemeente (CBS code, name, name without its province suffix, 'Gemeente
+        <name>', a common other name) -> the name to store. An ambiguous short name (`Bergen`) stays as is."""
+        lookup: dict[str, str] = {}
+        short: dict[str, set[str]] = {}
+        for g in self.cbs_gemeenten:
+            code, name = g["gemeente_code"], g["gemeente_naam"]
+            for variant in (code, code[2:], str(int(code[2:])), name, f"Gemeente {name}", g.get("andere_naam") or ""):
+                if variant:
+                    lookup[match_key(variant)] = name
+            bare = re.sub(r"\s*\([^)]*\)$", "", name)
+            short.setdefault(bare, set()).add(name)
+        for bare, names in short.items():
+            lookup.setdefault(match_key(bare), next(iter(names)) if len(names) == 1 else bare)
+        return lookup
+
+    @cached_property
+    def known_headers(self) -> frozenset[str]:
+        """match_key of every header the configuration knows: shown verbatim in messages and the load report."""
+        known = {match_key(v) for s in self.sources.values() for c in s.columns.values() for v in (c.name, *c.headers)}
+        return frozenset(known | set(self.direct_identifiers) | {match_key(h) for h in self.other_headers})
+
+    @cached_property
+    def sheet_words(self) -> frozenset[str]:
+        """Words a sheet name may consist of to be shown by name (``ingest.privacy.sheet_label``)."""
+        words: set[str] = set()
+        texts = [*self.sheet_word_list, *(s.name for s in self.sources.values())]
+        texts += [v for s in self.sources.values() for c in s.columns.values() for v in (c.name, *c.headers)]
+        texts += [*self.other_headers, *(g["gemeente_naam"] for g in self.gemeenten)]
+        for text in texts:
+            words |= {match_key(t) for t in re.findall(r"[^\W\d_]+", text)}
+        return frozenset(words)
 
     @cached_property
     def gemeente_lookup(self) -> dict[str, str]:
@@ -120,7 +164,8 @@ def _vocabulary(name: str, spec: dict) -> Vocabulary:
 def load_config(config_dir: Path = CONFIG_DIR, seeds_dir: Path = SEEDS_DIR) -> IngestConfig:
     """Read the YAML configuration and the reference seeds; compute the configuration hash."""
     files = [config_dir / "sources.yaml", config_dir / "vocabularies.yaml",
-             seeds_dir / "gemeenten.csv", seeds_dir / "woonplaatsen.csv"]
+             seeds_dir / "gemeenten.csv", seeds_dir / "woonplaatsen.csv", seeds_dir / "corporaties.csv",
+             seeds_dir / "cbs_gemeenten.csv"]
     digest = hashlib.sha256(INGEST_LOGIC_VERSION.encode())
     for f in files:
         digest.update(f.read_bytes())
@@ -151,6 +196,10 @@ def load_config(config_dir: Path = CONFIG_DIR, seeds_dir: Path = SEEDS_DIR) -> I
         woonplaatsen=_read_csv(seeds_dir / "woonplaatsen.csv"),
         config_hash=digest.hexdigest()[:16],
         files=files,
+        corporaties=_read_csv(seeds_dir / "corporaties.csv"),
+        cbs_gemeenten=_read_csv(seeds_dir / "cbs_gemeenten.csv"),
+        other_headers=tuple(src.get("other_headers", ())),
+        sheet_word_list=tuple(src.get("sheet_words", ())),
     )
 
 

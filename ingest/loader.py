@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from fairshare import timing
+from ingest import privacy
 from ingest.config import IngestConfig, SourceSpec
 from ingest.headers import HeaderMatch, match_headers
 from ingest.landing import LandingFile
@@ -35,6 +36,7 @@ class OpenedFile:
     match: HeaderMatch
     config: IngestConfig
     key: bytes
+    sheet_position: int = 1  # 1-based, among the visible sheets (as the tabs show them)
     rijen_gelezen: int = 0
     totaalrijen_overgeslagen: int = 0
     quarantine: list[dict] = field(default_factory=list)
@@ -42,7 +44,10 @@ class OpenedFile:
 
     @property
     def blad(self) -> str | None:
-        return self.sheet.name
+        """The sheet as stored and shown: its position, with its name only when harmless (``privacy.sheet_label``)."""
+        if self.sheet.name is None:  # csv
+            return None
+        return privacy.sheet_label(self.sheet_position, self.sheet.name, self.config.sheet_words)
 
     @property
     def kolommen_genegeerd(self) -> list[str]:
@@ -164,5 +169,6 @@ def open_file(file: LandingFile, config: IngestConfig, key: bytes) -> OpenedFile
     with timing.stage("read"):
         sheets = read_sheets(file.path)
         sheet, header_row, match = _find_header(sheets, source, config)
+    position = next(i for i, s in enumerate(sheets, start=1) if s is sheet)
     return OpenedFile(file=file, source=source, sheet=sheet, header_row=header_row, match=match, config=config,
-                      key=key)
+                      key=key, sheet_position=position)

@@ -3,11 +3,14 @@
 Every column is parsed once per distinct value (``pandas.factorize``), so a 2-million-row
 delivery costs one Python call per distinct cell, not per cell. Values that cannot be read,
 break a range, or break a rule across columns make their row bad; bad rows become quarantine
-entries holding only the reduced recognised values (pseudonym, pc4, age band).
+entries holding only the recognised values as the warehouse would store them (pseudonym, pc4,
+age band, codes), and a value that did not parse only in reduced form (``ingest.privacy``).
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ingest import privacy
 from ingest.config import ColumnSpec, IngestConfig, SourceSpec
 from ingest.text import clean, match_key
 from ingest.values import (
@@ -37,12 +41,17 @@ Scalar = Callable[[object], tuple[object, str | None]]
 # Storage types of the canonical output columns (DuckDB types, see warehouse/schema.py).
 DATE, INT, FLOAT, BOOL, TEXT = "DATE", "INTEGER", "DOUBLE", "BOOLEAN", "VARCHAR"
 _TYPE_OF = {"date": DATE, "amount": FLOAT, "count": INT, "boolean": BOOL, "leeftijd": TEXT}
+NOT_LOADED = "niet_geladen"  # a recognised column that is never read (free text no mart uses)
+BUITEN_REGIO_ONBEKEND = "onbekend buiten de regio"  # a herkomst outside the region that is no Dutch gemeente
+ONBEKENDE_VERHUURDER = "onbekende verhuurder"  # prefix of the keyed placeholder of a landlord not in the seed
 
 
 def output_columns(source: SourceSpec) -> dict[str, str]:
     """Canonical output column -> storage type; reduced columns are renamed (§5)."""
     out: dict[str, str] = {}
     for col in source.columns.values():
+        if col.type == NOT_LOADED:
+            continue
         if col.type == "pseudoniem":
             out[f"{col.name}_pseudoniem"] = TEXT
         elif col.type == "postcode":
@@ -133,10 +142,10 @@ class _Parsers:
         return fn
 
     @staticmethod
-    def _ranged(parsed: tuple[object, str | None], col: ColumnSpec) -> tuple[object, str | None]:
+    def _ranged(parsed: tuple[object, str | None], col: ColumnSpec, show: bool = True) -> tuple[object, str | None]:
         value, err = parsed
         if err is None and value is not None:
-            err = check_range(value, col.min, col.max, col.below)
+            err = check_range(value, col.min, col.max, col.below, show=show)
             if err:
                 return None, err
         return value, err
@@ -157,7 +166,7 @@ class _Parsers:
         return self._ranged(parse_count(value), col)
 
     def _leeftijd(self, value, col):
-        age, err = self._ranged(parse_count(value), col)
+        age, err = self._ranged(parse_count(value), col, show=False)  # an age is stored only as a band
         return (None, err) if err else (leeftijdsklasse(age), None)
 
     def _postcode(self, value, col):
@@ -174,7 +183,7 @@ class _Parsers:
             return col.default, None
         code = self.config.vocabularies["boolean"].lookup.get(vocab_key(value))
         if code is None:
-            return None, f"'{as_text(value)}' is not yes/no (ja/nee, j/n, true/false, 1/0, x)"
+            return None, f"{privacy.reduced(value)} is not yes/no (ja/nee, j/n, true/false, 1/0, x)"
         return code == "true", None
 
     def _vocab(self, value, col):
@@ -188,30 +197,51 @@ class _Parsers:
             return None, "required value is empty" if col.required else None
         code = vocab.lookup.get(key) or vocab.catch_all
         if code is None:
-            return None, f"'{as_text(value)}' is not a known {col.vocabulary}"
+            return None, f"{privacy.reduced(value)} is not a known {col.vocabulary}"
         return code, None
 
     def _gemeente(self, value, col):
         code = self.config.gemeente_lookup.get(match_key(as_text(value)))
         if code is None:
-            return None, f"'{as_text(value)}' is not a gemeente of Regio Amersfoort"
+            if self.config.cbs_gemeente_lookup.get(match_key(as_text(value))):
+                name = self.config.cbs_gemeente_lookup[match_key(as_text(value))]
+                return None, f"'{name}' is not a gemeente of Regio Amersfoort"
+            return None, f"{privacy.reduced(value)} is not a gemeente of Regio Amersfoort"
         return code, None
 
     def _herkomst(self, value, col):
-        """(code | 'buiten_regio' | 'onbekend', original name when buiten_regio)."""
+        """(code | 'buiten_regio' | 'onbekend', the gemeente's name when buiten_regio).
+
+        The name is kept only when it is a Dutch gemeente (seed ``cbs_gemeenten``); any other text,
+        which may be a person's name or address, becomes ``onbekend buiten de regio``.
+        """
         if is_empty(value) or match_key(as_text(value)) in self.config.herkomst_onbekend:
             return ("onbekend", None), None
-        code = self.config.gemeente_lookup.get(match_key(as_text(value)))
+        key = match_key(as_text(value))
+        code = self.config.gemeente_lookup.get(key)
         if code is None:
-            return ("buiten_regio", as_text(value)), None
+            return ("buiten_regio", self.config.cbs_gemeente_lookup.get(key, BUITEN_REGIO_ONBEKEND)), None
         return (code, None), None
+
+    def _corporatie(self, value, col):
+        """The seed's name of a known corporation; otherwise a placeholder with a keyed hash of the text.
+
+        The hash (HMAC with the pseudonym key, of the normalised text) keeps one unknown landlord's rows
+        together for the "verhuurder onbekend" warning without storing what the supplier typed.
+        """
+        key = match_key(as_text(value))
+        name = self.config.corporatie_lookup.get(key)
+        if name is not None:
+            return name, None
+        digest = hmac.new(self.key, b"corporatie:" + key.encode("utf-8"), hashlib.sha256).hexdigest()[:10]
+        return f"{ONBEKENDE_VERHUURDER} {digest}", None
 
     def _commissie(self, value, col):
         if is_empty(value):
             return None, None  # filled from the file name
         key = self.config.commissie_lookup.get(match_key(as_text(value)))
         if key is None:
-            return None, f"'{as_text(value)}' is not a known urgency committee"
+            return None, f"{privacy.reduced(value)} is not a known urgency committee"
         return key, None
 
     def category(self, cat: object, sub: object) -> tuple[tuple[str | None, str | None], str | None]:
@@ -223,7 +253,7 @@ class _Parsers:
                 return (None, None), err
         c = lookup.get(vocab_key(cat)) if not is_empty(cat) else None
         if not is_empty(cat) and c is None:
-            return (None, None), f"'{as_text(cat)}' is not a known urgentiecategorie"
+            return (None, None), f"{privacy.reduced(cat)} is not a known urgentiecategorie"
         s = lookup.get(vocab_key(sub)) if not is_empty(sub) else None
         if s is not None and "/" in s:
             if c is not None and not c.startswith("uitstroom"):
@@ -259,7 +289,7 @@ def normalise(cells: pd.DataFrame, rownumbers: np.ndarray, headers: dict[str, st
     pseudonymise: dict[str, str] = {}
 
     for col in source.columns.values():
-        if col.type in ("categorie", "subcategorie"):
+        if col.type in ("categorie", "subcategorie", NOT_LOADED):
             continue
         if col.name not in cells.columns:
             if col.required:  # cannot happen: the header check rejects the file first
@@ -315,7 +345,8 @@ def normalise(cells: pd.DataFrame, rownumbers: np.ndarray, headers: dict[str, st
         err_frame[column] = col
 
     bad = err_frame.notna().any(axis=1).to_numpy()
-    quarantine = [_quarantine_entry(cells, parsed, err_frame, headers, source, key, int(i), int(rownumbers[i]))
+    quarantine = [_quarantine_entry(cells, parsed, err_frame, headers, source, config, key, int(i),
+                                    int(rownumbers[i]))
                   for i in np.flatnonzero(bad)]
     good = frame.loc[~bad]
     result = {name: good[name] if name in good else pd.Series(None, index=good.index, dtype=object)
@@ -343,20 +374,32 @@ def _typed_column(values: np.ndarray, codes: np.ndarray, typ: str):
 
 
 def _quarantine_entry(cells: pd.DataFrame, parsed: dict[str, _Column], err: pd.DataFrame, headers: dict[str, str],
-                      source: SourceSpec, key: bytes, i: int, rijnummer: int) -> dict:
-    """One bad row: where, why, and its values as read, identifying ones only in reduced form (§5)."""
+                      source: SourceSpec, config: IngestConfig, key: bytes, i: int, rijnummer: int) -> dict:
+    """One bad row: where, why, and its recognised values as the warehouse would store them (§5, §6).
+
+    A value that parsed is shown as stored (code, date, number, pseudonym, pc4, age band); one that did
+    not is shown only as its kind and length (``ingest.privacy``), never as typed.
+    """
     row_errors = [(c, e) for c, e in err.iloc[i].items() if e is not None]
+    categories = config.vocabularies["urgentiecategorie"].lookup
     shown: dict[str, object] = {}
     for name in cells.columns:
-        col = source.columns.get(name)
+        col = source.columns[name]
         raw = cells[name].iat[i]
-        if col is not None and col.type == "pseudoniem":
+        if excel_error(raw):
+            value = excel_error(raw).removeprefix("Excel error value ")
+        elif is_empty(raw):
+            value = None
+        elif col.type == "pseudoniem":
             value = pseudonym(raw, key)
-        elif col is not None and (col.type in ("postcode", "leeftijd") or col.vocabulary == "afwijzingsgrond"):
-            column = parsed[name]
-            value = column.values[column.codes[i]]
+        elif col.type in ("categorie", "subcategorie"):
+            value = as_text(raw) if vocab_key(raw) in categories else privacy.reduced(raw)
         else:
-            value = _display(raw)
+            column = parsed[name]
+            code = column.codes[i]
+            value = column.values[code] if column.errors[code] is None else privacy.reduced(raw)
+            if col.type == "herkomst" and isinstance(value, tuple):
+                value = value[1] or value[0]
         if value is not None:
             shown[name] = value
     return {
@@ -365,13 +408,6 @@ def _quarantine_entry(cells: pd.DataFrame, parsed: dict[str, _Column], err: pd.D
         "reden": "; ".join(f"column '{headers.get(c, c)}' ({c}): {e}" for c, e in row_errors),
         "waarden": json.dumps(shown, ensure_ascii=False, default=str),
     }
-
-
-def _display(value: object) -> str | None:
-    err = excel_error(value)
-    if err:
-        return err.removeprefix("Excel error value ")
-    return None if is_empty(value) else as_text(value)
 
 
 def _context_columns(frame: pd.DataFrame, source: SourceSpec, context: dict[str, object]) -> None:

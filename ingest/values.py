@@ -1,7 +1,8 @@
 """Value parsers of sources.md §2: dates, amounts, counts, booleans, gemeenten, vocabularies.
 
 Each parser takes one cell value (str, number, date, bool, None or an ``ExcelError``) and
-returns ``(value, None)`` or ``(None, reason)``; reasons are plain words for the quarantine.
+returns ``(value, None)`` or ``(None, reason)``; reasons are plain words for the quarantine and
+name a value that did not parse only in reduced form (``ingest.privacy``).
 They are pure, so ``ingest.normalise`` applies them once per distinct value of a column.
 """
 
@@ -13,6 +14,7 @@ import hmac
 import re
 from dataclasses import dataclass
 
+from ingest.privacy import reduced
 from ingest.text import clean, match_key
 
 Parsed = tuple[object, str | None]
@@ -68,12 +70,12 @@ def parse_date(value: object) -> Parsed:
     else:
         m = _DATE_YMD.match(text)
         if not m:
-            return None, f"'{text}' is not a date (expected dd-mm-yyyy or yyyy-mm-dd)"
+            return None, f"{reduced(text)} is not a date (expected dd-mm-yyyy or yyyy-mm-dd)"
         y, mo, d = (int(x) for x in m.groups())
     try:
         return dt.date(y, mo, d), None
     except ValueError:
-        return None, f"'{text}' is not an existing date"
+        return None, f"{reduced(text)} is not an existing date"
 
 
 _AMOUNT = re.compile(r"^-?\d+(?:\.\d+)?$")
@@ -82,7 +84,7 @@ _AMOUNT = re.compile(r"^-?\d+(?:\.\d+)?$")
 def parse_amount(value: object) -> Parsed:
     """`652,30`, `€ 652,30`, `652.30`, `1.052,30`, `1052.3`: with both separators `.` groups thousands."""
     if isinstance(value, bool):
-        return None, f"'{value}' is not an amount"
+        return None, f"{reduced(value)} is not an amount"
     if isinstance(value, int | float):
         return float(value), None
     text = as_text(value).replace("€", "").replace("EUR", "").replace(" ", "")
@@ -91,7 +93,7 @@ def parse_amount(value: object) -> Parsed:
     elif "," in text:
         text = text.replace(",", ".")
     if not _AMOUNT.match(text):
-        return None, f"'{as_text(value)}' is not an amount"
+        return None, f"{reduced(value)} is not an amount"
     return float(text), None
 
 
@@ -101,26 +103,28 @@ _THOUSANDS = re.compile(r"^-?\d{1,3}(?:\.\d{3})+$")
 def parse_count(value: object) -> Parsed:
     """Integers: `1.130` and `1130` are both 1130; a fractional part makes the value bad."""
     if isinstance(value, bool):
-        return None, f"'{value}' is not a whole number"
+        return None, f"{reduced(value)} is not a whole number"
     if isinstance(value, int):
         return value, None
     if isinstance(value, float):
         if value.is_integer():
             return int(value), None
-        return None, f"'{value}' is not a whole number"
+        return None, f"{reduced(value)} is not a whole number"
     text = as_text(value).replace(" ", "")
     if _THOUSANDS.match(text):
         return int(text.replace(".", "")), None
     try:
         number = float(text.replace(",", "."))
     except ValueError:
-        return None, f"'{as_text(value)}' is not a whole number"
+        return None, f"{reduced(value)} is not a whole number"
     if not number.is_integer():
-        return None, f"'{as_text(value)}' is not a whole number"
+        return None, f"{reduced(value)} is not a whole number"
     return int(number), None
 
 
-def check_range(number: float, lo: float | None, hi: float | None, below: float | None) -> str | None:
+def check_range(number: float, lo: float | None, hi: float | None, below: float | None,
+                show: bool = True) -> str | None:
+    """Why a parsed number breaks its range, if it does; ``show=False`` names it in reduced form (an age)."""
     if lo is not None and number < lo or hi is not None and number > hi or below is not None and number >= below:
         parts = []
         if lo is not None:
@@ -129,7 +133,8 @@ def check_range(number: float, lo: float | None, hi: float | None, below: float 
             parts.append(f"at most {hi:g}")
         if below is not None:
             parts.append(f"below {below:g}")
-        return f"{number:g} is out of range (must be {' and '.join(parts)})"
+        shown = f"{number:g}" if show else reduced(f"{number:g}")
+        return f"{shown} is out of range (must be {' and '.join(parts)})"
     return None
 
 

@@ -9,10 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from fairshare.settings import DEMO_KEY, ConfigError, Settings
+from fairshare.settings import DEMO_KEY, MIN_KEY_LENGTH, ConfigError, Settings
 from tests.helpers import SWEV_HEADER, query, swev_row, write_xlsx
 
 ROOT = Path(__file__).resolve().parents[1]
+KEY_ONE = "sleutel-een-" + "x" * 32  # long enough: outside demo mode a key needs 32 characters
+KEY_TWO = "sleutel-twee-" + "y" * 32
 
 
 def fairshare(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
@@ -22,12 +24,12 @@ def fairshare(*args: str, env: dict | None = None) -> subprocess.CompletedProces
 
 
 def test_settings_flags_win_over_environment_over_defaults():
-    env = {"FAIRSHARE_LANDING": "/l", "FAIRSHARE_WAREHOUSE": "/w/f.duckdb", "FAIRSHARE_PSEUDONYM_KEY": "k"}
+    env = {"FAIRSHARE_LANDING": "/l", "FAIRSHARE_WAREHOUSE": "/w/f.duckdb", "FAIRSHARE_PSEUDONYM_KEY": KEY_ONE}
     s = Settings.from_env(env, landing="/flag")
     assert (s.landing, s.warehouse, s.reports) == (Path("/flag"), Path("/w/f.duckdb"), Path("data/reports"))
     assert s.serving_file == Path("/serving/f.duckdb")
     assert Settings.from_env({}).serving_file == Path("data/serving/fairshare.duckdb")
-    assert s.key_bytes() == b"k"
+    assert s.key_bytes() == KEY_ONE.encode()
     assert Settings.from_env({}, demo=True).key_bytes() == DEMO_KEY.encode()
     with pytest.raises(ConfigError, match="FAIRSHARE_PSEUDONYM_KEY"):
         Settings.from_env({}).key_bytes()
@@ -52,11 +54,28 @@ def landing_with(tmp_path: Path) -> Path:
 def test_run_with_a_different_key_on_an_existing_warehouse_exits_2(tmp_path):
     landing = landing_with(tmp_path)
     args = ["run", "--landing", str(landing), "--warehouse", str(tmp_path / "w.duckdb"), "--reports", str(tmp_path / "r")]
-    first = fairshare(*args, env={"FAIRSHARE_PSEUDONYM_KEY": "sleutel-een"})
+    first = fairshare(*args, env={"FAIRSHARE_PSEUDONYM_KEY": KEY_ONE})
     assert first.returncode == 1, first.stderr  # loads, then the gate blocks: one delivery is not a report
-    second = fairshare(*args, env={"FAIRSHARE_PSEUDONYM_KEY": "sleutel-twee"})
+    second = fairshare(*args, env={"FAIRSHARE_PSEUDONYM_KEY": KEY_TWO})
     assert second.returncode == 2
     assert "pseudonym key differs" in second.stderr
+    fingerprints = query(tmp_path / "w.duckdb", "SELECT vingerafdruk FROM audit.pseudoniem_sleutel")
+    assert fingerprints and fingerprints[0][0] not in second.stderr + second.stdout + first.stderr + first.stdout
+
+
+@pytest.mark.parametrize("key", ["k", "x" * (MIN_KEY_LENGTH - 1), " " * 40, "\t\n" * 20, DEMO_KEY])
+def test_a_weak_key_is_refused_outside_demo_mode(key):
+    with pytest.raises(ConfigError, match="secrets.token_urlsafe"):
+        Settings.from_env({"FAIRSHARE_PSEUDONYM_KEY": key}).key_bytes()
+
+
+def test_run_with_a_weak_key_exits_2_with_how_to_make_one(tmp_path):
+    result = fairshare("run", "--landing", str(tmp_path / "l"), "--warehouse", str(tmp_path / "w.duckdb"),
+                       env={"FAIRSHARE_PSEUDONYM_KEY": "kort"})
+    assert result.returncode == 2
+    assert 'python -c "import secrets; print(secrets.token_urlsafe(32))"' in result.stderr
+    assert "kort" not in result.stderr  # the key itself is never echoed
+    assert not (tmp_path / "w.duckdb").exists()
 
 
 def test_bad_peildatum_is_a_usage_error(tmp_path):

@@ -34,7 +34,7 @@ def test_real_excel_dates_and_datetimes():
 @pytest.mark.parametrize("text", ["31-02-2025", "gisteren", "2025/13/01", "03-2025"])
 def test_bad_dates_are_reported(text):
     value, err = parse_date(text)
-    assert value is None and text in err
+    assert value is None and text not in err and err.startswith("<") and "tekens>" in err  # reduced (privacy)
 
 
 @pytest.mark.parametrize("text,expected", [("652,30", 652.30), ("€ 652,30", 652.30), ("652.30", 652.30),

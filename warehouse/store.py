@@ -47,10 +47,10 @@ def check_key(conn: duckdb.DuckDBPyConnection, fingerprint: str) -> None:
     if row is None:
         conn.execute("INSERT INTO audit.pseudoniem_sleutel (vingerafdruk) VALUES (?)", [fingerprint])
     elif row[0] != fingerprint:
+        # The fingerprints themselves stay out of the message: logged, they would be an offline oracle for key guesses.
         raise KeyMismatch(
-            "FAIRSHARE_PSEUDONYM_KEY differs from the key this warehouse was built with "
-            f"(fingerprint {row[0]}, now {fingerprint}): pseudonyms would no longer link. "
-            "Use the original key, or start a new warehouse file.")
+            "FAIRSHARE_PSEUDONYM_KEY differs from the key this warehouse was built with: pseudonyms would no "
+            "longer link. Use the original key, or start a new warehouse file.")
 
 
 def stored_fingerprint(path: Path) -> str | None:

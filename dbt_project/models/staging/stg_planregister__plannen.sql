@@ -1,8 +1,7 @@
--- Housing plans per planregister snapshot (peildatum).
+-- Housing plans per planregister snapshot (peildatum). The plan name is not loaded (free text, no mart uses it).
 select
     peildatum,
     plan_id,
-    plannaam,
     gemeente as gemeente_code,
     status,
     oplevering_jaar,
