@@ -77,6 +77,9 @@ def run(landing: Path | None, warehouse: Path | None, reports: Path | None, serv
             _run_locked(settings, quiet=quiet, verbose=verbose)
     except lock.WarehouseLocked as exc:
         _stop(EXIT_USAGE, str(exc))
+    except OSError as exc:  # the lock file cannot be made: the warehouse folder is not usable
+        _stop(EXIT_USAGE, f"the warehouse lock {lock.lock_path(settings.warehouse)} cannot be created "
+                          f"({exc.strerror or type(exc).__name__}): choose a warehouse in a writable folder")
 
 
 def _stop(code: int, message: str) -> None:

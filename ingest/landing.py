@@ -87,14 +87,15 @@ def describe(bron: str, path: Path, landing: Path, source: SourceSpec, config: I
     return LandingFile(bron, path, pad, leverdatum=datum, commissie=commissie)
 
 
-def candidates(landing: Path, folder_name: str) -> tuple[list[Path], list[str]]:
-    """Regular files of one source folder (lock and hidden files skipped), and warnings for what was ignored.
+def candidates(landing: Path, folder_name: str) -> tuple[list[Path], list[tuple[str, str]]]:
+    """Regular files of one source folder (lock and hidden files skipped), and (pad, warning) for what was ignored.
 
     A symbolic link, or anything that resolves outside the landing folder, is never read.
     """
     folder = landing / folder_name
     if folder.is_symlink():
-        return [], [f"{folder_name}/ is a symbolic link: ignored (the landing folder must hold the files itself)"]
+        return [], [(f"{folder_name}/", f"{folder_name}/ is a symbolic link: ignored (the landing folder must hold "
+                                        "the files itself)")]
     if not folder.is_dir():
         return [], []
     root = landing.resolve()
@@ -104,10 +105,10 @@ def candidates(landing: Path, folder_name: str) -> tuple[list[Path], list[str]]:
             continue
         pad = p.relative_to(landing).as_posix()
         if p.is_symlink() or not p.resolve().is_relative_to(root):
-            ignored.append(f"{pad} is a symbolic link: ignored (copy the file itself into the landing folder)")
+            ignored.append((pad, f"{pad} is a symbolic link: ignored (copy the file itself into the landing folder)"))
         elif p.is_file():
             files.append(p)
-    for message in ignored:
+    for _, message in ignored:
         log.warning(message)
     return files, ignored
 
@@ -119,25 +120,26 @@ def scan(landing: Path, config: IngestConfig, bron: str, today: dt.date | None =
     return sorted(files, key=lambda f: (f.leverdatum or dt.date.min, f.pad))
 
 
-def _signature(path: Path) -> tuple[int, int] | None:
+def _signature(path: Path) -> tuple[int, int, int] | None:
+    """Size, modification and change time: a copy may keep the source's mtime (cp -p), never its ctime."""
     try:
         st = os.stat(path, follow_symlinks=False)
     except FileNotFoundError:
         return None
-    return st.st_size, st.st_mtime_ns
+    return st.st_size, st.st_mtime_ns, st.st_ctime_ns
 
 
 def still_changing(paths: list[Path], settle: float) -> dict[Path, str]:
     """Files whose size or modification time changes within ``settle`` seconds: not complete yet.
 
-    Only files modified less than ``settle`` seconds ago are watched (once, for the whole list);
+    Only files modified or changed (ctime) less than ``settle`` seconds ago are watched (once, for the whole list);
     older files are taken as complete at once, so a run over settled files never waits.
     """
     if settle <= 0 or not paths:
         return {}
     before = {p: _signature(p) for p in paths}
     now = time.time_ns()
-    young = [p for p, sig in before.items() if sig is not None and now - sig[1] < settle * 1e9]
+    young = [p for p, sig in before.items() if sig is not None and now - max(sig[1], sig[2]) < settle * 1e9]
     if young:
         time.sleep(settle)
     changing = {}

@@ -15,8 +15,10 @@ import os
 import pickle
 import re
 import resource
+import signal
 import subprocess
 import sys
+import tempfile
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -79,7 +81,8 @@ def xlsx_limits() -> dict[str, int]:
     """Limits an xlsx must keep to be read at all (README, "Limits on xlsx files")."""
     return {"max_cells": _limit("FAIRSHARE_XLSX_MAX_CELLS", 50_000_000),
             "max_bytes": _limit("FAIRSHARE_XLSX_MAX_BYTES", 4 << 30),
-            "memory": _limit("FAIRSHARE_XLSX_READER_MEMORY", 6 << 30)}
+            "memory": _limit("FAIRSHARE_XLSX_READER_MEMORY", 6 << 30),
+            "cpu_seconds": _limit("FAIRSHARE_XLSX_READER_SECONDS", 1800)}
 
 
 def _check_zip(path: Path, limits: dict[str, int]) -> None:
@@ -90,7 +93,7 @@ def _check_zip(path: Path, limits: dict[str, int]) -> None:
             if "xl/workbook.xml" not in zf.namelist():
                 raise BadFile("not a readable xlsx file (no workbook in the archive)")
     except (zipfile.BadZipFile, OSError, EOFError) as exc:
-        raise BadFile(f"not a readable xlsx file (the archive is damaged or cut off: {exc})") from exc
+        raise BadFile(f"not a readable xlsx file (the archive is damaged or cut off: {type(exc).__name__})") from exc
     if unpacked > limits["max_bytes"]:
         raise BadFile(f"not read: the xlsx unpacks to {unpacked:,} bytes, more than the limit of "
                       f"{limits['max_bytes']:,} (FAIRSHARE_XLSX_MAX_BYTES)")
@@ -98,13 +101,15 @@ def _check_zip(path: Path, limits: dict[str, int]) -> None:
 
 def _worker(path: Path, limits: dict[str, int], *args: object) -> Iterator[tuple]:
     """Messages of the xlsx worker process for this file; a crash of it becomes ``BadFile``."""
-    memory = limits["memory"]
+    memory, seconds = limits["memory"], limits["cpu_seconds"]
 
     def limit_memory() -> None:  # runs in the child before it starts
         resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+        resource.setrlimit(resource.RLIMIT_CPU, (seconds, seconds))
 
+    errors = tempfile.TemporaryFile()  # a file, not a pipe: a chatty child can never block on it
     proc = subprocess.Popen([sys.executable, str(WORKER), str(path), *map(str, (limits["max_cells"], *args))],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=errors, stdin=subprocess.DEVNULL,
                             preexec_fn=limit_memory)
     try:
         while True:
@@ -118,12 +123,16 @@ def _worker(path: Path, limits: dict[str, int], *args: object) -> Iterator[tuple
                 return
             yield message
         code = proc.wait()
-        stderr = proc.stderr.read().decode("utf-8", "replace")
+        errors.seek(0)
+        stderr = errors.read()[-65536:].decode("utf-8", "replace")
         needed = re.search(r"memory allocation of (\d+) bytes failed", stderr)
         if needed:
             raise BadFile(f"not read: the sheet's used range needs {int(needed.group(1)) / (1 << 30):,.1f} GiB, "
                           f"more than the reader's limit of {memory / (1 << 30):,.1f} GiB "
                           "(a stray cell far below or to the right of the table?)")
+        if code in (-signal.SIGXCPU, -signal.SIGKILL) and "memory allocation" not in stderr:
+            raise BadFile(f"not read: parsing it took more than the reader's limit of {seconds:,} s of CPU "
+                          "(FAIRSHARE_XLSX_READER_SECONDS)")
         how = f"signal {-code}" if code < 0 else f"exit status {code}"
         raise BadFile(f"not a readable xlsx file (the reader stopped with {how})")
     finally:
@@ -131,7 +140,7 @@ def _worker(path: Path, limits: dict[str, int], *args: object) -> Iterator[tuple
             proc.kill()
         proc.wait()
         proc.stdout.close()
-        proc.stderr.close()
+        errors.close()
 
 
 def _read_xlsx(path: Path) -> list[Sheet]:
@@ -143,10 +152,9 @@ def _read_xlsx(path: Path) -> list[Sheet]:
         if message[0] == "errors":
             errors = message[1]
             continue
-        _, name, top, left, rows = message
-
+        _, name, index, top, left, rows = message
         # chunks(first_row) streams the sheet again from that row, in another worker process
-        chunks = partial(_xlsx_chunks, path, name, errors.get(name, ()), size=CHUNK_ROWS, limits=limits)
+        chunks = partial(_xlsx_chunks, path, index, errors.get(name, ()), size=CHUNK_ROWS, limits=limits)
         head = _frame(rows, top + 1, left, errors.get(name, ())) if rows else _EMPTY
         sheets.append(Sheet(name=name, head=head, header_search_rows=HEAD_ROWS, chunks=chunks))
     return sheets
@@ -168,18 +176,22 @@ def _frame(block: list, row: int, left: int, errors) -> pd.DataFrame:
     return frame
 
 
-def _xlsx_chunks(path: Path, name: str, errors, first_row: int, *, size: int, limits: dict[str, int]
+def _xlsx_chunks(path: Path, index: int, errors, first_row: int, *, size: int, limits: dict[str, int]
                  ) -> Iterator[pd.DataFrame]:
     """Rows of one sheet from ``first_row`` on, ``size`` at a time, Excel error cells restored.
 
     The worker parses while this process normalises the previous chunk: the two cores both work.
     """
-    for _, row, left, block in _worker(path, limits, "rows", name, first_row, size):
+    for _, row, left, block in _worker(path, limits, "rows", index, first_row, size):
         yield _frame(block, row, left, errors)
 
 
 def sniff_encoding(path: Path) -> str:
-    """UTF-8 (with or without BOM) when the whole file decodes as such, else Windows-1252."""
+    """UTF-8 (with or without BOM) when the whole file decodes as such, else Windows-1252.
+
+    Windows-1252 leaves five bytes undefined; they are read as U+FFFD (a value holding one fails its
+    check and is quarantined), never as an error that would stop the run.
+    """
     decoder = codecs.getincrementaldecoder("utf-8")()
     try:
         with open(path, "rb") as fh:
@@ -197,7 +209,7 @@ def _read_csv(path: Path) -> Sheet:
     if b"\x00" in start or start.startswith(b"PK\x03\x04"):
         raise BadFile("not a readable csv file (binary content)")
     encoding = sniff_encoding(path)
-    with open(path, encoding=encoding, newline="") as fh:
+    with open(path, encoding=encoding, errors="replace", newline="") as fh:
         head_text = fh.read(65536)
     first = next((line for line in head_text.splitlines() if line.strip().strip(",;")), "")
     delimiter = ";" if first.count(";") > first.count(",") else ","
@@ -255,7 +267,7 @@ def csv_field_counts(path: Path, encoding: str, delimiter: str, block: int = 1 <
 
 
 def _csv_field_counts_quoted(path: Path, encoding: str, delimiter: str) -> np.ndarray:
-    with open(path, encoding=encoding, newline="") as fh:
+    with open(path, encoding=encoding, errors="replace", newline="") as fh:
         return np.fromiter((len(row) for row in csv.reader(fh, delimiter=delimiter)), dtype=np.int64)
 
 
@@ -263,7 +275,7 @@ def _csv_chunks(path: Path, encoding: str, delimiter: str, width: int, first_row
                 ) -> Iterator[pd.DataFrame]:
     row = first_row
     try:
-        reader = pd.read_csv(path, sep=delimiter, encoding=encoding, header=None, dtype=str, names=range(width),
+        reader = pd.read_csv(path, sep=delimiter, encoding=encoding, encoding_errors="replace", header=None, dtype=str, names=range(width),
                              keep_default_na=False, skip_blank_lines=False, engine="c", skiprows=first_row - 1,
                              chunksize=size)
         for frame in reader:
@@ -280,7 +292,7 @@ def _csv_chunks(path: Path, encoding: str, delimiter: str, width: int, first_row
         return  # nothing below the header
     except UnicodeDecodeError as exc:
         raise BadFile(f"not a readable csv file ({exc})") from exc
-    with open(path, encoding=encoding, newline="") as fh:
+    with open(path, encoding=encoding, errors="replace", newline="") as fh:
         lines = islice(csv.reader(fh, delimiter=delimiter), row - 1, None)
         while block := list(islice(lines, size)):
             frame = pd.DataFrame(block, dtype=object)

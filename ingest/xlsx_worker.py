@@ -7,10 +7,12 @@ under a memory limit (set by the parent), checks each sheet's declared range fir
 pickled messages on stdout. If it dies anyway, only this file is rejected.
 
 Run as a script (``python xlsx_worker.py PATH MAX_CELLS head|rows ...``), so that it imports nothing of the
-pipeline: ``head`` sends every visible sheet's first rows and the Excel error cells; ``rows SHEET
-FIRST_ROW SIZE`` sends that sheet's rows from FIRST_ROW on, SIZE at a time.
+pipeline: ``head`` sends every visible sheet's first rows and the Excel error cells; ``rows INDEX
+FIRST_ROW SIZE`` sends the rows of the sheet at that position from FIRST_ROW on, SIZE at a time (a
+position, not a name: a sheet name could be anything, and a command line is visible to `ps`).
+A failure is reported as fixed text and the exception's class only: parser messages can quote cells.
 
-Messages: ``("sheet", name, top, left, rows)``, ``("errors", {sheet: [(row, col, code)]})``,
+Messages: ``("sheet", name, index, top, left, rows)``, ``("errors", {sheet: [(row, col, code)]})``,
 ``("chunk", first_row_number, left_column, rows)``, ``("fail", reason)``, ``("end",)``.
 """
 
@@ -89,8 +91,9 @@ def main(argv: list[str]) -> int:
     with zipfile.ZipFile(path) as zf:
         members = _sheet_members(zf)
         wb = CalamineWorkbook.from_path(path)
+        names = [m.name for m in wb.sheets_metadata]
         visible = [m.name for m in wb.sheets_metadata if m.visible == SheetVisibleEnum.Visible]
-        wanted = visible if mode == "head" else [argv[3]]
+        wanted = visible if mode == "head" else [names[int(argv[3])]]
         for name in wanted:
             declared = _declared_cells(zf, members[name]) if name in members else None
             if declared and declared[1] > max_cells:
@@ -105,10 +108,10 @@ def main(argv: list[str]) -> int:
             sheet = wb.get_sheet_by_name(name)
             top, left = sheet.start if sheet.start is not None and sheet.height else (0, 0)
             rows = list(islice(sheet.iter_rows(), HEAD_ROWS)) if sheet.start is not None and sheet.height else []
-            _send(out, ("sheet", name, top, left, rows))
+            _send(out, ("sheet", name, names.index(name), top, left, rows))
     else:
         first_row, size = int(argv[4]), int(argv[5])
-        sheet = wb.get_sheet_by_name(argv[3])
+        sheet = wb.get_sheet_by_index(int(argv[3]))
         if sheet.start is not None and sheet.height:
             top, left = sheet.start
             rows = sheet.iter_rows()
@@ -131,6 +134,6 @@ if __name__ == "__main__":
     except MemoryError:
         _send(sys.stdout.buffer, ("fail", "reading it needs more memory than the reader's limit"))
         sys.exit(0)
-    except Exception as exc:  # calamine raises several types for broken files
-        _send(sys.stdout.buffer, ("fail", f"{type(exc).__name__}: {exc}"))
+    except Exception as exc:  # calamine raises several types for broken files; their text may quote cells
+        _send(sys.stdout.buffer, ("fail", f"the xlsx reader could not parse it ({type(exc).__name__})"))
         sys.exit(0)

@@ -35,7 +35,8 @@ def landing_hashes(fairshare: FairshareResource) -> dict[str, str]:
     for bron in SOURCES:
         paths, _ = candidates(settings.landing, bron)
         for path in paths:
-            if now - path.stat().st_mtime >= settings.settle_seconds:
+            st = path.stat()
+            if now - max(st.st_mtime, st.st_ctime) >= settings.settle_seconds:
                 hashes[path.relative_to(settings.landing).as_posix()] = content_hash(path)
     return hashes
 

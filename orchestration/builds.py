@@ -92,7 +92,7 @@ def nothing_new(settings: Settings) -> bool:
                     if state is None or state.inhoud_hash != digest or state.config_hash != config.config_hash:
                         return False
             return up_to_date(conn, settings)[0]
-    except (lock.WarehouseLocked, duckdb.Error):
+    except (lock.WarehouseLocked, duckdb.Error, OSError):
         return False
 
 

@@ -137,7 +137,7 @@ def load_source(warehouse: Path, landing: Path, bron: str, config: IngestConfig,
         _, ignored = candidates(landing, folder)
         files = scan(landing, config, bron)
         changing = still_changing([f.path for f in files if not f.name_error], settle)
-    outcomes = [FileOutcome(bron, message.split(" ", 1)[0], "genegeerd", reden=message) for message in ignored]
+    outcomes = [FileOutcome(bron, pad, "genegeerd", reden=message) for pad, message in ignored]
     shown = console.report()
     with store.connect(warehouse) as conn, (shown.files(f"reading {bron}", len(files)) if shown else nullcontext()):
         prepare(conn, config, key)

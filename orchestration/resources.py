@@ -23,7 +23,7 @@ class FairshareResource(dg.ConfigurableResource):
 
     A run holds the warehouse lock (``warehouse.lock``) from its first step to its end, so two
     runs never interleave on one warehouse, whichever way they were started; a run that cannot
-    take it within ``wait_seconds`` fails at once with one sentence naming the holder.
+    take it within ``wait_seconds`` fails with one sentence naming the holder.
     """
 
     landing: str | None = None
@@ -34,7 +34,7 @@ class FairshareResource(dg.ConfigurableResource):
     peildatum: str | None = None
     adhoc: bool = False
     settle_seconds: float | None = None
-    wait_seconds: float = 0.0
+    wait_seconds: float = 600.0  # a Dagster run waits for another writer; `fairshare run` holds the lock already
     echo_dbt: bool = True  # dbt's own log in the step's output (`fairshare run` shows it only with --verbose)
 
     def settings(self) -> Settings:
@@ -53,6 +53,9 @@ class FairshareResource(dg.ConfigurableResource):
             held.__enter__()
         except (lock.WarehouseLocked, ConfigError) as exc:
             raise dg.Failure(description=str(exc), allow_retries=False) from exc
+        except OSError as exc:
+            raise dg.Failure(description=f"the warehouse lock cannot be created ({exc.strerror or exc})",
+                             allow_retries=False) from exc
         try:
             yield self
         finally:

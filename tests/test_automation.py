@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import time
 from contextlib import nullcontext
 from pathlib import Path
 
@@ -102,8 +103,10 @@ def test_a_file_still_being_written_waits_for_a_later_tick_and_links_are_never_r
     (landing / "urgentie" / "baarn_2025-04-02.csv").symlink_to(secret)
     assert _tick(sensor, landing, None, settle=60)[0] == []  # written just now: not complete yet
     old = path.stat().st_mtime - 120
-    os.utime(path, (old, old))
-    requests, cursor = _tick(sensor, landing, None, settle=60)
+    os.utime(path, (old, old))  # a copy that keeps the source's time is still new by its change time
+    assert _tick(sensor, landing, None, settle=60)[0] == []
+    time.sleep(1.2)
+    requests, cursor = _tick(sensor, landing, None, settle=1)
     assert len(requests) == 1 and requests[0].tags["fairshare/bestanden"] == "swev/toewijzingen_2025-04-02.xlsx"
     assert "urgentie" not in cursor
 

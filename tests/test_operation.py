@@ -105,6 +105,28 @@ def test_a_cut_off_xlsx_and_a_bomb_are_rejected_with_a_reason(landing, warehouse
     assert "FAIRSHARE_XLSX_MAX_BYTES" in outcomes["swev/toewijzingen_2025-04-02.xlsx"].reden
 
 
+def test_a_csv_byte_that_windows_1252_leaves_undefined_is_a_bad_value_not_a_crash(landing, warehouse):
+    path = write_csv(landing / "swev" / "toewijzingen_2025-04-02.csv", SWEV_HEADER,
+                     [swev_row(i, datum="01-03-2025") for i in range(1, 4)], encoding="cp1252")
+    data = path.read_bytes()
+    assert b"T0002;Portaal;Amersfoort;01-03-2025;600.0;" in data
+    path.write_bytes(data.replace(b"T0002;Portaal;Amersfoort;01-03-2025;600.0;",
+                                  b"T0002;Portaal;Amersfoort;01-03-2025;6\x8100.0;"))
+    [outcome] = load_all(landing, warehouse)
+    assert outcome.status == "geladen" and outcome.rijen_geladen == 2
+    [(rij, kolom)] = query(warehouse, "SELECT rijnummer, kolom FROM audit.quarantaine")
+    assert (rij, kolom) == (3, "netto_huur")
+
+
+def test_a_warehouse_folder_that_cannot_hold_the_lock_is_a_usage_error(tmp_path):
+    (tmp_path / "geen-map").write_text("a file where the warehouse folder should be")
+    result = fairshare("run", "--demo", "--landing", str(tmp_path / "landing"),
+                       "--warehouse", str(tmp_path / "geen-map" / "fairshare.duckdb"))
+    assert result.returncode == 2 and "cannot be created" in result.stderr
+    no_traceback(result)
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
 # 4. Half-copied files ----------------------------------------------------------------------------------------
 
 def test_a_csv_line_cut_short_is_a_bad_row_and_the_rest_loads(landing, warehouse):
