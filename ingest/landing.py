@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import logging
 import os
 import re
 import time
@@ -19,7 +18,6 @@ from pathlib import Path
 from ingest.config import IngestConfig, SourceSpec
 
 SOURCES = ("swev", "urgentie", "planregister")
-log = logging.getLogger("fairshare.ingest")
 
 
 @dataclass(frozen=True)
@@ -108,8 +106,6 @@ def candidates(landing: Path, folder_name: str) -> tuple[list[Path], list[tuple[
             ignored.append((pad, f"{pad} is a symbolic link: ignored (copy the file itself into the landing folder)"))
         elif p.is_file():
             files.append(p)
-    for _, message in ignored:
-        log.warning(message)
     return files, ignored
 
 

@@ -137,6 +137,8 @@ def load_source(warehouse: Path, landing: Path, bron: str, config: IngestConfig,
         _, ignored = candidates(landing, folder)
         files = scan(landing, config, bron)
         changing = still_changing([f.path for f in files if not f.name_error], settle)
+    for _, message in ignored:  # logged here once per run (scan and the sensor list the folder too)
+        log.warning(message)
     outcomes = [FileOutcome(bron, pad, "genegeerd", reden=message) for pad, message in ignored]
     shown = console.report()
     with store.connect(warehouse) as conn, (shown.files(f"reading {bron}", len(files)) if shown else nullcontext()):
