@@ -181,3 +181,69 @@ def test_a_file_read_in_chunks_loads_as_if_read_at_once(tmp_path, monkeypatch):
         assert whole[:3] == (24, 20, 4)  # 25 rows less the empty one; bad: the date and the duplicates of two ids
         assert [r for r, _ in whole[4]] == [first_row + k for k in (2, 6, 19, 22)]
         assert whole[5] == [(1,)]
+
+
+def test_unchanged_rows_of_a_cumulative_delivery_are_sightings_not_versions(landing, warehouse):
+    """Issue 13: raw grows with changes, not with deliveries; lineage and "latest delivery wins" still hold."""
+    first = [swev_row(i, datum="01-03-2025") for i in range(1, 51)]
+    write_csv(landing / "swev" / "toewijzingen_2025-04-02.csv", SWEV_HEADER, first)
+    load_all(landing, warehouse)
+    # The next cumulative delivery repeats all 50 rows, corrects T0007 and adds T0051.
+    second = [swev_row(i, datum="01-03-2025", huur="655,00" if i == 7 else 600) for i in range(1, 52)]
+    write_csv(landing / "swev" / "toewijzingen_2025-11-03.csv", SWEV_HEADER, second)
+    # An older extraction arriving last repeats T0001 with another rent: it must not win.
+    write_csv(landing / "swev" / "toewijzingen_2024-11-01.csv", SWEV_HEADER, [swev_row(1, datum="01-03-2025", huur=590)])
+    load_all(landing, warehouse)
+    assert query(warehouse, "SELECT count(*) FROM raw.swev_toewijzingen__versies") == [(53,)]  # 50 + T0007' + T0051 + T0001'
+    assert query(warehouse, "SELECT count(*) FROM raw.swev_toewijzingen__waarnemingen") == [(102,)]
+    # Lineage: every row read is still there with its file and row number.
+    assert query(warehouse, "SELECT _pad, count(*), min(_rijnummer), max(_rijnummer) FROM raw.swev_toewijzingen "
+                            "GROUP BY 1 ORDER BY 1") == [
+        ("swev/toewijzingen_2024-11-01.csv", 1, 2, 2), ("swev/toewijzingen_2025-04-02.csv", 50, 2, 51),
+        ("swev/toewijzingen_2025-11-03.csv", 51, 2, 52)]
+    actueel = query(warehouse, "SELECT toewijzing_id, netto_huur, _pad, _rijnummer FROM raw.swev_toewijzingen_actueel "
+                               "WHERE toewijzing_id IN ('T0001', 'T0007', 'T0051') ORDER BY 1")
+    assert actueel == [("T0001", 600.0, "swev/toewijzingen_2025-11-03.csv", 2),
+                       ("T0007", 655.0, "swev/toewijzingen_2025-11-03.csv", 8),
+                       ("T0051", 600.0, "swev/toewijzingen_2025-11-03.csv", 52)]
+    assert query(warehouse, "SELECT count(*), count(DISTINCT toewijzing_id) FROM raw.swev_toewijzingen_actueel") == [
+        (51, 51)]
+    # The actueel table kept at load time equals the rule computed afresh from all sightings.
+    fresh = query(warehouse, "SELECT * FROM raw.swev_toewijzingen QUALIFY row_number() OVER (PARTITION BY "
+                             "toewijzing_id ORDER BY _leverdatum DESC, _bestand_id DESC) = 1 ORDER BY toewijzing_id")
+    assert query(warehouse, "SELECT * FROM raw.swev_toewijzingen_actueel ORDER BY toewijzing_id") == fresh
+
+
+def test_a_replaced_file_takes_its_sightings_along_and_keys_fall_back(landing, warehouse):
+    write_csv(landing / "swev" / "toewijzingen_2025-04-02.csv", SWEV_HEADER,
+              [swev_row(1, datum="01-03-2025", huur=600), swev_row(2, datum="01-03-2025")])
+    path = landing / "swev" / "toewijzingen_2025-11-03.csv"
+    write_csv(path, SWEV_HEADER, [swev_row(1, datum="01-03-2025", huur=700), swev_row(3, datum="01-10-2025")])
+    load_all(landing, warehouse)
+    write_csv(path, SWEV_HEADER, [swev_row(3, datum="01-10-2025")])  # re-delivered without T0001
+    load_all(landing, warehouse)
+    assert query(warehouse, "SELECT toewijzing_id, netto_huur, _pad FROM raw.swev_toewijzingen_actueel ORDER BY 1") == [
+        ("T0001", 600.0, "swev/toewijzingen_2025-04-02.csv"), ("T0002", 600.0, "swev/toewijzingen_2025-04-02.csv"),
+        ("T0003", 600.0, "swev/toewijzingen_2025-11-03.csv")]
+    # The 700 version is seen nowhere any more, so it is gone.
+    assert query(warehouse, "SELECT count(*) FROM raw.swev_toewijzingen__versies") == [(3,)]
+
+
+def test_an_older_warehouse_raw_table_is_converted_in_place(landing, warehouse):
+    import duckdb
+
+    write_csv(landing / "swev" / "toewijzingen_2025-04-02.csv", SWEV_HEADER, [swev_row(i) for i in range(1, 4)])
+    write_csv(landing / "swev" / "toewijzingen_2025-11-03.csv", SWEV_HEADER,
+              [swev_row(i, huur=610 if i == 2 else 600) for i in range(1, 5)])
+    load_all(landing, warehouse)
+    before = _state(warehouse), query(warehouse, "SELECT * FROM raw.swev_toewijzingen_actueel ORDER BY ALL")
+    with duckdb.connect(str(warehouse)) as conn:  # back to the layout of a warehouse built before issue 13
+        conn.execute("CREATE TABLE raw.oud AS SELECT * FROM raw.swev_toewijzingen")
+        for obj in ("VIEW raw.swev_toewijzingen", "VIEW raw.swev_toewijzingen_actueel",
+                    "TABLE raw.swev_toewijzingen__versies", "TABLE raw.swev_toewijzingen__waarnemingen",
+                    "TABLE raw.swev_toewijzingen__actueel"):
+            conn.execute(f"DROP {obj}")
+        conn.execute("ALTER TABLE raw.oud RENAME TO swev_toewijzingen")
+    load_all(landing, warehouse)
+    assert (_state(warehouse), query(warehouse, "SELECT * FROM raw.swev_toewijzingen_actueel ORDER BY ALL")) == before
+    assert query(warehouse, "SELECT count(*) FROM raw.swev_toewijzingen__versies") == [(5,)]

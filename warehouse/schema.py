@@ -1,21 +1,21 @@
 """DDL of the warehouse's `raw` and `audit` schemas.
 
-Raw tables keep every version of every row with the file it came from (`_pad`, `_leverdatum`);
-which version counts is decided downstream (latest delivery wins, sources.md §1).
+Raw keeps every version of every row and every sighting of it (sources.md §1). A cumulative
+delivery repeats most rows of the previous one unchanged, so per source three tables hold it:
+
+- ``<table>__versies``: each distinct row (natural key + all canonical values) once, with ``_versie``,
+  a hash of its values: raw grows with changes, not with deliveries;
+- ``<table>__waarnemingen``: one narrow row per row read (file, row number, key, version): lineage;
+- ``<table>__actueel``: per natural key the sighting of the latest delivery (latest delivery wins),
+  maintained by each file's load in the same transaction (``warehouse.store``).
+
+``<table>`` and ``<table>_actueel`` are views over these with the columns the raw table always had
+(canonical columns, then ``_pad``, ``_leverdatum``, ``_bestand_id``, ``_blad``, ``_rijnummer``).
 """
 
 from __future__ import annotations
 
 import duckdb
-
-# Columns every raw table carries besides its canonical columns.
-RAW_META = {
-    "_pad": "VARCHAR NOT NULL",
-    "_leverdatum": "DATE NOT NULL",
-    "_bestand_id": "BIGINT NOT NULL",
-    "_blad": "VARCHAR",
-    "_rijnummer": "BIGINT NOT NULL",
-}
 
 AUDIT_DDL = """
 CREATE SCHEMA IF NOT EXISTS raw;
@@ -84,15 +84,82 @@ QUALIFY row_number() OVER (PARTITION BY pad ORDER BY bestand_id DESC) = 1;
 
 
 def ensure_schema(conn: duckdb.DuckDBPyConnection, raw_tables: dict[str, tuple[dict[str, str], list[str]]]) -> None:
-    """Create the audit schema, one raw table per source and its `_actueel` view.
+    """Create the audit schema and, per source, its raw tables and views (see the module docstring).
 
-    ``raw_tables``: table -> (columns with types, natural key). The view keeps, per natural key,
-    the version of the latest delivery (sources.md §1); a key missing from a later delivery stays.
+    ``raw_tables``: table -> (columns with types, natural key). A raw table of an older warehouse
+    (one row per row read) is converted in place.
     """
     conn.execute(AUDIT_DDL)
     for table, (columns, natural_key) in raw_tables.items():
-        cols = {**columns, **RAW_META}
-        body = ",\n    ".join(f"{name} {typ}" for name, typ in cols.items())
-        conn.execute(f"CREATE TABLE IF NOT EXISTS {table} (\n    {body}\n)")
-        conn.execute(f"CREATE OR REPLACE VIEW {table}_actueel AS SELECT * FROM {table} QUALIFY row_number() OVER ("
-                     f"PARTITION BY {', '.join(natural_key)} ORDER BY _leverdatum DESC, _bestand_id DESC) = 1")
+        old = _kind_of(conn, table) == "BASE TABLE"
+        if old:
+            conn.execute(f"ALTER TABLE {table} RENAME TO {_name(table)}__oud")
+        key = {k: columns[k] for k in natural_key}
+        _create(conn, f"{table}__versies", {**columns, "_versie": "UBIGINT NOT NULL"})
+        _create(conn, f"{table}__waarnemingen", {"_bestand_id": "BIGINT NOT NULL", "_rijnummer": "BIGINT NOT NULL",
+                                                 **key, "_versie": "UBIGINT NOT NULL"})
+        _create(conn, f"{table}__actueel", {**key, "_versie": "UBIGINT NOT NULL", "_bestand_id": "BIGINT NOT NULL",
+                                            "_rijnummer": "BIGINT NOT NULL", "_leverdatum": "DATE NOT NULL"})
+        if old:
+            _convert(conn, table, list(columns), natural_key)
+        on = " AND ".join(f"v.{k} = s.{k}" for k in natural_key)
+        conn.execute(f"""CREATE OR REPLACE VIEW {table} AS
+            SELECT v.* EXCLUDE (_versie), b.pad AS _pad, b.leverdatum AS _leverdatum, s._bestand_id,
+                   b.blad AS _blad, s._rijnummer
+            FROM {table}__waarnemingen AS s JOIN {table}__versies AS v ON {on} AND v._versie = s._versie
+            JOIN audit.bestanden AS b ON b.bestand_id = s._bestand_id""")
+        conn.execute(f"""CREATE OR REPLACE VIEW {table}_actueel AS
+            SELECT v.* EXCLUDE (_versie), b.pad AS _pad, s._leverdatum, s._bestand_id, b.blad AS _blad, s._rijnummer
+            FROM {table}__actueel AS s JOIN {table}__versies AS v ON {on} AND v._versie = s._versie
+            JOIN audit.bestanden AS b ON b.bestand_id = s._bestand_id""")
+
+
+def version_hash(columns: list[str], alias: str = "") -> str:
+    """SQL for a row's ``_versie``: a hash of all its canonical values (the natural key included)."""
+    return "hash(" + ", ".join(f'{alias}"{c}"' for c in columns) + ")"
+
+
+def rebuild_actueel(conn: duckdb.DuckDBPyConnection, table: str, natural_key: list[str],
+                    keys: str | None = None) -> None:
+    """Recompute ``<table>__actueel`` from the sightings: all keys, or those in the relation ``keys``."""
+    cols = ", ".join(f"s.{k}" for k in natural_key)
+    only = ""
+    if keys:
+        on = " AND ".join(f"a.{k} = t.{k}" for k in natural_key)
+        conn.execute(f"DELETE FROM {table}__actueel AS a USING {keys} AS t WHERE {on}")
+        only = f"SEMI JOIN {keys} AS t ON " + " AND ".join(f"s.{k} = t.{k}" for k in natural_key)
+    else:
+        conn.execute(f"DELETE FROM {table}__actueel")
+    conn.execute(f"""INSERT INTO {table}__actueel
+        SELECT {cols}, s._versie, s._bestand_id, s._rijnummer, b.leverdatum
+        FROM {table}__waarnemingen AS s {only} JOIN audit.bestanden AS b ON b.bestand_id = s._bestand_id
+        QUALIFY row_number() OVER (PARTITION BY {cols} ORDER BY b.leverdatum DESC, s._bestand_id DESC) = 1""")
+
+
+def _name(table: str) -> str:
+    return table.split(".", 1)[1]
+
+
+def _kind_of(conn: duckdb.DuckDBPyConnection, table: str) -> str | None:
+    schema_name, name = table.split(".", 1)
+    row = conn.execute("SELECT table_type FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
+                       [schema_name, name]).fetchone()
+    return row[0] if row else None
+
+
+def _create(conn: duckdb.DuckDBPyConnection, table: str, columns: dict[str, str]) -> None:
+    body = ",\n    ".join(f"{name} {typ}" for name, typ in columns.items())
+    conn.execute(f"CREATE TABLE IF NOT EXISTS {table} (\n    {body}\n)")
+
+
+def _convert(conn: duckdb.DuckDBPyConnection, table: str, columns: list[str], natural_key: list[str]) -> None:
+    """Turn an older warehouse's raw table (every row read, with its lineage) into versions and sightings."""
+    old = f"{table}__oud"
+    cols = ", ".join(f'"{c}"' for c in columns)
+    keys = ", ".join(natural_key)
+    conn.execute(f"CREATE TEMP TABLE _oud AS SELECT *, {version_hash(columns)} AS _versie FROM {old}")
+    conn.execute(f"INSERT INTO {table}__versies SELECT DISTINCT ON ({keys}, _versie) {cols}, _versie FROM _oud")
+    conn.execute(f"INSERT INTO {table}__waarnemingen SELECT _bestand_id, _rijnummer, {keys}, _versie FROM _oud")
+    conn.execute("DROP TABLE _oud")
+    conn.execute(f"DROP TABLE {old}")
+    rebuild_actueel(conn, table, natural_key)

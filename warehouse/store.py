@@ -20,6 +20,7 @@ import pandas as pd
 
 from fairshare import timing
 from ingest.values import hmac_pads, pseudonym_sql
+from warehouse import schema
 
 
 class KeyMismatch(Exception):
@@ -128,30 +129,34 @@ class Delivery(Protocol):
 
 def store_file(conn: duckdb.DuckDBPyConnection, table: str, audit: dict, delivery: Delivery, key: bytes,
                natural_key: list[str], key_header: str, verify: Callable[[], None] | None = None) -> tuple[int, int]:
-    """Load one file atomically, chunk by chunk: replace its earlier rows and quarantine entries, write its audit row.
+    """Load one file atomically, chunk by chunk: replace its earlier sightings and quarantine entries, write its audit row.
 
-    Identifiers are pseudonymised in the INSERT (``pseudonym_sql``). ``verify`` is called just before
-    the commit and may raise to roll the load back (the file changed while it was read).
-    Returns (bestand_id, rows loaded).
+    The file's rows are collected in a temporary table (identifiers pseudonymised in that INSERT,
+    ``pseudonym_sql``); at the end each row becomes a sighting, only rows not seen before become new
+    versions, and ``<table>__actueel`` moves to this delivery's sightings where it is the latest
+    (``warehouse.schema``). ``verify`` is called just before the commit and may raise to roll the
+    load back (the file changed while it was read). Returns (bestand_id, rows loaded).
     """
     outer, inner = hmac_pads(key)
     conn.execute("BEGIN TRANSACTION")
     try:
         bestand_id = _insert_audit(conn, audit)
         pad = audit["pad"]
-        conn.execute(f"DELETE FROM {table} WHERE _pad = ?", [pad])
+        replaced = _drop_earlier_sightings(conn, table, pad, natural_key)
         conn.execute("DELETE FROM audit.quarantaine WHERE pad = ?", [pad])
+        columns = _columns(conn, table)
+        conn.execute(f"CREATE OR REPLACE TEMP TABLE _nieuw AS SELECT * EXCLUDE (_versie), 0::BIGINT AS _rijnummer "
+                     f"FROM {table}__versies LIMIT 0")
         parts, bad_keys = 0, []
         for part in delivery.chunks():
             parts += 1
             bad_keys.append(part.bad_keys)
             if len(part.rows):
                 with timing.stage("load"):
-                    _insert_chunk(conn, table, part, pad, audit, bestand_id, (outer, inner))
+                    _insert_chunk(conn, part, (outer, inner))
         with timing.stage("load"):
             if parts > 1:  # a key twice in one chunk was caught there; across chunks it is caught here
-                _take_duplicates(conn, table, bestand_id, natural_key, key_header, pd.concat(bad_keys),
-                                 delivery.quarantine)
+                _take_duplicates(conn, natural_key, key_header, pd.concat(bad_keys), delivery.quarantine)
             quarantine = delivery.quarantine
             if quarantine:
                 q = pd.DataFrame(quarantine).assign(bestand_id=bestand_id, bron=audit["bron"], pad=pad,
@@ -161,7 +166,7 @@ def store_file(conn: duckdb.DuckDBPyConnection, table: str, audit: dict, deliver
                              "waarden) SELECT bestand_id, bron, pad, blad, rijnummer, kolom, reden, waarden "
                              "FROM _quarantine")
                 conn.unregister("_quarantine")
-            loaded = conn.execute(f"SELECT count(*) FROM {table} WHERE _bestand_id = ?", [bestand_id]).fetchone()[0]
+            loaded = _keep_versions(conn, table, columns, natural_key, bestand_id, audit["leverdatum"], replaced)
             conn.execute("UPDATE audit.bestanden SET rijen_gelezen = ?, rijen_geladen = ?, rijen_quarantaine = ?, "
                          "totaalrijen_overgeslagen = ? WHERE bestand_id = ?",
                          [delivery.rijen_gelezen, loaded, len(quarantine), delivery.totaalrijen_overgeslagen,
@@ -172,15 +177,72 @@ def store_file(conn: duckdb.DuckDBPyConnection, table: str, audit: dict, deliver
     except BaseException:
         conn.execute("ROLLBACK")
         raise
+    finally:
+        for temp in ("_nieuw", "_vorige"):
+            try:
+                conn.execute(f"DROP TABLE IF EXISTS {temp}")
+            except duckdb.Error:
+                pass
     return bestand_id, loaded
 
 
-def _insert_chunk(conn: duckdb.DuckDBPyConnection, table: str, part, pad: str, audit: dict, bestand_id: int,
-                  pads: tuple[bytes, bytes]) -> None:
-    frame = part.rows.assign(_pad=pad, _leverdatum=pd.Timestamp(audit["leverdatum"]), _bestand_id=bestand_id,
-                             _blad=audit.get("blad"))
+def _columns(conn: duckdb.DuckDBPyConnection, table: str) -> list[str]:
+    """The canonical columns of a source's versions, in order."""
+    schema_name, name = table.split(".", 1)
+    return [c for (c,) in conn.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_schema = ? AND table_name = ? "
+        "AND column_name <> '_versie' ORDER BY ordinal_position", [schema_name, f"{name}__versies"]).fetchall()]
+
+
+def _drop_earlier_sightings(conn: duckdb.DuckDBPyConnection, table: str, pad: str, natural_key: list[str]) -> bool:
+    """Remove the sightings of an earlier load of this path (a re-delivered file), keeping their keys in ``_vorige``."""
+    earlier = "SELECT bestand_id FROM audit.bestanden WHERE pad = ?"
+    keys = ", ".join(natural_key)
+    conn.execute(f"CREATE OR REPLACE TEMP TABLE _vorige AS SELECT DISTINCT {keys} FROM {table}__waarnemingen "
+                 f"WHERE _bestand_id IN ({earlier})", [pad])
+    if not conn.execute("SELECT count(*) FROM _vorige").fetchone()[0]:
+        return False
+    conn.execute(f"DELETE FROM {table}__waarnemingen WHERE _bestand_id IN ({earlier})", [pad])
+    return True
+
+
+def _keep_versions(conn: duckdb.DuckDBPyConnection, table: str, columns: list[str], natural_key: list[str],
+                   bestand_id: int, leverdatum, replaced: bool) -> int:
+    """Turn the file's rows (``_nieuw``) into sightings and new versions; move ``__actueel`` along.
+
+    A key's current row is its sighting of the latest delivery (then the latest load): a new sighting
+    wins unless the key was seen in a later delivery. When this load replaces an earlier load of the
+    same path, the keys of both are recomputed from all sightings, and versions no longer seen go.
+    """
+    keys = ", ".join(natural_key)
+    on = " AND ".join(f"a.{k} = n.{k}" for k in natural_key)
+    conn.execute(f"CREATE OR REPLACE TEMP TABLE _nieuw AS SELECT *, {schema.version_hash(columns)} AS _versie "
+                 "FROM _nieuw")
+    conn.execute(f"INSERT INTO {table}__waarnemingen SELECT ?, _rijnummer, {keys}, _versie FROM _nieuw",
+                 [bestand_id])
+    cols = ", ".join(f'n."{c}"' for c in columns)
+    conn.execute(f"INSERT INTO {table}__versies SELECT {cols}, n._versie FROM _nieuw AS n "
+                 f"ANTI JOIN {table}__versies AS a ON {on} AND a._versie = n._versie")
+    if replaced:
+        conn.execute(f"INSERT INTO _vorige SELECT {keys} FROM _nieuw")
+        schema.rebuild_actueel(conn, table, natural_key, "_vorige")
+        on_v = " AND ".join(f"w.{k} = v.{k}" for k in natural_key)
+        touched = " AND ".join(f"t.{k} = v.{k}" for k in natural_key)
+        conn.execute(f"DELETE FROM {table}__versies AS v WHERE EXISTS (SELECT 1 FROM _vorige AS t WHERE {touched}) "
+                     f"AND NOT EXISTS (SELECT 1 FROM {table}__waarnemingen AS w WHERE {on_v} "
+                     "AND w._versie = v._versie)")
+    else:
+        conn.execute(f"DELETE FROM {table}__actueel AS a USING _nieuw AS n WHERE {on} AND a._leverdatum <= ?",
+                     [leverdatum])
+        conn.execute(f"INSERT INTO {table}__actueel SELECT {', '.join(f'n.{k}' for k in natural_key)}, n._versie, ?, "
+                     f"n._rijnummer, ?::DATE FROM _nieuw AS n ANTI JOIN {table}__actueel AS a ON {on}",
+                     [bestand_id, leverdatum])
+    return conn.execute("SELECT count(*) FROM _nieuw").fetchone()[0]
+
+
+def _insert_chunk(conn: duckdb.DuckDBPyConnection, part, pads: tuple[bytes, bytes]) -> None:
     targets, exprs, params = [], [], []
-    for col in frame.columns:
+    for col in part.rows.columns:
         if col in part.pseudonymise:
             targets.append(part.pseudonymise[col])
             exprs.append(pseudonym_sql(f'"{col}"'))
@@ -188,13 +250,13 @@ def _insert_chunk(conn: duckdb.DuckDBPyConnection, table: str, part, pad: str, a
         else:
             targets.append(col)
             exprs.append(f'"{col}"')
-    conn.register("_incoming", frame)
-    conn.execute(f"INSERT INTO {table} ({', '.join(targets)}) SELECT {', '.join(exprs)} FROM _incoming", params)
+    conn.register("_incoming", part.rows)
+    conn.execute(f"INSERT INTO _nieuw ({', '.join(targets)}) SELECT {', '.join(exprs)} FROM _incoming", params)
     conn.unregister("_incoming")
 
 
-def _take_duplicates(conn: duckdb.DuckDBPyConnection, table: str, bestand_id: int, natural_key: list[str],
-                     key_header: str, bad_keys: pd.DataFrame, quarantine: list[dict]) -> None:
+def _take_duplicates(conn: duckdb.DuckDBPyConnection, natural_key: list[str], key_header: str,
+                     bad_keys: pd.DataFrame, quarantine: list[dict]) -> None:
     """Rows whose natural key occurs more than once in the file, across chunks: loaded ones are removed and
     quarantined, already quarantined ones get the duplicate named too (as within one chunk)."""
     keys = ", ".join(f'"{k}"' for k in natural_key)
@@ -202,12 +264,12 @@ def _take_duplicates(conn: duckdb.DuckDBPyConnection, table: str, bestand_id: in
                   pd.DataFrame({**{k: pd.Series(dtype=object) for k in natural_key},
                                 "_rijnummer": pd.Series(dtype="int64")}))
     counted = f"""
-        WITH all_keys AS (SELECT {keys} FROM {table} WHERE _bestand_id = $id UNION ALL SELECT {keys} FROM _bad_keys)
+        WITH all_keys AS (SELECT {keys} FROM _nieuw UNION ALL SELECT {keys} FROM _bad_keys)
         SELECT {keys}, count(*) AS n FROM all_keys GROUP BY ALL HAVING count(*) > 1"""
-    loaded = conn.execute(f"""SELECT t.*, c.n AS _aantal FROM {table} AS t JOIN ({counted}) AS c USING ({keys})
-                              WHERE t._bestand_id = $id ORDER BY t._rijnummer""", {"id": bestand_id}).fetchdf()
-    bad = dict(conn.execute(f"""SELECT b._rijnummer, c.n FROM _bad_keys AS b JOIN ({counted}) AS c USING ({keys})""",
-                            {"id": bestand_id}).fetchall())
+    loaded = conn.execute(f"""SELECT t.*, c.n AS _aantal FROM _nieuw AS t JOIN ({counted}) AS c USING ({keys})
+                              ORDER BY t._rijnummer""").fetchdf()
+    bad = dict(conn.execute(f"""SELECT b._rijnummer, c.n FROM _bad_keys AS b JOIN ({counted}) AS c USING ({keys})"""
+                            ).fetchall())
     conn.unregister("_bad_keys")
     id_col = natural_key[-1]
 
@@ -221,8 +283,7 @@ def _take_duplicates(conn: duckdb.DuckDBPyConnection, table: str, bestand_id: in
             entry["reden"] = f"{message(value, bad[entry['rijnummer']])}; {entry['reden']}"
     if not len(loaded):
         return
-    conn.execute(f"DELETE FROM {table} WHERE _bestand_id = ? AND _rijnummer IN (SELECT unnest(?))",
-                 [bestand_id, loaded["_rijnummer"].tolist()])
+    conn.execute("DELETE FROM _nieuw WHERE _rijnummer IN (SELECT unnest(?))", [loaded["_rijnummer"].tolist()])
     for row in loaded.to_dict("records"):
         shown = {k: v for k, v in row.items() if not k.startswith("_") and pd.notna(v)}
         quarantine.append({"rijnummer": int(row["_rijnummer"]), "kolom": id_col, "reden": message(row[id_col], row["_aantal"]),
