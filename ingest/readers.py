@@ -9,6 +9,7 @@ national delivery of millions of rows never sits in memory as a whole.
 
 from __future__ import annotations
 
+import atexit
 import codecs
 import csv
 import os
@@ -19,6 +20,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -99,48 +101,101 @@ def _check_zip(path: Path, limits: dict[str, int]) -> None:
                       f"{limits['max_bytes']:,} (FAIRSHARE_XLSX_MAX_BYTES)")
 
 
-def _worker(path: Path, limits: dict[str, int], *args: object) -> Iterator[tuple]:
-    """Messages of the xlsx worker process for this file; a crash of it becomes ``BadFile``."""
-    memory, seconds = limits["memory"], limits["cpu_seconds"]
+class _Worker:
+    """The xlsx worker process (``ingest/xlsx_worker.py``), kept for the run: one start-up, not one per file.
 
-    def limit_memory() -> None:  # runs in the child before it starts
-        resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
-        resource.setrlimit(resource.RLIMIT_CPU, (seconds, seconds))
+    A crash of it (a sheet that outgrows the memory limit, the CPU limit) rejects the file it was
+    reading; the next file starts a new one.
+    """
 
-    errors = tempfile.TemporaryFile()  # a file, not a pipe: a chatty child can never block on it
-    proc = subprocess.Popen([sys.executable, str(WORKER), str(path), *map(str, (limits["max_cells"], *args))],
-                            stdout=subprocess.PIPE, stderr=errors, stdin=subprocess.DEVNULL,
-                            preexec_fn=limit_memory)
-    try:
+    def __init__(self, limits: dict[str, int]):
+        memory, seconds = limits["memory"], limits["cpu_seconds"]
+        self.key = (memory, seconds)
+
+        def limit_memory() -> None:  # runs in the child before it starts
+            resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+            resource.setrlimit(resource.RLIMIT_CPU, (seconds, resource.RLIM_INFINITY))
+
+        self.errors = tempfile.TemporaryFile()  # a file, not a pipe: a chatty child can never block on it
+        self.proc = subprocess.Popen([sys.executable, str(WORKER)], stdout=subprocess.PIPE, stderr=self.errors,
+                                     stdin=subprocess.PIPE, preexec_fn=limit_memory)
+        self.busy = False  # a reply is being read: a new command must not interleave with it
+
+    def request(self, limits: dict[str, int], *command: object) -> Iterator[tuple]:
+        """Send one command and yield its messages up to its ``end``; a crash becomes ``BadFile``."""
+        self.busy = True
+        try:
+            pickle.dump(command, self.proc.stdin, protocol=pickle.HIGHEST_PROTOCOL)
+            self.proc.stdin.flush()
+        except (BrokenPipeError, OSError):
+            pass  # it died: reading its output below tells why
         while True:
             try:
-                message = pickle.load(proc.stdout)
+                message = pickle.load(self.proc.stdout)
             except EOFError:
                 break
             if message[0] == "fail":
+                self.busy = False
                 raise BadFile(f"not read: {message[1]}")
             if message[0] == "end":
+                self.busy = False
                 return
             yield message
-        code = proc.wait()
-        errors.seek(0)
-        stderr = errors.read()[-65536:].decode("utf-8", "replace")
+        raise self._died(limits)
+
+    def _died(self, limits: dict[str, int]) -> BadFile:
+        code = self.proc.wait()
+        self.close()
+        self.errors.seek(0)
+        stderr = self.errors.read()[-65536:].decode("utf-8", "replace")
+        self.errors.close()
+        memory, seconds = limits["memory"], limits["cpu_seconds"]
         needed = re.search(r"memory allocation of (\d+) bytes failed", stderr)
         if needed:
-            raise BadFile(f"not read: the sheet's used range needs {int(needed.group(1)) / (1 << 30):,.1f} GiB, "
-                          f"more than the reader's limit of {memory / (1 << 30):,.1f} GiB "
-                          "(a stray cell far below or to the right of the table?)")
+            return BadFile(f"not read: the sheet's used range needs {int(needed.group(1)) / (1 << 30):,.1f} GiB, "
+                           f"more than the reader's limit of {memory / (1 << 30):,.1f} GiB "
+                           "(a stray cell far below or to the right of the table?)")
         if code in (-signal.SIGXCPU, -signal.SIGKILL) and "memory allocation" not in stderr:
-            raise BadFile(f"not read: parsing it took more than the reader's limit of {seconds:,} s of CPU "
-                          "(FAIRSHARE_XLSX_READER_SECONDS)")
+            return BadFile(f"not read: parsing it took more than the reader's limit of {seconds:,} s of CPU "
+                           "(FAIRSHARE_XLSX_READER_SECONDS)")
         how = f"signal {-code}" if code < 0 else f"exit status {code}"
-        raise BadFile(f"not a readable xlsx file (the reader stopped with {how})")
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait()
-        proc.stdout.close()
-        errors.close()
+        return BadFile(f"not a readable xlsx file (the reader stopped with {how})")
+
+    @property
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+        for stream in (self.proc.stdin, self.proc.stdout):
+            try:
+                stream.close()
+            except OSError:
+                pass
+
+
+_worker_lock = threading.Lock()
+_current: _Worker | None = None
+
+
+def _worker(limits: dict[str, int]) -> _Worker:
+    """The run's worker: a new one when none is alive, the limits changed, or a reply was left half read."""
+    global _current
+    with _worker_lock:
+        if _current is None or not _current.alive or _current.busy or \
+                _current.key != (limits["memory"], limits["cpu_seconds"]):
+            if _current is not None:
+                _current.close()
+            _current = _Worker(limits)
+        return _current
+
+
+@atexit.register
+def _stop_worker() -> None:
+    if _current is not None:
+        _current.close()
 
 
 def _read_xlsx(path: Path) -> list[Sheet]:
@@ -148,12 +203,12 @@ def _read_xlsx(path: Path) -> list[Sheet]:
     _check_zip(path, limits)
     errors: dict[str, list[tuple[int, int, str]]] = {}
     sheets = []
-    for message in _worker(path, limits, "head"):
+    for message in _worker(limits).request(limits, "open", str(path), limits["max_cells"], limits["cpu_seconds"]):
         if message[0] == "errors":
             errors = message[1]
             continue
         _, name, index, top, left, rows = message
-        # chunks(first_row) streams the sheet again from that row, in another worker process
+        # chunks(first_row) streams the sheet from that row, parsed once by the worker
         chunks = partial(_xlsx_chunks, path, index, errors.get(name, ()), size=CHUNK_ROWS, limits=limits)
         head = _frame(rows, top + 1, left, errors.get(name, ())) if rows else _EMPTY
         sheets.append(Sheet(name=name, head=head, header_search_rows=HEAD_ROWS, chunks=chunks))
@@ -163,9 +218,9 @@ def _read_xlsx(path: Path) -> list[Sheet]:
 _EMPTY = pd.DataFrame(dtype=object)
 
 
-def _frame(block: list, row: int, left: int, errors) -> pd.DataFrame:
+def _frame(block: list | pd.DataFrame, row: int, left: int, errors) -> pd.DataFrame:
     """Rows starting at spreadsheet row ``row`` as a DataFrame, columns at their sheet positions."""
-    frame = pd.DataFrame(block, dtype=object)
+    frame = block if isinstance(block, pd.DataFrame) else pd.DataFrame(block, dtype=object)
     if left:  # keep column positions as the spreadsheet has them
         frame.columns = range(left, left + frame.shape[1])
         frame = frame.reindex(columns=range(left + frame.shape[1]), fill_value="")
@@ -182,8 +237,14 @@ def _xlsx_chunks(path: Path, index: int, errors, first_row: int, *, size: int, l
 
     The worker parses while this process normalises the previous chunk: the two cores both work.
     """
-    for _, row, left, block in _worker(path, limits, "rows", index, first_row, size):
-        yield _frame(block, row, left, errors)
+    command = ("rows", str(path), limits["max_cells"], limits["cpu_seconds"], index, first_row, size)
+    for _, row, left, columns in _worker(limits).request(limits, *command):
+        data = {}
+        for c, (distinct, codes) in enumerate(columns):
+            values = np.empty(len(distinct), dtype=object)
+            values[:] = distinct
+            data[c] = values[np.frombuffer(codes, dtype=np.int32)]
+        yield _frame(pd.DataFrame(data, dtype=object), row, left, errors)
 
 
 def sniff_encoding(path: Path) -> str:
@@ -247,19 +308,23 @@ def csv_field_counts(path: Path, encoding: str, delimiter: str, block: int = 1 <
             b = np.frombuffer(chunk, dtype=np.uint8)
             if (b == quote).any():
                 return _csv_field_counts_quoted(path, encoding, delimiter)
-            ends = b == newline
-            bare_cr = (b == cr) & np.append(b[1:] != newline, True)  # old Mac line ends, as pandas reads them
-            ends |= bare_cr
-            delims = np.cumsum(b == sep, dtype=np.int64)
-            at = np.flatnonzero(ends)
+            at = np.flatnonzero(b == newline)
+            crs = np.flatnonzero(b == cr)
+            if crs.size:  # old Mac line ends (a \r not followed by \n), as pandas reads them
+                bare = crs[(crs + 1 >= len(b)) | (b[np.minimum(crs + 1, len(b) - 1)] != newline)]
+                if bare.size:
+                    at = np.union1d(at, bare)
+            seps = np.flatnonzero(b == sep)
+            # delimiters before each line end, by position: no running sum over every byte
+            before = np.searchsorted(seps, at)
             if at.size:
-                per_line = np.diff(np.concatenate(([0], delims[at])))
+                per_line = np.diff(np.concatenate(([0], before)))
                 per_line[0] += carry
                 counts.append(per_line + 1)
-                carry = int(delims[-1] - delims[at[-1]])
+                carry = int(len(seps) - before[-1])
                 pending = at[-1] < len(b) - 1
             else:
-                carry += int(delims[-1])
+                carry += int(len(seps))
                 pending = True
     if pending:
         counts.append(np.array([carry + 1]))
@@ -275,11 +340,11 @@ def _csv_chunks(path: Path, encoding: str, delimiter: str, width: int, first_row
                 ) -> Iterator[pd.DataFrame]:
     row = first_row
     try:
-        reader = pd.read_csv(path, sep=delimiter, encoding=encoding, encoding_errors="replace", header=None, dtype=str, names=range(width),
-                             keep_default_na=False, skip_blank_lines=False, engine="c", skiprows=first_row - 1,
-                             chunksize=size)
+        # na_filter off: every cell is text ('' for an empty field or one missing from a short line), no NaN scan
+        reader = pd.read_csv(path, sep=delimiter, encoding=encoding, encoding_errors="replace", header=None,
+                             dtype=str, names=range(width), na_filter=False, skip_blank_lines=False, engine="c",
+                             skiprows=first_row - 1, chunksize=size)
         for frame in reader:
-            frame = frame.astype(object).where(frame.notna(), None)
             frame.index = pd.RangeIndex(row, row + len(frame))
             row += len(frame)
             yield frame

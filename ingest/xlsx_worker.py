@@ -1,19 +1,25 @@
-"""Child process that reads one xlsx file with python-calamine and streams its rows to the parent.
+"""Child process that reads xlsx files with python-calamine and streams their rows to the parent.
 
 calamine builds a sheet as one dense block of cells spanning the sheet's used range: a single
 stray cell at ``XFD1048576`` asks for hundreds of GiB and makes the process abort, with no
 exception to catch. So the pipeline never parses an xlsx in its own process: this script runs
 under a memory limit (set by the parent), checks each sheet's declared range first, and sends
-pickled messages on stdout. If it dies anyway, only this file is rejected.
+pickled messages on stdout. If it dies anyway, only the file it was reading is rejected.
 
-Run as a script (``python xlsx_worker.py PATH MAX_CELLS head|rows ...``), so that it imports nothing of the
-pipeline: ``head`` sends every visible sheet's first rows and the Excel error cells; ``rows INDEX
-FIRST_ROW SIZE`` sends the rows of the sheet at that position from FIRST_ROW on, SIZE at a time (a
-position, not a name: a sheet name could be anything, and a command line is visible to `ps`).
-A failure is reported as fixed text and the exception's class only: parser messages can quote cells.
+Run as a script (``python xlsx_worker.py``), so that it imports nothing of the pipeline. One worker
+serves a whole run: it reads pickled commands on stdin, one file at a time, and keeps the parsed
+sheets of the open file, so each sheet is parsed once (not once for the header and again for the rows):
 
-Messages: ``("sheet", name, index, top, left, rows)``, ``("errors", {sheet: [(row, col, code)]})``,
-``("chunk", first_row_number, left_column, rows)``, ``("fail", reason)``, ``("end",)``.
+- ``("open", path, max_cells, cpu_seconds)``: ``("errors", {sheet: [(row, col, code)]})``, then
+  ``("sheet", name, index, top, left, rows)`` with the first rows of every visible sheet, then ``("end",)``;
+- ``("rows", path, max_cells, cpu_seconds, index, first_row, size)``: ``("chunk", first_row_number,
+  left_column, columns)`` (each column as its distinct values and int32 codes) messages for the sheet at that position (a position, not a name: a sheet name
+  could be anything), then ``("end",)``; the file is opened again if another one was opened since;
+- ``("close",)``: forget the open file.
+
+A failure is ``("fail", reason)`` in fixed text with the exception's class only (parser messages
+can quote cells); the worker then waits for the next command. Each file gets ``cpu_seconds`` of CPU
+from the moment it is opened (the soft CPU limit moves along; exceeding it kills the worker).
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ import pickle
 import re
 import sys
 import zipfile
+from array import array
 from itertools import islice
 
 HEAD_ROWS = 50
@@ -83,57 +90,123 @@ def _send(out, message: tuple) -> None:
     pickle.dump(message, out, protocol=pickle.HIGHEST_PROTOCOL)
 
 
-def main(argv: list[str]) -> int:
-    from python_calamine import CalamineWorkbook, SheetVisibleEnum
+class _Open:
+    """The file being read: its workbook and the sheets parsed so far, by position."""
 
-    path, max_cells, mode = argv[0], int(argv[1]), argv[2]
-    out = sys.stdout.buffer
+    def __init__(self, path: str):
+        from python_calamine import CalamineWorkbook
+
+        self.path = path
+        self.wb = CalamineWorkbook.from_path(path)
+        self.sheets: dict[int, object] = {}
+
+    def sheet(self, index: int):
+        if index not in self.sheets:
+            self.sheets[index] = self.wb.get_sheet_by_index(index)
+        return self.sheets[index]
+
+
+def _open(out, path: str, max_cells: int, heads: bool = True) -> _Open | None:
+    from python_calamine import SheetVisibleEnum
+
+    opened = _Open(path)
     with zipfile.ZipFile(path) as zf:
         members = _sheet_members(zf)
-        wb = CalamineWorkbook.from_path(path)
-        names = [m.name for m in wb.sheets_metadata]
-        visible = [m.name for m in wb.sheets_metadata if m.visible == SheetVisibleEnum.Visible]
-        wanted = visible if mode == "head" else [names[int(argv[3])]]
-        for name in wanted:
+        names = [m.name for m in opened.wb.sheets_metadata]
+        visible = [m.name for m in opened.wb.sheets_metadata if m.visible == SheetVisibleEnum.Visible]
+        for name in visible:
             declared = _declared_cells(zf, members[name]) if name in members else None
             if declared and declared[1] > max_cells:
-                _send(out, ("fail", f"sheet {visible.index(name) + 1 if name in visible else '?'} declares the "
+                _send(out, ("fail", f"sheet {visible.index(name) + 1} declares the "
                                     f"range {declared[0]} ({declared[1]:,} cells, more than the limit of "
                                     f"{max_cells:,}): a stray cell far below or to the right of the table?"))
-                return 0
-        if mode == "head":
-            _send(out, ("errors", _error_cells(zf, {n: members[n] for n in visible if n in members})))
-    if mode == "head":
-        for name in visible:
-            sheet = wb.get_sheet_by_name(name)
-            top, left = sheet.start if sheet.start is not None and sheet.height else (0, 0)
-            rows = list(islice(sheet.iter_rows(), HEAD_ROWS)) if sheet.start is not None and sheet.height else []
-            _send(out, ("sheet", name, names.index(name), top, left, rows))
-    else:
-        first_row, size = int(argv[4]), int(argv[5])
-        sheet = wb.get_sheet_by_index(int(argv[3]))
-        if sheet.start is not None and sheet.height:
-            top, left = sheet.start
-            rows = sheet.iter_rows()
-            row = top + 1  # row number of the next row the iterator yields
-            if first_row > row:
-                for _ in islice(rows, first_row - row):
-                    pass
-                row = first_row
-            while block := list(islice(rows, size)):
-                _send(out, ("chunk", row, left, block))
-                row += len(block)
+                return None
+        if not heads:
+            return opened
+        _send(out, ("errors", _error_cells(zf, {n: members[n] for n in visible if n in members})))
+    for name in visible:
+        sheet = opened.sheet(names.index(name))
+        top, left = sheet.start if sheet.start is not None and sheet.height else (0, 0)
+        rows = list(islice(sheet.iter_rows(), HEAD_ROWS)) if sheet.start is not None and sheet.height else []
+        _send(out, ("sheet", name, names.index(name), top, left, rows))
     _send(out, ("end",))
-    out.flush()
-    return 0
+    return opened
+
+
+def _rows(out, opened: _Open, index: int, first_row: int, size: int) -> None:
+    sheet = opened.sheet(index)
+    opened.sheets.pop(index, None)  # read once: its memory goes with the last chunk
+    if sheet.start is not None and sheet.height:
+        top, left = sheet.start
+        rows = sheet.iter_rows()
+        row = top + 1  # row number of the next row the iterator yields
+        if first_row > row:
+            for _ in islice(rows, first_row - row):
+                pass
+            row = first_row
+        while block := list(islice(rows, size)):
+            _send(out, ("chunk", row, left, _columns(block)))
+            row += len(block)
+    _send(out, ("end",))
+
+
+def _columns(block: list[list]) -> list[tuple[list, bytes]]:
+    """Rows as columns of (distinct values, int32 codes): pickling a cell object per cell (dates above all)
+    costs more than parsing the sheet, and most columns hold few distinct values."""
+    width = max(map(len, block))
+    columns = []
+    for c in range(width):
+        index: dict = {}
+        # 1, 1.0 and True are one dict key: non-text values are keyed with their type
+        codes = array("i", [index.setdefault(v if type(v) is str else (type(v), v), len(index))
+                            for v in (r[c] if c < len(r) else "" for r in block)])
+        columns.append(([k if type(k) is str else k[1] for k in index], codes.tobytes()))
+    return columns
+
+
+def _cpu_budget(seconds: int) -> None:
+    """Give the next file ``seconds`` of CPU from now (the soft limit; exceeding it ends the worker)."""
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    used = int(usage.ru_utime + usage.ru_stime) + 1
+    hard = resource.getrlimit(resource.RLIMIT_CPU)[1]
+    soft = used + seconds
+    if hard != resource.RLIM_INFINITY:
+        soft = min(soft, hard)
+    resource.setrlimit(resource.RLIMIT_CPU, (soft, hard))
+
+
+def main() -> int:
+    out, commands = sys.stdout.buffer, sys.stdin.buffer
+    opened: _Open | None = None
+    while True:
+        try:
+            command = pickle.load(commands)
+        except EOFError:
+            return 0
+        try:
+            if command[0] == "open":
+                opened = None
+                _cpu_budget(int(command[3]))
+                opened = _open(out, command[1], int(command[2]))
+            elif command[0] == "rows":
+                path, max_cells = command[1], int(command[2])
+                if opened is None or opened.path != path:  # another file was opened since: open this one again
+                    _cpu_budget(int(command[3]))
+                    opened = _open(out, path, max_cells, heads=False)
+                if opened is not None:
+                    _rows(out, opened, *map(int, command[4:7]))
+            elif command[0] == "close":
+                opened = None
+        except MemoryError:
+            opened = None
+            _send(out, ("fail", "reading it needs more memory than the reader's limit"))
+        except Exception as exc:  # calamine raises several types for broken files; their text may quote cells
+            opened = None
+            _send(out, ("fail", f"the xlsx reader could not parse it ({type(exc).__name__})"))
+        out.flush()
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main(sys.argv[1:]))
-    except MemoryError:
-        _send(sys.stdout.buffer, ("fail", "reading it needs more memory than the reader's limit"))
-        sys.exit(0)
-    except Exception as exc:  # calamine raises several types for broken files; their text may quote cells
-        _send(sys.stdout.buffer, ("fail", f"the xlsx reader could not parse it ({type(exc).__name__})"))
-        sys.exit(0)
+    sys.exit(main())
