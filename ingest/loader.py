@@ -41,6 +41,7 @@ class OpenedFile:
     totaalrijen_overgeslagen: int = 0
     quarantine: list[dict] = field(default_factory=list)
     _field_counts: np.ndarray | None = None
+    _memo: dict[str, dict] = field(default_factory=dict)  # parsed distinct values per column, across chunks
 
     @property
     def blad(self) -> str | None:
@@ -76,7 +77,7 @@ class OpenedFile:
                               else np.full(len(data), None, dtype=object)
                               for pos, name in self.match.columns.items()})
         result = normalise(cells, data.index.to_numpy(), self.match.seen, self.source, self.config, self.key,
-                           context, self._short_lines(data))
+                           context, self._short_lines(data), self._memo)
         self.quarantine.extend(result.quarantine)
         return result
 
@@ -107,6 +108,7 @@ class OpenedFile:
 
 
 _CAREFUL = frozenset(" \t\r\n\xa0\u202ftT")  # first characters that need a closer look
+_SPACE = frozenset(" \t\r\n\xa0\u202f")
 
 
 def _kind(value: object) -> int:
@@ -130,6 +132,11 @@ def row_kinds(values: np.ndarray) -> np.ndarray:
     n, width = values.shape if values.ndim == 2 else (0, 0)
     kinds = np.zeros(n, dtype=np.int8)
     undecided = np.arange(n)
+    if n and width:  # the common case decided for all rows at once: a text first cell with a plain first character
+        plain = np.array([type(v) is str and v != "" and v[0] not in _SPACE and v[:4].lower() != "tota"
+                          for v in values[:, 0]], dtype=bool)
+        kinds[plain] = _DATA
+        undecided = np.flatnonzero(~plain)
     for col in range(width):
         if not len(undecided):
             break
