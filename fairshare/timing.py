@@ -13,6 +13,7 @@ from contextlib import contextmanager
 STAGES = ("scan", "read", "normalise", "load", "dbt", "gate", "report", "publish")
 _seconds: defaultdict[str, float] = defaultdict(float)
 _counts: defaultdict[str, int] = defaultdict(int)
+_nodes: dict[str, float] = {}
 
 
 @contextmanager
@@ -43,11 +44,19 @@ def count(name: str, n: int) -> None:
     _counts[name] += n
 
 
+def nodes(seconds: dict[str, float]) -> None:
+    """Execution seconds per dbt node of the run's build (from dbt's ``run_results.json``)."""
+    _nodes.update(seconds)
+
+
 def snapshot() -> dict:
-    """Seconds per stage and counters so far."""
-    return {"seconds": {s: round(_seconds.get(s, 0.0), 3) for s in STAGES}, "counts": dict(_counts)}
+    """Seconds per stage, counters, and the slowest dbt nodes so far."""
+    slowest = dict(sorted(_nodes.items(), key=lambda kv: -kv[1])[:10])
+    return {"seconds": {s: round(_seconds.get(s, 0.0), 3) for s in STAGES}, "counts": dict(_counts),
+            "dbt_nodes": {k: round(v, 2) for k, v in slowest.items()}}
 
 
 def reset() -> None:
     _seconds.clear()
     _counts.clear()
+    _nodes.clear()

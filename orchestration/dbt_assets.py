@@ -137,7 +137,13 @@ def fairshare_dbt_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource,
     echo = io.StringIO()  # dbt writes every event to stdout: the console shows its summary line only
     with warehouse_env(settings.warehouse), timing.stage("dbt"), \
             (contextlib.nullcontext() if fairshare.echo_dbt else contextlib.redirect_stdout(echo)):
-        yield from dbt.cli(["build", "--vars", dbt_vars(fairshare)], context=context).stream()
+        invocation = dbt.cli(["build", "--vars", dbt_vars(fairshare)], context=context)
+        yield from invocation.stream()
+    try:  # seconds per dbt node, for `fairshare bench`
+        results = invocation.get_artifact("run_results.json").get("results", [])
+        timing.nodes({r["unique_id"]: r.get("execution_time", 0.0) for r in results})
+    except (OSError, ValueError, KeyError):
+        pass
     if shown:
         done = [line for line in echo.getvalue().splitlines() if line.lstrip().startswith("Done.")]
         shown.stage("dbt build", time.perf_counter() - started, done[-1].strip() if done else "")

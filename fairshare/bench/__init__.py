@@ -137,7 +137,9 @@ def _summarise(results: dict[str, list[Measured]], scale: int, years: int, echo)
     summary["noop_share_pct"] = round(100 * summary["noop_seconds"] / wall, 1)
     summary["peer_ratio"] = round(wall / summary["peer_seconds"], 2)
     summary["limit_ratio"] = round(wall / summary["limit_seconds"], 2)
-    other = wall - sum(stages.values())
+    imports = statistics.median(m.report.get("imports", 0.0) for m in full)
+    summary["imports_seconds"] = round(imports, 1)
+    other = wall - sum(stages.values()) - imports
     echo("")
     echo(f"fairshare bench, scale {scale}, {years} years, median of {len(full)} round(s)")
     echo(f"  full pipeline (empty warehouse) {summary['full_seconds']:>8.1f} s   peak RSS {summary['full_peak_gib']:.2f} GiB"
@@ -150,5 +152,9 @@ def _summarise(results: dict[str, list[Measured]], scale: int, years: int, echo)
     echo(f"  limit (fastest parse + 1 SQL)   {summary['limit_seconds']:>8.1f} s   pipeline/limit = "
          f"{summary['limit_ratio']:.2f}; cells differing from the mart: {summary['limit_differences']}")
     echo("  stages (s): " + ", ".join(f"{s} {v:.1f}" for s, v in summary["stages"].items())
-         + f", other (start-up, Dagster, checks) {other:.1f}")
+         + f", imports {imports:.1f}, other (interpreter, Dagster, checks) {other:.1f}")
+    slowest = full[len(full) // 2].report.get("dbt_nodes", {})
+    summary["dbt_nodes"] = slowest
+    if slowest:
+        echo("  slowest dbt nodes (s): " + ", ".join(f"{k.split('.')[-1]} {v:.1f}" for k, v in list(slowest.items())[:6]))
     return summary

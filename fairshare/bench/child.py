@@ -16,11 +16,14 @@ def main(mode: str, landing: str, warehouse: str) -> None:
         from fairshare.runner import run_pipeline
         from fairshare.settings import Settings
 
+        imported = time.perf_counter() - started  # interpreter start-up excluded: measured by the parent
+
         root = Path(warehouse).parent
         settings = Settings.from_env(landing=landing, warehouse=warehouse, reports=str(root / "reports"),
                                      demo=True)
         outcome = run_pipeline(settings)
-        out = {"ok": outcome.success and not outcome.blocked, "error": outcome.error, **timing.snapshot()}
+        out = {"ok": outcome.success and not outcome.blocked, "error": outcome.error, **timing.snapshot(),
+               "imports": round(imported, 3)}
     else:
         from fairshare.bench import compare
 
