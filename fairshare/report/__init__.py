@@ -12,7 +12,6 @@ import io
 from pathlib import Path
 
 import duckdb
-import matplotlib
 import pandas as pd
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
@@ -21,8 +20,16 @@ from fairshare.files import atomic_path
 from fairshare.settings import is_meeting_date
 from warehouse import history
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+
+def _plt():
+    """pyplot, imported when the first chart is drawn: a run with nothing new draws none."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
 
 TEMPLATES = Path(__file__).parent / "templates"
 MARTS = ["fair_share", "fair_share_gemeente", "ingroeipad", "compensatie_saldo", "instroom_uitstroom", "terugkeer",
@@ -67,14 +74,14 @@ def _finalize(value):
 def _svg(fig) -> str:
     buf = io.StringIO()
     fig.savefig(buf, format="svg", bbox_inches="tight")
-    plt.close(fig)
+    _plt().close(fig)
     svg = buf.getvalue()
     return svg[svg.index("<svg"):]
 
 
 def _bars(labels, series: dict[str, list], title: str, ylabel: str = "", referentie: tuple[float, str] | None = None,
           waarden: bool = False) -> str:
-    fig, ax = plt.subplots(figsize=(8, 3.4))
+    fig, ax = _plt().subplots(figsize=(8, 3.4))
     width = 0.8 / max(1, len(series))
     for i, (name, values) in enumerate(series.items()):
         values = [0 if _leeg(v) else v for v in values]
@@ -94,7 +101,7 @@ def _bars(labels, series: dict[str, list], title: str, ylabel: str = "", referen
 
 
 def _heatmap(matrix: pd.DataFrame, title: str) -> str:
-    fig, ax = plt.subplots(figsize=(8, 0.45 * len(matrix) + 1.2))
+    fig, ax = _plt().subplots(figsize=(8, 0.45 * len(matrix) + 1.2))
     ax.imshow(matrix.to_numpy(dtype=float), cmap="Blues", aspect="auto")
     ax.set_xticks(range(matrix.shape[1]), matrix.columns, rotation=30, ha="right", fontsize=8)
     ax.set_yticks(range(matrix.shape[0]), matrix.index, fontsize=8)
