@@ -460,8 +460,8 @@ def _row_rules(frame: pd.DataFrame, err: pd.DataFrame, source: SourceSpec) -> No
     """Rules across columns (sources.md §3) and duplicate keys within the file."""
     ok = err.isna()
     if source.name == "urgentie":
-        aanvraag = pd.to_datetime(frame["aanvraagdatum"])
-        besluit = pd.to_datetime(frame["besluitdatum"])
+        # already datetime64 (``_typed_column``); to_datetime would still walk every value to decide on a cache
+        aanvraag, besluit = frame["aanvraagdatum"], frame["besluitdatum"]
         _flag(err, "besluitdatum", (besluit < aanvraag) & ok["aanvraagdatum"], "decision date is before the application date")
         decided = frame["besluit"].isin(["toegekend", "afgewezen"])
         _flag(err, "besluitdatum", decided & frame["besluitdatum"].isna() & ok["besluit"],

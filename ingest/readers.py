@@ -291,23 +291,27 @@ def csv_field_counts(path: Path, encoding: str, delimiter: str, block: int = 1 <
 
     pandas fills a line's missing trailing fields exactly like empty ones, so a line cut short
     (a file still being copied) would load with empty values; this count tells them apart.
-    Without quote characters in the file, lines and delimiters are counted on the bytes with
-    numpy; otherwise the csv module parses the file (quoted delimiters and newlines).
+    Lines and delimiters are counted on the bytes with numpy; quoted fields (delimiters and line
+    breaks inside quotes do not count) by the parity of the quotes before each position. Quotes
+    that do not open or close a field at its edges (``ab"c``) make the csv module parse the file,
+    as only it knows how such a file reads.
     """
     counts: list[np.ndarray] = []
     carry = 0  # delimiters of the line that continues into the next block
     pending = False  # bytes after the last newline
+    inside = 0  # 1 when the previous block ended inside quotes
+    previous = -1  # the byte before this block (-1: start of the file)
     sep, newline, cr, quote = ord(delimiter), 10, 13, 34
+    edges = np.array([sep, newline, cr, quote, -1])
     with open(path, "rb") as fh:
         while chunk := fh.read(block):
-            while chunk.endswith(b"\r"):  # is it \r\n? look at the next byte
+            while chunk.endswith((b"\r", b'"')):  # is it \r\n, or a closing quote? look at the next byte
                 more = fh.read(1)
                 chunk += more
                 if not more:
                     break
             b = np.frombuffer(chunk, dtype=np.uint8)
-            if (b == quote).any():
-                return _csv_field_counts_quoted(path, encoding, delimiter)
+            quotes = np.flatnonzero(b == quote)
             at = np.flatnonzero(b == newline)
             crs = np.flatnonzero(b == cr)
             if crs.size:  # old Mac line ends (a \r not followed by \n), as pandas reads them
@@ -315,13 +319,24 @@ def csv_field_counts(path: Path, encoding: str, delimiter: str, block: int = 1 <
                 if bare.size:
                     at = np.union1d(at, bare)
             seps = np.flatnonzero(b == sep)
+            if quotes.size or inside:
+                opens = ((np.arange(1, quotes.size + 1) + inside) & 1).astype(bool)  # inside after this quote
+                wide = b.astype(np.int16)
+                before = np.where(quotes > 0, wide[np.maximum(quotes - 1, 0)], previous)
+                after = np.where(quotes + 1 < len(b), wide[np.minimum(quotes + 1, len(b) - 1)], -1)
+                if not (np.isin(before[opens], edges).all() and np.isin(after[~opens], edges).all()):
+                    return _csv_field_counts_quoted(path, encoding, delimiter)
+                at = at[((np.searchsorted(quotes, at) + inside) & 1) == 0]
+                seps = seps[((np.searchsorted(quotes, seps) + inside) & 1) == 0]
+                inside = (quotes.size + inside) & 1
+            previous = int(b[-1])
             # delimiters before each line end, by position: no running sum over every byte
-            before = np.searchsorted(seps, at)
+            before_end = np.searchsorted(seps, at)
             if at.size:
-                per_line = np.diff(np.concatenate(([0], before)))
+                per_line = np.diff(np.concatenate(([0], before_end)))
                 per_line[0] += carry
                 counts.append(per_line + 1)
-                carry = int(len(seps) - before[-1])
+                carry = int(len(seps) - before_end[-1])
                 pending = at[-1] < len(b) - 1
             else:
                 carry += int(len(seps))

@@ -36,6 +36,7 @@ def connect(path: Path, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConn
     path.parent.mkdir(parents=True, exist_ok=True)
     conn = duckdb.connect(str(path), read_only=read_only,
                           config={"memory_limit": os.environ.get("FAIRSHARE_DUCKDB_MEMORY", "1GB")})
+    conn.execute("SET enable_progress_bar = false")  # else drawn on stdout for queries over 2 s, into logs too
     try:
         yield conn
     finally:
@@ -216,12 +217,12 @@ def _keep_versions(conn: duckdb.DuckDBPyConnection, table: str, columns: list[st
     """
     keys = ", ".join(natural_key)
     on = " AND ".join(f"a.{k} = n.{k}" for k in natural_key)
-    conn.execute(f"CREATE OR REPLACE TEMP TABLE _nieuw AS SELECT *, {schema.version_hash(columns)} AS _versie "
-                 "FROM _nieuw")
-    conn.execute(f"INSERT INTO {table}__waarnemingen SELECT ?, _rijnummer, {keys}, _versie FROM _nieuw",
+    # The hash is computed where it is needed (cheap) rather than stored in a copy of the file's rows (not).
+    nieuw = f"(SELECT *, {schema.version_hash(columns)} AS _versie FROM _nieuw)"
+    conn.execute(f"INSERT INTO {table}__waarnemingen SELECT ?, _rijnummer, {keys}, _versie FROM {nieuw}",
                  [bestand_id])
     cols = ", ".join(f'n."{c}"' for c in columns)
-    conn.execute(f"INSERT INTO {table}__versies SELECT {cols}, n._versie FROM _nieuw AS n "
+    conn.execute(f"INSERT INTO {table}__versies SELECT {cols}, n._versie FROM {nieuw} AS n "
                  f"ANTI JOIN {table}__versies AS a ON {on} AND a._versie = n._versie")
     if replaced:
         conn.execute(f"INSERT INTO _vorige SELECT {keys} FROM _nieuw")
@@ -235,7 +236,7 @@ def _keep_versions(conn: duckdb.DuckDBPyConnection, table: str, columns: list[st
         conn.execute(f"DELETE FROM {table}__actueel AS a USING _nieuw AS n WHERE {on} AND a._leverdatum <= ?",
                      [leverdatum])
         conn.execute(f"INSERT INTO {table}__actueel SELECT {', '.join(f'n.{k}' for k in natural_key)}, n._versie, ?, "
-                     f"n._rijnummer, ?::DATE FROM _nieuw AS n ANTI JOIN {table}__actueel AS a ON {on}",
+                     f"n._rijnummer, ?::DATE FROM {nieuw} AS n ANTI JOIN {table}__actueel AS a ON {on}",
                      [bestand_id, leverdatum])
     return conn.execute("SELECT count(*) FROM _nieuw").fetchone()[0]
 
