@@ -143,7 +143,7 @@ def store_file(conn: duckdb.DuckDBPyConnection, table: str, audit: dict, deliver
     try:
         bestand_id = _insert_audit(conn, audit)
         pad = audit["pad"]
-        replaced = _drop_earlier_sightings(conn, table, pad, natural_key)
+        replaced = _drop_earlier_sightings(conn, table, pad, natural_key, bestand_id)
         conn.execute("DELETE FROM audit.quarantaine WHERE pad = ?", [pad])
         columns = _columns(conn, table)
         conn.execute(f"CREATE OR REPLACE TEMP TABLE _nieuw AS SELECT * EXCLUDE (_versie), 0::BIGINT AS _rijnummer "
@@ -195,10 +195,14 @@ def _columns(conn: duckdb.DuckDBPyConnection, table: str) -> list[str]:
         "AND column_name <> '_versie' ORDER BY ordinal_position", [schema_name, f"{name}__versies"]).fetchall()]
 
 
-def _drop_earlier_sightings(conn: duckdb.DuckDBPyConnection, table: str, pad: str, natural_key: list[str]) -> bool:
+def _drop_earlier_sightings(conn: duckdb.DuckDBPyConnection, table: str, pad: str, natural_key: list[str],
+                            bestand_id: int) -> bool:
     """Remove the sightings of an earlier load of this path (a re-delivered file), keeping their keys in ``_vorige``."""
     earlier = "SELECT bestand_id FROM audit.bestanden WHERE pad = ?"
     keys = ", ".join(natural_key)
+    if not conn.execute("SELECT count(*) FROM audit.bestanden WHERE pad = ? AND status = 'geladen' "
+                        "AND bestand_id <> ?", [pad, bestand_id]).fetchone()[0]:
+        return False  # a first load: no sightings to look for
     conn.execute(f"CREATE OR REPLACE TEMP TABLE _vorige AS SELECT DISTINCT {keys} FROM {table}__waarnemingen "
                  f"WHERE _bestand_id IN ({earlier})", [pad])
     if not conn.execute("SELECT count(*) FROM _vorige").fetchone()[0]:
