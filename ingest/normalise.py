@@ -100,7 +100,7 @@ class _Column:
         return self.errors[self.codes]
 
 
-MEMO_SIZE = 500_000  # parsed values kept per column of a file (rents, dates, postcodes repeat across chunks)
+MEMO_SIZE = 100_000  # parsed values kept per column of a file (rents, dates, postcodes repeat across chunks)
 _AS_IS = ("id", "text", "pseudoniem")  # types whose parse of a non-empty text is the text itself
 
 
@@ -331,7 +331,7 @@ def normalise(cells: pd.DataFrame, rownumbers: np.ndarray, headers: dict[str, st
                                               types[col.name])
             continue
         column = _apply(cells[col.name].to_numpy(dtype=object), parsers.for_column(col), col,
-                        None if memo is None else memo.setdefault(col.name, {}))
+                        None if memo is None or col.type in _AS_IS else memo.setdefault(col.name, {}))
         parsed[col.name] = column
         errors[col.name] = column.row_errors()
         if col.type == "herkomst":

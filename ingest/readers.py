@@ -193,9 +193,13 @@ def _worker(limits: dict[str, int]) -> _Worker:
 
 
 @atexit.register
-def _stop_worker() -> None:
-    if _current is not None:
-        _current.close()
+def stop_worker() -> None:
+    """End the xlsx worker (after a source's files: its memory is not held while dbt runs)."""
+    global _current
+    with _worker_lock:
+        if _current is not None:
+            _current.close()
+            _current = None
 
 
 def _read_xlsx(path: Path) -> list[Sheet]:

@@ -15,7 +15,7 @@ from ingest.config import IngestConfig
 from ingest.landing import LandingFile, candidates, content_hash, scan, still_changing
 from ingest.loader import open_file
 from ingest.normalise import output_columns
-from ingest.readers import BadFile
+from ingest.readers import BadFile, stop_worker
 from ingest.values import key_fingerprint
 from warehouse import schema, store
 
@@ -143,14 +143,17 @@ def load_source(warehouse: Path, landing: Path, bron: str, config: IngestConfig,
     shown = console.report()
     with store.connect(warehouse) as conn, (shown.files(f"reading {bron}", len(files)) if shown else nullcontext()):
         prepare(conn, config, key)
-        for f in files:
-            if f.path in changing:
-                outcomes.append(_skip(f, changing[f.path]))
-            else:
-                outcomes.append(load_file(conn, f, config, key))
-                _release_memory()
-            if shown:
-                shown.advance(files=1, rows=outcomes[-1].rijen_gelezen)
+        try:
+            for f in files:
+                if f.path in changing:
+                    outcomes.append(_skip(f, changing[f.path]))
+                else:
+                    outcomes.append(load_file(conn, f, config, key))
+                    _release_memory()
+                if shown:
+                    shown.advance(files=1, rows=outcomes[-1].rijen_gelezen)
+        finally:
+            stop_worker()
         return outcomes
 
 
