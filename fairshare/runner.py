@@ -117,7 +117,7 @@ def run_pipeline(settings: Settings, instance: dg.DagsterInstance | None = None,
     resource = FairshareResource(landing=str(settings.landing), warehouse=str(settings.warehouse),
                                  reports=str(settings.reports), serving=str(settings.serving_file),
                                  demo=settings.demo, adhoc=settings.adhoc, settle_seconds=settings.settle_seconds,
-                                 echo_dbt=verbose,
+                                 echo_dbt=verbose, regio=settings.regio,
                                  peildatum=settings.peildatum.isoformat() if settings.peildatum else None)
     defs = build_definitions(resource)
     job = defs.resolve_job_def("fairshare")

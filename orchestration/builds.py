@@ -82,7 +82,7 @@ def nothing_new(settings: Settings) -> bool:
 
     if not settings.warehouse.exists():
         return False
-    config = load_config()
+    config = load_config(regio=settings.regio)
     try:
         with lock.hold(settings.warehouse), store.connect(settings.warehouse, read_only=True) as conn:
             for bron in SOURCES:
