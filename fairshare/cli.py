@@ -149,6 +149,39 @@ def quarantaine(bron: str | None, levering: str | None, out: Path, warehouse: Pa
 
 
 @main.command()
+@click.option("--regio", "regios", multiple=True, help="A region to include (repeatable); default: every region pack.")
+@click.option("--serving", "copies", multiple=True, metavar="REGIO=FILE",
+              help="A region's published copy, if not at its default place (repeatable).")
+@click.option("--out", type=click.Path(path_type=Path), default=Path("data/provincie"), show_default=True,
+              help="Folder for fairshare_provincie.duckdb and provincie_overzicht.html.")
+def provincie(regios: tuple[str, ...], copies: tuple[str, ...], out: Path) -> None:
+    """Province publication: every region's published marts side by side (regio_code), and an overview page.
+
+    Reads only the regions' published copies. With FAIRSHARE_PUBLISH_POSTGRES_DSN set, schema `provincie`
+    also goes to PostgreSQL, readable by the reader role.
+    """
+    from fairshare.report.provincie import render_overview
+    from ingest import region
+    from warehouse.province import build_province, publish_province_postgres
+
+    given = dict(c.split("=", 1) for c in copies if "=" in c)
+    try:
+        chosen = list(regios) or sorted({*region.regions(), *given})
+        sources = {r: Path(given[r]) if r in given else Settings.from_env(regio=r).serving_file for r in chosen}
+        published = build_province(sources, out / "fairshare_provincie.duckdb")
+    except (ConfigError, FileNotFoundError, ValueError) as exc:
+        _stop(EXIT_USAGE, str(exc))
+    page = render_overview(Path(published.target), out)
+    click.echo(f"Province publication of {', '.join(sources)}: {published.target} ({len(published.tables)} tables), "
+               f"overview {page}")
+    settings = Settings.from_env()
+    if settings.publish_postgres_dsn:
+        pg = publish_province_postgres(Path(published.target), settings.publish_postgres_dsn,
+                                       settings.postgres_reader_password)
+        click.echo(f"PostgreSQL: schema provincie at {pg.target}")
+
+
+@main.command()
 @click.option("--scale", type=int, default=1, show_default=True, help="Sample volume multiplier.")
 @click.option("--years", type=int, default=5, show_default=True, help="Years of data in the sample.")
 @click.option("--rounds", type=int, default=3, show_default=True, help="Rounds to take the median of.")
