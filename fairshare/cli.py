@@ -23,7 +23,7 @@ def regio_option(command):
             os.environ["FAIRSHARE_REGIO"] = value
         return value
     return click.option("--regio", default=None, expose_value=True, callback=choose, is_eager=True,
-                        help="Region pack in regions/<regio>/ (FAIRSHARE_REGIO); default: Regio Amersfoort.")(command)
+                        help="Region pack in regions/<regio>/ (FAIRSHARE_REGIO); default: the default region.")(command)
 
 
 @click.group()
@@ -38,7 +38,7 @@ def main() -> None:
 @click.option("--years", type=int, default=5, show_default=True, help="Years of data up to October 2026.")
 @regio_option
 def sample(out: Path | None, seed: int, scale: int, years: int, regio: str | None) -> None:
-    """Write a realistic, messy sample landing folder for a region (default: Regio Amersfoort)."""
+    """Write a realistic, messy sample landing folder for a region (default: the default region)."""
     from fairshare.sample import write_sample
 
     try:

@@ -131,7 +131,7 @@ class IngestConfig:
 
     @cached_property
     def gemeente_lookup(self) -> dict[str, str]:
-        """match_key of a CBS code (GM0307, 0307, 307), name, 'Gemeente <name>' or woonplaats -> code."""
+        """match_key of a CBS code (GMxxxx, xxxx, without leading zeros), name, 'Gemeente <name>' or woonplaats -> code."""
         lookup: dict[str, str] = {}
         for g in self.gemeenten:
             code = g["gemeente_code"]

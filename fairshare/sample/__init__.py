@@ -1,4 +1,4 @@
-"""Deterministic sample landing folder for a region (``fairshare sample [--regio R]``), default Regio Amersfoort.
+"""Deterministic sample landing folder for a region (``fairshare sample [--regio R]``).
 
 SWEV deliveries and committee registers extracted 2025-04-02, 2025-11-03, 2026-04-02 and
 2026-11-03 (cumulative, earlier ones with rows a later one corrects); planregister snapshots
@@ -289,7 +289,7 @@ def write_planregister(out: Path, snapshots: dict[dt.date, pd.DataFrame], rng, s
 
 
 def write_sample(out: Path, seed: int = 2025, scale: int = 1, years: int = 5, regio: str | None = None) -> SampleSummary:
-    """Write the sample landing folder of a region (default: FAIRSHARE_REGIO, else Regio Amersfoort);
+    """Write the sample landing folder of a region (default: FAIRSHARE_REGIO, else the default region);
     the same region, seed, scale and years give the same files."""
     regio = regio or region.current()
     rng = np.random.default_rng(seed)
