@@ -36,7 +36,9 @@ def _amersfoort_terms() -> list[str]:
 def _code_files() -> list[Path]:
     """Code, SQL, templates and configuration: every tracked file but the region packs, tests and documents."""
     tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
-    exempt = re.compile(r"^(regions/|tests/|dbt_project/tests/|.*_unit_tests\.yml$|.*\.md$|dbt_project/seeds/.*\.csv$)")
+    # workspace.yaml is the installation's list of regions (one code location each), not code.
+    exempt = re.compile(r"^(regions/|tests/|dbt_project/tests/|.*_unit_tests\.yml$|.*\.md$|dbt_project/seeds/.*\.csv$"
+                        r"|workspace\.yaml$)")
     keep = re.compile(r"\.(py|sql|j2|yml|yaml|toml|cfg)$|^Makefile$")
     return [ROOT / f for f in tracked if keep.search(f) and not exempt.match(f)]
 
@@ -247,3 +249,26 @@ def test_province_publication_holds_both_regions_and_the_reader_sees_only_publis
         visible = {s for (s,) in pg.execute("SELECT DISTINCT table_schema FROM information_schema.tables WHERE "
                                             "table_schema NOT IN ('pg_catalog', 'information_schema')").fetchall()}
         assert visible == {"provincie"}
+
+
+# ---- Dagster: one code location per region ---------------------------------------------------------------------
+
+def test_each_region_is_a_code_location_with_its_own_writer_tag():
+    import dagster as dg
+    import yaml
+
+    from orchestration import regions
+    from orchestration.definitions import defs
+
+    locations = yaml.safe_load((ROOT / "workspace.yaml").read_text())["load_from"]
+    assert {loc["python_module"]["location_name"] for loc in locations} == set(region.regions())
+    jobs = {"amersfoort": defs.resolve_job_def("fairshare"), "voorbeeld": regions.voorbeeld.resolve_job_def("fairshare")}
+    tags = {r: j.tags["fairshare/schrijver"] for r, j in jobs.items()}
+    assert tags == {"amersfoort": "warehouse", "voorbeeld": "warehouse-voorbeeld"}
+    config = yaml.safe_load((ROOT / "orchestration" / "dagster-regios.yaml").read_text())
+    with dg.instance_for_test(overrides=config) as instance:
+        [limit] = instance.get_concurrency_config().run_queue_config.tag_concurrency_limits
+        assert limit["key"] == "fairshare/schrijver" and limit["value"] == {"applyLimitPerUniqueValue": True}
+        assert instance.get_concurrency_config().pool_config.default_pool_limit == len(region.regions())
+    with pytest.raises(AttributeError, match="no region pack"):
+        regions.nergens  # noqa: B018
