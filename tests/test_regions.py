@@ -251,6 +251,17 @@ def test_province_publication_holds_both_regions_and_the_reader_sees_only_publis
         assert visible == {"provincie"}
 
 
+def test_a_region_never_runs_on_another_regions_warehouse(two_regions):
+    base, _, _, _ = two_regions
+    result = subprocess.run([FAIRSHARE, "run", "--regio", "voorbeeld", "--demo", "--landing",
+                             str(base / "voorbeeld" / "landing"), "--reports", str(base / "x" / "reports"),
+                             "--serving", str(base / "x" / "serving" / "fairshare.duckdb"),
+                             "--warehouse", str(base / "amersfoort" / "warehouse" / "fairshare.duckdb")],
+                            capture_output=True, text=True, cwd=base, env=_clean_env())
+    assert result.returncode == 2
+    assert "holds region 'amersfoort', not 'voorbeeld'" in result.stderr
+
+
 # ---- Dagster: one code location per region ---------------------------------------------------------------------
 
 def test_each_region_is_a_code_location_with_its_own_writer_tag():
@@ -272,3 +283,26 @@ def test_each_region_is_a_code_location_with_its_own_writer_tag():
         assert instance.get_concurrency_config().pool_config.default_pool_limit == len(region.regions())
     with pytest.raises(AttributeError, match="no region pack"):
         regions.nergens  # noqa: B018
+
+
+def test_a_regions_sensor_waits_only_for_its_own_runs(tmp_path):
+    import dagster as dg
+
+    from orchestration.definitions import build_definitions
+    from orchestration.resources import FairshareResource
+    from tests.helpers import SWEV_HEADER, swev_row, write_xlsx
+
+    landing = tmp_path / "landing"
+    write_xlsx(landing / "swev" / "toewijzingen_2025-04-02.xlsx", SWEV_HEADER, [swev_row(1, gemeente="Akkerveen")])
+    resource = FairshareResource(landing=str(landing), settle_seconds=0, regio="voorbeeld")
+    sensor = build_definitions(resource).resolve_sensor_def("nieuwe_leveringen")
+
+    def requests(writer: str) -> list:
+        with dg.instance_for_test() as instance:
+            instance.add_run(dg.DagsterRun(job_name="fairshare", run_id="lopend", status=dg.DagsterRunStatus.STARTED,
+                                           tags={"fairshare/schrijver": writer}))
+            with dg.build_sensor_context(instance=instance, resources={"fairshare": resource}) as context:
+                return sensor.evaluate_tick(context).run_requests
+
+    assert len(requests("warehouse")) == 1  # the default region's run: this region starts its own
+    assert requests("warehouse-voorbeeld") == []

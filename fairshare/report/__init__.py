@@ -190,6 +190,11 @@ def report_data(conn: duckdb.DuckDBPyConnection) -> dict:
         "SELECT max(rapport_peildatum) FROM historie.fair_share_gemeente WHERE rapport_peildatum < ?",
         [peildatum]).fetchone()[0] if conn.execute(
         "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'historie'").fetchone()[0] else None)
+    # The region's cap on the urgent share of allocations (seed regio) against the actual share, last year.
+    [urgent] = conn.execute("SELECT sum(gehuisvest + gehuisvest_buiten_afspraak) FROM marts.fair_share WHERE jaar = ?",
+                            [laatste]).fetchone()
+    [alle] = conn.execute("SELECT sum(toewijzingen) FROM marts.fair_share_gemeente WHERE jaar = ?", [laatste]).fetchone()
+    d["aandeel_urgent"] = 100 * urgent / alle if urgent is not None and alle else None
     d["samenvatting"] = samenvatting(d)
     return d
 
