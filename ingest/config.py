@@ -169,18 +169,35 @@ def _vocabulary(name: str, spec: dict) -> Vocabulary:
     return Vocabulary(name=name, lookup=lookup, catch_all=spec.get("catch_all"))
 
 
+def _add_variants(src: dict, voc: dict, extra: dict) -> None:
+    """Merge a region's supplier variants (``headers: {source: {column: [...]}}``, ``values: {vocabulary:
+    {code: [...]}}``) into the national configuration, after its own variants."""
+    for source, columns in (extra.get("headers") or {}).items():
+        for col, headers in columns.items():
+            src[source]["columns"][col]["headers"] = [*src[source]["columns"][col]["headers"], *headers]
+    for name, codes in (extra.get("values") or {}).items():
+        for code, values in codes.items():
+            voc[name]["values"][code] = [*(voc[name]["values"].get(code) or []), *values]
+
+
 def load_config(config_dir: Path = CONFIG_DIR, seeds_dir: Path = SEEDS_DIR, regio: str | None = None) -> IngestConfig:
     """Read the YAML configuration, the national seeds and the region's seeds; compute the configuration hash."""
     regio_seeds = region.seeds_dir(regio)
     files = [config_dir / "sources.yaml", config_dir / "vocabularies.yaml",
              regio_seeds / "gemeenten.csv", regio_seeds / "woonplaatsen.csv", regio_seeds / "corporaties.csv",
              seeds_dir / "cbs_gemeenten.csv", regio_seeds / "commissies.csv", regio_seeds / "regio.csv"]
+    # Optional: the region's own header and value variants of its suppliers (regions/<regio>/leveranciers.yaml).
+    variants_file = regio_seeds.parent / "leveranciers.yaml"
+    if variants_file.exists():
+        files.append(variants_file)
     digest = hashlib.sha256(INGEST_LOGIC_VERSION.encode())
     for f in files:
         digest.update(f.read_bytes())
     src = yaml.safe_load(files[0].read_text(encoding="utf-8"))
     pack = region.load_regio(regio)
     voc = yaml.safe_load(files[1].read_text(encoding="utf-8"))
+    if variants_file.exists():
+        _add_variants(src, voc, yaml.safe_load(variants_file.read_text(encoding="utf-8")) or {})
 
     sources = {}
     for name in ("swev", "urgentie", "planregister"):

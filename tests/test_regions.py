@@ -84,7 +84,8 @@ def test_a_region_has_its_own_default_folders():
 
 # ---- the example region, hand-computed -----------------------------------------------------------------------
 
-SWEV = ["Toewijzingsnummer", "Corporatie", "Gemeente", "Toewijzingsdatum", "Netto huur", "Aantal kamers",
+# "Verhuurcode SCV" and "Urgentie verleend" are variants of this region's suppliers only (leveranciers.yaml).
+SWEV = ["Verhuurcode SCV", "Corporatie", "Gemeente", "Toewijzingsdatum", "Netto huur", "Aantal kamers",
         "Toewijzingsroute", "Urgentiecategorie", "Herkomstgemeente", "Inschrijfnummer"]
 ALLOCATIONS = [
     ["A24", "Woonstichting Voorbeeld", "Voorbeeldstad", "15-06-2024", "600,00", "2", "Regulier", "", "", ""],
@@ -104,7 +105,7 @@ REGISTER = ["Registratienummer", "Aanvraagdatum", "Besluitdatum", "Besluit", "Af
 NOORD = [["R1", "01-01-2025", "01-02-2025", "Toegekend", "", "Medisch", "Voorbeeldstad", "111"],
          ["R2", "01-03-2025", "01-04-2025", "Afgewezen", "Zelf oplosbaar", "", "Akkerveen", ""]]
 # The regional committee Zuid serves three gemeenten: its registrations count once (spec/regions.md).
-ZUID = [["R1", "01-03-2025", "01-04-2025", "Toegekend", "", "Jeugdzorg met verblijf", "Dijkhoven", "333"],
+ZUID = [["R1", "01-03-2025", "01-04-2025", "Urgentie verleend", "", "Jeugdzorg met verblijf", "Dijkhoven", "333"],
         ["R2", "01-09-2025", "", "In behandeling", "", "", "Bosweide", ""]]
 
 
@@ -159,6 +160,17 @@ def test_example_distribution_keys_include_social_housing_stock(voorbeeld):
     share = 100 * 16000 / (16000 + 3500 + 2800 + 4200 + 1500)
     assert got["sociale_huurvoorraad"] == (pytest.approx(share), pytest.approx(share), pytest.approx(share - 45), 100)
     assert got["inwoners"][0] == pytest.approx(100 * 120000 / 225000)
+
+
+def test_supplier_variants_of_a_region_are_its_own():
+    from ingest.config import load_config
+    from ingest.text import match_key
+
+    voorbeeld, amersfoort = load_config(regio="voorbeeld"), load_config(regio="amersfoort")
+    assert "Verhuurcode SCV" in voorbeeld.sources["swev"].columns["toewijzing_id"].headers
+    assert "Verhuurcode SCV" not in amersfoort.sources["swev"].columns["toewijzing_id"].headers
+    assert amersfoort.vocabularies["besluit"].lookup.get(match_key("Urgentie verleend")) is None
+    assert voorbeeld.config_hash != amersfoort.config_hash
 
 
 def test_example_region_names_itself_in_messages(voorbeeld):

@@ -24,10 +24,12 @@ EXCEL_MAX_ROWS = 1_048_576
 # filled by ``use_region`` before a sample is written.
 NAMES: dict[str, str] = {}
 WOONPLAATS: dict[str, str] = {}
+_REGIO: list[str | None] = [None]  # the region of the sample being written (its supplier variants count)
 
 
 def use_region(regio: str | None = None) -> None:
     """Fill NAMES and WOONPLAATS from the region's seeds gemeenten and woonplaatsen."""
+    _REGIO[0] = regio
     NAMES.clear()
     WOONPLAATS.clear()
     NAMES.update({g["gemeente_code"]: g["gemeente_naam"] for g in seed("gemeenten.csv", regio)})
@@ -79,7 +81,8 @@ class Layout:
 
 
 def headers_for(source: str, regio: str | None = None) -> dict[str, list[str]]:
-    return {name: list(col.headers) for name, col in load_config(regio=regio).sources[source].columns.items()}
+    columns = load_config(regio=regio or _REGIO[0]).sources[source].columns
+    return {name: list(col.headers) for name, col in columns.items()}
 
 
 def pick(options: list[str], i: int) -> str:
