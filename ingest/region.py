@@ -23,8 +23,9 @@ class UnknownRegion(ValueError):
     """A region code without a folder under ``regions/``."""
 
 
-def regions(root: Path = REGIONS_DIR) -> list[str]:
+def regions(root: Path | None = None) -> list[str]:
     """The region codes that have a pack (a folder with ``seeds/regio.csv``), sorted."""
+    root = root or REGIONS_DIR
     return sorted(p.parent.parent.name for p in root.glob("*/seeds/regio.csv"))
 
 
@@ -34,9 +35,10 @@ def current(env: dict[str, str] | None = None) -> str:
     return env.get("FAIRSHARE_REGIO") or DEFAULT_REGIO
 
 
-def regio_dir(regio: str | None = None, root: Path = REGIONS_DIR) -> Path:
+def regio_dir(regio: str | None = None, root: Path | None = None) -> Path:
     """The folder of a region (``regions/<regio>``); an unknown code names the known ones."""
     regio = regio or current()
+    root = root or REGIONS_DIR
     path = root / regio
     if not _CODE.match(regio) or not (path / "seeds" / "regio.csv").is_file():
         raise UnknownRegion(f"unknown region '{regio}': known regions are {', '.join(regions(root)) or 'none'} "

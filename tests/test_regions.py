@@ -318,3 +318,24 @@ def test_a_regions_sensor_waits_only_for_its_own_runs(tmp_path):
 
     assert len(requests("warehouse")) == 1  # the default region's run: this region starts its own
     assert requests("warehouse-voorbeeld") == []
+
+
+def test_a_change_in_a_region_pack_means_something_new(tmp_path, monkeypatch):
+    """dbt reads the region's seeds at run time: a seed change there must rebuild, like a change in code."""
+    import shutil
+
+    import duckdb
+
+    from orchestration import builds
+
+    root = tmp_path / "regions"
+    shutil.copytree(ROOT / "regions" / "voorbeeld", root / "voorbeeld")
+    monkeypatch.setattr(region, "REGIONS_DIR", root)
+    settings = Settings.from_env({}, regio="voorbeeld", warehouse=tmp_path / "w.duckdb")
+    with duckdb.connect() as conn:
+        conn.execute("CREATE SCHEMA audit; CREATE TABLE audit.bestanden_actueel (pad VARCHAR, status VARCHAR, "
+                     "inhoud_hash VARCHAR, config_hash VARCHAR)")
+        before = builds.fingerprint(conn, settings)
+        seed = root / "voorbeeld" / "seeds" / "inwoners.csv"
+        seed.write_text(seed.read_text(encoding="utf-8").replace("120000", "121000"), encoding="utf-8")
+        assert builds.fingerprint(conn, settings) != before
