@@ -9,7 +9,8 @@ LANDING ?= data/landing
 .PHONY: run test install lint sample dev clean browser docs
 
 MANIFEST := dbt_project/target/manifest.json
-DBT_SOURCES := $(shell find dbt_project -path dbt_project/target -prune -o -type f \( -name '*.sql' -o -name '*.yml' -o -name '*.csv' \) -print)
+DBT_SOURCES := $(shell find dbt_project -path dbt_project/target -prune -o -type f \( -name '*.sql' -o -name '*.yml' -o -name '*.csv' \) -print) \
+	$(wildcard regions/*/seeds/*.csv)
 
 install: $(VENV)/.installed $(MANIFEST)
 

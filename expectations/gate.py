@@ -56,18 +56,22 @@ def poort_regels(conn: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 
     lever = conn.execute("SELECT bron, commissie, leverdatum, pad, rijen_geladen, rijen_quarantaine "
                          "FROM staging.stg_audit__leveringen").df()
+    # The region's label for its cooperating corporations, which also deliver the allocations (seed regio).
+    [label] = conn.execute("SELECT samenwerkend_label FROM referentie.regio").fetchone()
     swev = lever[lever["bron"] == "swev"]
-    add("swev_levering", "SWEV", (pd.to_datetime(swev["leverdatum"]).dt.date >= peildatum).any(),
-        f"Er is geen SWEV-levering met extractiedatum op of na {datum_nl(peildatum)} geladen.")
+    add("swev_levering", label, (pd.to_datetime(swev["leverdatum"]).dt.date >= peildatum).any(),
+        f"Er is geen {label}-levering met extractiedatum op of na {datum_nl(peildatum)} geladen.")
 
-    commissies = conn.execute("SELECT commissie, gemeente_naam FROM intermediate.int_gemeenten ORDER BY 2").fetchall()
+    # The region's committees (seed commissies): the gate requires those marked verplicht, warns for the others.
+    commissies = conn.execute("SELECT commissie, naam, verplicht FROM referentie.commissies "
+                              "ORDER BY soort = 'advies', naam").fetchall()
     regs = lever[lever["bron"] == "urgentie"]
-    for commissie, naam in [*commissies, ("ratu", "RATU (Regionaal Adviesteam Urgenties)")]:
+    for commissie, naam, verplicht in commissies:
         eigen = regs[regs["commissie"] == commissie]
         recent = (pd.to_datetime(eigen["leverdatum"]).dt.date >= peildatum).any()
         add("register_levering", naam, recent,
             f"De urgentiecommissie van {naam} heeft geen register geleverd met extractiedatum op of na "
-            f"{datum_nl(peildatum)}.", ernst="blokkerend" if commissie != "ratu" else "waarschuwing")
+            f"{datum_nl(peildatum)}.", ernst="blokkerend" if verplicht else "waarschuwing")
 
     snapshot = snapshot_for(peildatum)
     plan = lever[lever["bron"] == "planregister"]
@@ -86,7 +90,7 @@ def poort_regels(conn: duckdb.DuckDBPyConnection) -> pd.DataFrame:
         regs.sort_values("leverdatum").groupby("commissie", dropna=False).tail(1),
         plan[pd.to_datetime(plan["leverdatum"]).dt.date == snapshot],
     ])
-    namen = {"swev": "SWEV-toewijzingen", "urgentie": "registers van de urgentiecommissies",
+    namen = {"swev": f"{label}-toewijzingen", "urgentie": "registers van de urgentiecommissies",
              "planregister": "Planregister Wonen"}
     for bron, naam in namen.items():
         part = used[used["bron"] == bron]
@@ -125,7 +129,7 @@ def poort_regels(conn: duckdb.DuckDBPyConnection) -> pd.DataFrame:
             WHERE t.corporatie_onbekend GROUP BY 1 ORDER BY 1""").fetchall():
         waar = f" ({aantal} {'toewijzing' if aantal == 1 else 'toewijzingen'}, o.a. {pad} rij {rij})" if pad else ""
         add("verhuurder_onbekend", corp, False, f"Verhuurder '{corp}'{waar} staat niet in de seed corporaties en telt "
-            "als niet-SWEV.", ernst="waarschuwing")
+            f"als niet-{label}.", ernst="waarschuwing")
     frame = pd.DataFrame(rows)
     frame["peildatum"] = peildatum
     frame["data_tot"] = data_tot

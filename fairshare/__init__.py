@@ -1,1 +1,1 @@
-"""fairshare: the regional monitor for housing aandachtsgroepen (Regio Amersfoort)."""
+"""fairshare: the regional monitor for housing aandachtsgroepen, for any region with a pack in regions/."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import time
 from pathlib import Path
@@ -14,9 +15,20 @@ from fairshare.settings import DEMO_KEY, ConfigError, Settings
 EXIT_OK, EXIT_BLOCKED, EXIT_USAGE, EXIT_FAILED = 0, 1, 2, 3
 
 
+def regio_option(command):
+    """`--regio`: the region pack (regions/<regio>/); it also becomes this process's FAIRSHARE_REGIO, so every
+    part of the run (and dbt, a child process) reads the same region."""
+    def choose(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+        if value:
+            os.environ["FAIRSHARE_REGIO"] = value
+        return value
+    return click.option("--regio", default=None, expose_value=True, callback=choose, is_eager=True,
+                        help="Region pack in regions/<regio>/ (FAIRSHARE_REGIO); default: the default region.")(command)
+
+
 @click.group()
 def main() -> None:
-    """Fair-share monitor for housing aandachtsgroepen in Regio Amersfoort."""
+    """Fair-share monitor for housing aandachtsgroepen, for any region with a pack in regions/."""
 
 
 @main.command()
@@ -24,13 +36,18 @@ def main() -> None:
 @click.option("--seed", type=int, default=2025, show_default=True, help="Random seed: same seed, same files.")
 @click.option("--scale", type=int, default=1, show_default=True, help="Multiply every volume (benchmarks).")
 @click.option("--years", type=int, default=5, show_default=True, help="Years of data up to October 2026.")
-def sample(out: Path | None, seed: int, scale: int, years: int) -> None:
-    """Write a realistic, messy sample landing folder for Regio Amersfoort."""
+@regio_option
+def sample(out: Path | None, seed: int, scale: int, years: int, regio: str | None) -> None:
+    """Write a realistic, messy sample landing folder for a region (default: the default region)."""
     from fairshare.sample import write_sample
 
-    out = out or Settings.from_env().landing
+    try:
+        settings = Settings.from_env(regio=regio)
+    except ConfigError as exc:
+        _stop(EXIT_USAGE, str(exc))
+    out = out or settings.landing
     started = time.perf_counter()
-    summary = write_sample(out, seed=seed, scale=scale, years=years)
+    summary = write_sample(out, seed=seed, scale=scale, years=years, regio=settings.regio)
     click.echo(f"Wrote {len(summary.files)} files to {out} in {time.perf_counter() - started:.1f}s: "
                + ", ".join(f"{k} {v} rows ({summary.bad_rows.get(k, 0)} bad)" for k, v in summary.rows.items()))
 
@@ -51,9 +68,10 @@ def sample(out: Path | None, seed: int, scale: int, years: int) -> None:
 @click.option("--demo", is_flag=True, default=False, help="Demo/dev mode: use the documented non-secret pseudonym key.")
 @click.option("--quiet", "-q", is_flag=True, default=False, help="Print only the closing summary.")
 @click.option("--verbose", "-v", is_flag=True, default=False, help="Also show Dagster's and dbt's own logs.")
+@regio_option
 def run(landing: Path | None, warehouse: Path | None, reports: Path | None, serving: Path | None,
         peildatum: str | None, adhoc: bool, wait: float, settle: float | None, demo: bool, quiet: bool,
-        verbose: bool) -> None:
+        verbose: bool, regio: str | None) -> None:
     """Run the whole pipeline in-process through Dagster.
 
     Exit status: 0 done (gate passed), 1 the gate blocked the report, 2 usage, configuration or the
@@ -69,7 +87,7 @@ def run(landing: Path | None, warehouse: Path | None, reports: Path | None, serv
     try:
         settings = Settings.from_env(landing=landing, warehouse=warehouse, reports=reports, serving=serving,
                                      peildatum=peildatum, adhoc=adhoc or None, settle_seconds=settle,
-                                     demo=demo or None)
+                                     demo=demo or None, regio=regio)
     except ConfigError as exc:
         _stop(EXIT_USAGE, str(exc))
     try:
@@ -114,16 +132,53 @@ def _run_locked(settings: Settings, quiet: bool, verbose: bool) -> None:
 @click.option("--levering", default=None, help="Only this delivery: a file (e.g. urgentie/baarn_2026-11-03.csv) or date.")
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="File to write: .xlsx or .csv.")
 @click.option("--warehouse", type=click.Path(path_type=Path), default=None, help="Warehouse file (FAIRSHARE_WAREHOUSE).")
-def quarantaine(bron: str | None, levering: str | None, out: Path, warehouse: Path | None) -> None:
+@regio_option
+def quarantaine(bron: str | None, levering: str | None, out: Path, warehouse: Path | None, regio: str | None) -> None:
     """Write every quarantined row and rejected file, in Dutch, for the supplier who can fix them."""
     from fairshare.feedback import export
 
-    settings = Settings.from_env(warehouse=warehouse)
+    try:
+        settings = Settings.from_env(warehouse=warehouse, regio=regio)
+    except ConfigError as exc:
+        _stop(EXIT_USAGE, str(exc))
     if not settings.warehouse.exists() or out.suffix.lower() not in (".xlsx", ".csv"):
         click.echo(f"fairshare: {'--out must end in .xlsx or .csv' if settings.warehouse.exists() else f'no warehouse at {settings.warehouse}'}", err=True)
         sys.exit(EXIT_USAGE)
     rows, rejected, paths = export(settings.warehouse, out, bron, levering)
     click.echo(f"{rows} rows in quarantine, {rejected} rejected files: {', '.join(str(p) for p in paths)}")
+
+
+@main.command()
+@click.option("--regio", "regios", multiple=True, help="A region to include (repeatable); default: every region pack.")
+@click.option("--serving", "copies", multiple=True, metavar="REGIO=FILE",
+              help="A region's published copy, if not at its default place (repeatable).")
+@click.option("--out", type=click.Path(path_type=Path), default=Path("data/provincie"), show_default=True,
+              help="Folder for fairshare_provincie.duckdb and provincie_overzicht.html.")
+def provincie(regios: tuple[str, ...], copies: tuple[str, ...], out: Path) -> None:
+    """Province publication: every region's published marts side by side (regio_code), and an overview page.
+
+    Reads only the regions' published copies. With FAIRSHARE_PUBLISH_POSTGRES_DSN set, schema `provincie`
+    also goes to PostgreSQL, readable by the reader role.
+    """
+    from fairshare.report.provincie import render_overview
+    from ingest import region
+    from warehouse.province import build_province, publish_province_postgres
+
+    given = dict(c.split("=", 1) for c in copies if "=" in c)
+    try:
+        chosen = list(regios) or sorted({*region.regions(), *given})
+        sources = {r: Path(given[r]) if r in given else Settings.from_env(regio=r).serving_file for r in chosen}
+        published = build_province(sources, out / "fairshare_provincie.duckdb")
+    except (ConfigError, FileNotFoundError, ValueError) as exc:
+        _stop(EXIT_USAGE, str(exc))
+    page = render_overview(Path(published.target), out)
+    click.echo(f"Province publication of {', '.join(sources)}: {published.target} ({len(published.tables)} tables), "
+               f"overview {page}")
+    settings = Settings.from_env()
+    if settings.publish_postgres_dsn:
+        pg = publish_province_postgres(Path(published.target), settings.publish_postgres_dsn,
+                                       settings.postgres_reader_password)
+        click.echo(f"PostgreSQL: schema provincie at {pg.target}")
 
 
 @main.command()

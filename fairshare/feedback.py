@@ -32,7 +32,7 @@ _VERTALING: list[tuple[str, str, str | None]] = [
     (r"(?P<v>'.*?'|<[^>]*>) is not a known urgency committee", "{v} is geen bekende urgentiecommissie", None),
     (r"(?P<v>'.*?'|<[^>]*>) is not a known urgentiecategorie", "{v} is geen bekende urgentiecategorie", None),
     (r"(?P<v>'.*?'|<[^>]*>) is not a known (?P<w>\w+)", "{v} is geen bekende waarde voor {w}", None),
-    (r"(?P<v>'.*?'|<[^>]*>) is not a gemeente of Regio Amersfoort", "{v} is geen gemeente van Regio Amersfoort", None),
+    (r"(?P<v>'.*?'|<[^>]*>) is not a gemeente of (?P<r>.+)", "{v} is geen gemeente van {r}", None),
     (r"(?P<v>'.*?'|<[^>]*>) is not a date \(.*\)", "{v} is geen datum", None),
     (r"(?P<v>'.*?'|<[^>]*>) is not an existing date", "{v} is een datum die niet bestaat", None),
     (r"(?P<v>'.*?'|<[^>]*>) is not an amount", "{v} is geen bedrag", None),
@@ -114,7 +114,8 @@ class _Geldig:
         elif t == "vocab":
             text = "een van: " + self._labels(col.vocabulary)
         elif t == "gemeente":
-            text = "een gemeente van Regio Amersfoort: " + ", ".join(g["gemeente_naam"] for g in self.config.gemeenten)
+            text = (f"een gemeente van {self.config.regio_naam}: "
+                    + ", ".join(g["gemeente_naam"] for g in self.config.gemeenten))
         elif t == "commissie":
             text = "een urgentiecommissie: " + ", ".join(self.config.commissies)
         elif t in ("categorie", "subcategorie"):

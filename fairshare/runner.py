@@ -94,6 +94,20 @@ def check_ready(settings: Settings) -> None:
         raise ConfigError(
             f"the pseudonym key differs from the one {settings.warehouse} was built with "
             "(pseudonyms would no longer link): use the original FAIRSHARE_PSEUDONYM_KEY or a new warehouse file")
+    built_for = _warehouse_region(settings.warehouse)
+    if built_for is not None and built_for != settings.regio:
+        raise ConfigError(f"the warehouse {settings.warehouse} holds region '{built_for}', not '{settings.regio}': "
+                          "every region has its own warehouse (--warehouse FILE, FAIRSHARE_WAREHOUSE)")
+
+
+def _warehouse_region(warehouse: Path) -> str | None:
+    """The region a warehouse was built for (seed `regio`), if it has been built."""
+    if not warehouse.exists():
+        return None
+    with duckdb.connect(str(warehouse), read_only=True) as conn:
+        found = conn.execute("SELECT 1 FROM duckdb_tables() WHERE schema_name = 'referentie' "
+                             "AND table_name = 'regio'").fetchone()
+        return conn.execute("SELECT regio_code FROM referentie.regio").fetchone()[0] if found else None
 
 
 def clean_leftovers(settings: Settings) -> None:
@@ -117,7 +131,7 @@ def run_pipeline(settings: Settings, instance: dg.DagsterInstance | None = None,
     resource = FairshareResource(landing=str(settings.landing), warehouse=str(settings.warehouse),
                                  reports=str(settings.reports), serving=str(settings.serving_file),
                                  demo=settings.demo, adhoc=settings.adhoc, settle_seconds=settings.settle_seconds,
-                                 echo_dbt=verbose,
+                                 echo_dbt=verbose, regio=settings.regio,
                                  peildatum=settings.peildatum.isoformat() if settings.peildatum else None)
     defs = build_definitions(resource)
     job = defs.resolve_job_def("fairshare")

@@ -10,6 +10,8 @@ import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from ingest import region
+
 # The documented, non-secret key of demo/dev mode (README, "Pseudonymisation"). Never for real data.
 DEMO_KEY = "fairshare-demo-sleutel-niet-geheim"
 MIN_KEY_LENGTH = 32  # characters; `secrets.token_urlsafe(32)` gives 43
@@ -26,7 +28,11 @@ class ConfigError(Exception):
 
 @dataclass(frozen=True)
 class Settings:
-    """Where the data lives and how to pseudonymise it."""
+    """Where the data lives and how to pseudonymise it, for one region.
+
+    The default region keeps the default paths below; any other region defaults to its own folders under
+    ``data/regio/<regio>/`` (landing, warehouse, reports, serving): regions never share a file.
+    """
 
     landing: Path = Path("data/landing")
     warehouse: Path = Path("data/warehouse/fairshare.duckdb")
@@ -39,6 +45,7 @@ class Settings:
     postgres_reader_password: str | None = None
     adhoc: bool = False  # a report for a date other than 1 April / 1 November: never published
     settle_seconds: float = 3.0  # a file must keep its size and time this long to be read (README)
+    regio: str = region.DEFAULT_REGIO  # the region pack in regions/<regio>/ (--regio, FAIRSHARE_REGIO)
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides: object) -> Settings:
@@ -60,6 +67,17 @@ class Settings:
         if env.get("FAIRSHARE_SETTLE_SECONDS"):
             values["settle_seconds"] = env["FAIRSHARE_SETTLE_SECONDS"]
         values.update({k: v for k, v in overrides.items() if v is not None})
+        regio = str(values.get("regio") or env.get("FAIRSHARE_REGIO") or region.DEFAULT_REGIO)
+        try:
+            region.regio_dir(regio)
+        except region.UnknownRegion as exc:
+            raise ConfigError(str(exc)) from exc
+        values["regio"] = regio
+        if regio != region.DEFAULT_REGIO:  # a region of its own: its own folders unless given
+            base = Path("data") / "regio" / regio
+            for field, default in (("landing", "landing"), ("warehouse", "warehouse/fairshare.duckdb"),
+                                   ("reports", "reports")):
+                values.setdefault(field, base / default)
         for field in ("landing", "warehouse", "reports", "serving"):
             if isinstance(values.get(field), str):
                 values[field] = Path(values[field])

@@ -1,8 +1,9 @@
 """The ingest configuration: source contracts, vocabularies and reference lists, as data.
 
-Header synonyms and vocabularies live in ``ingest/config/*.yaml``; gemeenten, woonplaatsen,
-corporations and the CBS list of all Dutch gemeenten in the dbt seeds (one copy of each reference list). ``config_hash`` changes whenever any of
-them does, so that a configuration fix makes the pipeline process files again.
+Header synonyms and vocabularies live in ``ingest/config/*.yaml``; the CBS list of all Dutch gemeenten in the
+national dbt seeds; gemeenten, woonplaatsen, corporations and committees in the region's seeds
+(``regions/<regio>/seeds``, ``ingest.region``): one copy of each reference list. ``config_hash`` changes whenever
+any of them does, so that a configuration fix makes the pipeline process files again.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import Path
 
 import yaml
 
+from ingest import region
 from ingest.text import match_key
 
 CONFIG_DIR = Path(__file__).parent / "config"
@@ -85,6 +87,8 @@ class IngestConfig:
     cbs_gemeenten: list[dict[str, str]] = field(default_factory=list)
     other_headers: tuple[str, ...] = ()
     sheet_word_list: tuple[str, ...] = ()
+    regio_naam: str = ""  # the region's name in messages ("... is not a gemeente of <regio_naam>")
+    commissie_rows: list[dict[str, str]] = field(default_factory=list)  # the region's seed commissies
 
     @cached_property
     def corporatie_lookup(self) -> dict[str, str]:
@@ -127,7 +131,7 @@ class IngestConfig:
 
     @cached_property
     def gemeente_lookup(self) -> dict[str, str]:
-        """match_key of a CBS code (GM0307, 0307, 307), name, 'Gemeente <name>' or woonplaats -> code."""
+        """match_key of a CBS code (GMxxxx, xxxx, without leading zeros), name, 'Gemeente <name>' or woonplaats -> code."""
         lookup: dict[str, str] = {}
         for g in self.gemeenten:
             code = g["gemeente_code"]
@@ -140,13 +144,17 @@ class IngestConfig:
 
     @cached_property
     def commissie_lookup(self) -> dict[str, str]:
-        """match_key of a committee name, gemeente name or code -> committee key (`amersfoort`, `ratu`)."""
+        """match_key of a committee key, name or alias, or of the gemeente (name, code, woonplaats) of a
+        committee of one gemeente -> committee key (seed commissies of the region)."""
         by_code = {g["gemeente_code"]: g["commissie"] for g in self.gemeenten}
         lookup = {match_key(k): k for k in self.commissies}
         for key, code in self.gemeente_lookup.items():
             if by_code.get(code) in self.commissies:
                 lookup.setdefault(key, by_code[code])
-        lookup[match_key("Regionaal Adviesteam Urgenties")] = "ratu"
+        for c in self.commissie_rows:
+            for alias in [c.get("naam") or "", *(c.get("aliassen") or "").split(";")]:
+                if alias.strip():
+                    lookup[match_key(alias)] = c["commissie"]
         return lookup
 
 
@@ -161,16 +169,35 @@ def _vocabulary(name: str, spec: dict) -> Vocabulary:
     return Vocabulary(name=name, lookup=lookup, catch_all=spec.get("catch_all"))
 
 
-def load_config(config_dir: Path = CONFIG_DIR, seeds_dir: Path = SEEDS_DIR) -> IngestConfig:
-    """Read the YAML configuration and the reference seeds; compute the configuration hash."""
+def _add_variants(src: dict, voc: dict, extra: dict) -> None:
+    """Merge a region's supplier variants (``headers: {source: {column: [...]}}``, ``values: {vocabulary:
+    {code: [...]}}``) into the national configuration, after its own variants."""
+    for source, columns in (extra.get("headers") or {}).items():
+        for col, headers in columns.items():
+            src[source]["columns"][col]["headers"] = [*src[source]["columns"][col]["headers"], *headers]
+    for name, codes in (extra.get("values") or {}).items():
+        for code, values in codes.items():
+            voc[name]["values"][code] = [*(voc[name]["values"].get(code) or []), *values]
+
+
+def load_config(config_dir: Path = CONFIG_DIR, seeds_dir: Path = SEEDS_DIR, regio: str | None = None) -> IngestConfig:
+    """Read the YAML configuration, the national seeds and the region's seeds; compute the configuration hash."""
+    regio_seeds = region.seeds_dir(regio)
     files = [config_dir / "sources.yaml", config_dir / "vocabularies.yaml",
-             seeds_dir / "gemeenten.csv", seeds_dir / "woonplaatsen.csv", seeds_dir / "corporaties.csv",
-             seeds_dir / "cbs_gemeenten.csv"]
+             regio_seeds / "gemeenten.csv", regio_seeds / "woonplaatsen.csv", regio_seeds / "corporaties.csv",
+             seeds_dir / "cbs_gemeenten.csv", regio_seeds / "commissies.csv", regio_seeds / "regio.csv"]
+    # Optional: the region's own header and value variants of its suppliers (regions/<regio>/leveranciers.yaml).
+    variants_file = regio_seeds.parent / "leveranciers.yaml"
+    if variants_file.exists():
+        files.append(variants_file)
     digest = hashlib.sha256(INGEST_LOGIC_VERSION.encode())
     for f in files:
         digest.update(f.read_bytes())
     src = yaml.safe_load(files[0].read_text(encoding="utf-8"))
+    pack = region.load_regio(regio)
     voc = yaml.safe_load(files[1].read_text(encoding="utf-8"))
+    if variants_file.exists():
+        _add_variants(src, voc, yaml.safe_load(variants_file.read_text(encoding="utf-8")) or {})
 
     sources = {}
     for name in ("swev", "urgentie", "planregister"):
@@ -183,23 +210,26 @@ def load_config(config_dir: Path = CONFIG_DIR, seeds_dir: Path = SEEDS_DIR) -> I
                                    min=c.get("min"), max=c.get("max"), below=c.get("below"),
                                    segment=c.get("segment", False), at_most=c.get("at_most"))
         sources[name] = SourceSpec(name=name, folder=s["folder"], pattern=s["pattern"],
-                                   pattern_text=s["pattern_text"], table=s["table"],
+                                   pattern_text=s["pattern_text"].format(commissies=", ".join(pack.commissie_keys)),
+                                   table=s["table"],
                                    natural_key=tuple(s["natural_key"]), columns=cols)
     vocabularies = {n: _vocabulary(n, v) for n, v in voc.items() if isinstance(v, dict)}
     return IngestConfig(
         sources=sources,
         vocabularies=vocabularies,
         direct_identifiers=frozenset(match_key(x) for x in src["direct_identifiers"]),
-        commissies=tuple(src["commissies"]),
+        commissies=pack.commissie_keys,
         herkomst_onbekend=frozenset(match_key(x) for x in voc["herkomst_onbekend"]),
-        gemeenten=_read_csv(seeds_dir / "gemeenten.csv"),
-        woonplaatsen=_read_csv(seeds_dir / "woonplaatsen.csv"),
+        gemeenten=_read_csv(regio_seeds / "gemeenten.csv"),
+        woonplaatsen=_read_csv(regio_seeds / "woonplaatsen.csv"),
         config_hash=digest.hexdigest()[:16],
         files=files,
-        corporaties=_read_csv(seeds_dir / "corporaties.csv"),
+        corporaties=_read_csv(regio_seeds / "corporaties.csv"),
         cbs_gemeenten=_read_csv(seeds_dir / "cbs_gemeenten.csv"),
         other_headers=tuple(src.get("other_headers", ())),
         sheet_word_list=tuple(src.get("sheet_words", ())),
+        regio_naam=pack.naam,
+        commissie_rows=list(pack.commissies),
     )
 
 

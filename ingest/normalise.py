@@ -233,8 +233,8 @@ class _Parsers:
         if code is None:
             if self.config.cbs_gemeente_lookup.get(match_key(as_text(value))):
                 name = self.config.cbs_gemeente_lookup[match_key(as_text(value))]
-                return None, f"'{name}' is not a gemeente of Regio Amersfoort"
-            return None, f"{privacy.reduced(value)} is not a gemeente of Regio Amersfoort"
+                return None, f"'{name}' is not a gemeente of {self.config.regio_naam}"
+            return None, f"{privacy.reduced(value)} is not a gemeente of {self.config.regio_naam}"
         return code, None
 
     def _herkomst(self, value, col):

@@ -46,7 +46,10 @@ def build_automation(job):
     @dg.sensor(job=job, minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.STOPPED,
                description="Start een run zodra er nieuwe of gewijzigde bestanden in de landingsmap staan.")
     def nieuwe_leveringen(context: dg.SensorEvaluationContext, fairshare: FairshareResource):
-        if context.instance.get_runs(dg.RunsFilter(job_name=job.name, statuses=ACTIVE), limit=1):
+        # Only this region's runs (its writer tag; an untagged run counts): another region's never holds it back.
+        mine = job.tags.get("fairshare/schrijver")
+        active = context.instance.get_runs(dg.RunsFilter(job_name=job.name, statuses=ACTIVE), limit=100)
+        if any(r.tags.get("fairshare/schrijver", mine) == mine for r in active):
             return dg.SkipReason("een run van deze job loopt al of staat in de wachtrij: volgende keer kijken")
         seen = json.loads(context.cursor) if context.cursor else {}
         current = landing_hashes(fairshare)

@@ -22,6 +22,7 @@ from pathlib import Path
 import duckdb
 
 from fairshare.settings import Settings
+from ingest import region
 
 ROOT = Path(__file__).resolve().parent.parent
 # What turns loaded rows into marts, report and publication (a change in any of these rebuilds).
@@ -48,7 +49,9 @@ def fingerprint(conn: duckdb.DuckDBPyConnection, settings: Settings) -> str:
         h.update(repr(row).encode())
     h.update(repr(settings.peildatum).encode())
     h.update(_manifest_digest())
-    for path in CODE:
+    # The region's pack: dbt reads its seeds at run time (the manifest holds the default region's).
+    pack = region.regio_dir(settings.regio)
+    for path in CODE + sorted(pack.rglob("*.*")):
         if path.is_file() and "__pycache__" not in path.parts:
             h.update(path.name.encode())
             h.update(hashlib.sha256(path.read_bytes()).digest())
@@ -82,7 +85,7 @@ def nothing_new(settings: Settings) -> bool:
 
     if not settings.warehouse.exists():
         return False
-    config = load_config()
+    config = load_config(regio=settings.regio)
     try:
         with lock.hold(settings.warehouse), store.connect(settings.warehouse, read_only=True) as conn:
             for bron in SOURCES:

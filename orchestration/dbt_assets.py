@@ -28,6 +28,7 @@ from dagster_dbt import (
 from dagster_dbt.dbt_project import DagsterDbtProjectPreparer
 
 from fairshare import console, timing
+from ingest import region
 from orchestration import builds
 from orchestration.resources import WAREHOUSE_POOL, FairshareResource
 from warehouse import schema, store
@@ -71,20 +72,26 @@ translator = FairshareTranslator(settings=DagsterDbtTranslatorSettings(enable_as
 
 
 @contextmanager
-def warehouse_env(warehouse: Path) -> Iterator[None]:
-    """dbt reads the warehouse path from FAIRSHARE_WAREHOUSE (profiles.yml), like the settings do.
+def warehouse_env(warehouse: Path, regio: str | None = None) -> Iterator[None]:
+    """dbt reads the warehouse path from FAIRSHARE_WAREHOUSE (profiles.yml), like the settings do, and the
+    region's seeds from FAIRSHARE_REGIO_DIR (dbt_project.yml's seed-paths).
 
-    dbt runs in dbt_project/, so the path must be absolute.
+    dbt runs in dbt_project/: the warehouse path is absolute, the region's folder relative to it.
     """
-    previous = os.environ.get("FAIRSHARE_WAREHOUSE")
-    os.environ["FAIRSHARE_WAREHOUSE"] = str(warehouse.resolve())
+    # The region's folder relative to dbt_project/: dbt writes each seed's compiled file under target/ at the
+    # seed's path, and an absolute path would make it overwrite the seed itself.
+    wanted = {"FAIRSHARE_WAREHOUSE": str(warehouse.resolve()),
+              "FAIRSHARE_REGIO_DIR": os.path.relpath(region.regio_dir(regio).resolve(), DBT_PROJECT_DIR)}
+    previous = {k: os.environ.get(k) for k in wanted}
+    os.environ.update(wanted)
     try:
         yield
     finally:
-        if previous is None:
-            os.environ.pop("FAIRSHARE_WAREHOUSE", None)
-        else:
-            os.environ["FAIRSHARE_WAREHOUSE"] = previous
+        for k, v in previous.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
 
 
 def dbt_vars(fairshare: FairshareResource) -> str:
@@ -135,7 +142,7 @@ def fairshare_dbt_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource,
         return
     started = time.perf_counter()
     echo = io.StringIO()  # dbt writes every event to stdout: the console shows its summary line only
-    with warehouse_env(settings.warehouse), timing.stage("dbt"), \
+    with warehouse_env(settings.warehouse, settings.regio), timing.stage("dbt"), \
             (contextlib.nullcontext() if fairshare.echo_dbt else contextlib.redirect_stdout(echo)):
         invocation = dbt.cli(["build", "--vars", dbt_vars(fairshare)], context=context)
         yield from invocation.stream()

@@ -46,7 +46,7 @@ def _ingest_asset(bron: str) -> dg.AssetsDefinition:
         started = time.perf_counter()
         try:
             key_bytes = settings.key_bytes()
-            outcomes = load_source(settings.warehouse, settings.landing, bron, load_config(), key_bytes,
+            outcomes = load_source(settings.warehouse, settings.landing, bron, load_config(regio=settings.regio), key_bytes,
                                    settle=settings.settle_seconds)
         except (ConfigError, store.KeyMismatch) as exc:
             raise dg.Failure(description=str(exc), allow_retries=False) from exc

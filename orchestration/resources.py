@@ -35,12 +35,13 @@ class FairshareResource(dg.ConfigurableResource):
     adhoc: bool = False
     settle_seconds: float | None = None
     wait_seconds: float = 600.0  # a Dagster run waits for another writer; `fairshare run` holds the lock already
+    regio: str | None = None  # the region pack (regions/<regio>/); empty: FAIRSHARE_REGIO, else the default
     echo_dbt: bool = True  # dbt's own log in the step's output (`fairshare run` shows it only with --verbose)
 
     def settings(self) -> Settings:
         return Settings.from_env(landing=self.landing, warehouse=self.warehouse, reports=self.reports,
                                  serving=self.serving, demo=self.demo or None, peildatum=self.peildatum,
-                                 adhoc=self.adhoc or None, settle_seconds=self.settle_seconds)
+                                 adhoc=self.adhoc or None, settle_seconds=self.settle_seconds, regio=self.regio)
 
     @contextlib.contextmanager
     def yield_for_execution(self, context: dg.InitResourceContext) -> Generator[FairshareResource, None, None]:

@@ -16,7 +16,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-# The figures compared between reports: (mart, gemeente column, measures). Commissie RATU is no gemeente.
+# The figures compared between reports: (mart, gemeente column, measures). A regional or advisory committee is no gemeente.
 FIGUREN = [
     ("fair_share_gemeente", "gemeente_code", ["toewijzingen", "gehuisvest", "opgave_naar_rato"]),
     ("terugkeer", "herkomst", ["uitgestroomd", "teruggekeerd"]),

@@ -18,11 +18,10 @@ from pathlib import Path
 
 import duckdb
 
-# What is published: every mart, and the reference tables the marts' columns refer to.
+# What is published: every mart, and every seed (the region's reference data the marts use, national ones).
 SCHEMAS = {
     "marts": None,  # all tables
-    "referentie": ["gemeenten", "opgaven", "ingroeipad_afspraak", "huurgrenzen", "corporaties", "inwoners",
-                   "telt_mee_uitzonderingen", "urgentiecategorieen", "doelen_ouderenhuisvesting"],
+    "referentie": None,  # every seed: the published copy carries whatever reference data the marts use
     "historie": None,  # every earlier report's marts, and verschillen_sinds_vorige
 }
 READER_ROLE = "provincie_lezer"
@@ -38,10 +37,11 @@ class Published:
     tables: dict[str, int]  # "schema.table" -> rows
 
 
-def _tables(conn: duckdb.DuckDBPyConnection, catalog: str) -> list[tuple[str, str]]:
+def _tables(conn: duckdb.DuckDBPyConnection, catalog: str, schemas: dict | None = None) -> list[tuple[str, str]]:
+    schemas = SCHEMAS if schemas is None else schemas
     found = conn.execute("SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = ? "
                          "ORDER BY 1, 2", [catalog]).fetchall()
-    return [(s, t) for s, t in found if s in SCHEMAS and (SCHEMAS[s] is None or t in SCHEMAS[s])]
+    return [(s, t) for s, t in found if s in schemas and (schemas[s] is None or t in schemas[s])]
 
 
 def _quote(text: str | None) -> str:
@@ -111,8 +111,13 @@ def owner(target: Path) -> str | None:
     return path.read_text().strip() or None if path.exists() else None
 
 
-def publish_postgres(warehouse: Path, dsn: str, reader_password: str | None = None) -> Published:
-    """Copy the published tables into PostgreSQL in one transaction and grant the reader role SELECT on them."""
+def publish_postgres(warehouse: Path, dsn: str, reader_password: str | None = None,
+                     schemas: dict | None = None) -> Published:
+    """Copy the published tables into PostgreSQL in one transaction and grant the reader role SELECT on them.
+
+    ``schemas`` (default ``SCHEMAS``) selects what is copied: the province publication passes its own schema.
+    """
+    schemas = SCHEMAS if schemas is None else schemas
     import psycopg
     from psycopg import sql
 
@@ -125,7 +130,7 @@ def publish_postgres(warehouse: Path, dsn: str, reader_password: str | None = No
             if reader_password:
                 cur.execute(sql.SQL("ALTER ROLE {} LOGIN PASSWORD {}").format(
                     sql.Identifier(READER_ROLE), sql.Literal(reader_password)))
-            for schema, table in _tables(duck, duck.execute("SELECT current_database()").fetchone()[0]):
+            for schema, table in _tables(duck, duck.execute("SELECT current_database()").fetchone()[0], schemas):
                 columns = duck.execute("SELECT column_name, data_type FROM duckdb_columns() WHERE schema_name = ? "
                                        "AND table_name = ? ORDER BY column_index", [schema, table]).fetchall()
                 wanted = [(c, PG_TYPES.get(t, "text")) for c, t in columns]
@@ -145,7 +150,7 @@ def publish_postgres(warehouse: Path, dsn: str, reader_password: str | None = No
                         copy.write_row(row)
                 counts[f"{schema}.{table}"] = len(rows)
                 _comment_postgres(cur, duck, schema, table)
-            for schema in SCHEMAS:
+            for schema in schemas:
                 cur.execute(sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(
                     sql.Identifier(schema), sql.Identifier(READER_ROLE)))
                 cur.execute(sql.SQL("GRANT SELECT ON ALL TABLES IN SCHEMA {} TO {}").format(

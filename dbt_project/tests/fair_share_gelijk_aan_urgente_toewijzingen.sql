@@ -1,4 +1,4 @@
--- Invariant: fair_share holds every urgent allocation of the eight gemeenten exactly once, counted
+-- Invariant: fair_share holds every urgent allocation of the agreement's gemeenten exactly once, counted
 -- independently from staging (legal category, route not statushouder, up to data_tot).
 with mart as (
     select gemeente_code, jaar, sum(gehuisvest + gehuisvest_buiten_afspraak) as aantal

@@ -128,8 +128,17 @@ def report_data(conn: duckdb.DuckDBPyConnection) -> dict:
     laatste = data_tot.year
     namen = dict(conn.execute("SELECT gemeente_code, gemeente_naam FROM intermediate.int_gemeenten "
                               "ORDER BY gemeente_naam").fetchall())
-    namen.update(cfg["herkomst_extra"])  # Buiten de regio, Onbekend, RATU: after the gemeenten, in this order
-    d: dict = {"peildatum": peildatum, "data_tot": data_tot, "jaar": laatste, "namen": namen,
+    namen.update(cfg["herkomst_extra"])  # Buiten de regio, Onbekend: after the gemeenten, in this order
+    # then the committees that are no gemeente (regional, advisory), by their label (seed commissies)
+    namen.update(conn.execute("SELECT commissie_code, label FROM referentie.commissies WHERE commissie_code NOT IN "
+                              "(SELECT gemeente_code FROM referentie.gemeenten) ORDER BY label").fetchall())
+    regio = conn.execute("SELECT * FROM referentie.regio").df().iloc[0].to_dict()
+    groepen = [g for (g,) in conn.execute("SELECT DISTINCT groep FROM referentie.ingroeipad_groepen ORDER BY 1")
+               .fetchall()]
+    [totaal] = conn.execute("SELECT sum(afspraak) FROM referentie.ingroeipad_afspraak WHERE jaar_van = "
+                            "(SELECT min(jaar_van) FROM referentie.ingroeipad_afspraak)").fetchone()
+    d: dict = {"regio": regio, "groepen": groepen, "ingroeipad_titel": _opsomming(groepen),
+               "regionaal_totaal": int(totaal or 0),"peildatum": peildatum, "data_tot": data_tot, "jaar": laatste, "namen": namen,
                "volgorde": {code: i for i, code in enumerate(namen)}, "labels": cfg["labels"],
                "maand": MAANDEN[4 if peildatum.month <= 6 else 11], "vanaf": vanaf}
     d["fair_share_gemeente"] = _frame(conn, "SELECT * FROM marts.fair_share_gemeente WHERE jaar >= ? "
@@ -165,6 +174,10 @@ def report_data(conn: duckdb.DuckDBPyConnection) -> dict:
                           [laatste_snap])
     d["doel_gesteld"] = conn.execute("SELECT count(*) FROM referentie.doelen_ouderenhuisvesting").fetchone()[0] > 0
     d["sleutels"] = _frame(conn, "SELECT * FROM marts.verdeelsleutels ORDER BY gemeente_code, verdeelsleutel")
+    voorlopig = "sociale_huurvoorraad" in set(d["sleutels"]["verdeelsleutel"]) and conn.execute(
+        "SELECT bool_or(voorlopig) FROM referentie.sociale_huurvoorraad").fetchone()[0]
+    d["sleutels_voorlopig"] = ("de sociale huurvoorraad bevat voorlopige cijfers (seed sociale_huurvoorraad)"
+                               if voorlopig else "")
     d["bestanden"] = _frame(conn, "SELECT bron, count(*) AS bestanden, count(*) FILTER (status = 'geladen') AS geladen, "
                                   "count(*) FILTER (status = 'afgewezen') AS afgewezen, sum(rijen_geladen) AS rijen, "
                                   "sum(rijen_quarantaine) AS quarantaine FROM audit.bestanden_actueel GROUP BY bron "
@@ -184,17 +197,26 @@ def report_data(conn: duckdb.DuckDBPyConnection) -> dict:
         "SELECT max(rapport_peildatum) FROM historie.fair_share_gemeente WHERE rapport_peildatum < ?",
         [peildatum]).fetchone()[0] if conn.execute(
         "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'historie'").fetchone()[0] else None)
+    # The region's cap on the urgent share of allocations (seed regio) against the actual share, last year.
+    [urgent] = conn.execute("SELECT sum(gehuisvest + gehuisvest_buiten_afspraak) FROM marts.fair_share WHERE jaar = ?",
+                            [laatste]).fetchone()
+    [alle] = conn.execute("SELECT sum(toewijzingen) FROM marts.fair_share_gemeente WHERE jaar = ?", [laatste]).fetchone()
+    d["aandeel_urgent"] = 100 * urgent / alle if urgent is not None and alle else None
     d["samenvatting"] = samenvatting(d)
     return d
 
 
 def sorteer(frame: pd.DataFrame, col: str, volgorde: dict[str, int], then: list[str] | None = None) -> pd.DataFrame:
-    """Rows in the report's one gemeente order: alphabetical, then Buiten de regio, Onbekend, RATU."""
+    """Rows in the report's one gemeente order: alphabetical, then Buiten de regio, Onbekend, other committees."""
     if frame.empty:
         return frame
     rank = frame[col].map(lambda c: volgorde.get(c, len(volgorde)))
     return (frame.assign(_rang=rank).sort_values(["_rang", *(then or [])], kind="stable")
             .drop(columns="_rang").reset_index(drop=True))
+
+
+def _opsomming(items: list[str]) -> str:
+    return "" if not items else items[0] if len(items) == 1 else ", ".join(items[:-1]) + " en " + items[-1]
 
 
 def samenvatting(d: dict) -> list[str]:
@@ -243,7 +265,7 @@ def samenvatting(d: dict) -> list[str]:
 def _charts(d: dict) -> dict[str, str]:
     fsg = d["fair_share_gemeente"]
     jaar = fsg[fsg["jaar"] == d["jaar"]]
-    # As a percentage of each gemeente's own share, so the small gemeenten compare with Amersfoort.
+    # As a percentage of each gemeente's own share, so the small gemeenten compare with the large ones.
     pct = [None if _leeg(o) or not o else 100 * g / o for g, o in zip(jaar["gehuisvest"], jaar["opgave_naar_rato"],
                                                                        strict=True)]
     charts = {"fair_share": _bars(list(jaar["gemeente_naam"]), {"gehuisvest als % van de opgave naar rato": pct},
@@ -253,11 +275,11 @@ def _charts(d: dict) -> dict[str, str]:
     ing = d["ingroeipad"]
     labels = [str(j) for j in sorted(ing["jaar"].unique())]
     series = {}
-    for groep in ("Amersfoort", "Overige gemeenten"):
+    for groep in d["groepen"]:
         part = ing[ing["groep"] == groep].sort_values("jaar")
         series[f"{groep}: gehuisvest"] = list(part["gehuisvest"])
         series[f"{groep}: afspraak naar rato"] = list(part["afspraak_naar_rato"])
-    charts["ingroeipad"] = _bars(labels, series, "Ingroeipad: Amersfoort en de overige gemeenten")
+    charts["ingroeipad"] = _bars(labels, series, f"Ingroeipad: {d['ingroeipad_titel']}")
     comp = d["compensatie"]
     charts["compensatie"] = _bars(list(comp["gemeente_naam"]), {"saldo": list(comp["saldo"])},
                                   f"Compensatiesaldo sinds 2025 (t/m {d['jaar']}); positief = meer dan het eigen deel")
@@ -272,15 +294,15 @@ def _charts(d: dict) -> dict[str, str]:
     tr = d["trechter"]
     steps = ["toewijzingen", "swev", "swev_max_3_kamers", "tot_hoge_aftoppingsgrens", "tot_lage_aftoppingsgrens",
              "tot_lage_gelabeld"]
-    charts["trechter"] = _bars(["alle", "SWEV", "≤ 3 kamers", "≤ hoge grens", "≤ lage grens", "gelabeld"],
+    charts["trechter"] = _bars(["alle", d["regio"]["samenwerkend_label"], "≤ 3 kamers", "≤ hoge grens", "≤ lage grens", "gelabeld"],
                                {str(j): [tr.loc[tr["jaar"] == j, s].iloc[0] or 0 for s in steps] for j in tr["jaar"]},
                                "Geschiktheid van de toewijzingen per jaar")
     sl = d["sleutels"]
-    piv = sl.pivot_table(index="gemeente_code", columns="verdeelsleutel", values="opgave_bij_227")
+    piv = sl.pivot_table(index="gemeente_code", columns="verdeelsleutel", values="opgave_bij_regionaal_totaal")
     piv = piv.reindex([g for g in d["namen"] if g in piv.index])
     charts["sleutels"] = _bars([d["namen"].get(g, g) for g in piv.index],
                                {d["labels"]["verdeelsleutel"].get(k, k): list(piv[k]) for k in piv.columns},
-                               "Opgave bij 227 per jaar volgens verschillende verdeelsleutels")
+                               f"Opgave bij {d['regionaal_totaal']} per jaar volgens verschillende verdeelsleutels")
     return charts
 
 

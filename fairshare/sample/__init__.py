@@ -1,4 +1,4 @@
-"""Deterministic sample landing folder for Regio Amersfoort (``fairshare sample``).
+"""Deterministic sample landing folder for a region (``fairshare sample [--regio R]``).
 
 SWEV deliveries and committee registers extracted 2025-04-02, 2025-11-03, 2026-04-02 and
 2026-11-03 (cumulative, earlier ones with rows a later one corrects); planregister snapshots
@@ -16,6 +16,7 @@ import pandas as pd
 
 from fairshare.sample import files as F
 from fairshare.sample import model
+from ingest import region
 
 EXTRACTIONS = [dt.date(2025, 4, 2), dt.date(2025, 11, 3), dt.date(2026, 4, 2), dt.date(2026, 11, 3)]
 SNAPSHOTS = [(2025, 3), (2025, 10), (2026, 3), (2026, 10)]
@@ -180,7 +181,9 @@ def _register_frame(part: pd.DataFrame, fmt: F.Formatter, canonical: list[str], 
     return frame
 
 
-def write_registers(out: Path, regs: pd.DataFrame, rng, summary: SampleSummary, commissies: list[str]) -> None:
+def write_registers(out: Path, regs: pd.DataFrame, rng, summary: SampleSummary,
+                    commissies: list[dict[str, str]]) -> None:
+    """One register per committee (rows of the region's seed commissies) and extraction."""
     variants = F.headers_for("urgentie")
     bad_kinds = ["besluit_voor_aanvraag", "toegekend_zonder_categorie", "afgewezen_zonder_grond",
                  "besluit_zonder_datum", "onbekend_besluit", "datum_onleesbaar", "dubbel_id"]
@@ -189,17 +192,18 @@ def write_registers(out: Path, regs: pd.DataFrame, rng, summary: SampleSummary, 
     for i, extraction in enumerate(EXTRACTIONS):
         cutoff = _cutoff(extraction)
         latest = i == len(EXTRACTIONS) - 1
-        for j, commissie in enumerate(commissies):
+        for j, c in enumerate(commissies):
+            commissie = c["commissie"]
             file_no += 1
             part = regs[(regs["commissie"] == commissie) & (regs["aanvraagdatum"] <= cutoff)]
             layout = _layout(file_no, "xlsx" if (i + j) % 3 != 1 else "csv", len(part) + 2, pii=j % 3 == 0)
             fmt = F.Formatter(layout, rng)
-            canonical = [c for c in variants if c != "commissie" or commissie == "ratu" or j % 4 == 0]
+            canonical = [k for k in variants if k != "commissie" or c["soort"] == "advies" or j % 4 == 0]
             one_column = (i + j) % 2 == 1
             if one_column:
                 canonical.remove("subcategorie")
             header = [F.pick(variants[c], file_no + k) for k, c in enumerate(canonical)]
-            commissie_cell = "RATU" if commissie == "ratu" else by_name.get(commissie, commissie)
+            commissie_cell = by_name.get(commissie, commissie) if c["soort"] == "gemeente" else c["label"]
             frame = _register_frame(part, fmt, canonical, commissie_cell, cutoff, latest, one_column, rng)
             # One bad row in some files, kinds rotating: under 1% of the source's rows in all.
             if len(frame) and file_no % 2 == 0:
@@ -242,7 +246,8 @@ def _bad_register(kind: str, cols: list[str], template: list, rid: str, fmt: F.F
     return [row]
 
 
-def write_planregister(out: Path, snapshots: dict[dt.date, pd.DataFrame], rng, summary: SampleSummary) -> None:
+def write_planregister(out: Path, snapshots: dict[dt.date, pd.DataFrame], rng, summary: SampleSummary,
+                       regio_naam: str) -> None:
     variants = F.headers_for("planregister")
     bad_kinds = [("nultreden", "_more"), ("aantal_woningen", "-5"), ("status", "Geschrapt"), ("gemeente", "Ede"),
                  ("sociale_huur_tot_aftoppingsgrens", "_more_social"), ("oplevering_jaar", "1999")]
@@ -278,15 +283,18 @@ def write_planregister(out: Path, snapshots: dict[dt.date, pd.DataFrame], rng, s
         frame = _with_bad_rows(frame, rows, rng)
         frame.columns = header
         path = F.write_table(out / "planregister" / f"planregister_{year}-{month:02d}.xlsx", frame, layout,
-                             f"Planregister Wonen Regio Amersfoort, peildatum {peil:%d-%m-%Y}")
+                             f"Planregister Wonen {regio_naam}, peildatum {peil:%d-%m-%Y}")
         summary.files.append(path)
         summary.rows["planregister"] = summary.rows.get("planregister", 0) + len(frame)
 
 
-def write_sample(out: Path, seed: int = 2025, scale: int = 1, years: int = 5) -> SampleSummary:
-    """Write the sample landing folder; the same seed, scale and years give the same files."""
+def write_sample(out: Path, seed: int = 2025, scale: int = 1, years: int = 5, regio: str | None = None) -> SampleSummary:
+    """Write the sample landing folder of a region (default: FAIRSHARE_REGIO, else the default region);
+    the same region, seed, scale and years give the same files."""
+    regio = regio or region.current()
     rng = np.random.default_rng(seed)
-    ref = model.load_reference()
+    ref = model.load_reference(regio)
+    F.use_region(regio)
     start_year = model.END.year - years + 1
     allocs = model.allocations(rng, ref, scale, start_year)
     regs = model.registrations(rng, ref, allocs, scale, dt.date(start_year, 1, 1))
@@ -294,7 +302,6 @@ def write_sample(out: Path, seed: int = 2025, scale: int = 1, years: int = 5) ->
                                               for y, m in SNAPSHOTS])
     summary = SampleSummary(out=out)
     write_swev(out, allocs, rng, summary)
-    commissies = [g["commissie"] for g in ref.gemeenten if g["in_afspraak"] == "true"] + ["ratu"]
-    write_registers(out, regs, rng, summary, commissies)
-    write_planregister(out, snapshots, rng, summary)
+    write_registers(out, regs, rng, summary, ref.commissies)
+    write_planregister(out, snapshots, rng, summary, ref.regio_naam)
     return summary

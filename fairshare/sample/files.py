@@ -20,12 +20,23 @@ from fairshare.sample.model import seed
 from ingest.config import load_config
 
 EXCEL_MAX_ROWS = 1_048_576
-# Names and woonplaatsen come from the reference seeds, like everything the pipeline checks against.
-NAMES = {g["gemeente_code"]: g["gemeente_naam"] for g in seed("gemeenten.csv")}
-WOONPLAATS = {}
-for _w in seed("woonplaatsen.csv"):
-    if _w["woonplaats"] != NAMES[_w["gemeente_code"]]:  # the first other woonplaats of each gemeente
-        WOONPLAATS.setdefault(_w["gemeente_code"], _w["woonplaats"])
+# Names and woonplaatsen come from the region's reference seeds, like everything the pipeline checks against;
+# filled by ``use_region`` before a sample is written.
+NAMES: dict[str, str] = {}
+WOONPLAATS: dict[str, str] = {}
+_REGIO: list[str | None] = [None]  # the region of the sample being written (its supplier variants count)
+
+
+def use_region(regio: str | None = None) -> None:
+    """Fill NAMES and WOONPLAATS from the region's seeds gemeenten and woonplaatsen."""
+    _REGIO[0] = regio
+    NAMES.clear()
+    WOONPLAATS.clear()
+    NAMES.update({g["gemeente_code"]: g["gemeente_naam"] for g in seed("gemeenten.csv", regio)})
+    for w in seed("woonplaatsen.csv", regio):
+        if w["woonplaats"] != NAMES[w["gemeente_code"]]:  # the first other woonplaats of each gemeente
+            WOONPLAATS.setdefault(w["gemeente_code"], w["woonplaats"])
+
 CATEGORY_TEXT = {"mantelzorg": ["Mantelzorg", "Mantelzorger", "Mantelzorgverlener"],
                  "medisch": ["Medisch", "Medische urgentie", "Beperking"],
                  "uitstap_sekswerk": ["Uitstap sekswerk", "DUUP", "Stoppen met sekswerk"],
@@ -69,8 +80,9 @@ class Layout:
     pii: bool = False
 
 
-def headers_for(source: str) -> dict[str, list[str]]:
-    return {name: list(col.headers) for name, col in load_config().sources[source].columns.items()}
+def headers_for(source: str, regio: str | None = None) -> dict[str, list[str]]:
+    columns = load_config(regio=regio or _REGIO[0]).sources[source].columns
+    return {name: list(col.headers) for name, col in columns.items()}
 
 
 def pick(options: list[str], i: int) -> str:

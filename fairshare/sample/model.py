@@ -1,9 +1,9 @@
 """The canonical truth behind the sample landing folder: allocations, registrations, plans.
 
-Calibrated to the reference seeds (never to literals here): allocations in 2024 per gemeente
+Calibrated to the region's reference seeds (never to literals here): allocations in 2024 per gemeente
 and the 2022-2024 suitability funnel are exact (times ``scale``); urgent allocations from 2025
-relate to the targets (Amersfoort above its part, several others below). ``files.py`` writes
-this truth as messy supplier exports.
+relate to the targets as the region's ``steekproef.yaml`` tells (its centrumgemeente above its part,
+several others below). ``files.py`` writes this truth as messy supplier exports.
 """
 
 from __future__ import annotations
@@ -15,22 +15,33 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import yaml
 
-SEEDS = Path(__file__).resolve().parents[2] / "dbt_project" / "seeds"
+from ingest import region
+
+SEEDS = Path(__file__).resolve().parents[2] / "dbt_project" / "seeds"  # the national seeds
 END = dt.date(2026, 10, 31)  # last day of data in the sample
 FUNNEL_YEARS = (2022, 2023, 2024)
 BASE_YEAR = 2024
 
-# How each gemeente does against its target from 2025 (the story the sample tells).
-PERFORMANCE = {"GM0307": 1.18, "GM0308": 0.7, "GM0313": 0.85, "GM0317": 1.0, "GM0327": 0.6,
-               "GM0267": 0.9, "GM0342": 0.75, "GM0351": 1.1}
 UITSTROOM_MIX = {"mo": 0.3, "bw": 0.3, "vo": 0.1, "jeugd": 0.15, "detentie": 0.1, "onbekend": 0.05}
 BUITEN_REGIO = ["Utrecht", "Apeldoorn", "Hilversum", "Zeist", "Ede", "Amsterdam"]
 
 
-def seed(name: str) -> list[dict[str, str]]:
-    with open(SEEDS / name, newline="", encoding="utf-8") as fh:
+def seed(name: str, regio: str | None = None) -> list[dict[str, str]]:
+    """A seed of the region (``regions/<regio>/seeds``), else a national one (``dbt_project/seeds``)."""
+    path = region.seeds_dir(regio) / name
+    with open(path if path.exists() else SEEDS / name, newline="", encoding="utf-8") as fh:
         return list(csv.DictReader(fh))
+
+
+def calibration(regio: str | None = None) -> dict:
+    """The region's ``steekproef.yaml``: the story its sample tells (defaults where a key is absent)."""
+    path = region.regio_dir(regio) / "steekproef.yaml"
+    cal = yaml.safe_load(path.read_text(encoding="utf-8")) if path.exists() else {}
+    return {"prestatie": {}, "centrumgemeente": None, "lokaal": {}, "lokaal_standaard": 0.5, "uitstroom_mix": {},
+            "buiten_afspraak_per_jaar": 240, "postcodes": {}, "plannen": {}, "plannen_standaard": 15,
+            "advies": {"subcategorieen": ["mo", "bw", "vo"], "aandeel": 0.4, "aandeel_afgewezen": 0.1}, **cal}
 
 
 @dataclass
@@ -44,6 +55,23 @@ class Reference:
     swev: list[str]
     other_landlords: list[str]
     targets: dict[tuple[str, int, str], int]  # (gemeente, year, category) -> yearly target
+    cal: dict  # the region's steekproef.yaml
+    commissies: list[dict[str, str]]  # the region's seed commissies, in its order
+    regio_naam: str = ""
+
+    @property
+    def centrum(self) -> str:
+        return self.cal["centrumgemeente"] or self.in_scope[0]
+
+    @property
+    def advies(self) -> str | None:
+        """The key of the region's advisory committee (seed commissies, soort advies), if it has one."""
+        return next((c["commissie"] for c in self.commissies if c["soort"] == "advies"), None)
+
+    @property
+    def commissie_van(self) -> dict[str, str]:
+        """gemeente -> the committee (own or regional) that decides its applications."""
+        return {g: c["commissie"] for c in self.commissies if c["soort"] != "advies" for g in c["gemeenten"].split()}
 
     @property
     def in_scope(self) -> list[str]:
@@ -57,21 +85,24 @@ class Reference:
         return self.thresholds.get(year) or self.thresholds[min(self.thresholds, key=lambda y: abs(y - year))]
 
 
-def load_reference() -> Reference:
+def load_reference(regio: str | None = None) -> Reference:
     targets = {}
-    for r in seed("opgaven.csv"):
+    for r in seed("opgaven.csv", regio):
         for year in range(int(r["jaar_van"]), int(r["jaar_tot"]) + 1):
             targets[(r["gemeente_code"], year, r["urgentiecategorie"])] = int(r["opgave"])
-    corps = seed("corporaties.csv")
+    corps = seed("corporaties.csv", regio)
     return Reference(
-        gemeenten=seed("gemeenten.csv"),
-        basis_2024={r["gemeente_code"]: int(r["toewijzingen_2024"]) for r in seed("basis_toewijzingen_2024.csv")},
-        funnel={r["stap"]: int(r["aantal"]) for r in seed("geschiktheid_referentie.csv")},
+        gemeenten=seed("gemeenten.csv", regio),
+        basis_2024={r["gemeente_code"]: int(r["toewijzingen_2024"]) for r in seed("basis_toewijzingen_2024.csv", regio)},
+        funnel={r["stap"]: int(r["aantal"]) for r in seed("geschiktheid_referentie.csv", regio)},
         thresholds={int(r["jaar"]): {k: float(v) for k, v in r.items() if k not in ("jaar", "voorlopig", "bron")}
-                    for r in seed("huurgrenzen.csv")},
+                    for r in seed("huurgrenzen.csv", regio)},
         swev=[c["corporatie"] for c in corps if c["is_swev"] == "true"],
         other_landlords=[c["corporatie"] for c in corps if c["is_swev"] != "true"],
         targets=targets,
+        cal=calibration(regio),
+        commissies=seed("commissies.csv", regio),
+        regio_naam=seed("regio.csv", regio)[0]["regio_naam"],
     )
 
 
@@ -109,7 +140,7 @@ def allocations(rng: np.random.Generator, ref: Reference, scale: int, start_year
             growth = 1.0 + 0.03 * (year - BASE_YEAR) + rng.normal(0, 0.02)
             counts = np.round(base * scale * growth * months / 12).astype(int)
         codes = list(ref.in_scope) + list(ref.outside)
-        counts = list(counts) + [round(240 * scale * months / 12)] * len(ref.outside)
+        counts = list(counts) + [round(ref.cal["buiten_afspraak_per_jaar"] * scale * months / 12)] * len(ref.outside)
         for g, n in zip(codes, counts, strict=True):
             frames.append(pd.DataFrame({"gemeente": g, "jaar": year, "toewijzingsdatum": _dates(rng, year, n, END)}))
     df = pd.concat(frames, ignore_index=True)
@@ -188,7 +219,7 @@ def _dwelling(rng: np.random.Generator, ref: Reference, df: pd.DataFrame) -> Non
 def _urgent_counts(rng: np.random.Generator, ref: Reference, year: int, g: str, scale: int) -> dict[str, int]:
     """Urgent allocations per category for one gemeente and year."""
     months = 12 if year < END.year else END.month
-    perf = PERFORMANCE.get(g, 1.0) if year >= 2025 else 0.8
+    perf = ref.cal["prestatie"].get(g, 1.0) if year >= 2025 else 0.8
     ref_year = year if (g, year, "uitstroom") in ref.targets else min(y for (gg, y, _) in ref.targets if gg == g)
     out = {}
     for cat in ("mantelzorg", "medisch", "uitstroom", "uitstap_sekswerk"):
@@ -211,7 +242,7 @@ def _urgent(rng: np.random.Generator, ref: Reference, df: pd.DataFrame, scale: i
         # Outside the agreement but urgent all the same: klinische GGZ, begeleid wonen, local urgencies.
         extra_ggz = int(rng.poisson(0.06 * counts.get("uitstroom", 0) + 0.3 * scale))
         counts["begeleid_wonen"] = int(rng.poisson(0.3 * scale))
-        counts["lokaal"] = int(rng.poisson((4 if g == "GM0307" else 0.5) * scale))
+        counts["lokaal"] = int(rng.poisson(ref.cal["lokaal"].get(g, ref.cal["lokaal_standaard"]) * scale))
         pool = rng.permutation(np.asarray(idx))
         k = 0
         for cat, c in counts.items():
@@ -220,7 +251,7 @@ def _urgent(rng: np.random.Generator, ref: Reference, df: pd.DataFrame, scale: i
                 k += 1
                 cats.append(cat)
                 if cat == "uitstroom":
-                    mix = UITSTROOM_MIX if g != "GM0317" else {"jeugd": 0.8, "bw": 0.2}
+                    mix = ref.cal["uitstroom_mix"].get(g, UITSTROOM_MIX)
                     subs.append(rng.choice(list(mix), p=list(mix.values())))
                 else:
                     subs.append(None)
@@ -251,16 +282,14 @@ def _household(rng: np.random.Generator, ref: Reference, df: pd.DataFrame) -> No
     region = np.array(ref.in_scope + ref.outside)
     u = rng.random(n)
     other = rng.choice(region, n)
-    herkomst = np.where(u < 0.62, gem, np.where(u < 0.8, np.where(rng.random(n) < 0.6, "GM0307", other),
+    herkomst = np.where(u < 0.62, gem, np.where(u < 0.8, np.where(rng.random(n) < 0.6, ref.centrum, other),
                         np.where(u < 0.9, rng.choice(BUITEN_REGIO, n), "onbekend")))
-    df["herkomst_werkelijk"] = np.where(herkomst == "onbekend", np.where(rng.random(n) < 0.7, gem, "GM0307"),
+    df["herkomst_werkelijk"] = np.where(herkomst == "onbekend", np.where(rng.random(n) < 0.7, gem, ref.centrum),
                                         herkomst)
     df["herkomstgemeente"] = herkomst
     df.loc[~urgent & (rng.random(n) < 0.3), "herkomstgemeente"] = "onbekend"
     df["inschrijfnummer"] = rng.choice(np.arange(10_000, 99_999_999), n, replace=False)
-    pc = {"GM0307": (3811, 3829), "GM0308": (3741, 3744), "GM0313": (3750, 3752), "GM0317": (3755, 3755),
-          "GM0327": (3830, 3833), "GM0267": (3860, 3864), "GM0342": (3760, 3769), "GM0351": (3930, 3931),
-          "GM0203": (3771, 3781)}
+    pc = ref.cal["postcodes"]
     lo = np.array([pc.get(g, (3800, 3800))[0] for g in gem])
     hi = np.array([pc.get(g, (3800, 3800))[1] for g in gem])
     letters = np.array(list("ABCDEGHJKLMNPRSTVWXZ"))
@@ -276,7 +305,8 @@ def _household(rng: np.random.Generator, ref: Reference, df: pd.DataFrame) -> No
 def registrations(rng: np.random.Generator, ref: Reference, allocs: pd.DataFrame, scale: int,
                   start: dt.date) -> pd.DataFrame:
     """Urgency applications: a granted one behind every urgent allocation, plus refused and pending ones."""
-    comm = {g["gemeente_code"]: g["commissie"] for g in ref.gemeenten if g["in_afspraak"] == "true"}
+    comm = ref.commissie_van
+    advies = ref.cal["advies"]
     urgent = allocs[allocs["urgentiecategorie"].notna() & allocs["gemeente"].isin(ref.in_scope)]
     n = len(urgent)
     alloc_date = pd.to_datetime(urgent["toewijzingsdatum"]).to_numpy()
@@ -289,9 +319,10 @@ def registrations(rng: np.random.Generator, ref: Reference, allocs: pd.DataFrame
         "besluit": "toegekend", "besluitdatum": besluit,
         "woning_gemeente": urgent["gemeente"].to_numpy(),
     })
-    ratu = housed["subcategorie"].isin(["mo", "bw", "vo"]).to_numpy() & (rng.random(n) < 0.4)
+    by_advies = housed["subcategorie"].isin(advies["subcategorieen"]).to_numpy() & (rng.random(n) < advies["aandeel"])
+    by_advies &= ref.advies is not None
     own = housed["herkomstgemeente"].map(comm)
-    housed["commissie"] = np.where(ratu, "ratu", own.fillna(housed["woning_gemeente"].map(comm)))
+    housed["commissie"] = np.where(by_advies, ref.advies, own.fillna(housed["woning_gemeente"].map(comm)))
     elsewhere = housed["herkomstgemeente"] != housed["woning_gemeente"]
     housed["contra_indicatie"] = elsewhere & (housed["urgentiecategorie"] == "uitstroom") & (rng.random(n) < 0.3)
 
@@ -315,7 +346,8 @@ def registrations(rng: np.random.Generator, ref: Reference, allocs: pd.DataFrame
                                       p=[0.35, 0.3, 0.08, 0.12, 0.07, 0.08]),
     })
     refused.loc[refused["urgentiecategorie"] == "uitstroom", "subcategorie"] = "onbekend"
-    refused["commissie"] = np.where(rng.random(k_ref) < 0.1, "ratu", refused["herkomstgemeente"].map(comm))
+    refused["commissie"] = np.where((rng.random(k_ref) < advies["aandeel_afgewezen"]) & (ref.advies is not None),
+                                    ref.advies, refused["herkomstgemeente"].map(comm))
     k_in = round(0.05 * (n + k_wait))
     withdrawn = refused.sample(k_in, random_state=int(rng.integers(1 << 31))).assign(
         besluit="ingetrokken", afwijzingsgrond=None,
@@ -341,8 +373,7 @@ def registrations(rng: np.random.Generator, ref: Reference, allocs: pd.DataFrame
 
 def plans(rng: np.random.Generator, ref: Reference, scale: int, snapshots: list[dt.date]) -> dict[dt.date, pd.DataFrame]:
     """Housing plans per snapshot, moving zacht -> hard -> in_aanbouw -> gerealiseerd between snapshots."""
-    per_gemeente = {"GM0307": 80, "GM0308": 18, "GM0313": 16, "GM0317": 10, "GM0327": 20, "GM0267": 24,
-                    "GM0342": 28, "GM0351": 12, "GM0203": 20}
+    per_gemeente = ref.cal["plannen"] or {g["gemeente_code"]: ref.cal["plannen_standaard"] for g in ref.gemeenten}
     order = ["zacht", "hard", "in_aanbouw", "gerealiseerd"]
     rows = []
     for g, k in per_gemeente.items():

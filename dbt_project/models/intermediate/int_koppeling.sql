@@ -1,8 +1,8 @@
 -- Linking registrations to urgent allocations: one procedure, so everyone gets the same answer
 -- (spec/marts.md, "Linking"). Urgent allocations in order of (toewijzingsdatum, toewijzing_id) each take,
 -- among the not yet taken granted registrations with a legal category, the same pseudonym and
--- besluitdatum <= toewijzingsdatum, the one with the latest besluitdatum (tie: not ratu first, then the
--- lowest registratie_id). Per pseudonym the allocations are taken one step of the recursion at a time.
+-- besluitdatum <= toewijzingsdatum, the one with the latest besluitdatum (tie: not an advisory
+-- committee such as an adviesteam first, then the lowest registratie_id). Per pseudonym the allocations are taken one step of the recursion at a time.
 with recursive toewijzingen as (
     select
         toewijzing_id,
@@ -20,7 +20,7 @@ kandidaten as (
         inschrijfnummer_pseudoniem as pseudoniem,
         list(
             {'commissie': commissie, 'registratie_id': registratie_id, 'besluitdatum': besluitdatum}
-            order by besluitdatum desc, commissie = 'ratu', registratie_id
+            order by besluitdatum desc, is_advies, registratie_id
         ) as registraties
     from {{ ref('int_registraties') }}
     where besluit = 'toegekend' and wettelijk and inschrijfnummer_pseudoniem is not null

@@ -2,10 +2,10 @@
 with per_groep as (
     select
         o.periode,
-        case when g.gemeente_naam = 'Amersfoort' then 'Amersfoort' else 'Overige gemeenten' end as groep,
+        g.groep,
         sum(o.opgave) as som_opgaven
     from {{ ref('opgaven') }} as o
-    inner join {{ ref('gemeenten') }} as g on o.gemeente_code = g.gemeente_code
+    inner join {{ ref('ingroeipad_groepen') }} as g on o.gemeente_code = g.gemeente_code
     group by all
 ),
 

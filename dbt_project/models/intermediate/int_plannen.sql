@@ -1,4 +1,4 @@
--- Plans of the snapshots up to data_tot in the eight gemeenten, with their status in the previous snapshot.
+-- Plans of the snapshots up to data_tot in the gemeenten of the agreement, with their status in the previous snapshot.
 with snapshots as (
     select distinct s.peildatum
     from {{ ref('stg_planregister__plannen') }} as s

@@ -6,7 +6,8 @@ with categorieen as (
 
 select
     r.commissie,
-    coalesce(g.gemeente_code, r.commissie) as commissie_code,
+    coalesce(c.commissie_code, r.commissie) as commissie_code,
+    coalesce(c.soort = 'advies', false) as is_advies,
     r.registratie_id,
     r.aanvraagdatum,
     case when r.besluitdatum <= p.data_tot then r.besluitdatum end as besluitdatum,
@@ -25,6 +26,7 @@ select
     r.inschrijfnummer_pseudoniem
 from {{ ref('stg_urgentie__registraties') }} as r
 cross join {{ ref('int_peildatum') }} as p
-left join {{ ref('gemeenten') }} as g on r.commissie = g.commissie
+-- One row per committee key: a committee serving several gemeenten never multiplies its registrations.
+left join {{ ref('commissies') }} as c on r.commissie = c.commissie
 left join categorieen as k on r.urgentiecategorie = k.urgentiecategorie
 where r.aanvraagdatum <= p.data_tot

@@ -1,6 +1,6 @@
--- Urgent allocations in the eight gemeenten with their linked registration and herkomst:
+-- Urgent allocations in the gemeenten of the agreement with their linked registration and herkomst:
 -- the allocation's own herkomstgemeente; where that is onbekend and it is linked, the registration's.
--- Barneveld and other gemeenten outside the agreement count as buiten_regio.
+-- Gemeenten outside the agreement (in the region or not) count as buiten_regio.
 with gekoppeld as (
     select
         t.*,

@@ -1,10 +1,10 @@
--- jaar x groep (Amersfoort | Overige gemeenten), years 2025 ... year(data_tot): housed against the agreed path.
--- afspraak for the other gemeenten is the agreed 92 / 119, not the sum of their targets (93 / 118).
+-- jaar x groep (the region's ingroeipad groups, seed ingroeipad_groepen), years from the first agreed year
+-- ... year(data_tot): housed against the agreed path. afspraak is the agreed figure of the group, not the sum
+-- of its gemeenten's published targets (these may differ by rounding; int_opgaven_reconciliatie reports it).
 with groepen as (
-    select
-        gemeente_code,
-        case when gemeente_naam = 'Amersfoort' then 'Amersfoort' else 'Overige gemeenten' end as groep
-    from {{ ref('int_gemeenten') }}
+    select g.gemeente_code, ig.groep
+    from {{ ref('int_gemeenten') }} as g
+    inner join {{ ref('ingroeipad_groepen') }} as ig on g.gemeente_code = ig.gemeente_code
 ),
 
 afspraak as (

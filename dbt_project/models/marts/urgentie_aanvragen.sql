@@ -1,8 +1,6 @@
 -- commissie x jaar of aanvraagdatum: applications and their decisions as of P, and the time to decide.
 with commissies as (
-    select gemeente_code as commissie_code from {{ ref('int_gemeenten') }}
-    union all
-    select 'ratu'
+    select distinct commissie_code from {{ ref('commissies') }}
 ),
 
 jaren as (

@@ -1,5 +1,7 @@
 -- gemeente x verdeelsleutel: what the obvious distribution keys would ask of each gemeente out of the
--- regional total (principle 6 of the slides), beside the published agreement.
+-- regional total (principle 6 of the slides), beside the published agreement. The regional total is the sum
+-- of the first period's agreed ingroeipad figures (never a literal); the keys shown are the region's choice
+-- (seed verdeelsleutel_keuze).
 with regionaal as (
     select sum(afspraak) as totaal
     from {{ ref('ingroeipad_afspraak') }}
@@ -28,6 +30,9 @@ sleutels as (
     select i.gemeente_code, 'inwoners' as verdeelsleutel, cast(i.inwoners as double) as waarde, i.peildatum as peildatum_sleutel
     from {{ ref('inwoners') }} as i
     union all
+    select v.gemeente_code, 'sociale_huurvoorraad', cast(v.sociale_huurwoningen as double), v.peildatum
+    from {{ ref('sociale_huurvoorraad') }} as v
+    union all
     select g.gemeente_code, 'toewijzingen', cast(count(t.toewijzing_id) as double), make_date(l.jaar, 12, 31)
     from {{ ref('int_gemeenten') }} as g
     cross join laatste_vol_jaar as l
@@ -46,6 +51,8 @@ aandelen as (
         100.0 * s.waarde / sum(s.waarde) over (partition by s.verdeelsleutel) as aandeel_pct
     from sleutels as s
     inner join {{ ref('int_gemeenten') }} as g on s.gemeente_code = g.gemeente_code
+    inner join {{ ref('verdeelsleutel_keuze') }} as k
+        on k.getoond and (s.verdeelsleutel = k.verdeelsleutel or s.verdeelsleutel like k.verdeelsleutel || '\_%' escape '\')
 )
 
 select
@@ -54,7 +61,9 @@ select
     cast(a.aandeel_pct as double) as aandeel_pct,
     cast(r.totaal * a.aandeel_pct / 100 as double) as opgave_bij_227,
     cast(r.totaal * a.aandeel_pct / 100 - nu.totaal as double) as verschil_met_afspraak,
-    a.peildatum_sleutel
+    a.peildatum_sleutel,
+    cast(r.totaal as integer) as regionaal_totaal,
+    cast(r.totaal * a.aandeel_pct / 100 as double) as opgave_bij_regionaal_totaal
 from aandelen as a
 cross join regionaal as r
 left join afspraak as nu

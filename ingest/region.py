@@ -1,0 +1,83 @@
+"""The region a run serves: a folder of data, ``regions/<regio>/`` (README, "Adopting fairshare for your region").
+
+Everything region-specific lives there: its seeds (gemeenten, committees, corporations, targets, ingroeipad
+groups, counting exceptions, distribution keys, ...) and the calibration of its sample. Code asks this module
+for the region's folder and identity; it never names a region itself. The region is chosen per run
+(``--regio`` / ``FAIRSHARE_REGIO``); without a choice it is ``DEFAULT_REGIO``.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+REGIONS_DIR = Path(__file__).resolve().parent.parent / "regions"
+DEFAULT_REGIO = "amersfoort"
+_CODE = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+class UnknownRegion(ValueError):
+    """A region code without a folder under ``regions/``."""
+
+
+def regions(root: Path | None = None) -> list[str]:
+    """The region codes that have a pack (a folder with ``seeds/regio.csv``), sorted."""
+    root = root or REGIONS_DIR
+    return sorted(p.parent.parent.name for p in root.glob("*/seeds/regio.csv"))
+
+
+def current(env: dict[str, str] | None = None) -> str:
+    """The region of this process: FAIRSHARE_REGIO when set (read at call time), else the default."""
+    env = os.environ if env is None else env
+    return env.get("FAIRSHARE_REGIO") or DEFAULT_REGIO
+
+
+def regio_dir(regio: str | None = None, root: Path | None = None) -> Path:
+    """The folder of a region (``regions/<regio>``); an unknown code names the known ones."""
+    regio = regio or current()
+    root = root or REGIONS_DIR
+    path = root / regio
+    if not _CODE.match(regio) or not (path / "seeds" / "regio.csv").is_file():
+        raise UnknownRegion(f"unknown region '{regio}': known regions are {', '.join(regions(root)) or 'none'} "
+                            f"(a region is a folder {root}/<regio>/ with seeds/regio.csv)")
+    return path
+
+
+def seeds_dir(regio: str | None = None) -> Path:
+    """The region's dbt seeds (dbt reads them through FAIRSHARE_REGIO_DIR, dbt_project.yml)."""
+    return regio_dir(regio) / "seeds"
+
+
+def read_seed(name: str, regio: str | None = None) -> list[dict[str, str]]:
+    """One of the region's seeds as rows of text."""
+    with open(seeds_dir(regio) / name, newline="", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+@dataclass(frozen=True)
+class Regio:
+    """A region's identity and committees, as its seeds state them."""
+
+    code: str
+    naam: str
+    provincie: str
+    bestuur: str
+    samenwerkend_label: str
+    commissies: tuple[dict[str, str], ...]
+    path: Path
+
+    @property
+    def commissie_keys(self) -> tuple[str, ...]:
+        return tuple(c["commissie"] for c in self.commissies)
+
+
+def load_regio(regio: str | None = None) -> Regio:
+    """The region pack's ``regio.csv`` (one row) and ``commissies.csv``."""
+    path = regio_dir(regio)
+    [row] = read_seed("regio.csv", path.name)
+    return Regio(code=row["regio_code"], naam=row["regio_naam"], provincie=row["provincie"], bestuur=row["bestuur"],
+                 samenwerkend_label=row["samenwerkend_label"],
+                 commissies=tuple(read_seed("commissies.csv", path.name)), path=path)
