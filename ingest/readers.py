@@ -145,10 +145,9 @@ class _Worker:
 
     def _died(self, limits: dict[str, int]) -> BadFile:
         code = self.proc.wait()
-        self.close()
         self.errors.seek(0)
         stderr = self.errors.read()[-65536:].decode("utf-8", "replace")
-        self.errors.close()
+        self.close()
         memory, seconds = limits["memory"], limits["cpu_seconds"]
         needed = re.search(r"memory allocation of (\d+) bytes failed", stderr)
         if needed:
@@ -169,7 +168,7 @@ class _Worker:
         if self.proc.poll() is None:
             self.proc.kill()
         self.proc.wait()
-        for stream in (self.proc.stdin, self.proc.stdout):
+        for stream in (self.proc.stdin, self.proc.stdout, self.errors):
             try:
                 stream.close()
             except OSError:
