@@ -39,8 +39,11 @@ sample: install
 run: sample
 	$(BIN)/fairshare run --landing $(LANDING) $(if $(FAIRSHARE_PSEUDONYM_KEY),,--demo)
 
+# ruff for Python; sqlfluff (dbt templater, dbt_project/.sqlfluff) for the models' SQL, compiled against an
+# in-memory DuckDB so linting never opens a warehouse.
 lint: install
 	$(BIN)/ruff check .
+	cd dbt_project && FAIRSHARE_WAREHOUSE=:memory: ../$(BIN)/sqlfluff lint models
 
 # The report is checked in headless Chromium: Debian's package, installed when missing (as root).
 browser:
