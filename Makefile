@@ -6,7 +6,7 @@ PYTHON ?= python3
 BIN := $(VENV)/bin
 LANDING ?= data/landing
 
-.PHONY: run test install lint sample dev clean browser docs
+.PHONY: run test install lint sample dev clean browser docs lock
 
 MANIFEST := dbt_project/target/manifest.json
 DBT_SOURCES := $(shell find dbt_project -path dbt_project/target -prune -o -type f \( -name '*.sql' -o -name '*.yml' -o -name '*.csv' \) -print) \
@@ -18,11 +18,18 @@ install: $(VENV)/.installed $(MANIFEST)
 $(MANIFEST): $(VENV)/.installed $(DBT_SOURCES)
 	cd dbt_project && ../$(BIN)/dbt parse --profiles-dir . --quiet
 
-$(VENV)/.installed: pyproject.toml
+# The whole tree is pinned by requirements.lock (pyproject.toml pins only the direct dependencies).
+$(VENV)/.installed: pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e ".[dev]"
+	$(BIN)/pip install --quiet -c requirements.lock -e ".[dev]"
 	touch $@
+
+# Resolve pyproject.toml's dependencies afresh in a throwaway venv and pin the result in requirements.lock.
+lock:
+	rm -rf .venv-lock && $(PYTHON) -m venv .venv-lock && .venv-lock/bin/pip install --quiet -e ".[dev]"
+	{ sed -n '1,2p' requirements.lock; .venv-lock/bin/pip freeze --exclude-editable | grep -v '^fairshare'; } > requirements.lock.new
+	mv requirements.lock.new requirements.lock && rm -rf .venv-lock
 
 sample: install
 	@if [ -z "$$(ls -A $(LANDING) 2>/dev/null)" ]; then $(BIN)/fairshare sample --out $(LANDING); \
@@ -32,8 +39,11 @@ sample: install
 run: sample
 	$(BIN)/fairshare run --landing $(LANDING) $(if $(FAIRSHARE_PSEUDONYM_KEY),,--demo)
 
+# ruff for Python; sqlfluff (dbt templater, dbt_project/.sqlfluff) for the models' SQL, compiled against an
+# in-memory DuckDB so linting never opens a warehouse.
 lint: install
 	$(BIN)/ruff check .
+	cd dbt_project && FAIRSHARE_WAREHOUSE=:memory: ../$(BIN)/sqlfluff lint models
 
 # The report is checked in headless Chromium: Debian's package, installed when missing (as root).
 browser:

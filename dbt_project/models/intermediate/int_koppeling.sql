@@ -2,7 +2,8 @@
 -- (spec/marts.md, "Linking"). Urgent allocations in order of (toewijzingsdatum, toewijzing_id) each take,
 -- among the not yet taken granted registrations with a legal category, the same pseudonym and
 -- besluitdatum <= toewijzingsdatum, the one with the latest besluitdatum (tie: not an advisory
--- committee such as an adviesteam first, then the lowest registratie_id). Per pseudonym the allocations are taken one step of the recursion at a time.
+-- committee such as an adviesteam first, then the lowest registratie_id). Per pseudonym the allocations are
+-- taken one step of the recursion at a time.
 with recursive toewijzingen as (
     select
         toewijzing_id,
@@ -19,8 +20,8 @@ kandidaten as (
     select
         inschrijfnummer_pseudoniem as pseudoniem,
         list(
-            {'commissie': commissie, 'registratie_id': registratie_id, 'besluitdatum': besluitdatum}
-            order by besluitdatum desc, is_advies, registratie_id
+            { 'commissie': commissie, 'registratie_id': registratie_id, 'besluitdatum': besluitdatum }
+            order by besluitdatum desc, is_advies asc, registratie_id asc
         ) as registraties
     from {{ ref('int_registraties') }}
     where besluit = 'toegekend' and wettelijk and inschrijfnummer_pseudoniem is not null
@@ -35,7 +36,7 @@ stappen as (
         cast(null as varchar) as toewijzing_id,
         cast(null as struct(commissie varchar, registratie_id varchar, besluitdatum date)) as keuze
     from kandidaten as k
-    where k.pseudoniem in (select pseudoniem from toewijzingen)
+    where k.pseudoniem in (select w.pseudoniem from toewijzingen as w)
 
     union all
 
@@ -62,12 +63,12 @@ stappen as (
         from stappen as s
         inner join toewijzingen as t on s.pseudoniem = t.pseudoniem and t.volgnummer = s.volgnummer + 1
         inner join kandidaten as k on s.pseudoniem = k.pseudoniem
-    )
+    ) as stap
 )
 
 select
     toewijzing_id,
-    keuze.commissie as commissie,
-    keuze.registratie_id as registratie_id
+    keuze.commissie,
+    keuze.registratie_id
 from stappen
 where volgnummer > 0 and keuze is not null

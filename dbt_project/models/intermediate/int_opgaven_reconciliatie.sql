@@ -14,7 +14,7 @@ vergelijking as (
     from per_groep as p
     inner join {{ ref('ingroeipad_afspraak') }} as a on p.periode = a.periode and p.groep = a.groep
     union all
-    select p.periode, 'Regio', sum(p.som_opgaven), sum(a.afspraak)
+    select p.periode, 'Regio' as groep, sum(p.som_opgaven) as som_opgaven, sum(a.afspraak) as afspraak
     from per_groep as p
     inner join {{ ref('ingroeipad_afspraak') }} as a on p.periode = a.periode and p.groep = a.groep
     group by all

@@ -14,7 +14,8 @@ select
     not exists (
         select 1
         from {{ ref('telt_mee_uitzonderingen') }} as u
-        where (u.gemeente_code = '*' or u.gemeente_code = t.gemeente_code)
+        where
+            (u.gemeente_code = '*' or u.gemeente_code = t.gemeente_code)
             and u.subcategorie = t.subcategorie
     ) as telt_mee
 from {{ ref('stg_swev__toewijzingen') }} as t

@@ -27,8 +27,9 @@ herkomst as (
     from gekoppeld
 )
 
+-- (EXCLUDE names a column of h: sqlfluff reads it as an unqualified reference)
 select
-    h.* exclude (herkomst_ruw),
+    h.* exclude (herkomst_ruw),  -- noqa: RF02
     case
         when h.herkomst_ruw in ('onbekend', 'buiten_regio') then h.herkomst_ruw
         when g.gemeente_code is not null then h.herkomst_ruw

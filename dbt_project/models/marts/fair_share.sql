@@ -1,6 +1,7 @@
 -- gemeente x jaar x wettelijke urgentiecategorie: urgent housed against the annual target.
 with categorieen as (
-    select distinct urgentiecategorie from {{ ref('urgentiecategorieen') }} where wettelijk
+    select distinct urgentiecategorie from {{ ref('urgentiecategorieen') }}
+    where wettelijk
 ),
 
 grid as (

@@ -81,5 +81,6 @@ from gevuld as n
 left join gevuld as v
     on n.gemeente_code = v.gemeente_code and n.vorige_peildatum = v.peildatum and n.woningtype = v.woningtype
 left join {{ ref('doelen_ouderenhuisvesting') }} as d
-    on n.gemeente_code = d.gemeente_code and n.woningtype = d.woningtype
-    and year(n.peildatum) between d.jaar_van and d.jaar_tot
+    on
+        n.gemeente_code = d.gemeente_code and n.woningtype = d.woningtype
+        and year(n.peildatum) between d.jaar_van and d.jaar_tot

@@ -5,7 +5,7 @@
 with regionaal as (
     select sum(afspraak) as totaal
     from {{ ref('ingroeipad_afspraak') }}
-    where jaar_van = (select min(jaar_van) from {{ ref('ingroeipad_afspraak') }})
+    where jaar_van = (select min(e.jaar_van) from {{ ref('ingroeipad_afspraak') }} as e)
 ),
 
 periode_nu as (
@@ -13,6 +13,7 @@ periode_nu as (
     from {{ ref('opgaven') }} as o
     cross join {{ ref('int_peildatum') }} as p
     where p.jaar_data_tot between o.jaar_van and o.jaar_tot
+    order by o.periode
     limit 1
 ),
 
@@ -23,23 +24,32 @@ afspraak as (
 ),
 
 laatste_vol_jaar as (
-    select max(jaar) as jaar from {{ ref('int_jaren') }} where maanden_data = 12
+    select max(jaar) as jaar from {{ ref('int_jaren') }}
+    where maanden_data = 12
 ),
 
 sleutels as (
-    select i.gemeente_code, 'inwoners' as verdeelsleutel, cast(i.inwoners as double) as waarde, i.peildatum as peildatum_sleutel
+    select
+        i.gemeente_code, 'inwoners' as verdeelsleutel, cast(i.inwoners as double) as waarde,
+        i.peildatum as peildatum_sleutel
     from {{ ref('inwoners') }} as i
     union all
-    select v.gemeente_code, 'sociale_huurvoorraad', cast(v.sociale_huurwoningen as double), v.peildatum
+    select
+        v.gemeente_code, 'sociale_huurvoorraad' as verdeelsleutel, cast(v.sociale_huurwoningen as double) as waarde,
+        v.peildatum as peildatum_sleutel
     from {{ ref('sociale_huurvoorraad') }} as v
     union all
-    select g.gemeente_code, 'toewijzingen', cast(count(t.toewijzing_id) as double), make_date(l.jaar, 12, 31)
+    select
+        g.gemeente_code, 'toewijzingen' as verdeelsleutel, cast(count(t.toewijzing_id) as double) as waarde,
+        make_date(l.jaar, 12, 31) as peildatum_sleutel
     from {{ ref('int_gemeenten') }} as g
     cross join laatste_vol_jaar as l
-    left join {{ ref('int_toewijzingen') }} as t on g.gemeente_code = t.gemeente_code and t.jaar = l.jaar
+    left join {{ ref('int_toewijzingen') }} as t on g.gemeente_code = t.gemeente_code and l.jaar = t.jaar
     group by all
     union all
-    select gemeente_code, 'afspraak_' || replace(periode, '-', '_'), cast(totaal as double), vastgesteld_op
+    select
+        gemeente_code, 'afspraak_' || replace(periode, '-', '_') as verdeelsleutel, cast(totaal as double) as waarde,
+        vastgesteld_op as peildatum_sleutel
     from afspraak
 ),
 
@@ -52,7 +62,7 @@ aandelen as (
     from sleutels as s
     inner join {{ ref('int_gemeenten') }} as g on s.gemeente_code = g.gemeente_code
     inner join {{ ref('verdeelsleutel_keuze') }} as k
-        on k.getoond and (s.verdeelsleutel = k.verdeelsleutel or s.verdeelsleutel like k.verdeelsleutel || '\_%' escape '\')
+        on (s.verdeelsleutel = k.verdeelsleutel or s.verdeelsleutel like k.verdeelsleutel || '\_%' escape '\') and k.getoond
 )
 
 select
