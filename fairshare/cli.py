@@ -132,20 +132,40 @@ def _run_locked(settings: Settings, quiet: bool, verbose: bool) -> None:
 @click.option("--levering", default=None, help="Only this delivery: a file (e.g. urgentie/baarn_2026-11-03.csv) or date.")
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="File to write: .xlsx or .csv.")
 @click.option("--warehouse", type=click.Path(path_type=Path), default=None, help="Warehouse file (FAIRSHARE_WAREHOUSE).")
+@click.option("--wait", "wait", type=float, default=0.0, show_default=True,
+              help="Seconds to wait for a run on the same warehouse to finish.")
 @regio_option
-def quarantaine(bron: str | None, levering: str | None, out: Path, warehouse: Path | None, regio: str | None) -> None:
-    """Write every quarantined row and rejected file, in Dutch, for the supplier who can fix them."""
-    from fairshare.feedback import export
+def quarantaine(bron: str | None, levering: str | None, out: Path, warehouse: Path | None, wait: float,
+                regio: str | None) -> None:
+    """Write every quarantined row and rejected file, in Dutch, for the supplier who can fix them.
+
+    Exit status: 0 written (an empty list too), 2 usage: no warehouse, a --levering it does not know, the
+    warehouse in use by a run or another program, or --out not writable (one sentence, nothing written).
+    """
+    from fairshare.feedback import QuarantaineError, export
 
     try:
         settings = Settings.from_env(warehouse=warehouse, regio=regio)
     except ConfigError as exc:
         _stop(EXIT_USAGE, str(exc))
-    if not settings.warehouse.exists() or out.suffix.lower() not in (".xlsx", ".csv"):
-        click.echo(f"fairshare: {'--out must end in .xlsx or .csv' if settings.warehouse.exists() else f'no warehouse at {settings.warehouse}'}", err=True)
-        sys.exit(EXIT_USAGE)
-    rows, rejected, paths = export(settings.warehouse, out, bron, levering)
-    click.echo(f"{rows} rows in quarantine, {rejected} rejected files: {', '.join(str(p) for p in paths)}")
+    if not settings.warehouse.exists():
+        _stop(EXIT_USAGE, f"no warehouse at {settings.warehouse}")
+    if out.suffix.lower() not in (".xlsx", ".csv"):
+        _stop(EXIT_USAGE, "--out must end in .xlsx or .csv")
+    try:
+        rows, rejected, paths = export(settings.warehouse, out, bron, levering, wait=wait)
+    except QuarantaineError as exc:
+        _stop(EXIT_USAGE, str(exc))
+    except OSError as exc:  # --out in a folder that cannot be made or written
+        _stop(EXIT_USAGE, f"--out {out} cannot be written ({exc.strerror or type(exc).__name__}): "
+                          "choose a file in a writable folder")
+    written = ", ".join(str(p) for p in paths)
+    if rows or rejected:
+        click.echo(f"{rows} rows in quarantine, {rejected} rejected files: {written}")
+    else:
+        asked = " and ".join(f"{k} {v!r}" for k, v in (("--bron", bron), ("--levering", levering)) if v)
+        click.echo(f"nothing in quarantine and no rejected file{' for ' + asked if asked else ''}: "
+                   f"wrote an empty list to {written}")
 
 
 @main.command()

@@ -5,6 +5,11 @@ the column as the supplier wrote it, the reason in Dutch and what a valid value 
 reasons are English (they name the canonical column for the data engineer); the Dutch text is derived from
 them here, and the valid values from the source contract (ingest/config/sources.yaml, vocabularies.yaml),
 so a new header variant or vocabulary value shows up in the list without a code change.
+
+Echoed text is inert: a file name or header is shown as the supplier wrote it (ingest/privacy.py lets
+file paths and known headers through verbatim), but never becomes live. Every text goes into the xlsx as a
+string (no formula, no link), and a csv field that a spreadsheet would evaluate (one starting with
+``= + - @``, tab or carriage return) gets a single quote in front, as OWASP recommends for CSV injection.
 """
 
 from __future__ import annotations
@@ -12,13 +17,16 @@ from __future__ import annotations
 import csv
 import json
 import re
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 import yaml
 
+from fairshare.files import XLSX_INERT, atomic_path
 from ingest.config import CONFIG_DIR, ColumnSpec, IngestConfig, load_config
+from warehouse import lock, store
 
 BRON_NAMEN = {"swev": "SWEV-toewijzingen", "urgentie": "Urgentieregister", "planregister": "Planregister Wonen"}
 KOLOMMEN = ["Bestand", "Blad", "Rij", "Kolom", "Reden", "Geldige waarde", "Gelezen waarden"]
@@ -57,7 +65,28 @@ _AFGEWEZEN: list[tuple[str, str]] = [
     (r"not a readable xlsx file", "geen leesbaar xlsx-bestand"),
     (r"same content as (?P<v>.*), already loaded", "zelfde inhoud als {v}, al geladen"),
     (r"required column (?P<v>\w+) missing", "verplichte kolom {v} ontbreekt"),
+    (r"^required columns? (?P<v>.+?) not found in any visible sheet; headers seen: (?P<h>.*)",
+     "verplichte kolom(men) {v} in geen enkel zichtbaar tabblad gevonden; gevonden kolomkoppen: {h}"),
+    (r"^required columns? (?P<v>.+?) not found; headers seen: (?P<h>.*)",
+     "verplichte kolom(men) {v} niet gevonden; gevonden kolomkoppen: {h}"),
+    (r"^no sheet with the required headers", "geen tabblad met de verplichte kolomkoppen (geen kopregel gevonden)"),
+    (r"^two columns match the same column '(?P<c>\w+)': (?P<h>.*)", "twee kolommen horen bij dezelfde kolom {c}: {h}"),
+    (r"^a second file for the same delivery \((?P<w>.*?)\): (?P<h>.*) is already loaded",
+     "een tweede bestand voor dezelfde levering ({w}): {h} is al geladen"),
+    (r"^not a readable csv file", "geen leesbaar csv-bestand"),
+    (r"^not an xlsx or csv file", "geen xlsx- of csv-bestand"),
+    (r"the date in the file name \((?P<d>[\d-]+)\) lies after today \((?P<t>[\d-]+)\).*",
+     "de datum in de bestandsnaam ({d}) ligt na vandaag ({t}): geef het bestand de echte extractiedatum"),
 ]
+# A file name that does not follow its source's pattern (ingest/landing.py). The name itself is left out: the
+# Bestand column has it, and a name is whatever the supplier typed (a formula, a link, a person's name).
+_NAAMFOUT = re.compile(r"does not follow the pattern (?P<p>.+?)(?P<x> \(not a real date\)"
+                       r"| \('(?P<c>[a-z]+)' is not a known committee\))?")
+CSV_TRIGGER = ("=", "+", "-", "@", "\t", "\r")  # OWASP CSV injection: a spreadsheet evaluates these
+
+
+class QuarantaineError(Exception):
+    """A usage problem of `fairshare quarantaine` in one sentence (exit 2); nothing has been written."""
 
 
 @dataclass
@@ -138,13 +167,27 @@ def vertaal(reden: str) -> tuple[str, str | None]:
     return reden, None
 
 
-def _afgewezen_nl(reden: str) -> str:
-    pad, _, tekst = reden.partition(": ")
+def _afgewezen_nl(reden: str, pad: str) -> str:
+    """The reason of a rejected file in Dutch, without the file's path and name.
+
+    The loader stores ``"<pad>: <reason>"``; exactly this file's own path is stripped (a name may itself hold
+    ``": "``). A message no pattern knows is shown as stored, with the file's name taken out.
+    """
+    tekst = reden.removeprefix(f"{pad}: ")
+    naam = pad.rsplit("/", 1)[-1]
+    vorm = f"file name '{naam}' "
+    if tekst.startswith(vorm):
+        m = _NAAMFOUT.fullmatch(tekst[len(vorm):])
+        if m:
+            patroon = m["p"].replace(" one of: ", " een van: ")
+            extra = (" (de datum bestaat niet)" if m["x"] and not m["c"]
+                     else f" ('{m['c']}' is geen bekende commissie)" if m["c"] else "")
+            return f"de bestandsnaam volgt het patroon {patroon} niet{extra}"
     for pattern, nl in _AFGEWEZEN:
         m = re.search(pattern, tekst)
         if m:
             return nl.format(**m.groupdict())
-    return tekst or reden
+    return tekst.replace(f"'{naam}'", "de bestandsnaam") if naam else tekst
 
 
 def _regel(row: dict, config: IngestConfig, geldig: _Geldig) -> Regel:
@@ -173,10 +216,25 @@ def _filter(bron: str | None, levering: str | None) -> tuple[str, list]:
     if bron:
         where.append("b.bron = ?")
         params.append(bron)
-    if levering:  # a file (as in audit.bestanden or just its name) or a delivery date
-        where.append("(b.pad = ? OR b.pad LIKE '%/' || ? OR CAST(b.leverdatum AS VARCHAR) = ?)")
+    if levering is not None:  # a file (as in audit.bestanden or just its name) or a delivery date, compared
+        # exactly: with LIKE, `%` and `_` would be wildcards (and `_` is in every file name)
+        where.append("(b.pad = ? OR ends_with(b.pad, '/' || ?) OR CAST(b.leverdatum AS VARCHAR) = ?)")
         params += [levering, levering, levering]
     return (" AND " + " AND ".join(where)) if where else "", params
+
+
+def _check_levering(conn: duckdb.DuckDBPyConnection, bron: str | None, levering: str, extra: str, params: list) -> None:
+    """A --levering that names no file or date the warehouse has seen is a typo: say so, with a few it knows."""
+    if conn.execute(f"SELECT count(*) FROM audit.bestanden AS b WHERE TRUE{extra}", params).fetchone()[0]:
+        return
+    # Only loaded files as examples: their names follow the pattern, a rejected file's name may be anything.
+    known = [p for (p,) in conn.execute(
+        "SELECT pad FROM audit.bestanden_actueel WHERE status = 'geladen'" + (" AND bron = ?" if bron else "")
+        + " ORDER BY leverdatum DESC, pad LIMIT 3", [bron] if bron else []).fetchall()]
+    van = f" of {bron}" if bron else ""
+    hint = (f"give a file as it was delivered (e.g. {', '.join(known)}), just its name, or a delivery date "
+            "(YYYY-MM-DD)") if known else f"the warehouse holds no loaded delivery{van} yet"
+    raise QuarantaineError(f"--levering {levering!r} matches no delivery{van} in the warehouse: {hint}")
 
 
 def collect(conn: duckdb.DuckDBPyConnection, bron: str | None = None, levering: str | None = None,
@@ -185,13 +243,15 @@ def collect(conn: duckdb.DuckDBPyConnection, bron: str | None = None, levering: 
     config = config or load_config()
     geldig = _Geldig(config)
     extra, params = _filter(bron, levering)
+    if levering is not None:  # an empty one too: it names nothing
+        _check_levering(conn, bron, levering, extra, params)
     cur = conn.execute(
         "SELECT q.bron, q.pad, q.blad, q.rijnummer, q.kolom, q.reden, CAST(q.waarden AS VARCHAR) AS waarden "
         "FROM audit.quarantaine AS q JOIN audit.bestanden AS b USING (bestand_id) "
         f"WHERE TRUE{extra} ORDER BY q.pad, q.rijnummer, q.kolom", params)
     names = [d[0] for d in cur.description]
     regels = [_regel(dict(zip(names, r, strict=True)), config, geldig) for r in cur.fetchall()]
-    afgewezen = [(b, p, lever, _afgewezen_nl(r or "")) for b, p, lever, r in conn.execute(
+    afgewezen = [(b, p, lever, _afgewezen_nl(r or "", p)) for b, p, lever, r in conn.execute(
         f"SELECT b.bron, b.pad, b.leverdatum, b.reden FROM audit.bestanden_actueel AS b "
         f"WHERE b.status = 'afgewezen'{extra} ORDER BY b.pad", params).fetchall()]
     return regels, afgewezen
@@ -199,6 +259,22 @@ def collect(conn: duckdb.DuckDBPyConnection, bron: str | None = None, levering: 
 
 def _rij(r: Regel) -> list:
     return [r.pad, r.blad or "", r.rijnummer, r.kolom, r.reden, r.geldig, r.waarden]
+
+
+def csv_veld(value: object) -> object:
+    """A csv field a spreadsheet shows as text: a quote before text that starts with a formula character (OWASP).
+
+    Only text is touched: a number written as a number (a row number) is no formula and stays as it is.
+    """
+    return f"'{value}" if isinstance(value, str) and value.startswith(CSV_TRIGGER) else value
+
+
+def _csv(path: Path, header: list[str], rows) -> None:
+    # Semicolons and a BOM: a Dutch Excel opens it with the columns split and the accents right.
+    with atomic_path(path) as tmp, open(tmp, "w", newline="", encoding="utf-8-sig") as fh:
+        w = csv.writer(fh, delimiter=";")
+        w.writerow(header)
+        w.writerows([csv_veld(v) for v in row] for row in rows)
 
 
 def _sheet_name(pad: str, used: set[str]) -> str:
@@ -212,28 +288,31 @@ def _sheet_name(pad: str, used: set[str]) -> str:
 
 
 def write(regels: list[Regel], afgewezen: list, out: Path) -> list[Path]:
-    """Write the list as xlsx (one sheet per file, a sheet of rejected files) or csv (plus `_afgewezen.csv`)."""
+    """Write the list as xlsx (one sheet per file, a sheet of rejected files) or csv (plus `_afgewezen.csv`).
+
+    The csv pair is always written together, so an earlier list's rejected files never stay beside a new list.
+    """
     out.parent.mkdir(parents=True, exist_ok=True)
     if out.suffix.lower() == ".csv":
-        # Semicolons and a BOM: a Dutch Excel opens it with the columns split and the accents right.
-        with open(out, "w", newline="", encoding="utf-8-sig") as fh:
-            w = csv.writer(fh, delimiter=";")
-            w.writerow(["Bron", *KOLOMMEN])
-            w.writerows([BRON_NAMEN.get(r.bron, r.bron), *_rij(r)] for r in regels)
-        written = [out]
-        if afgewezen:
-            side = out.with_name(f"{out.stem}_afgewezen.csv")
-            with open(side, "w", newline="", encoding="utf-8-sig") as fh:
-                w = csv.writer(fh, delimiter=";")
-                w.writerow(["Bron", "Bestand", "Leverdatum", "Reden"])
-                w.writerows([BRON_NAMEN.get(b, b), p, lever, r] for b, p, lever, r in afgewezen)
-            written.append(side)
-        return written
+        side = out.with_name(f"{out.stem}_afgewezen.csv")
+        _csv(out, ["Bron", *KOLOMMEN], ([BRON_NAMEN.get(r.bron, r.bron), *_rij(r)] for r in regels))
+        _csv(side, ["Bron", "Bestand", "Leverdatum", "Reden"],
+             ([BRON_NAMEN.get(b, b), p, lever, r] for b, p, lever, r in afgewezen))
+        return [out, side]
     if out.suffix.lower() != ".xlsx":
         raise ValueError(f"--out must end in .xlsx or .csv, got {out.name}")
     import xlsxwriter
 
-    with xlsxwriter.Workbook(str(out)) as wb:
+    try:
+        with atomic_path(out) as tmp:
+            _xlsx(xlsxwriter.Workbook(str(tmp), XLSX_INERT), regels, afgewezen)
+    except xlsxwriter.exceptions.FileCreateError as exc:  # an OSError inside: the folder cannot be written
+        raise (exc.args[0] if exc.args and isinstance(exc.args[0], OSError) else OSError(str(exc))) from None
+    return [out]
+
+
+def _xlsx(workbook, regels: list[Regel], afgewezen: list) -> None:
+    with workbook as wb:
         kop = wb.add_format({"bold": True, "bg_color": "#DBE7EC", "text_wrap": True, "valign": "top", "border": 1})
         tekst = wb.add_format({"text_wrap": True, "valign": "top"})
         getal = wb.add_format({"num_format": "0", "valign": "top"})
@@ -247,7 +326,7 @@ def write(regels: list[Regel], afgewezen: list, out: Path) -> list[Path]:
                 "Reden = wat er mis is; Geldige waarde = hoe een juiste waarde eruitziet.",
                 "Lever een verbeterd bestand aan; de rijen worden dan opnieuw ingelezen.",
                 f"Rijen in quarantaine: {len(regels)}; afgewezen bestanden: {len(afgewezen)}."]):
-            uitleg.write(i, 0, line, wb.add_format({"bold": True, "font_size": 13}) if i == 0 else tekst)
+            uitleg.write_string(i, 0, line, wb.add_format({"bold": True, "font_size": 13}) if i == 0 else tekst)
         used = {"toelichting", "afgewezen bestanden"}
         widths = [30, 10, 7, 24, 55, 55, 60]
         per_file: dict[str, list[Regel]] = {}
@@ -255,34 +334,60 @@ def write(regels: list[Regel], afgewezen: list, out: Path) -> list[Path]:
             per_file.setdefault(r.pad, []).append(r)
         for pad, rows in per_file.items():
             ws = wb.add_worksheet(_sheet_name(pad, used))
-            ws.write_row(0, 0, KOLOMMEN, kop)
+            for j, naam in enumerate(KOLOMMEN):
+                ws.write_string(0, j, naam, kop)
             for i, r in enumerate(rows, start=1):
                 for j, v in enumerate(_rij(r)):
-                    ws.write(i, j, v, getal if j == 2 else tekst)
+                    if j == 2:
+                        ws.write_number(i, j, v, getal)
+                    else:
+                        ws.write_string(i, j, v, tekst)
             for j, w in enumerate(widths):
                 ws.set_column(j, j, w)
             ws.freeze_panes(1, 0)
             ws.autofilter(0, 0, len(rows), len(KOLOMMEN) - 1)
         if afgewezen:
             ws = wb.add_worksheet("Afgewezen bestanden")
-            ws.write_row(0, 0, ["Bron", "Bestand", "Leverdatum", "Reden"], kop)
+            for j, naam in enumerate(["Bron", "Bestand", "Leverdatum", "Reden"]):
+                ws.write_string(0, j, naam, kop)
             for i, (b, p, lever, r) in enumerate(afgewezen, start=1):
-                ws.write(i, 0, BRON_NAMEN.get(b, b), tekst)
-                ws.write(i, 1, p, tekst)
+                ws.write_string(i, 0, BRON_NAMEN.get(b, b), tekst)
+                ws.write_string(i, 1, p, tekst)
                 if lever is not None:
                     ws.write_datetime(i, 2, lever, datum)
-                ws.write(i, 3, r, tekst)
+                ws.write_string(i, 3, r, tekst)
             for j, w in enumerate([20, 40, 12, 70]):
                 ws.set_column(j, j, w)
             ws.freeze_panes(1, 0)
             ws.autofilter(0, 0, len(afgewezen), 3)
-    return [out]
 
 
-def export(warehouse: Path, out: Path, bron: str | None = None, levering: str | None = None) -> tuple[int, int, list[Path]]:
-    """Read the warehouse read-only in one short block, then write the list; returns (rows, rejected files, paths)."""
-    from warehouse import store
+def export(warehouse: Path, out: Path, bron: str | None = None, levering: str | None = None,
+           wait: float = 0.0) -> tuple[int, int, list[Path]]:
+    """Read the warehouse read-only in one short block, then write the list; returns (rows, rejected files, paths).
 
-    with store.connect(warehouse, read_only=True) as conn:
+    The read holds the warehouse lock (warehouse/lock.py): a reader would block a run's next write (DuckDB
+    allows one writer, and a reader blocks it), so while a run is busy this waits up to ``wait`` seconds and
+    then stops. A problem that stops it is a ``QuarantaineError`` in one sentence, before anything is written.
+    """
+    with ExitStack() as stack:
+        try:
+            stack.enter_context(lock.hold(warehouse, wait=wait))
+        except lock.WarehouseLocked as exc:
+            raise QuarantaineError(str(exc)) from None
+        except OSError:  # a folder this user may only read: no run of theirs can write it either; read without
+            pass
+        try:
+            conn = stack.enter_context(store.connect(warehouse, read_only=True))
+        except duckdb.Error as exc:
+            who = lock.file_holder(exc)
+            if who is None:
+                raise QuarantaineError(f"the warehouse {warehouse} cannot be opened: {str(exc).splitlines()[0]}") from None
+            raise QuarantaineError(f"the warehouse {warehouse} is open in {who} for writing: run fairshare quarantaine "
+                                   "again when that program has closed it") from None
+        if conn.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'audit' "
+                        "AND table_name IN ('quarantaine', 'bestanden')").fetchone()[0] != 2:
+            raise QuarantaineError(f"{warehouse} holds no audit tables of fairshare: give the warehouse that "
+                                   "fairshare run loads (--warehouse FILE, FAIRSHARE_WAREHOUSE)")
         regels, afgewezen = collect(conn, bron, levering)
     return len(regels), len(afgewezen), write(regels, afgewezen, out)

@@ -11,6 +11,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+# Options for every xlsxwriter.Workbook that holds echoed text: its write() would turn text starting with "="
+# into a formula, a URL (mailto:, external:\\server\share) into a live link and digits into a number. Text is
+# also written with write_string, which alone stops "{=...}" array formulas.
+XLSX_INERT = {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False}
+
 
 @contextmanager
 def atomic_path(target: Path) -> Iterator[Path]:

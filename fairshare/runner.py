@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import time
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -21,7 +20,7 @@ from fairshare.report import report_stem
 from fairshare.settings import ConfigError, Settings, is_meeting_date
 from ingest.landing import SOURCES
 from ingest.values import key_fingerprint
-from warehouse import publish, store
+from warehouse import lock, publish, store
 
 
 @dataclass
@@ -62,11 +61,9 @@ def _warehouse_free(warehouse: Path) -> None:
     try:
         duckdb.connect(str(warehouse)).close()
     except duckdb.Error as exc:
-        text = str(exc)
-        holder = re.search(r"Conflicting lock is held in (.*?) \(PID (\d+)\)", text)
-        who = f"{holder.group(1)} (PID {holder.group(2)})" if holder else "another program"
-        if "lock" not in text.lower():
-            raise ConfigError(f"the warehouse {warehouse} cannot be opened: {text.splitlines()[0]}") from exc
+        who = lock.file_holder(exc)
+        if who is None:
+            raise ConfigError(f"the warehouse {warehouse} cannot be opened: {str(exc).splitlines()[0]}") from exc
         raise ConfigError(f"the warehouse {warehouse} is open in {who}: close it (readers use the published copy, "
                           "never the warehouse file)") from exc
 

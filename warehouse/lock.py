@@ -13,6 +13,7 @@ import datetime as dt
 import fcntl
 import json
 import os
+import re
 import socket
 import sys
 import threading
@@ -65,6 +66,20 @@ def describe_holder(info: dict | None) -> str:
         return "another process"
     started = info.get("gestart", "?")
     return f"process {info.get('pid', '?')} on {info.get('host', '?')} (started {started}: {info.get('opdracht', '?')})"
+
+
+def file_holder(exc: Exception) -> str | None:
+    """Who holds a DuckDB file open, read from DuckDB's refusal to open it (``python3.11 (PID 123)``, or
+    ``another program`` when DuckDB does not say); None when the refusal is not a lock conflict.
+
+    DuckDB's own lock is separate from the warehouse lock above: any program with the file open holds it,
+    an analyst's DuckDB or a reader as much as a run.
+    """
+    text = str(exc)
+    if "lock" not in text.lower():
+        return None
+    found = re.search(r"Conflicting lock is held in (.*?) \(PID (\d+)\)", text)
+    return f"{found.group(1)} (PID {found.group(2)})" if found else "another program"
 
 
 @contextmanager

@@ -16,7 +16,7 @@ import pandas as pd
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from expectations.gate import MAANDEN, datum_nl, report_config
-from fairshare.files import atomic_path
+from fairshare.files import XLSX_INERT, atomic_path
 from fairshare.settings import is_meeting_date
 from warehouse import history
 
@@ -378,7 +378,8 @@ def write_workbook(conn: duckdb.DuckDBPyConnection, out: Path, d: dict) -> None:
     comments = dict(((t, c), text) for t, c, text in conn.execute(
         "SELECT table_name, column_name, comment FROM duckdb_columns() WHERE schema_name = 'marts'").fetchall())
     tabellen = dict(conn.execute("SELECT table_name, comment FROM duckdb_tables() WHERE schema_name = 'marts'").fetchall())
-    with xlsxwriter.Workbook(str(out), {"nan_inf_to_errors": False}) as wb:
+    # Descriptions, names and values are written as text (XLSX_INERT, write_string): never a formula or a link.
+    with xlsxwriter.Workbook(str(out), {"nan_inf_to_errors": False, **XLSX_INERT}) as wb:
         kop = wb.add_format({"bold": True, "bg_color": "#DBE7EC", "text_wrap": True, "valign": "top", "border": 1})
         fmt = {"int": wb.add_format({"num_format": "#,##0"}), "float": wb.add_format({"num_format": "#,##0.0"}),
                "date": wb.add_format({"num_format": "dd-mm-yyyy"}), "text": wb.add_format({"num_format": "@"}),
@@ -386,25 +387,27 @@ def write_workbook(conn: duckdb.DuckDBPyConnection, out: Path, d: dict) -> None:
         wrap = wb.add_format({"text_wrap": True, "valign": "top"})
         frames = {mart: _mart_frame(conn, mart, d, cfg["grain"][mart]) for mart in MARTS}
         cover = wb.add_worksheet("Toelichting")
-        cover.write(0, 0, f"Monitor huisvesting aandachtsgroepen – BO Wonen en Zorg {d['maand']} {d['peildatum'].year}",
-                    wb.add_format({"bold": True, "font_size": 14}))
-        cover.write(1, 0, "Peildatum")
+        cover.write_string(0, 0, f"Monitor huisvesting aandachtsgroepen – BO Wonen en Zorg {d['maand']} "
+                           f"{d['peildatum'].year}", wb.add_format({"bold": True, "font_size": 14}))
+        cover.write_string(1, 0, "Peildatum")
         cover.write_datetime(1, 1, dt.datetime.combine(d["peildatum"], dt.time()), fmt["date"])
-        cover.write(2, 0, "Cijfers tot en met")
+        cover.write_string(2, 0, "Cijfers tot en met")
         cover.write_datetime(2, 1, dt.datetime.combine(d["data_tot"], dt.time()), fmt["date"])
-        cover.write(3, 0, "Elk tabblad is één tabel (mart) uit het datawarehouse, met dezelfde cijfers als het rapport.")
+        cover.write_string(3, 0, "Elk tabblad is één tabel (mart) uit het datawarehouse, met dezelfde cijfers als het rapport.")
         rij = 5
-        cover.write_row(rij, 0, ["Tabblad", "Kolom", "Betekenis"], kop)
+        for j, kolom in enumerate(["Tabblad", "Kolom", "Betekenis"]):
+            cover.write_string(rij, j, kolom, kop)
         for mart in MARTS:
             rij += 1
-            cover.write(rij, 0, mart, wb.add_format({"bold": True}))
-            cover.write(rij, 2, tabellen.get(mart) or "", wrap)
+            cover.write_string(rij, 0, mart, wb.add_format({"bold": True}))
+            cover.write_string(rij, 2, tabellen.get(mart) or "", wrap)
             for col in frames[mart].columns:
                 rij += 1
                 code = next((c for c, n in NAAM_BIJ_CODE.items() if n == col), None)
                 text = comments.get((mart, col)) or (f"Naam bij {code}." if code else "")
-                cover.write_row(rij, 0, [mart, col], None)
-                cover.write(rij, 2, text, wrap)
+                cover.write_string(rij, 0, mart)
+                cover.write_string(rij, 1, col)
+                cover.write_string(rij, 2, text, wrap)
         cover.set_column(0, 0, 28)
         cover.set_column(1, 1, 30)
         cover.set_column(2, 2, 100)
@@ -413,7 +416,8 @@ def write_workbook(conn: duckdb.DuckDBPyConnection, out: Path, d: dict) -> None:
         for mart in MARTS:
             frame = frames[mart]
             ws = wb.add_worksheet(mart)
-            ws.write_row(0, 0, list(frame.columns), kop)
+            for j, col in enumerate(frame.columns):
+                ws.write_string(0, j, col, kop)
             for j, col in enumerate(frame.columns):
                 sort = _soort(frame[col], col)
                 width = max(len(col), *(len(str(v)) for v in frame[col].head(200))) if len(frame) else len(col)
