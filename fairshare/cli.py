@@ -173,6 +173,8 @@ def provincie(regios: tuple[str, ...], copies: tuple[str, ...], out: Path) -> No
         published = build_province(sources, out / "fairshare_provincie.duckdb")
     except (ConfigError, FileNotFoundError, ValueError) as exc:
         _stop(EXIT_USAGE, str(exc))
+    except Exception as exc:  # never a traceback: the cause in one line, exit 3
+        _stop(EXIT_FAILED, f"the province publication failed: {type(exc).__name__}: {exc}")
     for regio, peildatum, latest in stale_regions(Path(published.target)):
         click.echo(f"fairshare: warning: region '{regio}' is stale: its published copy has peildatum "
                    f"{peildatum.isoformat()}, the latest of the others {latest.isoformat()} (run that region for "

@@ -173,9 +173,16 @@ def _other_region(conn: duckdb.DuckDBPyConnection, secret: Path) -> None:
     conn.execute("UPDATE referentie.regio SET regio_code = 'amersfoort'")
 
 
+def _wrong_types(conn: duckdb.DuckDBPyConnection, secret: Path) -> None:
+    """`info.publicatie` with its peildatum as text: a stale check on text would compare strings."""
+    conn.execute("ALTER TABLE info.publicatie ALTER peildatum TYPE VARCHAR")
+    conn.execute("UPDATE info.publicatie SET peildatum = '9999-99-99'")
+
+
 HOSTILE = {"read_text_view": (_read_text_view, "view referentie.regio"), "glob_view": (_glob_view, "view referentie.regio"),
            "macro": (_macro, "macro info.publicatie"), "marts_view": (_marts_view, "view marts.ingroeipad"),
-           "other_region": (_other_region, "holds region 'amersfoort', not 'voorbeeld'")}
+           "other_region": (_other_region, "holds region 'amersfoort', not 'voorbeeld'"),
+           "wrong_types": (_wrong_types, "lacks peildatum DATE in info.publicatie")}
 
 
 def _hostile_copy(copies, case: str, folder: Path) -> Path:

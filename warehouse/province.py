@@ -75,9 +75,11 @@ class CopyRefused(ValueError):
     """A region's published copy the province will not read (usage error: nothing is written)."""
 
 
-# What the province reads of a region's copy: every table of these schemas, and these two tables.
+# What the province reads of a region's copy: every table of these schemas, and these two tables' columns.
 READ_SCHEMAS = ("marts", "referentie")
-READ_TABLES = (("referentie", "regio"), ("info", "publicatie"))
+READ_TABLES = {("referentie", "regio"): {"regio_code": "VARCHAR", "regio_naam": "VARCHAR", "provincie": "VARCHAR",
+                                         "bestuur": "VARCHAR"},
+               ("info", "publicatie"): {"peildatum": "DATE", "data_tot": "DATE", "gepubliceerd_op": "TIMESTAMP"}}
 REGIOS_COLUMNS = {
     "regio_code": "De regio (map regions/<regio_code>/).",
     "regio_naam": "Naam van de regio.",
@@ -118,9 +120,14 @@ def _check_copy(conn: duckdb.DuckDBPyConnection, regio: str, path: Path, alias: 
         shown = ", ".join(code[:3]) + (f" and {len(code) - 3} more" if len(code) > 3 else "")
         raise refuse(f"holds {shown}: the province reads data only, never views or macros (publish the region "
                      "again with fairshare)")
-    for schema, table in READ_TABLES:
+    for (schema, table), wanted in READ_TABLES.items():
         if table not in _tables(conn, alias, schema):
             raise refuse(f"has no table {schema}.{table}: it is not a published copy of fairshare")
+        columns = dict(conn.execute("SELECT column_name, data_type FROM duckdb_columns() WHERE database_name = ? AND "
+                                    "schema_name = ? AND table_name = ?", [alias, schema, table]).fetchall())
+        wrong = [f"{c} {t}" for c, t in wanted.items() if columns.get(c) != t]
+        if wrong:
+            raise refuse(f"lacks {', '.join(wrong)} in {schema}.{table}: it is not a published copy of fairshare")
     codes = [c for (c,) in conn.execute(f"SELECT regio_code FROM {alias}.referentie.regio").fetchall()]
     if codes != [regio]:
         held = ", ".join(shown_text(str(c), str(c) in region.regions()) for c in codes[:3]) or "no region"
