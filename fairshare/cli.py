@@ -182,22 +182,32 @@ def provincie(regios: tuple[str, ...], copies: tuple[str, ...], out: Path) -> No
     """
     from fairshare.report.provincie import render_overview
     from ingest import region
-    from warehouse.province import build_province, publish_province_postgres
+    from warehouse.province import build_province, publish_province_postgres, stale_regions
 
     given = dict(c.split("=", 1) for c in copies if "=" in c)
     try:
         chosen = list(regios) or sorted({*region.regions(), *given})
         sources = {r: Path(given[r]) if r in given else Settings.from_env(regio=r).serving_file for r in chosen}
+        settings = Settings.from_env()
+        # A refused copy (views or macros where the province reads tables, another region's copy) is ValueError.
         published = build_province(sources, out / "fairshare_provincie.duckdb")
     except (ConfigError, FileNotFoundError, ValueError) as exc:
         _stop(EXIT_USAGE, str(exc))
+    except Exception as exc:  # never a traceback: the cause in one line, exit 3
+        _stop(EXIT_FAILED, f"the province publication failed: {type(exc).__name__}: {exc}")
+    for regio, peildatum, latest in stale_regions(Path(published.target)):
+        click.echo(f"fairshare: warning: region '{regio}' is stale: its published copy has peildatum "
+                   f"{peildatum.isoformat()}, the latest of the others {latest.isoformat()} (run that region for "
+                   f"{latest.isoformat()}); flagged in provincie.regios.verouderd and on the overview page", err=True)
     page = render_overview(Path(published.target), out)
     click.echo(f"Province publication of {', '.join(sources)}: {published.target} ({len(published.tables)} tables), "
                f"overview {page}")
-    settings = Settings.from_env()
     if settings.publish_postgres_dsn:
-        pg = publish_province_postgres(Path(published.target), settings.publish_postgres_dsn,
-                                       settings.postgres_reader_password)
+        try:
+            pg = publish_province_postgres(Path(published.target), settings.publish_postgres_dsn,
+                                           settings.postgres_reader_password)
+        except Exception as exc:  # never a traceback: the cause in one line, exit 3
+            _stop(EXIT_FAILED, f"the PostgreSQL publication failed: {type(exc).__name__}: {exc}")
         click.echo(f"PostgreSQL: schema provincie at {pg.target}")
 
 

@@ -121,15 +121,17 @@ def publish_postgres(warehouse: Path, dsn: str, reader_password: str | None = No
     import psycopg
     from psycopg import sql
 
+    from warehouse import data_only
+
     counts = {}
-    with duckdb.connect(str(warehouse), read_only=True) as duck, psycopg.connect(dsn) as pg:
+    with data_only.connect_read_only(warehouse) as duck, psycopg.connect(dsn) as pg:
         with pg.cursor() as cur:
             cur.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [READER_ROLE])
             if cur.fetchone() is None:
                 cur.execute(sql.SQL("CREATE ROLE {} NOLOGIN").format(sql.Identifier(READER_ROLE)))
             if reader_password:
                 cur.execute(sql.SQL("ALTER ROLE {} LOGIN PASSWORD {}").format(
-                    sql.Identifier(READER_ROLE), sql.Literal(reader_password)))
+                    sql.Identifier(READER_ROLE), sql.Literal(scram_secret(pg, reader_password))))
             for schema, table in _tables(duck, duck.execute("SELECT current_database()").fetchone()[0], schemas):
                 columns = duck.execute("SELECT column_name, data_type FROM duckdb_columns() WHERE schema_name = ? "
                                        "AND table_name = ? ORDER BY column_index", [schema, table]).fetchall()
@@ -155,8 +157,60 @@ def publish_postgres(warehouse: Path, dsn: str, reader_password: str | None = No
                     sql.Identifier(schema), sql.Identifier(READER_ROLE)))
                 cur.execute(sql.SQL("GRANT SELECT ON ALL TABLES IN SCHEMA {} TO {}").format(
                     sql.Identifier(schema), sql.Identifier(READER_ROLE)))
+            _lock_down_reader(cur)
         pg.commit()
     return Published(dsn.split("@")[-1], counts)
+
+
+class ReaderNotLockedDown(RuntimeError):
+    """The reader role could still create something in the database: nothing is published."""
+
+
+def scram_secret(pg, password: str) -> str:
+    """The reader's password as a SCRAM-SHA-256 secret, computed here by libpq (PQencryptPasswordConn: random
+    salt, 4096 iterations): the clear password never reaches the server, its statement log or pg_stat_statements."""
+    return pg.pgconn.encrypt_password(password.encode(), READER_ROLE.encode(), b"scram-sha-256").decode("ascii")
+
+
+def _lock_down_reader(cur) -> None:
+    """The reader may connect and read the published schemas, nothing else: no temporary tables (PostgreSQL
+    grants TEMPORARY on every database to PUBLIC, so PUBLIC loses it here; the owner keeps it), no objects in
+    schema `public` (PostgreSQL 14 and clusters upgraded from it let PUBLIC create there) nor anywhere else.
+
+    Each right is revoked only while the reader holds it (a GRANT or REVOKE rewrites the catalog row, and two
+    publications doing so at once would conflict). Checked afterwards: when the publishing user may not
+    revoke a right, this raises and the publication's transaction is rolled back.
+    """
+    from psycopg import sql
+
+    reader = sql.Identifier(READER_ROLE)
+    database = sql.Identifier(cur.execute("SELECT current_database()").fetchone()[0])
+
+    def holds(check: str) -> bool:
+        return cur.execute(f"SELECT {check}", {"role": READER_ROLE}).fetchone()[0]
+
+    if holds("has_database_privilege(%(role)s, current_database(), 'TEMPORARY, CREATE')"):
+        cur.execute(sql.SQL("REVOKE TEMPORARY, CREATE ON DATABASE {} FROM PUBLIC, {}").format(database, reader))
+    if not holds("has_database_privilege(%(role)s, current_database(), 'CONNECT')"):
+        cur.execute(sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(database, reader))
+    if holds("EXISTS (SELECT FROM pg_namespace WHERE nspname = 'public' AND has_schema_privilege(%(role)s, oid, "
+             "'CREATE'))"):
+        cur.execute(sql.SQL("REVOKE CREATE ON SCHEMA public FROM PUBLIC, {}").format(reader))
+    found = cur.execute(
+        "SELECT rolsuper OR rolcreatedb OR rolcreaterole OR rolbypassrls OR rolreplication, "
+        "has_database_privilege(rolname, current_database(), 'TEMPORARY'), "
+        "has_database_privilege(rolname, current_database(), 'CREATE'), "
+        "(SELECT array_agg(nspname::text ORDER BY nspname) FROM pg_namespace WHERE "
+        " has_schema_privilege(%(role)s, oid, 'CREATE')) FROM pg_roles WHERE rolname = %(role)s",
+        {"role": READER_ROLE}).fetchone()
+    rights = [what for what, held in zip(("has role attributes beyond LOGIN", "may create temporary tables",
+                                          "may create schemas"), found[:3], strict=True) if held]
+    rights += [f"may create objects in schema {', '.join(found[3])}"] if found[3] else []
+    if rights:
+        raise ReaderNotLockedDown(
+            f"the reader role {READER_ROLE} {' and '.join(rights)} in database {database.as_string(cur)}, and the "
+            "publishing user cannot revoke that: publish as the database's owner, or have it run REVOKE TEMPORARY, "
+            "CREATE ON DATABASE … FROM PUBLIC and REVOKE CREATE ON SCHEMA public FROM PUBLIC")
 
 
 def _comment_postgres(cur, duck: duckdb.DuckDBPyConnection, schema: str, table: str) -> None:
