@@ -2,9 +2,12 @@
 
 xlsx is read with python-calamine (cached values, no formula evaluation; hidden sheets
 skipped) in a child process under a memory limit (``ingest/xlsx_worker.py``), after checking the
-archive, so a hostile sheet rejects that file and never stops the run; csv with pandas' C parser after sniffing the encoding (UTF-8 with or without BOM,
-else Windows-1252) and the delimiter (`;` or `,`). Rows come in chunks of ``CHUNK_ROWS``, so a
-national delivery of millions of rows never sits in memory as a whole.
+archive, so a hostile sheet rejects that file and never stops the run; csv with pandas' C parser after sniffing
+the encoding (UTF-8 with or without BOM, else Windows-1252) and the delimiter (`;` or `,`), and after a numpy
+scan of every byte (``csv_field_counts``) that rejects a line too long or too wide (``csv_limits``) or a quote
+never closed before pandas builds any line. Rows come in chunks of ``CHUNK_ROWS``, so a national delivery of
+millions of rows never sits in memory as a whole; a csv that reads to fewer lines than the scan counted is
+rejected, so no line is ever lost silently.
 """
 
 from __future__ import annotations
@@ -405,9 +408,9 @@ def _too_wide(line: int, fields: int, limit: int) -> BadFile:
 
 
 def _unclosed(line: int, after: int) -> BadFile:
-    what = (f"so the {after:,} line{'s' if after != 1 else ''} after it cannot be told apart" if after
-            else "the file ends inside it")
-    return BadFile(f"not read: line {line:,} opens a quoted field (\") that is never closed: {what} "
+    what = (f", so the {after:,} line{'s' if after != 1 else ''} after it cannot be told apart" if after
+            else ": the file ends inside it")
+    return BadFile(f"not read: line {line:,} opens a quoted field (\") that is never closed{what} "
                    "(close or remove that quote)")
 
 
