@@ -16,7 +16,6 @@ import atexit
 import codecs
 import csv
 import datetime as dt
-import logging
 import os
 import pickle
 import re
@@ -37,8 +36,6 @@ import numpy as np
 import pandas as pd
 
 from ingest.values import ExcelError
-
-log = logging.getLogger("fairshare.ingest")
 
 
 class BadFile(Exception):
@@ -139,35 +136,39 @@ def _check_zip(path: Path, limits: dict[str, int]) -> None:
                       f"{limits['max_bytes']:,} (FAIRSHARE_XLSX_MAX_BYTES)")
 
 
-_warned: set[tuple] = set()
+_noted: set[str] = set()
 
 
-def _within_own_limits(limits: dict[str, int], warn: bool = True) -> tuple[int, int, int]:
+def _within_own_limits(limits: dict[str, int]) -> tuple[int, int, int, list[str]]:
     """The xlsx reader's memory and CPU limits, no higher than this process's own hard limits (``ulimit``).
 
     A child may lower its limits but never raise them above its parent's hard ones: the setting is
-    clamped to what this process may use (the reader could never use more anyway), with one warning
-    per setting and limit, rather than failing to start the reader (or rejecting every xlsx).
-    Returns (memory, CPU seconds, the CPU hard limit to keep).
+    clamped to what this process may use (the reader could never use more anyway) rather than failing
+    to start the reader (or rejecting every xlsx). Returns (memory, CPU seconds, the CPU hard limit to
+    keep, a sentence per setting clamped).
     """
     memory, seconds = limits["memory"], limits["cpu_seconds"]
     unlimited = resource.RLIM_INFINITY
     memory_hard = resource.getrlimit(resource.RLIMIT_AS)[1]
     cpu_hard = resource.getrlimit(resource.RLIMIT_CPU)[1]
-    clamped = []
+    notes = []
     if memory_hard != unlimited and memory > memory_hard:
-        clamped.append((f"FAIRSHARE_XLSX_READER_MEMORY is {memory / (1 << 30):,.1f} GiB", "memory",
-                        f"{memory_hard / (1 << 30):,.1f} GiB"))
+        notes.append(f"FAIRSHARE_XLSX_READER_MEMORY is {memory / (1 << 30):,.1f} GiB, but this process may use at "
+                     f"most {memory_hard / (1 << 30):,.1f} GiB of memory (its ulimit): the xlsx reader runs with "
+                     f"{memory_hard / (1 << 30):,.1f} GiB")
         memory = memory_hard
     if cpu_hard != unlimited and seconds > cpu_hard:
-        clamped.append((f"FAIRSHARE_XLSX_READER_SECONDS is {seconds:,} s", "CPU time", f"{cpu_hard:,} s"))
+        notes.append(f"FAIRSHARE_XLSX_READER_SECONDS is {seconds:,} s, but this process may use at most "
+                     f"{cpu_hard:,} s of CPU (its ulimit): the xlsx reader runs with {cpu_hard:,} s")
         seconds = cpu_hard
-    for setting, what, limit in clamped:
-        if warn and (setting, limit) not in _warned:
-            _warned.add((setting, limit))
-            log.warning("%s, but this process may use at most %s of %s (its ulimit): the xlsx reader runs with "
-                        "%s", setting, limit, what, limit)
-    return memory, seconds, cpu_hard
+    return memory, seconds, cpu_hard, notes
+
+
+def xlsx_limit_notes() -> list[str]:
+    """The xlsx reader's limits that this process's own limits lower, each said once per process."""
+    notes = [n for n in _within_own_limits(xlsx_limits())[3] if n not in _noted]
+    _noted.update(notes)
+    return notes
 
 
 class _Worker:
@@ -179,7 +180,7 @@ class _Worker:
 
     def __init__(self, limits: dict[str, int]):
         self.key = (limits["memory"], limits["cpu_seconds"])
-        memory, seconds, cpu_hard = _within_own_limits(limits)
+        memory, seconds, cpu_hard, _ = _within_own_limits(limits)
 
         def limit_memory() -> None:  # runs in the child before it starts (hard limits only ever lowered)
             resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
@@ -217,7 +218,7 @@ class _Worker:
         self.errors.seek(0)
         stderr = self.errors.read()[-65536:].decode("utf-8", "replace")
         self.close()
-        memory, seconds, _ = _within_own_limits(limits, warn=False)
+        memory, seconds, _, _ = _within_own_limits(limits)
         needed = re.search(r"memory allocation of (\d+) bytes failed", stderr)
         if needed:
             return BadFile(f"not read: the sheet's used range needs {int(needed.group(1)) / (1 << 30):,.1f} GiB, "

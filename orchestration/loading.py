@@ -15,7 +15,7 @@ from ingest.config import IngestConfig
 from ingest.landing import LandingFile, candidates, content_hash, scan, still_changing
 from ingest.loader import open_file
 from ingest.normalise import output_columns
-from ingest.readers import BadFile, stop_worker
+from ingest.readers import BadFile, stop_worker, xlsx_limit_notes
 from ingest.values import key_fingerprint
 from warehouse import schema, store
 
@@ -117,7 +117,8 @@ def load_file(conn: duckdb.DuckDBPyConnection, file: LandingFile, config: Ingest
                        quarantaine_voorbeelden=examples)
 
 
-GONE = "no longer there as a file (removed, or replaced by a folder, while the run read the folder): left for the next run"
+GONE = ("no longer there as a file (removed, or replaced by a folder, while the run read the folder): "
+        "left for the next run")
 
 
 def _regular(file: LandingFile) -> bool:
@@ -159,6 +160,11 @@ def load_source(warehouse: Path, landing: Path, bron: str, config: IngestConfig,
         log.warning(message)
     outcomes = [FileOutcome(bron, pad, "genegeerd", reden=message) for pad, message in ignored]
     shown = console.report()
+    if any(f.path.suffix.lower() == ".xlsx" for f in files):
+        for note in xlsx_limit_notes():  # a limit set higher than this process may use: said, then clamped
+            log.warning(note)
+            if shown:
+                shown.line(f"  note: {note}")
     with store.connect(warehouse) as conn, (shown.files(f"reading {bron}", len(files)) if shown else nullcontext()):
         prepare(conn, config, key)
         try:

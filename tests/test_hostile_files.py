@@ -277,6 +277,27 @@ def test_a_process_memory_limit_below_the_xlsx_readers_clamps_it_with_a_warning(
     assert assert_every_line_accounted_for(warehouse, landing, path, lines=5) == "geladen"
 
 
+def test_a_run_under_a_lower_ulimit_says_so_once_and_gives_the_sample_marts(sample_run, tmp_path):
+    from tests.test_faults import marts
+    from tests.test_operation import run_args, sample_copy
+
+    _, _, reference, _ = sample_run
+    sample_copy(sample_run, tmp_path)
+    hard = 6 << 30
+
+    def cap() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (hard, hard))
+
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("FAIRSHARE_")}
+    result = subprocess.run([sys.executable, "-m", "fairshare.cli", *run_args(tmp_path)], cwd=ROOT, text=True,
+                            env={**clean, "FAIRSHARE_XLSX_READER_MEMORY": str(8 << 30)}, capture_output=True,
+                            timeout=900, preexec_fn=cap)
+    assert result.returncode == 0, result.stderr[-3000:]
+    [note] = [line for line in result.stderr.splitlines() if "FAIRSHARE_XLSX_READER_MEMORY" in line]
+    assert "8.0 GiB" in note and "at most 6.0 GiB" in note
+    assert marts(tmp_path / "warehouse" / "fairshare.duckdb") == marts(reference)
+
+
 # Lower cases -------------------------------------------------------------------------------------------------
 
 def test_a_newline_in_a_file_name_cannot_forge_a_log_line(landing, warehouse, caplog):
