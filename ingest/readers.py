@@ -586,14 +586,14 @@ def _csv_chunks(path: Path, encoding: str, delimiter: str, width: int, first_row
             frame.index = pd.RangeIndex(row, row + len(frame))
             row += len(frame)
             yield frame
-        _all_read(row, lines)
+        _all_read(first_row, row, lines)
         return
     except pd.errors.ParserError:
         pass  # a line pandas cannot split: the csv module from the row where pandas stopped
     except pd.errors.EmptyDataError as exc:
         if first_row == 1:
             raise BadFile(f"not a readable csv file ({exc})") from exc
-        _all_read(row, lines)
+        _all_read(first_row, row, lines)
         return  # nothing below the header
     except UnicodeDecodeError as exc:
         raise BadFile(f"not a readable csv file ({exc})") from exc
@@ -604,11 +604,11 @@ def _csv_chunks(path: Path, encoding: str, delimiter: str, width: int, first_row
             frame.index = pd.RangeIndex(row, row + len(frame))
             row += len(frame)
             yield frame
-    _all_read(row, lines)
+    _all_read(first_row, row, lines)
 
 
-def _all_read(next_row: int, lines: int | None) -> None:
+def _all_read(first_row: int, next_row: int, lines: int | None) -> None:
     """Every line the scan counted was read: a parser that stops early never shortens a file silently."""
-    if lines is not None and next_row - 1 != lines:
+    if lines is not None and next_row - 1 != max(lines, first_row - 1):
         raise BadFile(f"not read: the csv reader found {next_row - 1:,} lines where the file has {lines:,} "
                       "(a shape the reader cannot account for)")

@@ -207,10 +207,11 @@ def test_a_header_with_more_fields_than_the_limit_is_rejected_with_one_short_rea
 
 def test_the_headers_seen_of_a_rejected_file_are_cut_short(landing, warehouse):
     header = [f"Onbekende kolom {i}" for i in range(900)]
-    write_csv(landing / "swev" / "toewijzingen_2025-04-02.csv", header, [["x"] * 900])
+    path = write_csv(landing / "swev" / "toewijzingen_2025-04-02.csv", header, [["x"] * 900])
     [outcome] = load_all(landing, warehouse)
     assert outcome.status == "afgewezen" and "headers seen" in outcome.reden
     assert len(outcome.reden) < 2000 and "880 more" in outcome.reden
+    assert_every_line_accounted_for(warehouse, landing, path, lines=1)
 
 
 # Case 9: a file that vanishes or becomes a folder during ingest -----------------------------------------------
@@ -301,10 +302,10 @@ def test_a_run_under_a_lower_ulimit_says_so_once_and_gives_the_sample_marts(samp
 # Lower cases -------------------------------------------------------------------------------------------------
 
 def test_a_newline_in_a_file_name_cannot_forge_a_log_line(landing, warehouse, caplog):
-    write_csv(landing / "swev" / "toewijzingen_2025-04-02.csv", SWEV_HEADER, csv_rows(2))
     forged = "toewijzingen_2025-05-02.csv\nWARNING rejected toewijzingen_2025-01-01.csv: forged"
-    write_csv(landing / "swev" / forged, SWEV_HEADER, csv_rows(2, first=3))
-    write_csv(landing / "swev" / "toewijzingen_2025-06-02.csv\n", SWEV_HEADER, csv_rows(2, first=5))
+    paths = [write_csv(landing / "swev" / "toewijzingen_2025-04-02.csv", SWEV_HEADER, csv_rows(2)),
+             write_csv(landing / "swev" / forged, SWEV_HEADER, csv_rows(2, first=3)),
+             write_csv(landing / "swev" / "toewijzingen_2025-06-02.csv\n", SWEV_HEADER, csv_rows(2, first=5))]
     caplog.set_level(logging.INFO, logger="fairshare")
     outcomes = load_all(landing, warehouse)
     assert sorted(o.status for o in outcomes) == ["afgewezen", "afgewezen", "geladen"]
@@ -314,10 +315,12 @@ def test_a_newline_in_a_file_name_cannot_forge_a_log_line(landing, warehouse, ca
     assert logged and not any("\n" in m for m in logged)
     assert any("toewijzingen_2025-05-02.csv\\nWARNING rejected" in m for m in logged)
     assert all("\n" not in r for (r,) in query(warehouse, "SELECT reden FROM audit.bestanden WHERE reden IS NOT NULL"))
+    for path in paths:
+        assert_every_line_accounted_for(warehouse, landing, path, lines=2)
 
 
 def test_dot_files_and_folders_named_like_deliveries_get_one_warning(landing, warehouse, caplog):
-    write_csv(landing / "swev" / "toewijzingen_2025-04-02.csv", SWEV_HEADER, csv_rows(2))
+    good = write_csv(landing / "swev" / "toewijzingen_2025-04-02.csv", SWEV_HEADER, csv_rows(2))
     write_csv(landing / "swev" / ".toewijzingen_2025-05-02.csv", SWEV_HEADER, csv_rows(2))
     (landing / "swev" / "toewijzingen_2025-06-02.csv").mkdir()
     (landing / "swev" / ".DS_Store").write_bytes(b"\x00\x01")  # these stay silent
@@ -333,6 +336,7 @@ def test_dot_files_and_folders_named_like_deliveries_get_one_warning(landing, wa
     warnings = [r.getMessage() for r in caplog.records]
     assert len(warnings) == 2 and sum("2025-05-02" in w for w in warnings) == sum("2025-06-02" in w for w in warnings) == 1
     assert query(warehouse, "SELECT pad FROM audit.bestanden") == [("swev/toewijzingen_2025-04-02.csv",)]
+    assert_every_line_accounted_for(warehouse, landing, good, lines=2)
 
 
 def compound_file(streams: dict[str, bytes]) -> bytes:
@@ -378,6 +382,8 @@ def test_an_encrypted_xlsx_or_an_old_xls_is_called_what_it_is(landing, warehouse
     assert "damaged" not in outcomes["swev/toewijzingen_2025-04-02.xlsx"].reden
     assert ".xls" in outcomes["swev/toewijzingen_2025-05-02.xlsx"].reden
     assert "Excel 97-2003" in outcomes["swev/toewijzingen_2025-05-02.xlsx"].reden
+    for path in (encrypted, old):
+        assert assert_every_line_accounted_for(warehouse, landing, path) == "afgewezen"
 
 
 @pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-16-be"])
@@ -388,6 +394,7 @@ def test_a_utf16_csv_is_called_utf16(landing, warehouse, encoding):
     [outcome] = load_all(landing, warehouse)
     assert outcome.status == "afgewezen" and "UTF-16" in outcome.reden and "binary" not in outcome.reden
     assert "UTF-8" in outcome.reden  # what to save it as
+    assert assert_every_line_accounted_for(warehouse, landing, path) == "afgewezen"
 
 
 def test_excel_serial_60_the_day_that_never_was_is_a_bad_row(landing, warehouse):
