@@ -32,9 +32,19 @@ class LandingFile:
     name_error: str | None = None
 
     @property
+    def shown(self) -> str:
+        """The path as messages and logs show it: a line break or other control character in a name is escaped."""
+        return escaped(self.pad)
+
+    @property
     def delivery_key(self) -> tuple:
         """Files with the same delivery key are the same delivery (§1: the second is rejected)."""
         return (self.bron, self.commissie, self.leverdatum)
+
+
+def escaped(text: str) -> str:
+    """Text of a file name made inert for a log or a message line: ``\\n`` for a line break, ``\\x1b`` for escape."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def content_hash(path: Path) -> str:
@@ -59,8 +69,8 @@ def describe(bron: str, path: Path, landing: Path, source: SourceSpec, config: I
     can never move the peildatum.
     """
     pad = path.relative_to(landing).as_posix()
-    m = re.match(source.pattern, path.name)
-    error = f"file name '{path.name}' does not follow the pattern {source.pattern_text}"
+    m = re.fullmatch(source.pattern, path.name)  # fullmatch: a pattern's `$` also matches before a final line break
+    error = f"file name '{escaped(path.name)}' does not follow the pattern {source.pattern_text}"
     if not m:
         return LandingFile(bron, path, pad, name_error=error)
     groups = m.groupdict()
@@ -85,10 +95,13 @@ def describe(bron: str, path: Path, landing: Path, source: SourceSpec, config: I
     return LandingFile(bron, path, pad, leverdatum=datum, commissie=commissie)
 
 
-def candidates(landing: Path, folder_name: str) -> tuple[list[Path], list[tuple[str, str]]]:
+def candidates(landing: Path, folder_name: str, pattern: str | None = None
+               ) -> tuple[list[Path], list[tuple[str, str]]]:
     """Regular files of one source folder (lock and hidden files skipped), and (pad, warning) for what was ignored.
 
-    A symbolic link, or anything that resolves outside the landing folder, is never read.
+    A symbolic link, or anything that resolves outside the landing folder, is never read. A hidden file
+    or a folder whose name follows the source's ``pattern`` (``.toewijzingen_2026-11-01.csv``, a folder
+    ``toewijzingen_2026-11-01.csv/``) looks like a delivery to whoever put it there: it is ignored with a warning.
     """
     folder = landing / folder_name
     if folder.is_symlink():
@@ -98,14 +111,25 @@ def candidates(landing: Path, folder_name: str) -> tuple[list[Path], list[tuple[
         return [], []
     root = landing.resolve()
     files, ignored = [], []
+
+    def delivery_like(name: str) -> bool:
+        return pattern is not None and re.fullmatch(pattern, name) is not None
+
     for p in sorted(folder.iterdir()):
-        if p.name.startswith(("~$", ".")):
-            continue
         pad = p.relative_to(landing).as_posix()
+        shown = escaped(pad)
+        if p.name.startswith(("~$", ".")):
+            if delivery_like(p.name[1:]):
+                ignored.append((pad, f"{shown} is a hidden file (its name starts with '.'): ignored "
+                                     "(remove the '.' to load it)"))
+            continue
         if p.is_symlink() or not p.resolve().is_relative_to(root):
-            ignored.append((pad, f"{pad} is a symbolic link: ignored (copy the file itself into the landing folder)"))
+            ignored.append((pad, f"{shown} is a symbolic link: ignored (copy the file itself into the landing folder)"))
         elif p.is_file():
             files.append(p)
+        elif delivery_like(p.name):
+            what = "a folder" if p.is_dir() else "not a regular file"
+            ignored.append((pad, f"{shown} is {what}, not a file: ignored"))
     return files, ignored
 
 

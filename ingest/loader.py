@@ -6,8 +6,11 @@ transaction, so memory stays bounded by one chunk however large the delivery.
 
 from __future__ import annotations
 
+import traceback
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -22,6 +25,7 @@ from ingest.readers import BadFile, Sheet, read_sheets
 from ingest.text import clean
 
 SUMMARY_PREFIXES = ("totaal", "total")
+HEADERS_SHOWN = 20  # headers named in the reason of a file without its required ones (a wide file has thousands)
 _EMPTY, _DATA, _SUMMARY = 0, 1, 2
 
 
@@ -59,12 +63,16 @@ class OpenedFile:
         return self.match.dropped
 
     def chunks(self) -> Iterator[Normalised]:
-        """Normalised good rows per chunk; bad rows go to ``self.quarantine``."""
+        """Normalised good rows per chunk; bad rows go to ``self.quarantine``.
+
+        Any failure of reading or normalising (memory included) is ``BadFile``: it rejects this file only.
+        """
         context = {"commissie": self.file.commissie, "peildatum": self.file.leverdatum}
-        for block in timing.timed("read", self.sheet.chunks(self.header_row + 1)):
-            with timing.stage("normalise"):
-                result = self._normalise(block, context)
-            yield result
+        with reader_failures():
+            for block in timing.timed("read", self.sheet.chunks(self.header_row + 1)):
+                with timing.stage("normalise"):
+                    result = self._normalise(block, context)
+                yield result
 
     def _normalise(self, block: pd.DataFrame, context: dict) -> Normalised:
         """Drop empty and summary rows of one chunk and normalise the rest."""
@@ -165,15 +173,37 @@ def _find_header(sheets: list[Sheet], source: SourceSpec, config: IngestConfig) 
     missing = best[1].missing(source)
     where = "" if len(sheets) == 1 else " in any visible sheet"
     noun = "column" if len(missing) == 1 else "columns"
+    seen = best[1].headers
+    more = f" … and {len(seen) - HEADERS_SHOWN:,} more" if len(seen) > HEADERS_SHOWN else ""
     message = (f"required {noun} {', '.join(repr(m) for m in missing)} not found{where}; "
-               f"headers seen: {', '.join(best[1].headers)}")
+               f"headers seen: {', '.join(seen[:HEADERS_SHOWN])}{more}")
     raise BadFile(message)
+
+
+@contextmanager
+def reader_failures() -> Iterator[None]:
+    """A failure of any kind while a file is read becomes ``BadFile`` (sources.md §6: it rejects that file only).
+
+    The message names the exception's class and where it was raised, never its text (which may quote a cell).
+    """
+    try:
+        yield
+    except BadFile:
+        raise
+    except MemoryError as exc:
+        raise BadFile("not read: reading it needs more memory than this process may use (MemoryError)") from exc
+    except OSError as exc:  # vanished or unreadable while it was read
+        raise BadFile(f"not read: the file could not be read ({type(exc).__name__})") from exc
+    except Exception as exc:
+        frame = traceback.extract_tb(exc.__traceback__)[-1]
+        where = f"{Path(frame.filename).name}:{frame.lineno}"
+        raise BadFile(f"not read: the reader failed on it ({type(exc).__name__} in {where})") from exc
 
 
 def open_file(file: LandingFile, config: IngestConfig, key: bytes) -> OpenedFile:
     """Read the file's first rows and match its header; raises ``BadFile`` for a file that cannot load."""
     source = config.sources[file.bron]
-    with timing.stage("read"):
+    with timing.stage("read"), reader_failures():
         sheets = read_sheets(file.path)
         sheet, header_row, match = _find_header(sheets, source, config)
     position = next(i for i, s in enumerate(sheets, start=1) if s is sheet)

@@ -2,9 +2,12 @@
 
 xlsx is read with python-calamine (cached values, no formula evaluation; hidden sheets
 skipped) in a child process under a memory limit (``ingest/xlsx_worker.py``), after checking the
-archive, so a hostile sheet rejects that file and never stops the run; csv with pandas' C parser after sniffing the encoding (UTF-8 with or without BOM,
-else Windows-1252) and the delimiter (`;` or `,`). Rows come in chunks of ``CHUNK_ROWS``, so a
-national delivery of millions of rows never sits in memory as a whole.
+archive, so a hostile sheet rejects that file and never stops the run; csv with pandas' C parser after sniffing
+the encoding (UTF-8 with or without BOM, else Windows-1252) and the delimiter (`;` or `,`), and after a numpy
+scan of every byte (``csv_field_counts``) that rejects a line too long or too wide (``csv_limits``) or a quote
+never closed before pandas builds any line. Rows come in chunks of ``CHUNK_ROWS``, so a national delivery of
+millions of rows never sits in memory as a whole; a csv that reads to fewer lines than the scan counted is
+rejected, so no line is ever lost silently.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 import atexit
 import codecs
 import csv
+import datetime as dt
 import os
 import pickle
 import re
@@ -41,6 +45,8 @@ class BadFile(Exception):
 CHUNK_ROWS = 100_000  # rows per chunk: ~100 MB of Python objects at 18 columns
 HEAD_ROWS = 50  # leading rows searched for the header
 WORKER = Path(__file__).with_name("xlsx_worker.py")
+PHANTOM_DAY = "29-02-1900"  # Excel's serial 60, as the worker marks it (``xlsx_worker.PHANTOM_DAY``)
+OLE2_MAGIC = bytes.fromhex("D0CF11E0A1B11AE1")  # a compound file: an old .xls, or an encrypted workbook
 
 
 @dataclass
@@ -87,8 +93,37 @@ def xlsx_limits() -> dict[str, int]:
             "cpu_seconds": _limit("FAIRSHARE_XLSX_READER_SECONDS", 1800)}
 
 
+_ENCRYPTED = "EncryptedPackage".encode("utf-16-le")  # the stream Excel writes a password-protected workbook to
+_XLS = ("Workbook".encode("utf-16-le"), "Book".encode("utf-16-le"))  # the stream of an Excel 97-2003 workbook
+
+
+def _ole2_kind(path: Path) -> str:
+    """What a compound file (OLE2) named .xlsx holds, by its stream names (UTF-16 in its directory sectors)."""
+    kind, tail = "", b""
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            window = tail + chunk  # a name may straddle two chunks
+            if _ENCRYPTED in window:
+                return "encrypted"
+            if any(name in window for name in _XLS):
+                kind = "xls"
+            tail = window[-64:]
+    return kind
+
+
 def _check_zip(path: Path, limits: dict[str, int]) -> None:
     """Before any parsing: a whole zip archive whose members unpack to no more than the limit."""
+    with open(path, "rb") as fh:
+        if fh.read(len(OLE2_MAGIC)) == OLE2_MAGIC:
+            kind = _ole2_kind(path)
+            if kind == "encrypted":
+                raise BadFile("not a readable xlsx file (it is encrypted: a password-protected workbook; "
+                              "save it without a password)")
+            if kind == "xls":
+                raise BadFile("not a readable xlsx file (it is an old Excel 97-2003 workbook, .xls, named .xlsx: "
+                              "save it as an Excel workbook, .xlsx)")
+            raise BadFile("not a readable xlsx file (it is an OLE2 compound file: an encrypted workbook or an "
+                          "old .xls?)")
     try:
         with zipfile.ZipFile(path) as zf:
             unpacked = sum(info.file_size for info in zf.infolist())
@@ -101,6 +136,41 @@ def _check_zip(path: Path, limits: dict[str, int]) -> None:
                       f"{limits['max_bytes']:,} (FAIRSHARE_XLSX_MAX_BYTES)")
 
 
+_noted: set[str] = set()
+
+
+def _within_own_limits(limits: dict[str, int]) -> tuple[int, int, int, list[str]]:
+    """The xlsx reader's memory and CPU limits, no higher than this process's own hard limits (``ulimit``).
+
+    A child may lower its limits but never raise them above its parent's hard ones: the setting is
+    clamped to what this process may use (the reader could never use more anyway) rather than failing
+    to start the reader (or rejecting every xlsx). Returns (memory, CPU seconds, the CPU hard limit to
+    keep, a sentence per setting clamped).
+    """
+    memory, seconds = limits["memory"], limits["cpu_seconds"]
+    unlimited = resource.RLIM_INFINITY
+    memory_hard = resource.getrlimit(resource.RLIMIT_AS)[1]
+    cpu_hard = resource.getrlimit(resource.RLIMIT_CPU)[1]
+    notes = []
+    if memory_hard != unlimited and memory > memory_hard:
+        notes.append(f"FAIRSHARE_XLSX_READER_MEMORY is {memory / (1 << 30):,.1f} GiB, but this process may use at "
+                     f"most {memory_hard / (1 << 30):,.1f} GiB of memory (its ulimit): the xlsx reader runs with "
+                     f"{memory_hard / (1 << 30):,.1f} GiB")
+        memory = memory_hard
+    if cpu_hard != unlimited and seconds > cpu_hard:
+        notes.append(f"FAIRSHARE_XLSX_READER_SECONDS is {seconds:,} s, but this process may use at most "
+                     f"{cpu_hard:,} s of CPU (its ulimit): the xlsx reader runs with {cpu_hard:,} s")
+        seconds = cpu_hard
+    return memory, seconds, cpu_hard, notes
+
+
+def xlsx_limit_notes() -> list[str]:
+    """The xlsx reader's limits that this process's own limits lower, each said once per process."""
+    notes = [n for n in _within_own_limits(xlsx_limits())[3] if n not in _noted]
+    _noted.update(notes)
+    return notes
+
+
 class _Worker:
     """The xlsx worker process (``ingest/xlsx_worker.py``), kept for the run: one start-up, not one per file.
 
@@ -109,12 +179,12 @@ class _Worker:
     """
 
     def __init__(self, limits: dict[str, int]):
-        memory, seconds = limits["memory"], limits["cpu_seconds"]
-        self.key = (memory, seconds)
+        self.key = (limits["memory"], limits["cpu_seconds"])
+        memory, seconds, cpu_hard, _ = _within_own_limits(limits)
 
-        def limit_memory() -> None:  # runs in the child before it starts
+        def limit_memory() -> None:  # runs in the child before it starts (hard limits only ever lowered)
             resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
-            resource.setrlimit(resource.RLIMIT_CPU, (seconds, resource.RLIM_INFINITY))
+            resource.setrlimit(resource.RLIMIT_CPU, (seconds, cpu_hard))
 
         self.errors = tempfile.TemporaryFile()  # a file, not a pipe: a chatty child can never block on it
         self.proc = subprocess.Popen([sys.executable, str(WORKER)], stdout=subprocess.PIPE, stderr=self.errors,
@@ -148,7 +218,7 @@ class _Worker:
         self.errors.seek(0)
         stderr = self.errors.read()[-65536:].decode("utf-8", "replace")
         self.close()
-        memory, seconds = limits["memory"], limits["cpu_seconds"]
+        memory, seconds, _, _ = _within_own_limits(limits)
         needed = re.search(r"memory allocation of (\d+) bytes failed", stderr)
         if needed:
             return BadFile(f"not read: the sheet's used range needs {int(needed.group(1)) / (1 << 30):,.1f} GiB, "
@@ -230,8 +300,15 @@ def _frame(block: list | pd.DataFrame, row: int, left: int, errors) -> pd.DataFr
     frame.index = pd.RangeIndex(row, row + len(frame))
     for r, c, code in errors:
         if row <= r < row + len(frame) and c < frame.shape[1]:
-            frame.iat[r - row, c] = ExcelError(code)
+            if code != PHANTOM_DAY:
+                frame.iat[r - row, c] = ExcelError(code)
+            elif _is_feb_28_1900(frame.iat[r - row, c]):  # serial 60 made a date: the day Excel shows, never 28-02
+                frame.iat[r - row, c] = PHANTOM_DAY
     return frame
+
+
+def _is_feb_28_1900(value: object) -> bool:
+    return isinstance(value, dt.date) and (value.year, value.month, value.day) == (1900, 2, 28)
 
 
 def _xlsx_chunks(path: Path, index: int, errors, first_row: int, *, size: int, limits: dict[str, int]
@@ -267,29 +344,79 @@ def sniff_encoding(path: Path) -> str:
         return "cp1252"
 
 
+def csv_limits() -> dict[str, int]:
+    """Limits a csv must keep to be read at all (README, "Limits on csv files"), checked before pandas reads it."""
+    return {"max_line_bytes": _limit("FAIRSHARE_CSV_MAX_LINE_BYTES", 1 << 20),
+            "max_fields": _limit("FAIRSHARE_CSV_MAX_FIELDS", 1000)}
+
+
+CHUNK_CELLS = CHUNK_ROWS * 40  # a wide csv reads in fewer rows per chunk: memory follows cells, not rows
+
+
+def _check_csv_start(start: bytes) -> None:
+    """Reject what is no csv of ours before decoding it, naming what it is where that is known."""
+    if start.startswith((b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")):
+        raise BadFile("not a readable csv file (it is UTF-32 text: save it as CSV UTF-8 or Windows-1252)")
+    if start.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        raise BadFile("not a readable csv file (it is UTF-16 text, e.g. Excel's 'Unicode text': "
+                      "save it as CSV UTF-8 or Windows-1252)")
+    if start.startswith(b"PK\x03\x04"):
+        raise BadFile("not a readable csv file (binary content: a zip archive, an xlsx named .csv?)")
+    if start.startswith(OLE2_MAGIC):
+        raise BadFile("not a readable csv file (binary content: an Excel 97-2003 .xls named .csv?)")
+    if b"\x00" in start:
+        even, odd = start[0::2], start[1::2]
+        if len(start) >= 4 and (even.count(0) > 0.9 * len(even) or odd.count(0) > 0.9 * len(odd)):
+            raise BadFile("not a readable csv file (it is UTF-16 text without a byte order mark: "
+                          "save it as CSV UTF-8 or Windows-1252)")
+        raise BadFile("not a readable csv file (binary content)")
+
+
 def _read_csv(path: Path) -> Sheet:
     with open(path, "rb") as fh:
         start = fh.read(4096)
-    if b"\x00" in start or start.startswith(b"PK\x03\x04"):
-        raise BadFile("not a readable csv file (binary content)")
+    _check_csv_start(start)
     encoding = sniff_encoding(path)
     with open(path, encoding=encoding, errors="replace", newline="") as fh:
         head_text = fh.read(65536)
     first = next((line for line in head_text.splitlines() if line.strip().strip(",;")), "")
     delimiter = ";" if first.count(";") > first.count(",") else ","
-    width = max(1, len(next(csv.reader([first], delimiter=delimiter), [])))
+    # Every line is scanned before pandas sees the file: limits, quotes, and the widest line, so that
+    # pandas gets a name for every field (a line wider than its names would turn fields into an index).
+    counts = csv_field_counts(path, encoding, delimiter, limits=csv_limits())
+    width = max(1, int(counts.max())) if len(counts) else 1
+    rows = max(1, min(CHUNK_ROWS, CHUNK_CELLS // width))
 
-    def chunks(first_row: int, size: int = CHUNK_ROWS) -> Iterator[pd.DataFrame]:
-        return _csv_chunks(path, encoding, delimiter, width, first_row, size)
+    def chunks(first_row: int, size: int = rows) -> Iterator[pd.DataFrame]:
+        return _csv_chunks(path, encoding, delimiter, width, first_row, size, lines=len(counts))
 
     head = next(_csv_chunks(path, encoding, delimiter, width, 1, HEAD_ROWS), _EMPTY)
     first_nonempty = next((i for i, row in enumerate(head.itertuples(index=False)) if any(
         v not in (None, "") for v in row)), 0)
     return Sheet(name=None, head=head, header_search_rows=first_nonempty + 1, chunks=chunks,
-                 field_counts=lambda: csv_field_counts(path, encoding, delimiter))
+                 field_counts=lambda: counts)
 
 
-def csv_field_counts(path: Path, encoding: str, delimiter: str, block: int = 1 << 23) -> np.ndarray:
+def _too_long(line: int, limit: int, inside: bool) -> BadFile:
+    why = (": a quoted field opens on it and has not closed by then (an unbalanced quote?)" if inside else "")
+    return BadFile(f"not read: line {line:,} is longer than the limit of {limit:,} bytes "
+                   f"(FAIRSHARE_CSV_MAX_LINE_BYTES){why}")
+
+
+def _too_wide(line: int, fields: int, limit: int) -> BadFile:
+    return BadFile(f"not read: line {line:,} has {fields:,} fields, more than the limit of {limit:,} "
+                   "(FAIRSHARE_CSV_MAX_FIELDS)")
+
+
+def _unclosed(line: int, after: int) -> BadFile:
+    what = (f", so the {after:,} line{'s' if after != 1 else ''} after it cannot be told apart" if after
+            else ": the file ends inside it")
+    return BadFile(f"not read: line {line:,} opens a quoted field (\") that is never closed{what} "
+                   "(close or remove that quote)")
+
+
+def csv_field_counts(path: Path, encoding: str, delimiter: str, block: int = 1 << 23,
+                     limits: dict[str, int] | None = None) -> np.ndarray:
     """The number of fields of every line of a csv file, in order, as pandas numbers its rows.
 
     pandas fills a line's missing trailing fields exactly like empty ones, so a line cut short
@@ -298,12 +425,23 @@ def csv_field_counts(path: Path, encoding: str, delimiter: str, block: int = 1 <
     breaks inside quotes do not count) by the parity of the quotes before each position. Quotes
     that do not open or close a field at its edges (``ab"c``) make the csv module parse the file,
     as only it knows how such a file reads.
+
+    It is also where a hostile csv is stopped before any parser builds its lines (``limits``,
+    ``csv_limits``): a line longer than ``max_line_bytes`` (found while the line is still being
+    read, so memory stays at one block), a line of more than ``max_fields`` fields, or a quote that
+    is never closed (it would swallow every line after it) raises ``BadFile`` naming the line.
     """
+    limits = limits or {"max_line_bytes": 1 << 62, "max_fields": 1 << 62}
+    max_bytes, max_fields = limits["max_line_bytes"], limits["max_fields"]
     counts: list[np.ndarray] = []
+    lines = 0  # lines ended so far
     carry = 0  # delimiters of the line that continues into the next block
     pending = False  # bytes after the last newline
     inside = 0  # 1 when the previous block ended inside quotes
     previous = -1  # the byte before this block (-1: start of the file)
+    offset = 0  # of this block in the file
+    line_start = 0  # offset of the line being read
+    swallowed = 0  # line breaks after the quote that opened the field still open at the end of the last block
     sep, newline, cr, quote = ord(delimiter), 10, 13, 34
     edges = np.array([sep, newline, cr, quote, -1])
     with open(path, "rb") as fh:
@@ -322,40 +460,122 @@ def csv_field_counts(path: Path, encoding: str, delimiter: str, block: int = 1 <
                 if bare.size:
                     at = np.union1d(at, bare)
             seps = np.flatnonzero(b == sep)
+            breaks = at
             if quotes.size or inside:
                 opens = ((np.arange(1, quotes.size + 1) + inside) & 1).astype(bool)  # inside after this quote
                 wide = b.astype(np.int16)
                 before = np.where(quotes > 0, wide[np.maximum(quotes - 1, 0)], previous)
                 after = np.where(quotes + 1 < len(b), wide[np.minimum(quotes + 1, len(b) - 1)], -1)
                 if not (np.isin(before[opens], edges).all() and np.isin(after[~opens], edges).all()):
-                    return _csv_field_counts_quoted(path, encoding, delimiter)
+                    return _csv_field_counts_quoted(path, encoding, delimiter, limits)
                 at = at[((np.searchsorted(quotes, at) + inside) & 1) == 0]
                 seps = seps[((np.searchsorted(quotes, seps) + inside) & 1) == 0]
-                inside = (quotes.size + inside) & 1
+                ends_inside = (quotes.size + inside) & 1
+                if ends_inside:  # the field open at the end: the line breaks after the quote that opened it
+                    if quotes.size:
+                        swallowed = 0
+                        breaks = breaks[breaks > quotes[-1]]
+                    swallowed += int(breaks.size)
+                inside = ends_inside
             previous = int(b[-1])
             # delimiters before each line end, by position: no running sum over every byte
             before_end = np.searchsorted(seps, at)
             if at.size:
                 per_line = np.diff(np.concatenate(([0], before_end)))
                 per_line[0] += carry
+                lengths = np.diff(np.concatenate(([line_start - offset - 1], at))) - 1
+                if lengths.max() > max_bytes:
+                    raise _too_long(lines + int(np.argmax(lengths > max_bytes)) + 1, max_bytes, False)
+                if per_line.max() + 1 > max_fields:
+                    k = int(np.argmax(per_line + 1 > max_fields))
+                    raise _too_wide(lines + k + 1, int(per_line[k]) + 1, max_fields)
                 counts.append(per_line + 1)
+                lines += len(per_line)
                 carry = int(len(seps) - before_end[-1])
                 pending = at[-1] < len(b) - 1
+                line_start = offset + int(at[-1]) + 1
             else:
                 carry += int(len(seps))
                 pending = True
+            offset += len(b)
+            if offset - line_start > max_bytes:  # a line still growing: stop before reading more of it
+                raise _too_long(lines + 1, max_bytes, bool(inside))
+    if inside:
+        raise _unclosed(lines + 1, swallowed - (previous == newline))
     if pending:
+        if carry + 1 > max_fields:
+            raise _too_wide(lines + 1, carry + 1, max_fields)
         counts.append(np.array([carry + 1]))
     return np.concatenate(counts) if counts else np.zeros(0, dtype=np.int64)
 
 
-def _csv_field_counts_quoted(path: Path, encoding: str, delimiter: str) -> np.ndarray:
+_END = "\ufdd0fairshare end of file\ufdd0"  # a noncharacter: text of no real file
+
+
+class _Lines:
+    """The file's physical lines for the csv module; a line of the file (a record) past the limit stops it at once."""
+
+    def __init__(self, fh, limit: int):
+        self.fh, self.limit = fh, limit
+        self.physical = 0  # lines handed out
+        self.record = 0  # characters since the csv module last finished a line of the file
+        self.rows = 0  # lines of the file finished
+
+    def __iter__(self):
+        for line in self.fh:
+            self.physical += 1
+            self.record += len(line)
+            if self.record > self.limit:  # only a quoted field open over many lines gets here
+                raise _too_long(self.rows + 1, self.limit, True)
+            yield line
+        yield _END  # read as a line of its own (each item ends a line) unless a quoted field is still open
+
+
+def _physical_lines_within(path: Path, limit: int, block: int = 1 << 23) -> None:
+    """Before the csv module reads the file line by line: no physical line longer than the limit."""
+    done, length_so_far = 0, 0
+    with open(path, "rb") as fh:
+        while chunk := fh.read(block):
+            b = np.frombuffer(chunk, dtype=np.uint8)
+            ends = np.flatnonzero((b == 10) | (b == 13))
+            if not ends.size:
+                length_so_far += len(b)
+            else:
+                lengths = np.diff(np.concatenate(([-1], ends))) - 1
+                lengths[0] += length_so_far
+                if lengths.max() > limit:
+                    raise _too_long(done + int(np.argmax(lengths > limit)) + 1, limit, False)
+                done += len(ends)
+                length_so_far = len(b) - int(ends[-1]) - 1
+            if length_so_far > limit:
+                raise _too_long(done + 1, limit, False)
+
+
+def _csv_field_counts_quoted(path: Path, encoding: str, delimiter: str, limits: dict[str, int]) -> np.ndarray:
+    max_bytes, max_fields = limits["max_line_bytes"], limits["max_fields"]
+    _physical_lines_within(path, max_bytes)
+    if csv.field_size_limit() < max_bytes:  # one field may fill a whole line of the file
+        csv.field_size_limit(max_bytes)
+    counts: list[int] = []
+    before = 0  # physical lines before the line of the file being read
     with open(path, encoding=encoding, errors="replace", newline="") as fh:
-        return np.fromiter((len(row) for row in csv.reader(fh, delimiter=delimiter)), dtype=np.int64)
+        lines = _Lines(fh, max_bytes)
+        reader = csv.reader(lines, delimiter=delimiter)
+        for row in reader:
+            if row == [_END]:
+                return np.array(counts, dtype=np.int64)
+            if len(row) > max_fields:
+                raise _too_wide(len(counts) + 1, len(row), max_fields)
+            counts.append(len(row))
+            if reader.line_num > lines.physical:  # this line of the file took the end marker in: a quote left open
+                raise _unclosed(len(counts), lines.physical - before - 1)
+            lines.record, lines.rows, before = 0, len(counts), reader.line_num
+    return np.array(counts, dtype=np.int64)
 
 
-def _csv_chunks(path: Path, encoding: str, delimiter: str, width: int, first_row: int, size: int
-                ) -> Iterator[pd.DataFrame]:
+def _csv_chunks(path: Path, encoding: str, delimiter: str, width: int, first_row: int, size: int,
+                lines: int | None = None) -> Iterator[pd.DataFrame]:
+    """Rows from ``first_row`` on; read to the end, they must be the ``lines`` the scan counted (none lost)."""
     row = first_row
     try:
         # na_filter off: every cell is text ('' for an empty field or one missing from a short line), no NaN scan
@@ -366,19 +586,29 @@ def _csv_chunks(path: Path, encoding: str, delimiter: str, width: int, first_row
             frame.index = pd.RangeIndex(row, row + len(frame))
             row += len(frame)
             yield frame
+        _all_read(first_row, row, lines)
         return
     except pd.errors.ParserError:
-        pass  # ragged lines (more fields than the header): the csv module from the row where pandas stopped
+        pass  # a line pandas cannot split: the csv module from the row where pandas stopped
     except pd.errors.EmptyDataError as exc:
         if first_row == 1:
             raise BadFile(f"not a readable csv file ({exc})") from exc
+        _all_read(first_row, row, lines)
         return  # nothing below the header
     except UnicodeDecodeError as exc:
         raise BadFile(f"not a readable csv file ({exc})") from exc
     with open(path, encoding=encoding, errors="replace", newline="") as fh:
-        lines = islice(csv.reader(fh, delimiter=delimiter), row - 1, None)
-        while block := list(islice(lines, size)):
+        records = islice(csv.reader(fh, delimiter=delimiter), row - 1, None)
+        while block := list(islice(records, size)):
             frame = pd.DataFrame(block, dtype=object)
             frame.index = pd.RangeIndex(row, row + len(frame))
             row += len(frame)
             yield frame
+    _all_read(first_row, row, lines)
+
+
+def _all_read(first_row: int, next_row: int, lines: int | None) -> None:
+    """Every line the scan counted was read: a parser that stops early never shortens a file silently."""
+    if lines is not None and next_row - 1 != max(lines, first_row - 1):
+        raise BadFile(f"not read: the csv reader found {next_row - 1:,} lines where the file has {lines:,} "
+                      "(a shape the reader cannot account for)")

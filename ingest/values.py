@@ -75,6 +75,8 @@ def parse_date(value: object) -> Parsed:
     try:
         return dt.date(y, mo, d), None
     except ValueError:
+        if (y, mo, d) == (1900, 2, 29):  # Excel's serial 60 (its 1900 leap-year bug): no one's birthday, shown
+            return None, "'29-02-1900' is not an existing date"
         return None, f"{reduced(text)} is not an existing date"
 
 

@@ -34,6 +34,10 @@ from itertools import islice
 HEAD_ROWS = 50
 _CELL_REF = re.compile(rb'<c r="([A-Z]+)(\d+)"[^>]*?t="e"[^>]*>(?:<f[^<]*(?:</f>)?)?<v>([^<]*)</v>')
 _DIMENSION = re.compile(rb'<dimension ref="([A-Z]+)(\d+)(?::([A-Z]+)(\d+))?"')
+_SERIAL_60 = re.compile(rb"<v>60(?:\.\d*)?</v>")
+_CELL_TYPE = re.compile(rb'\st="([^"]*)"')
+_REF = re.compile(rb'\sr="([A-Z]+)(\d+)"')
+PHANTOM_DAY = "29-02-1900"  # how Excel shows its serial 60 (the parent checks that calamine made a date of it)
 
 
 def _col_index(letters: bytes) -> int:
@@ -76,13 +80,40 @@ def _declared_cells(zf: zipfile.ZipFile, member: str) -> tuple[str, int] | None:
     return f"{m.group(1).decode()}{r1}:{m.group(3).decode()}{r2}", cells
 
 
+def _serial_60_cells(xml: bytes) -> list[tuple[int, int, str]]:
+    """Number cells holding serial 60 (with or without a time): Excel's 29-02-1900, a day that never was.
+
+    Excel counts 1900 as a leap year (Lotus 1-2-3's bug), so its serial 60 is that phantom day; calamine
+    reads it as 1900-02-28, the same day as serial 59. Found by its ``<v>`` (fast: a literal search),
+    then the cell's own tag: a shared string (``t="s"``, index 60) or other typed cell is no number.
+    """
+    found = []
+    for m in _SERIAL_60.finditer(xml):
+        if xml.endswith(b't="s">', 0, m.start()):  # the common case, shared string 60, decided at once
+            continue
+        start = xml.rfind(b"<c ", 0, m.start())
+        tag = xml[start:xml.find(b">", start) + 1]
+        typed = _CELL_TYPE.search(tag)
+        ref = _REF.search(tag)
+        if ref and (typed is None or typed.group(1) == b"n"):
+            found.append((int(ref.group(2)), _col_index(ref.group(1)), PHANTOM_DAY))
+    return found
+
+
 def _error_cells(zf: zipfile.ZipFile, members: dict[str, str]) -> dict[str, list[tuple[int, int, str]]]:
-    """Excel error values (cells of type `e`) per sheet: calamine reads them as empty strings."""
+    """Excel error values (cells of type `e`) per sheet: calamine reads them as empty strings.
+
+    Cells that may hold Excel's phantom 29-02-1900 come with them, as code ``PHANTOM_DAY``."""
     found = {}
     for name, member in members.items():
         xml = zf.read(member)
+        cells = []
         if b't="e"' in xml:
-            found[name] = [(int(r), _col_index(c), v.decode()) for c, r, v in _CELL_REF.findall(xml)]
+            cells = [(int(r), _col_index(c), v.decode()) for c, r, v in _CELL_REF.findall(xml)]
+        if b"<v>60" in xml:
+            cells += _serial_60_cells(xml)
+        if cells:
+            found[name] = cells
     return found
 
 

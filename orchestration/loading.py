@@ -15,7 +15,7 @@ from ingest.config import IngestConfig
 from ingest.landing import LandingFile, candidates, content_hash, scan, still_changing
 from ingest.loader import open_file
 from ingest.normalise import output_columns
-from ingest.readers import BadFile, stop_worker
+from ingest.readers import BadFile, stop_worker, xlsx_limit_notes
 from ingest.values import key_fingerprint
 from warehouse import schema, store
 
@@ -65,8 +65,13 @@ def load_file(conn: duckdb.DuckDBPyConnection, file: LandingFile, config: Ingest
     """
     if file.name_error:  # the name is checked before anything else (sources.md §1)
         return _reject(conn, file, config, None, file.name_error)
-    with timing.stage("scan"):
-        digest = content_hash(file.path)
+    try:
+        with timing.stage("scan"):
+            digest = content_hash(file.path)
+    except OSError as exc:  # listed a moment ago: gone, a folder now, or not ours to read
+        if not _regular(file):
+            return _skip(file, GONE)
+        return _reject(conn, file, config, None, f"cannot be read ({type(exc).__name__})")
     state = store.file_state(conn, file.pad)
     if state and state.inhoud_hash == digest and state.config_hash == config.config_hash:
         store.record_sighting(conn, _audit(file, config, digest, "ongewijzigd", reden=state.reden))
@@ -91,19 +96,33 @@ def load_file(conn: duckdb.DuckDBPyConnection, file: LandingFile, config: Ingest
         _, loaded = store.store_file(conn, source.table, audit, opened, key, list(source.natural_key),
                                      opened.match.seen.get(id_col, id_col), verify=lambda: _unchanged(file, digest))
     except BadFile as exc:
+        try:  # it went or changed while it was read: that is no fault of its content
+            _unchanged(file, digest)
+        except FileChanged as changed:
+            return _skip(file, GONE if not _regular(file) else str(changed))
+        except OSError:
+            return _skip(file, GONE)
         return _reject(conn, file, config, digest, str(exc))
     except FileChanged as exc:
         return _skip(file, str(exc))
     quarantine = opened.quarantine
     for q in quarantine[:20]:
-        log.info("%s, %srow %s: %s", file.pad, f"sheet {opened.blad}, " if opened.blad else "", q["rijnummer"],
+        log.info("%s, %srow %s: %s", file.shown, f"sheet {opened.blad}, " if opened.blad else "", q["rijnummer"],
                     q["reden"])
     if opened.kolommen_verwijderd:
-        log.info("%s: direct identifiers dropped on read: %s", file.pad, ", ".join(opened.kolommen_verwijderd))
+        log.info("%s: direct identifiers dropped on read: %s", file.shown, ", ".join(opened.kolommen_verwijderd))
     examples = tuple(f"row {q['rijnummer']}: {q['reden']}" for q in quarantine[:5])
     return FileOutcome(file.bron, file.pad, "geladen", rijen_gelezen=opened.rijen_gelezen,
                        rijen_geladen=loaded, rijen_quarantaine=len(quarantine),
                        quarantaine_voorbeelden=examples)
+
+
+GONE = ("no longer there as a file (removed, or replaced by a folder, while the run read the folder): "
+        "left for the next run")
+
+
+def _regular(file: LandingFile) -> bool:
+    return file.path.is_file() and not file.path.is_symlink()
 
 
 def _unchanged(file: LandingFile, digest: str) -> None:
@@ -113,13 +132,13 @@ def _unchanged(file: LandingFile, digest: str) -> None:
 
 
 def _skip(file: LandingFile, reason: str) -> FileOutcome:
-    message = f"{file.pad}: {reason}"
+    message = f"{file.shown}: {reason}"
     log.warning("skipped %s", message)
     return FileOutcome(file.bron, file.pad, "overgeslagen", reden=message)
 
 
 def _reject(conn, file: LandingFile, config: IngestConfig, digest: str | None, reason: str) -> FileOutcome:
-    message = f"{file.pad}: {reason}"
+    message = f"{file.shown}: {reason}"
     log.warning("rejected %s", message)
     store.record_sighting(conn, _audit(file, config, digest, "afgewezen", reden=message))
     return FileOutcome(file.bron, file.pad, "afgewezen", reden=message)
@@ -134,13 +153,18 @@ def load_source(warehouse: Path, landing: Path, bron: str, config: IngestConfig,
     """
     folder = config.sources[bron].folder
     with timing.stage("scan"):
-        _, ignored = candidates(landing, folder)
+        _, ignored = candidates(landing, folder, config.sources[bron].pattern)
         files = scan(landing, config, bron)
         changing = still_changing([f.path for f in files if not f.name_error], settle)
     for _, message in ignored:  # logged here once per run (scan and the sensor list the folder too)
         log.warning(message)
     outcomes = [FileOutcome(bron, pad, "genegeerd", reden=message) for pad, message in ignored]
     shown = console.report()
+    if any(f.path.suffix.lower() == ".xlsx" for f in files):
+        for note in xlsx_limit_notes():  # a limit set higher than this process may use: said, then clamped
+            log.warning(note)
+            if shown:
+                shown.line(f"  note: {note}")
     with store.connect(warehouse) as conn, (shown.files(f"reading {bron}", len(files)) if shown else nullcontext()):
         prepare(conn, config, key)
         try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import io
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -11,7 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
-from openpyxl import Workbook
+from openpyxl import Workbook, load_workbook
 
 from ingest.config import load_config
 from orchestration.loading import FileOutcome, load_source
@@ -94,3 +95,74 @@ def lock_held_elsewhere(warehouse: Path) -> Iterator[subprocess.Popen]:
     finally:
         holder.kill()
         holder.wait()
+
+
+def data_lines(path: Path) -> int:
+    """The data lines of a landing file as its user sees them, found without the pipeline's reader.
+
+    The non-empty lines (rows of the sheet) below the header, summary lines included. A csv is parsed
+    strictly; one whose quotes do not pair (the csv module cannot tell its records) counts its
+    physical lines, as an editor shows them. An xlsx: the first visible sheet with a row of three or
+    more filled cells (the header; title rows hold one), counted with openpyxl.
+    """
+    def filled(cells) -> bool:
+        return any(c is not None and str(c).strip(" \t\r\n\xa0") for c in cells)
+
+    if path.suffix.lower() == ".xlsx":
+        workbook = load_workbook(path, read_only=True, data_only=True)
+        try:
+            for sheet in workbook.worksheets:
+                if sheet.sheet_state != "visible":
+                    continue
+                rows = [row for row in sheet.iter_rows(values_only=True)]
+                header = next((i for i, row in enumerate(rows[:50])
+                               if sum(c is not None and str(c).strip() != "" for c in row) >= 3), None)
+                if header is not None:
+                    return sum(filled(row) for row in rows[header + 1:])
+            return 0
+        finally:
+            workbook.close()
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = raw.decode("cp1252", "replace")
+    first = next((line for line in text.splitlines() if line.strip().strip(",;")), "")
+    delimiter = ";" if first.count(";") > first.count(",") else ","
+    try:
+        records = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True))
+    except csv.Error:
+        records = [line.split(delimiter) for line in text.splitlines()]
+    records = [r for r in records if filled(r)]
+    return max(len(records) - 1, 0)
+
+
+def assert_every_line_accounted_for(warehouse: Path, landing: Path, path: Path, lines: int | None = None) -> str:
+    """sources.md §6: a loaded file's data lines = loaded + quarantined + summary lines skipped; else rejected.
+
+    Checks ``audit.bestanden`` (its current row for the file) against the file's data lines
+    (``data_lines``, or ``lines`` when the test knows them, which must then agree) and against what
+    the warehouse holds of it: its sightings and its quarantine rows. Returns the file's status.
+    """
+    pad = path.relative_to(landing).as_posix()
+    if lines is not None:
+        assert data_lines(path) == lines, f"{pad}: the test wrote {lines} data lines, the file holds {data_lines(path)}"
+    [(bestand_id, bron, status, gelezen, geladen, quarantaine, totaal)] = query(
+        warehouse, "SELECT bestand_id, bron, status, rijen_gelezen, rijen_geladen, rijen_quarantaine, "
+                   "totaalrijen_overgeslagen FROM audit.bestanden_actueel WHERE pad = ?", [pad])
+    table = load_config().sources[bron].table
+    [(sightings,)] = query(warehouse, f"SELECT count(*) FROM {table}__waarnemingen WHERE _bestand_id = ?",
+                           [bestand_id])
+    [(quarantined,)] = query(warehouse, "SELECT count(*) FROM audit.quarantaine WHERE pad = ?", [pad])
+    if status == "afgewezen":
+        assert (sightings, quarantined) == (0, 0), f"{pad}: rejected, yet {sightings} rows and {quarantined} " \
+                                                  "quarantine rows of it are kept"
+        return status
+    assert status == "geladen", f"{pad}: {status}"
+    counted = data_lines(path)  # (a rejected file need not be readable by openpyxl or the csv module)
+    assert gelezen + totaal == counted, (f"{pad}: {counted} data lines, but {gelezen} rows read and {totaal} "
+                                         "summary lines skipped")
+    assert geladen + quarantaine == gelezen, f"{pad}: {gelezen} read = {geladen} loaded + {quarantaine} quarantined?"
+    assert (sightings, quarantined) == (geladen, quarantaine), f"{pad}: the warehouse holds {sightings} rows and " \
+                                                               f"{quarantined} quarantine rows of it"
+    return status
