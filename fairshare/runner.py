@@ -75,9 +75,12 @@ def _warehouse_free(warehouse: Path) -> None:
 
 def check_configuration(settings: Settings) -> None:
     """What the settings and the region pack say, checked before the lock is taken and anything is read or written:
-    the warehouse, the published copy and the reports never share a file, and the pack has every seed file
-    dbt needs, each with every column (ConfigError, exit 2, naming the path)."""
+    the warehouse, the published copy and the reports never share a file, a board run's copy path is a regular
+    file or nothing, and the pack has every seed file dbt needs, each with every column (ConfigError, exit 2,
+    naming the path)."""
     settings.check_separate()
+    if settings.publishes:
+        _serving_is_a_file(settings.serving_file)
     try:
         region.check_pack(settings.regio)
     except region.BadPack as exc:
@@ -106,8 +109,6 @@ def check_ready(settings: Settings) -> None:
     key = settings.key_bytes()
     check_configuration(settings)
     _landing_ready(settings.landing)
-    if settings.publishes:
-        _serving_is_a_file(settings.serving_file)
     _writable(settings.warehouse.parent, "warehouse folder")
     _writable(settings.reports, "reports folder")
     if settings.publishes:

@@ -172,10 +172,12 @@ class Settings:
                 raise ConfigError(f"{what} {name.path} has a name the publication of {self.serving_file} writes or "
                                   f"removes beside the copy; {hint}")
         for what, name in {**kept, "the published copy": serving, "the published copy's owner note": owner}.items():
-            if name.same(reports) or name.inside(reports.resolved / "gx") or name.matches(
-                    reports.resolved, "bo_wonen_zorg_*") or name.matches(reports.resolved, ".*.tmp*"):
-                raise ConfigError(f"{what} {name.path} is the reports folder {self.reports}, or a name the reports "
-                                  f"are written or cleaned under there; {hint}")
+            if name.same(reports):
+                raise ConfigError(f"the reports folder {self.reports} is {what} {name.path}; {hint}")
+            if name.inside(reports.resolved / "gx") or name.matches(reports.resolved, "bo_wonen_zorg_*") \
+                    or name.matches(reports.resolved, ".*.tmp*"):
+                raise ConfigError(f"{what} {name.path} has a name the reports in {self.reports} are written or "
+                                  f"cleaned up under; {hint}")
 
     def key_bytes(self) -> bytes:
         """The pseudonym key; without one only demo mode may run (with the documented demo key).
