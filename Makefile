@@ -6,7 +6,7 @@ PYTHON ?= python3
 BIN := $(VENV)/bin
 LANDING ?= data/landing
 
-.PHONY: run test install lint sample dev clean browser docs lock
+.PHONY: run test install lint sample dev clean browser faketime docs lock
 
 MANIFEST := dbt_project/target/manifest.json
 DBT_SOURCES := $(shell find dbt_project -path dbt_project/target -prune -o -type f \( -name '*.sql' -o -name '*.yml' -o -name '*.csv' \) -print) \
@@ -51,7 +51,13 @@ browser:
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; } || \
 	  { echo "chromium is missing: install Debian's chromium package (needed by tests/test_browser.py)"; exit 1; }
 
-test: lint browser
+# The clock-skew test sets a process's clock with libfaketime: Debian's faketime, installed when missing (as root).
+faketime:
+	@command -v faketime >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq faketime >/dev/null; } || \
+	  { echo "faketime is missing: install Debian's faketime package (needed by tests/test_hostile_runs.py)"; exit 1; }
+
+test: lint browser faketime
 	$(BIN)/pytest
 
 # The instance runs one fairshare run at a time (orchestration/dagster.yaml): copied in when it has none.

@@ -82,12 +82,14 @@ def run(landing: Path | None, warehouse: Path | None, reports: Path | None, serv
     if not verbose:  # Dagster resets its loggers' levels during a run: filter at the handler instead
         for handler in logging.getLogger().handlers:
             handler.addFilter(lambda record: not record.name.startswith("dagster") or record.levelno >= logging.CRITICAL)
+    from fairshare.runner import check_configuration
     from warehouse import lock
 
     try:
         settings = Settings.from_env(landing=landing, warehouse=warehouse, reports=reports, serving=serving,
                                      peildatum=peildatum, adhoc=adhoc or None, settle_seconds=settle,
                                      demo=demo or None, regio=regio)
+        check_configuration(settings)  # before the lock: a mistaken path must not even get a lock file
     except ConfigError as exc:
         _stop(EXIT_USAGE, str(exc))
     try:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import shlex
 import time
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -18,6 +20,7 @@ from fairshare.console import Console, RunLog
 from fairshare.files import clean_stale
 from fairshare.report import report_stem
 from fairshare.settings import ConfigError, Settings, is_meeting_date
+from ingest import region
 from ingest.landing import SOURCES
 from ingest.values import key_fingerprint
 from warehouse import lock, publish, store
@@ -68,14 +71,41 @@ def _warehouse_free(warehouse: Path) -> None:
                           "never the warehouse file)") from exc
 
 
+def check_configuration(settings: Settings) -> None:
+    """What the settings and the region pack say, checked before the lock is taken and anything is read or written:
+    the warehouse, the published copy and the reports never share a file, a board run's copy path is a regular
+    file or nothing, and the pack has every seed file dbt needs, each with every column (ConfigError, exit 2,
+    naming the path)."""
+    settings.check_separate()
+    if settings.publishes:
+        _serving_is_a_file(settings.serving_file)
+    try:
+        region.check_pack(settings.regio)
+    except region.BadPack as exc:
+        raise ConfigError(str(exc)) from exc
+
+
+def _serving_is_a_file(serving: Path) -> None:
+    """The published copy is replaced by a regular file: whatever is at its path must be one (or nothing)."""
+    if serving.is_symlink():
+        raise ConfigError(f"the published copy {serving} is a symbolic link (to {os.readlink(serving)}): publishing "
+                          "would replace the link, not its target; point --serving (FAIRSHARE_SERVING) at the file itself")
+    if serving.exists() and not serving.is_file():
+        kind = "a folder" if serving.is_dir() else "not a regular file"
+        raise ConfigError(f"the published copy {serving} is {kind}: the copy is one DuckDB file, so point --serving "
+                          "(FAIRSHARE_SERVING) at a file name, or move what is there out of the way")
+
+
 def check_ready(settings: Settings) -> None:
     """Everything a run needs, checked before anything is read (each failure is one sentence, exit 2).
 
-    The landing folder and its subfolders, writable report, serving and warehouse folders, a published
-    copy that belongs to this warehouse, the warehouse file free of other programs, and the pseudonym key.
-    The caller holds the warehouse lock.
+    Warehouse, published copy and reports that never share a file, the region pack's seed files, the landing
+    folder and its subfolders, a published copy that is a regular file (or not there yet), writable report,
+    serving and warehouse folders, a published copy that belongs to this warehouse, the warehouse file free of
+    other programs, and the pseudonym key. The caller holds the warehouse lock.
     """
     key = settings.key_bytes()
+    check_configuration(settings)
     _landing_ready(settings.landing)
     _writable(settings.warehouse.parent, "warehouse folder")
     _writable(settings.reports, "reports folder")
@@ -161,11 +191,27 @@ def run_pipeline(settings: Settings, instance: dg.DagsterInstance | None = None,
 def _root_cause(data) -> str:
     """The innermost error of a step failure, in one line (a Failure's own description where it has one)."""
     if data.user_failure_data is not None and data.user_failure_data.description:
-        return data.user_failure_data.description.strip().splitlines()[0]
+        return _one_line(data.user_failure_data.description)
     error = data.error
     while error.cause is not None:
         error = error.cause
-    return f"{error.cls_name}: {error.message.strip().splitlines()[0] if error.message.strip() else ''}".strip()
+    message = re.sub(rf"^(?:[\w.]*\.)?{re.escape(error.cls_name)}: ", "", error.message.strip())  # "_duckdb.IOException: "
+    return _one_line(f"{error.cls_name}: {message}")
+
+
+_WRITING = re.compile(r"""file "([^"]+)"|No space left on device: '([^']+)'""")
+
+
+def _one_line(text: str) -> str:
+    """An error's first line; a full disk said first, with the file that could not be written, wherever in the
+    message DuckDB or Python put it (DuckDB's CHECKPOINT during DETACH names it only in a later line)."""
+    text = text.strip()
+    first = text.splitlines()[0].strip() if text else ""
+    if "no space left on device" not in text.lower():
+        return first
+    found = _WRITING.search(text)
+    where = f" writing {found.group(1) or found.group(2)}" if found else ""
+    return f"no space left on device{where}: free space there and run again ({first})"
 
 
 def _root_cause_of_run(result) -> str | None:
@@ -219,10 +265,15 @@ def summarise(settings: Settings, seconds: float, run_id: str | None = None, log
             lines.append(f"BLOCKED, see {blocked.resolve()}")
         elif html.exists():
             lines.append(f"Report: {html.resolve()} (and {stem}.xlsx)")
-    if settings.publishes and settings.serving_file.exists():
+    held = publish.holds(settings.serving_file) if settings.publishes else None
+    if held is not None:  # a regular file that says what it holds (never a folder or a link at the copy's path)
         served = settings.serving_file.resolve()
         lines.append(f"Published for readers (read-only copy): {served}")
-        lines.append(f"  connect: duckdb -readonly {served}   or in Python: duckdb.connect('{served}', read_only=True)")
+        if held.get("peildatum"):
+            lines.append(f"  it holds peildatum {datum_nl(held['peildatum'])}"
+                         + (f" (build {held['bouw']})" if held.get("bouw") is not None else ""))
+        lines.append(f"  connect: duckdb -readonly {shlex.quote(str(served))}   or in Python: "
+                     f"duckdb.connect({str(served)!r}, read_only=True)")
     lines.append(f"Warehouse: {settings.warehouse.resolve()} (the pipeline's own file: readers use the copy)")
     lines.append(f"Run finished in {seconds:.1f}s.")
     return "\n".join(lines)

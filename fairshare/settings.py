@@ -6,6 +6,7 @@ Nothing reads the environment at import time: ``Settings.from_env`` is called wh
 from __future__ import annotations
 
 import datetime as dt
+import fnmatch
 import os
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -24,6 +25,34 @@ def is_meeting_date(day: dt.date) -> bool:
 
 class ConfigError(Exception):
     """A usage or configuration error (exit status 2)."""
+
+
+class _WrittenName:
+    """A path as the pipeline writes or removes it: by its name in its (resolved) folder, and as the file it
+    resolves to (a symbolic link, ``..`` and a relative path all lead to the same file)."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.resolved = Path(os.path.realpath(path))
+        self.folder = Path(os.path.realpath(path.parent))
+        self.by_name = self.folder / path.name
+
+    @property
+    def exists_as_file(self) -> bool:
+        return self.resolved.is_file()
+
+    def _forms(self) -> set[Path]:
+        return {self.resolved, self.by_name}
+
+    def same(self, other: _WrittenName) -> bool:
+        return bool(self._forms() & other._forms())
+
+    def matches(self, folder: Path, pattern: str) -> bool:
+        """Whether a glob of ``pattern`` in ``folder`` (resolved) would find this file."""
+        return any(p.parent == folder and fnmatch.fnmatchcase(p.name, pattern) for p in self._forms())
+
+    def inside(self, folder: Path) -> bool:
+        return any(p.is_relative_to(folder) for p in self._forms())
 
 
 @dataclass(frozen=True)
@@ -117,6 +146,38 @@ class Settings:
         if self.serving is not None:
             return self.serving
         return self.warehouse.parent.parent / "serving" / self.warehouse.name
+
+    def check_separate(self) -> None:
+        """The warehouse, the published copy and the reports never share a file (ConfigError otherwise).
+
+        A run writes the copy under a temporary name and renames it onto ``serving_file``, notes its owner
+        beside it, removes temporary files of killed runs (``.<copy>.*.tmp*`` beside the copy, ``.*.tmp*`` in
+        the reports folder) and writes ``bo_wonen_zorg_*`` and ``gx/`` in the reports folder. None of these
+        may be the warehouse, its ``.wal``, ``.lock`` or spill folder ``.tmp``, nor (for the reports) the copy.
+        Paths are compared after resolving symbolic links and relative parts; nothing is created.
+        """
+        warehouse = _WrittenName(self.warehouse)
+        kept = {"the warehouse": warehouse, **{f"the warehouse's {s} file": _WrittenName(
+            self.warehouse.with_name(self.warehouse.name + s)) for s in (".wal", ".lock", ".tmp")}}
+        serving = _WrittenName(self.serving_file)
+        owner = _WrittenName(self.serving_file.with_name(f".{self.serving_file.name}.bron"))
+        reports = _WrittenName(self.reports)
+        hint = "give each its own path (--warehouse, --serving, --reports)"
+        for what, name in kept.items():
+            if name.same(serving) or (name.exists_as_file and serving.exists_as_file
+                                      and os.path.samefile(name.path, serving.path)):
+                raise ConfigError(f"the published copy {self.serving_file} is {what} {name.path}: publishing would "
+                                  f"replace it; {hint}")
+            if name.same(owner) or name.matches(serving.folder, f".{serving.path.name}.*.tmp*"):
+                raise ConfigError(f"{what} {name.path} has a name the publication of {self.serving_file} writes or "
+                                  f"removes beside the copy; {hint}")
+        for what, name in {**kept, "the published copy": serving, "the published copy's owner note": owner}.items():
+            if name.same(reports):
+                raise ConfigError(f"the reports folder {self.reports} is {what} {name.path}; {hint}")
+            if name.inside(reports.resolved / "gx") or name.matches(reports.resolved, "bo_wonen_zorg_*") \
+                    or name.matches(reports.resolved, ".*.tmp*"):
+                raise ConfigError(f"{what} {name.path} has a name the reports in {self.reports} are written or "
+                                  f"cleaned up under; {hint}")
 
     def key_bytes(self) -> bytes:
         """The pseudonym key; without one only demo mode may run (with the documented demo key).

@@ -14,13 +14,21 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+import yaml
+
 REGIONS_DIR = Path(__file__).resolve().parent.parent / "regions"
+# The seeds dbt loads, each with its columns: the national ones beside this file, every other one from the pack.
+SEEDS_SPEC = Path(__file__).resolve().parent.parent / "dbt_project" / "seeds" / "_seeds.yml"
 DEFAULT_REGIO = "amersfoort"
 _CODE = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
 class UnknownRegion(ValueError):
     """A region code without a folder under ``regions/``."""
+
+
+class BadPack(ValueError):
+    """A region pack without a seed file dbt needs, or with a header that lacks one of its columns."""
 
 
 def regions(root: Path | None = None) -> list[str]:
@@ -81,3 +89,35 @@ def load_regio(regio: str | None = None) -> Regio:
     return Regio(code=row["regio_code"], naam=row["regio_naam"], provincie=row["provincie"], bestuur=row["bestuur"],
                  samenwerkend_label=row["samenwerkend_label"],
                  commissies=tuple(read_seed("commissies.csv", path.name)), path=path)
+
+
+def check_pack(regio: str | None = None) -> None:
+    """Every seed the dbt project declares (``SEEDS_SPEC``) for a region is in its pack, readable as UTF-8 csv,
+    with every declared column in its header; ``regio.csv`` has one row. Raises ``BadPack`` naming the file.
+
+    A run checks this before it reads anything: without it, a missing seed stops dbt only after all of ingest.
+    """
+    path = regio_dir(regio)
+    national = {p.stem for p in SEEDS_SPEC.parent.glob("*.csv")}
+    for seed in yaml.safe_load(SEEDS_SPEC.read_text(encoding="utf-8"))["seeds"]:
+        if seed["name"] in national:
+            continue
+        wanted = [c["name"] for c in seed.get("columns", [])]
+        file = path / "seeds" / f"{seed['name']}.csv"
+        if not file.is_file():
+            raise BadPack(f"the region pack {path} has no seed file seeds/{file.name} (columns "
+                          f"{', '.join(wanted)}): every region needs it, see another region's pack for an example")
+        try:
+            with open(file, newline="", encoding="utf-8") as fh:
+                rows = csv.reader(fh)
+                header = next(rows, [])
+                count = sum(1 for row in rows if any(row))
+        except (OSError, UnicodeDecodeError, csv.Error) as exc:
+            raise BadPack(f"the seed file {file} cannot be read as UTF-8 csv: {exc}") from exc
+        missing = [c for c in wanted if c not in header]
+        if missing:
+            raise BadPack(f"the seed file {file} lacks the column{'s' if len(missing) > 1 else ''} "
+                          f"{', '.join(missing)} in its header (expected {', '.join(wanted)}; found "
+                          f"{', '.join(header) or 'no header'})")
+        if seed["name"] == "regio" and count != 1:
+            raise BadPack(f"the seed file {file} must hold one row (the region), not {count}")

@@ -2,11 +2,13 @@
 
 The fingerprint covers the loaded and rejected files (path, content hash, ingest configuration),
 the run's peildatum, the dbt manifest and the code that writes the gate, report and publication.
-It is taken once per run, just before dbt reads the warehouse (``start``), and that same value
-is recorded by the publication asset after a complete run (gate passed, report written, copy
-published): a file committed after dbt read the warehouse is therefore new for the next run,
-never counted as built. A later run with the same fingerprint, and those outputs still on disk,
-has nothing to do after ingest.
+It is taken once per run, just before dbt reads the warehouse (``start``, which also gives the build
+its number from a sequence), and that same value is written into the published copy and recorded
+by the publication asset after a complete run (gate passed, report written, copy published): a
+file committed after dbt read the warehouse is therefore new for the next run, never counted as
+built. A later run with the same fingerprint as the last build (by number: a clock set wrong
+never reorders builds), its report files on disk and a published copy that holds that build, has
+nothing to do after ingest.
 
 ``pause_point`` lets the fault tests stop a run between two steps (FAIRSHARE_PAUSE_AT, _DIR).
 """
@@ -23,6 +25,7 @@ import duckdb
 
 from fairshare.settings import Settings
 from ingest import region
+from warehouse import publish
 
 ROOT = Path(__file__).resolve().parent.parent
 # What turns loaded rows into marts, report and publication (a change in any of these rebuilds).
@@ -58,18 +61,24 @@ def fingerprint(conn: duckdb.DuckDBPyConnection, settings: Settings) -> str:
     return h.hexdigest()
 
 
-def _outputs(settings: Settings, names: list[str]) -> list[Path]:
-    return [settings.reports / n for n in names] + [settings.serving_file]
+def last_build(conn: duckdb.DuckDBPyConnection) -> tuple[str, list[str]] | None:
+    """The fingerprint and report files of the last complete build: last by build number, never by the clock."""
+    return conn.execute("SELECT vingerafdruk, uitvoer FROM audit.bouw "
+                        "ORDER BY bouw_nr DESC NULLS LAST, voltooid_op DESC LIMIT 1").fetchone()
 
 
 def up_to_date(conn: duckdb.DuckDBPyConnection, settings: Settings) -> tuple[bool, str]:
-    """Whether the last complete build had this fingerprint and its outputs exist where this run puts them."""
+    """Whether the last complete build had this fingerprint, its report files exist where this run puts them,
+    and (for a board run) the published copy holds that very build."""
     current = fingerprint(conn, settings)
-    row = conn.execute("SELECT vingerafdruk, uitvoer FROM audit.bouw ORDER BY voltooid_op DESC LIMIT 1").fetchone()
-    outputs = _outputs(settings, row[1]) if row else []
-    if row and not settings.publishes:
-        outputs = outputs[:-1]  # an ad-hoc build publishes nothing
-    return bool(row and row[0] == current and all(p.exists() for p in outputs)), current
+    row = last_build(conn)
+    if not row or row[0] != current or not all((settings.reports / n).exists() for n in row[1]):
+        return False, current
+    if settings.publishes:  # an ad-hoc build publishes nothing
+        held = publish.holds(settings.serving_file)
+        if held is None or held.get("vingerafdruk") != current:
+            return False, current
+    return True, current
 
 
 def nothing_new(settings: Settings) -> bool:
@@ -100,9 +109,15 @@ def nothing_new(settings: Settings) -> bool:
 
 
 def start(conn: duckdb.DuckDBPyConnection, run_id: str, current: str) -> None:
-    """Fix the inputs of the build this run is about to make (before dbt reads anything)."""
+    """Fix the inputs of the build this run is about to make (before dbt reads anything), and its build number."""
     conn.execute("DELETE FROM audit.bouw_invoer WHERE run_id = ?", [run_id])
-    conn.execute("INSERT INTO audit.bouw_invoer (run_id, vingerafdruk) VALUES (?, ?)", [run_id, current])
+    conn.execute("INSERT INTO audit.bouw_invoer (run_id, vingerafdruk, bouw_nr) "
+                 "VALUES (?, ?, nextval('audit.bouw_nr_seq'))", [run_id, current])
+
+
+def started(conn: duckdb.DuckDBPyConnection, run_id: str) -> tuple[int, str] | None:
+    """The build number and fingerprint this run's build started with (None: dbt did not run in this run)."""
+    return conn.execute("SELECT bouw_nr, vingerafdruk FROM audit.bouw_invoer WHERE run_id = ?", [run_id]).fetchone()
 
 
 def record_complete(conn: duckdb.DuckDBPyConnection, run_id: str, report_files: list[str]) -> bool:
@@ -110,10 +125,10 @@ def record_complete(conn: duckdb.DuckDBPyConnection, run_id: str, report_files: 
 
     Without a recorded start (dbt did not run in this run) nothing is recorded: the next run checks again.
     """
-    row = conn.execute("SELECT vingerafdruk FROM audit.bouw_invoer WHERE run_id = ?", [run_id]).fetchone()
+    row = started(conn, run_id)
     if row is None:
         return False
-    conn.execute("INSERT INTO audit.bouw (vingerafdruk, uitvoer) VALUES (?, ?)", [row[0], report_files])
+    conn.execute("INSERT INTO audit.bouw (bouw_nr, vingerafdruk, uitvoer) VALUES (?, ?, ?)", [*row, report_files])
     return True
 
 

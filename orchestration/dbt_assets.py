@@ -9,6 +9,7 @@ import contextlib
 import io
 import json
 import os
+import re
 import sys
 import time
 from collections.abc import Iterator, Mapping
@@ -26,6 +27,7 @@ from dagster_dbt import (
     dbt_assets,
 )
 from dagster_dbt.dbt_project import DagsterDbtProjectPreparer
+from dagster_dbt.errors import DagsterDbtCliRuntimeError
 
 from fairshare import console, timing
 from ingest import region
@@ -94,6 +96,28 @@ def warehouse_env(warehouse: Path, regio: str | None = None) -> Iterator[None]:
                 os.environ[k] = v
 
 
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+_PROGRESS = re.compile(r"^\d+ of \d+ ")  # "6 of 19 ERROR loading seed file ...": which node, not why
+_SAYS_NOTHING = ("Encountered an error:", "Completed with ")
+
+
+def dbt_error(description: str, lines: int = 4) -> str:
+    """dbt's own first error, in one line, from a dagster-dbt failure's description (its "Errors parsed from dbt
+    logs"): the failing node and dbt's first lines about it, e.g. ``Runtime Error in seed gemeenten (...):
+    Conversion Error: ...``. The description's own first line ("The dbt CLI process with command") names no cause.
+    """
+    _, found, errors = description.partition("Errors parsed from dbt logs:")
+    if not found:
+        return description.strip().splitlines()[0] if description.strip() else "dbt failed without an error message"
+    said = [line for line in (_ANSI.sub("", raw).strip() for raw in errors.splitlines())
+            if line and not _PROGRESS.match(line) and not line.startswith(_SAYS_NOTHING)]
+    # "Failure in seed x (path)" is followed by "Runtime Error in seed x (path)" with the cause: keep the latter.
+    said = [line for i, line in enumerate(said) if not (line.startswith("Failure in ") and i + 1 < len(said)
+                                                        and " Error in " in said[i + 1])]
+    head, *rest = said or ["dbt failed without an error message"]
+    return head + (": " + "; ".join(rest[:lines - 1]) if rest else "")
+
+
 def dbt_vars(fairshare: FairshareResource) -> str:
     settings = fairshare.settings()
     return json.dumps({"peildatum": settings.peildatum.isoformat() if settings.peildatum else ""})
@@ -145,7 +169,11 @@ def fairshare_dbt_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource,
     with warehouse_env(settings.warehouse, settings.regio), timing.stage("dbt"), \
             (contextlib.nullcontext() if fairshare.echo_dbt else contextlib.redirect_stdout(echo)):
         invocation = dbt.cli(["build", "--vars", dbt_vars(fairshare)], context=context)
-        yield from invocation.stream()
+        try:
+            yield from invocation.stream()
+        except DagsterDbtCliRuntimeError as exc:  # "The dbt CLI process ... failed": say what dbt said
+            raise dg.Failure(description=f"dbt build: {dbt_error(exc.description or '')}",
+                             allow_retries=False) from exc
     try:  # seconds per dbt node, for `fairshare bench`
         results = invocation.get_artifact("run_results.json").get("results", [])
         timing.nodes({r["unique_id"]: r.get("execution_time", 0.0) for r in results})

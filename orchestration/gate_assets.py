@@ -100,6 +100,16 @@ def bo_rapport(context: dg.AssetExecutionContext, fairshare: FairshareResource):
                                            metadata=_gate_metadata(outcomes))])
 
 
+def _older_published(context: dg.AssetExecutionContext, before, now) -> None:
+    """Say loudly that readers now see an older peildatum than they did: on the console, in the summary, in Dagster."""
+    text = (f"the published copy now holds an OLDER peildatum: {gate.datum_nl(now)}, where it held "
+            f"{gate.datum_nl(before)} (are the newer deliveries rejected, e.g. dated after a clock that is behind?)")
+    context.log.warning(text)
+    if shown := console.report():
+        shown.line(f"  WARNING: {text}")
+        shown.log.problems.append(f"WARNING: {text}")
+
+
 @dg.asset(
     key=["publicatie", "marts"],
     pool=WAREHOUSE_POOL,
@@ -115,9 +125,14 @@ def publicatie(context: dg.AssetExecutionContext, fairshare: FairshareResource) 
     started = time.perf_counter()
     metadata: dict = {}
     if settings.publishes:
+        with store.connect(settings.warehouse) as conn:
+            build, peildatum = builds.started(conn, context.run.run_id), _peildatum(conn)
+        held = publish.holds(settings.serving_file)
         with timing.stage("publish"):
             history.record(settings.warehouse)  # this report's marts under its peildatum, before they are published
-            duck = publish.publish_duckdb(settings.warehouse, settings.serving_file)
+            duck = publish.publish_duckdb(settings.warehouse, settings.serving_file, build=build)
+        if held and held.get("peildatum") and peildatum < held["peildatum"]:
+            _older_published(context, held["peildatum"], peildatum)
         metadata = {"duckdb": duck.target, "tabellen": len(duck.tables), "rijen": dg.MetadataValue.json(duck.tables)}
         if settings.publish_postgres_dsn:
             pg = publish.publish_postgres(settings.warehouse, settings.publish_postgres_dsn,

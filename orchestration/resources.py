@@ -9,6 +9,7 @@ from pathlib import Path
 import dagster as dg
 
 from fairshare.settings import ConfigError, Settings
+from ingest import region
 from warehouse import lock
 
 # Every step that touches the warehouse sits in this concurrency pool (limit 1 in orchestration/dagster.yaml).
@@ -49,10 +50,12 @@ class FairshareResource(dg.ConfigurableResource):
             yield self
             return
         try:
-            warehouse = Path(self.settings().warehouse)
-            held = lock.hold(warehouse, wait=self.wait_seconds)
+            settings = self.settings()
+            settings.check_separate()  # as `fairshare run` does before anything is read (fairshare.runner)
+            region.check_pack(settings.regio)
+            held = lock.hold(Path(settings.warehouse), wait=self.wait_seconds)
             held.__enter__()
-        except (lock.WarehouseLocked, ConfigError) as exc:
+        except (lock.WarehouseLocked, ConfigError, region.BadPack) as exc:
             raise dg.Failure(description=str(exc), allow_retries=False) from exc
         except OSError as exc:
             raise dg.Failure(description=f"the warehouse lock cannot be created ({exc.strerror or exc})",

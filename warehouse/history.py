@@ -16,6 +16,8 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from warehouse import store
+
 # The figures compared between reports: (mart, gemeente column, measures). A regional or advisory committee is no gemeente.
 FIGUREN = [
     ("fair_share_gemeente", "gemeente_code", ["toewijzingen", "gehuisvest", "opgave_naar_rato"]),
@@ -126,7 +128,7 @@ def record_conn(conn: duckdb.DuckDBPyConnection) -> dt.date:
             conn.execute(f"COMMENT ON COLUMN historie.verschillen_sinds_vorige.{name} IS {_quote(text)}")
         conn.execute("COMMIT")
     except BaseException:
-        conn.execute("ROLLBACK")
+        store.rollback(conn)  # a failed COMMIT (full disk) ended the transaction: keep its error, not rollback's
         raise
     return peildatum
 

@@ -24,6 +24,14 @@ SCHEMAS = {
     "referentie": None,  # every seed: the published copy carries whatever reference data the marts use
     "historie": None,  # every earlier report's marts, and verschillen_sinds_vorige
 }
+# What the published copy's info.publicatie says about itself (column comments in the copy).
+PUBLICATIE = {
+    "peildatum": "Peildatum van de cijfers in deze kopie (1 april of 1 november).",
+    "data_tot": "De cijfers gaan over gegevens tot en met deze datum (peildatum min een dag).",
+    "gepubliceerd_op": "Wanneer deze kopie is geschreven (de klok van de machine van de pijplijn).",
+    "bouw": "Volgnummer van de bouw waaruit deze kopie komt (audit.bouw in het warehouse); hoger is later.",
+    "vingerafdruk": "Vingerafdruk van de invoer van die bouw (bestanden, configuratie, code); geen sleutel.",
+}
 READER_ROLE = "provincie_lezer"
 PG_TYPES = {"VARCHAR": "text", "INTEGER": "integer", "BIGINT": "bigint", "DOUBLE": "double precision",
             "DATE": "date", "BOOLEAN": "boolean", "TIMESTAMP": "timestamp"}
@@ -48,47 +56,67 @@ def _quote(text: str | None) -> str:
     return "NULL" if text is None else "'" + text.replace("'", "''") + "'"
 
 
-def publish_duckdb(warehouse: Path, target: Path, storage_version: str = "v1.5.0") -> Published:
-    """Copy the published tables (with their descriptions) to ``target`` via a temporary file and one rename."""
+def publish_duckdb(warehouse: Path, target: Path, storage_version: str = "v1.5.0",
+                   build: tuple[int, str] | None = None) -> Published:
+    """Copy the published tables (with their descriptions) to ``target`` via a temporary file and one rename.
+
+    ``info.publicatie`` says what the copy holds: the peildatum and, given ``build`` (number and fingerprint of
+    the build, ``orchestration.builds``), which build. ``target`` must be a regular file or absent, and never
+    the warehouse (or its ``.wal``): the rename would replace it.
+    """
+    real = Path(os.path.realpath(target))
+    if real in {Path(os.path.realpath(p)) for p in (warehouse, f"{warehouse}.wal", f"{warehouse}.lock")}:
+        raise ValueError(f"the published copy {target} is the warehouse {warehouse} (or its .wal/.lock): not published")
+    if target.is_symlink() or (target.exists() and not target.is_file()):
+        raise ValueError(f"the published copy {target} is not a regular file (a folder or a link): not published")
     target.parent.mkdir(parents=True, exist_ok=True)
     for stale in target.parent.glob(f".{target.name}.*.tmp*"):  # left by a killed publication (and its .wal)
         stale.unlink(missing_ok=True)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     counts = {}
-    with duckdb.connect() as conn:
-        conn.execute(f"ATTACH {_quote(str(warehouse))} AS bron (READ_ONLY)")
-        conn.execute(f"ATTACH {_quote(str(tmp))} AS publicatie (STORAGE_VERSION {_quote(storage_version)})")
-        tables = _tables(conn, "bron")
-        for schema in sorted({s for s, _ in tables}):
-            conn.execute(f"CREATE SCHEMA publicatie.{schema}")
-        for schema, table in tables:
-            conn.execute(f"CREATE TABLE publicatie.{schema}.{table} AS SELECT * FROM bron.{schema}.{table}")
-            counts[f"{schema}.{table}"] = conn.execute(f"SELECT count(*) FROM publicatie.{schema}.{table}").fetchone()[0]
-            comment = conn.execute("SELECT comment FROM duckdb_tables() WHERE database_name = 'bron' AND "
-                                   "schema_name = ? AND table_name = ?", [schema, table]).fetchone()[0]
-            if comment:
-                conn.execute(f"COMMENT ON TABLE publicatie.{schema}.{table} IS {_quote(comment)}")
-            for column, text in conn.execute(
-                    "SELECT column_name, comment FROM duckdb_columns() WHERE database_name = 'bron' AND "
-                    "schema_name = ? AND table_name = ? AND comment IS NOT NULL", [schema, table]).fetchall():
-                conn.execute(f'COMMENT ON COLUMN publicatie.{schema}.{table}."{column}" IS {_quote(text)}')
-        peildatum, data_tot = conn.execute("SELECT peildatum, data_tot FROM bron.intermediate.int_peildatum").fetchone()
-        conn.execute("CREATE SCHEMA publicatie.info")
-        conn.execute("CREATE TABLE publicatie.info.publicatie AS SELECT ?::DATE AS peildatum, ?::DATE AS data_tot, "
-                     "?::TIMESTAMP AS gepubliceerd_op", [peildatum, data_tot, dt.datetime.now()])
-        # Views are created inside the published catalog with unqualified names, so they survive a rename.
-        conn.execute("USE publicatie")
-        published = ", ".join(_quote(s) for s in SCHEMAS)
-        conn.execute("CREATE VIEW info.tabellen AS SELECT schema_name, table_name, comment FROM duckdb_tables() "
-                     f"WHERE schema_name IN ({published}) AND database_name = current_database()")
-        conn.execute("CREATE VIEW info.kolommen AS SELECT schema_name, table_name, column_name, column_index, "
-                     "data_type, comment FROM duckdb_columns() "
-                     f"WHERE schema_name IN ({published}) AND database_name = current_database()")
-        conn.execute("USE memory")
-        conn.execute("DETACH publicatie")
-        conn.execute("DETACH bron")
-    with open(tmp, "rb") as fh:
-        os.fsync(fh.fileno())
+    try:
+        with duckdb.connect() as conn:
+            conn.execute(f"ATTACH {_quote(str(warehouse))} AS bron (READ_ONLY)")
+            conn.execute(f"ATTACH {_quote(str(tmp))} AS publicatie (STORAGE_VERSION {_quote(storage_version)})")
+            tables = _tables(conn, "bron")
+            for schema in sorted({s for s, _ in tables}):
+                conn.execute(f"CREATE SCHEMA publicatie.{schema}")
+            for schema, table in tables:
+                conn.execute(f"CREATE TABLE publicatie.{schema}.{table} AS SELECT * FROM bron.{schema}.{table}")
+                counts[f"{schema}.{table}"] = conn.execute(f"SELECT count(*) FROM publicatie.{schema}.{table}").fetchone()[0]
+                comment = conn.execute("SELECT comment FROM duckdb_tables() WHERE database_name = 'bron' AND "
+                                       "schema_name = ? AND table_name = ?", [schema, table]).fetchone()[0]
+                if comment:
+                    conn.execute(f"COMMENT ON TABLE publicatie.{schema}.{table} IS {_quote(comment)}")
+                for column, text in conn.execute(
+                        "SELECT column_name, comment FROM duckdb_columns() WHERE database_name = 'bron' AND "
+                        "schema_name = ? AND table_name = ? AND comment IS NOT NULL", [schema, table]).fetchall():
+                    conn.execute(f'COMMENT ON COLUMN publicatie.{schema}.{table}."{column}" IS {_quote(text)}')
+            peildatum, data_tot = conn.execute("SELECT peildatum, data_tot FROM bron.intermediate.int_peildatum").fetchone()
+            conn.execute("CREATE SCHEMA publicatie.info")
+            bouw_nr, vingerafdruk = build or (None, None)
+            conn.execute("CREATE TABLE publicatie.info.publicatie AS SELECT ?::DATE AS peildatum, ?::DATE AS data_tot, "
+                         "?::TIMESTAMP AS gepubliceerd_op, ?::BIGINT AS bouw, ?::VARCHAR AS vingerafdruk",
+                         [peildatum, data_tot, dt.datetime.now(), bouw_nr, vingerafdruk])
+            for column, text in PUBLICATIE.items():
+                conn.execute(f"COMMENT ON COLUMN publicatie.info.publicatie.{column} IS {_quote(text)}")
+            # Views are created inside the published catalog with unqualified names, so they survive a rename.
+            conn.execute("USE publicatie")
+            published = ", ".join(_quote(s) for s in SCHEMAS)
+            conn.execute("CREATE VIEW info.tabellen AS SELECT schema_name, table_name, comment FROM duckdb_tables() "
+                         f"WHERE schema_name IN ({published}) AND database_name = current_database()")
+            conn.execute("CREATE VIEW info.kolommen AS SELECT schema_name, table_name, column_name, column_index, "
+                         "data_type, comment FROM duckdb_columns() "
+                         f"WHERE schema_name IN ({published}) AND database_name = current_database()")
+            conn.execute("USE memory")
+            conn.execute("DETACH publicatie")
+            conn.execute("DETACH bron")
+        with open(tmp, "rb") as fh:
+            os.fsync(fh.fileno())
+    except BaseException:  # a failed publication (a full disk) leaves the old copy and no temporary file
+        for left in (tmp, Path(f"{tmp}.wal")):
+            left.unlink(missing_ok=True)
+        raise
     os.replace(tmp, target)  # atomic: readers see the old file or the new one
     Path(f"{tmp}.wal").unlink(missing_ok=True)
     owner_file(target).write_text(str(warehouse.resolve()) + "\n")
@@ -108,7 +136,34 @@ def owner_file(target: Path) -> Path:
 def owner(target: Path) -> str | None:
     """The warehouse (absolute path) that published ``target``, if it says."""
     path = owner_file(target)
-    return path.read_text().strip() or None if path.exists() else None
+    return path.read_text().strip() or None if path.is_file() else None
+
+
+def holds(target: Path) -> dict | None:
+    """What a published copy holds (its ``info.publicatie``: peildatum, data_tot, gepubliceerd_op, bouw,
+    vingerafdruk), or None when there is no readable copy: missing, not a regular file, not DuckDB, no such table.
+
+    Read in one short block with file access off, so a copy someone replaced cannot make this read other files.
+    """
+    if target.is_symlink() or not target.is_file():
+        return None
+    try:
+        with duckdb.connect() as conn:
+            conn.execute("SET allowed_paths = ?", [[str(target), f"{target}.wal"]])
+            conn.execute("SET enable_external_access = false")
+            conn.execute("SET lock_configuration = true")
+            conn.execute(f"ATTACH {_quote(str(target))} AS kopie (READ_ONLY)")
+            found = conn.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = 'kopie' "
+                                 "AND schema_name = 'info' AND table_name = 'publicatie'").fetchone()[0]
+            if not found:
+                return None
+            cursor = conn.execute("SELECT * FROM kopie.info.publicatie LIMIT 1")
+            row = cursor.fetchone()
+            names = [d[0] for d in cursor.description]
+            conn.execute("DETACH kopie")
+    except duckdb.Error:
+        return None
+    return dict(zip(names, row, strict=True)) if row else None
 
 
 def publish_postgres(warehouse: Path, dsn: str, reader_password: str | None = None,

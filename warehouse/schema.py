@@ -64,16 +64,19 @@ CREATE TABLE IF NOT EXISTS audit.poort (
     gecontroleerd_op TIMESTAMP NOT NULL DEFAULT current_timestamp
 );
 -- Complete builds (gate passed, report written, copy published), with the fingerprint of their inputs.
+-- bouw_nr orders them (audit.bouw_nr_seq, taken when the build starts): the clock can be wrong, a sequence not.
 CREATE TABLE IF NOT EXISTS audit.bouw (
     vingerafdruk VARCHAR NOT NULL,
     uitvoer VARCHAR[] NOT NULL,  -- report files written (in the reports folder)
-    voltooid_op TIMESTAMP NOT NULL DEFAULT current_timestamp
+    voltooid_op TIMESTAMP NOT NULL DEFAULT current_timestamp,
+    bouw_nr BIGINT
 );
 -- The inputs of the build a run started: fixed before dbt reads, recorded with the publication.
 CREATE TABLE IF NOT EXISTS audit.bouw_invoer (
     run_id VARCHAR NOT NULL,
     vingerafdruk VARCHAR NOT NULL,
-    vastgelegd_op TIMESTAMP NOT NULL DEFAULT current_timestamp
+    vastgelegd_op TIMESTAMP NOT NULL DEFAULT current_timestamp,
+    bouw_nr BIGINT
 );
 -- The state of each file as far as the data goes: its latest sighting that loaded or rejected it.
 CREATE OR REPLACE VIEW audit.bestanden_actueel AS
@@ -90,6 +93,7 @@ def ensure_schema(conn: duckdb.DuckDBPyConnection, raw_tables: dict[str, tuple[d
     (one row per row read) is converted in place.
     """
     conn.execute(AUDIT_DDL)
+    _number_builds(conn)
     for table, (columns, natural_key) in raw_tables.items():
         old = _kind_of(conn, table) == "BASE TABLE"
         if old:
@@ -112,6 +116,20 @@ def ensure_schema(conn: duckdb.DuckDBPyConnection, raw_tables: dict[str, tuple[d
             SELECT v.* EXCLUDE (_versie), b.pad AS _pad, s._leverdatum, s._bestand_id, b.blad AS _blad, s._rijnummer
             FROM {table}__actueel AS s JOIN {table}__versies AS v ON {on} AND v._versie = s._versie
             JOIN audit.bestanden AS b ON b.bestand_id = s._bestand_id""")
+
+
+def _number_builds(conn: duckdb.DuckDBPyConnection) -> None:
+    """Create the sequence that orders builds; a warehouse from before it gets ``bouw_nr`` columns, its builds
+    numbered in the order their clock said (all it has), and the sequence starting after them."""
+    if conn.execute("SELECT count(*) FROM duckdb_sequences() WHERE schema_name = 'audit' AND "
+                    "sequence_name = 'bouw_nr_seq' AND database_name = current_database()").fetchone()[0]:
+        return
+    for table in ("bouw", "bouw_invoer"):
+        conn.execute(f"ALTER TABLE audit.{table} ADD COLUMN IF NOT EXISTS bouw_nr BIGINT")
+    conn.execute("UPDATE audit.bouw SET bouw_nr = o.n FROM (SELECT rowid AS r, row_number() OVER "
+                 "(ORDER BY voltooid_op, rowid) AS n FROM audit.bouw) AS o WHERE audit.bouw.rowid = o.r")
+    done = conn.execute("SELECT coalesce(max(bouw_nr), 0) FROM audit.bouw").fetchone()[0]
+    conn.execute(f"CREATE SEQUENCE audit.bouw_nr_seq START WITH {int(done) + 1}")
 
 
 def version_hash(columns: list[str], alias: str = "") -> str:

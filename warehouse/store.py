@@ -176,7 +176,7 @@ def store_file(conn: duckdb.DuckDBPyConnection, table: str, audit: dict, deliver
             verify()
         conn.execute("COMMIT")
     except BaseException:
-        conn.execute("ROLLBACK")
+        rollback(conn)
         raise
     finally:
         for temp in ("_nieuw", "_vorige"):
@@ -185,6 +185,18 @@ def store_file(conn: duckdb.DuckDBPyConnection, table: str, audit: dict, deliver
             except duckdb.Error:
                 pass
     return bestand_id, loaded
+
+
+def rollback(conn: duckdb.DuckDBPyConnection) -> None:
+    """Roll back the open transaction, if DuckDB has not already ended it.
+
+    A failed COMMIT (a full disk: "Could not write file ...wal: No space left on device") ends the transaction
+    itself; a ROLLBACK then fails with "no transaction is active", which must never replace the real error.
+    """
+    try:
+        conn.execute("ROLLBACK")
+    except duckdb.TransactionException:
+        pass  # nothing open any more: the caller re-raises the error that ended it
 
 
 def _columns(conn: duckdb.DuckDBPyConnection, table: str) -> list[str]:
