@@ -23,7 +23,7 @@ from fairshare.settings import ConfigError, Settings, is_meeting_date
 from ingest import region
 from ingest.landing import SOURCES
 from ingest.values import key_fingerprint
-from warehouse import lock, publish, store
+from warehouse import data_only, lock, publish, store
 
 
 @dataclass
@@ -131,7 +131,7 @@ def _warehouse_region(warehouse: Path) -> str | None:
     """The region a warehouse was built for (seed `regio`), if it has been built."""
     if not warehouse.exists():
         return None
-    with duckdb.connect(str(warehouse), read_only=True) as conn:
+    with data_only.connect_read_only(warehouse) as conn:  # not yet known to be ours: read as data only
         found = conn.execute("SELECT 1 FROM duckdb_tables() WHERE schema_name = 'referentie' "
                              "AND table_name = 'regio'").fetchone()
         return conn.execute("SELECT regio_code FROM referentie.regio").fetchone()[0] if found else None

@@ -285,3 +285,22 @@ def _no_pack_left_behind():
     before = set(region.regions())
     yield
     assert set(region.regions()) == before
+
+
+def test_an_existing_warehouse_is_read_as_data_before_it_is_known_to_be_ours(tmp_path):
+    """A file at --warehouse that the pipeline did not write: its views never run (they could read any file)."""
+    import duckdb
+
+    from fairshare.runner import _warehouse_region
+    from warehouse import store
+
+    secret = tmp_path / "register.txt"
+    secret.write_text("Jansen;123456782;01-02-1980\n")
+    foreign = tmp_path / "vreemd.duckdb"
+    with duckdb.connect(str(foreign)) as conn:
+        conn.execute("CREATE SCHEMA audit; CREATE SCHEMA referentie")
+        conn.execute(f"CREATE VIEW audit.pseudoniem_sleutel AS SELECT content AS vingerafdruk FROM read_text('{secret}')")
+        conn.execute(f"CREATE VIEW referentie.regio AS SELECT content AS regio_code FROM read_text('{secret}')")
+        assert "Jansen" in conn.execute("SELECT vingerafdruk FROM audit.pseudoniem_sleutel").fetchone()[0]
+    assert store.stored_fingerprint(foreign) is None
+    assert _warehouse_region(foreign) is None

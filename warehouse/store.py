@@ -20,7 +20,7 @@ import pandas as pd
 
 from fairshare import timing
 from ingest.values import hmac_pads, pseudonym_sql
-from warehouse import schema
+from warehouse import data_only, schema
 
 
 class KeyMismatch(Exception):
@@ -59,8 +59,9 @@ def stored_fingerprint(path: Path) -> str | None:
     """The key fingerprint recorded in an existing warehouse file, if any."""
     if not path.exists():
         return None
-    with connect(path, read_only=True) as conn:
-        exists = conn.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'audit' "
+    # Checked before the run knows the file is its own: read as data (a view there could read any file).
+    with data_only.connect_read_only(path) as conn:
+        exists = conn.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'audit' "
                               "AND table_name = 'pseudoniem_sleutel'").fetchone()[0]
         if not exists:
             return None
