@@ -26,6 +26,7 @@ import yaml
 
 from fairshare.files import XLSX_INERT, atomic_path
 from ingest.config import CONFIG_DIR, ColumnSpec, IngestConfig, load_config
+from ingest.landing import escaped
 from warehouse import lock, store
 
 BRON_NAMEN = {"swev": "SWEV-toewijzingen", "urgentie": "Urgentieregister", "planregister": "Planregister Wonen"}
@@ -170,9 +171,11 @@ def vertaal(reden: str) -> tuple[str, str | None]:
 def _afgewezen_nl(reden: str, pad: str) -> str:
     """The reason of a rejected file in Dutch, without the file's path and name.
 
-    The loader stores ``"<pad>: <reason>"``; exactly this file's own path is stripped (a name may itself hold
-    ``": "``). A message no pattern knows is shown as stored, with the file's name taken out.
+    The loader stores ``"<pad>: <reason>"`` with control characters of the name escaped
+    (``ingest.landing.escaped``); exactly this file's own path is stripped (a name may itself hold ``": "``).
+    A message no pattern knows is shown as stored, with the file's name taken out.
     """
+    pad = escaped(pad)
     tekst = reden.removeprefix(f"{pad}: ")
     naam = pad.rsplit("/", 1)[-1]
     vorm = f"file name '{naam}' "
