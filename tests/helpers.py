@@ -5,8 +5,12 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import os
+import shutil
+import socket
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -166,3 +170,47 @@ def assert_every_line_accounted_for(warehouse: Path, landing: Path, path: Path, 
     assert (sightings, quarantined) == (geladen, quarantaine), f"{pad}: the warehouse holds {sightings} rows and " \
                                                                f"{quarantined} quarantine rows of it"
     return status
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _as_postgres(args: list[str]) -> list[str]:
+    return ["runuser", "-u", "postgres", "--", *args] if os.geteuid() == 0 else args
+
+
+@contextmanager
+def postgres_cluster(prefix: str = "fairshare-pg-", hba: str | None = None, options: str = ""
+                     ) -> Iterator[tuple[str, int, Path]]:
+    """A private PostgreSQL cluster on a free loopback port: (admin DSN, port, server log), removed afterwards.
+
+    Its folder sits directly under the temp dir: pytest's own folders are private to the test user, and the
+    server runs as `postgres` when the tests run as root. ``hba`` replaces pg_hba.conf; ``options`` are extra
+    server options (``-c name=value``).
+    """
+    bindir = Path(subprocess.run(["pg_config", "--bindir"], capture_output=True, text=True, check=True).stdout.strip())
+    if not (bindir / "initdb").exists():
+        bindir = next(Path("/usr/lib/postgresql").glob("*/bin"))
+    base = Path(tempfile.mkdtemp(prefix=prefix))
+    data = base / "data"
+    data.mkdir()
+    if os.geteuid() == 0:
+        shutil.chown(base, "postgres")
+        shutil.chown(data, "postgres")
+    port = _free_port()
+    subprocess.run(_as_postgres([str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres"]),
+                   check=True, capture_output=True)
+    if hba is not None:
+        (data / "pg_hba.conf").write_text(hba)
+    subprocess.run(_as_postgres([str(bindir / "pg_ctl"), "-D", str(data), "-w", "-l", str(data / "log"), "-o",
+                                 f"-p {port} -k {data} -c listen_addresses=127.0.0.1 {options}".strip(), "start"]),
+                   check=True, capture_output=True)
+    try:
+        yield f"postgresql://postgres@127.0.0.1:{port}/postgres", port, data / "log"
+    finally:
+        subprocess.run(_as_postgres([str(bindir / "pg_ctl"), "-D", str(data), "-m", "fast", "stop"]),
+                       capture_output=True)
+        shutil.rmtree(base, ignore_errors=True)

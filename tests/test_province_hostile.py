@@ -14,14 +14,13 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import duckdb
 import psycopg
 import pytest
 
-from tests.test_serving import _as_postgres, _free_port
+from tests.helpers import postgres_cluster
 from warehouse.publish import READER_ROLE
 
 FAIRSHARE = str(Path(sys.executable).parent / "fairshare")
@@ -67,33 +66,14 @@ def copies(tmp_path_factory):
 def postgres():
     """A private PostgreSQL cluster that authenticates every role but the admin with SCRAM over TCP, and logs
     every statement (and pg_stat_statements), so a password sent in clear would be seen."""
-    bindir = Path(subprocess.run(["pg_config", "--bindir"], capture_output=True, text=True, check=True).stdout.strip())
-    if not (bindir / "initdb").exists():
-        bindir = next(Path("/usr/lib/postgresql").glob("*/bin"))
-    base = Path(tempfile.mkdtemp(prefix="fairshare-pg-scram-"))
-    data = base / "data"
-    data.mkdir()
-    if os.geteuid() == 0:
-        shutil.chown(base, "postgres")
-        shutil.chown(data, "postgres")
-    port = _free_port()
-    subprocess.run(_as_postgres([str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres"]),
-                   check=True, capture_output=True)
-    (data / "pg_hba.conf").write_text("local all all trust\nhost all postgres 127.0.0.1/32 trust\n"
-                                      "host all all 127.0.0.1/32 scram-sha-256\n")
-    options = (f"-p {port} -k {data} -c listen_addresses=127.0.0.1 -c log_statement=all "
-               "-c shared_preload_libraries=pg_stat_statements -c password_encryption=scram-sha-256")
-    subprocess.run(_as_postgres([str(bindir / "pg_ctl"), "-D", str(data), "-w", "-l", str(data / "log"), "-o", options,
-                                 "start"]), check=True, capture_output=True)
-    admin = f"postgresql://postgres@127.0.0.1:{port}/postgres"
-    with psycopg.connect(admin, autocommit=True) as pg:
-        pg.execute("CREATE EXTENSION pg_stat_statements")
-    try:
-        yield admin, port, data / "log"
-    finally:
-        subprocess.run(_as_postgres([str(bindir / "pg_ctl"), "-D", str(data), "-m", "fast", "stop"]),
-                       capture_output=True)
-        shutil.rmtree(base, ignore_errors=True)
+    hba = ("local all all trust\nhost all postgres 127.0.0.1/32 trust\n"
+           "host all all 127.0.0.1/32 scram-sha-256\n")
+    options = ("-c log_statement=all -c shared_preload_libraries=pg_stat_statements "
+               "-c password_encryption=scram-sha-256")
+    with postgres_cluster("fairshare-pg-scram-", hba=hba, options=options) as (admin, port, log):
+        with psycopg.connect(admin, autocommit=True) as pg:
+            pg.execute("CREATE EXTENSION pg_stat_statements")
+        yield admin, port, log
 
 
 def _database(postgres, name: str) -> str:

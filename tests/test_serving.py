@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import os
 import shutil
-import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -16,6 +13,7 @@ import duckdb
 import psycopg
 import pytest
 
+from tests.helpers import postgres_cluster
 from warehouse.publish import READER_ROLE, publish_duckdb, publish_postgres
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -117,43 +115,11 @@ def test_reader_holding_the_published_file_does_not_block_a_pipeline_run(sample,
 # ---- PostgreSQL -------------------------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _as_postgres(args: list[str]) -> list[str]:
-    return ["runuser", "-u", "postgres", "--", *args] if os.geteuid() == 0 else args
-
-
 @pytest.fixture(scope="module")
 def postgres():
-    """A private PostgreSQL cluster on a free loopback port, stopped and removed afterwards.
-
-    Its folder sits directly under the temp dir: pytest's own folders are private to the test user,
-    and the server runs as `postgres` when the tests run as root.
-    """
-    bindir = Path(subprocess.run(["pg_config", "--bindir"], capture_output=True, text=True, check=True).stdout.strip())
-    if not (bindir / "initdb").exists():
-        bindir = next(Path("/usr/lib/postgresql").glob("*/bin"))
-    base = Path(tempfile.mkdtemp(prefix="fairshare-pg-"))
-    data = base / "data"
-    data.mkdir()
-    if os.geteuid() == 0:
-        shutil.chown(data.parent, "postgres")
-        shutil.chown(data, "postgres")
-    port = _free_port()
-    subprocess.run(_as_postgres([str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres"]),
-                   check=True, capture_output=True)
-    subprocess.run(_as_postgres([str(bindir / "pg_ctl"), "-D", str(data), "-w", "-l", str(data / "log"), "-o",
-                                 f"-p {port} -k {data} -c listen_addresses=127.0.0.1", "start"]),
-                   check=True, capture_output=True)
-    try:
-        yield f"postgresql://postgres@127.0.0.1:{port}/postgres", port
-    finally:
-        subprocess.run(_as_postgres([str(bindir / "pg_ctl"), "-D", str(data), "-m", "fast", "stop"]), capture_output=True)
-        shutil.rmtree(base, ignore_errors=True)
+    """A private PostgreSQL cluster on a free loopback port (tests/helpers.py), stopped and removed afterwards."""
+    with postgres_cluster() as (dsn, port, _):
+        yield dsn, port
 
 
 def test_postgres_publication_and_a_read_only_role(sample, postgres):
