@@ -211,6 +211,8 @@ def provincie(regios: tuple[str, ...], copies: tuple[str, ...], out: Path) -> No
         except Exception as exc:  # never a traceback: the cause in one line, exit 3
             _stop(EXIT_FAILED, f"the PostgreSQL publication failed: {type(exc).__name__}: {exc}")
         click.echo(f"PostgreSQL: schema provincie at {pg.target}")
+        for text in pg.warnings:
+            click.echo(f"fairshare: WARNING: {text}", err=True)
 
 
 @main.command()

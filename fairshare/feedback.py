@@ -27,7 +27,7 @@ import yaml
 from fairshare.files import XLSX_INERT, atomic_path
 from ingest.config import CONFIG_DIR, ColumnSpec, IngestConfig, load_config
 from ingest.landing import escaped
-from warehouse import lock, store
+from warehouse import data_only, lock
 
 BRON_NAMEN = {"swev": "SWEV-toewijzingen", "urgentie": "Urgentieregister", "planregister": "Planregister Wonen"}
 KOLOMMEN = ["Bestand", "Blad", "Rij", "Kolom", "Reden", "Geldige waarde", "Gelezen waarden"]
@@ -381,7 +381,8 @@ def export(warehouse: Path, out: Path, bron: str | None = None, levering: str | 
         except OSError:  # a folder this user may only read: no run of theirs can write it either; read without
             pass
         try:
-            conn = stack.enter_context(store.connect(warehouse, read_only=True))
+            # --warehouse may name any file: its views (audit.bestanden_actueel) run with file access off
+            conn = stack.enter_context(data_only.connect_read_only(warehouse))
         except duckdb.Error as exc:
             who = lock.file_holder(exc)
             if who is None:
@@ -392,5 +393,9 @@ def export(warehouse: Path, out: Path, bron: str | None = None, levering: str | 
                         "AND table_name IN ('quarantaine', 'bestanden')").fetchone()[0] != 2:
             raise QuarantaineError(f"{warehouse} holds no audit tables of fairshare: give the warehouse that "
                                    "fairshare run loads (--warehouse FILE, FAIRSHARE_WAREHOUSE)")
-        regels, afgewezen = collect(conn, bron, levering)
+        try:
+            regels, afgewezen = collect(conn, bron, levering)
+        except duckdb.Error as exc:  # e.g. a view of a foreign file that wants to read a file: refused, not run
+            raise QuarantaineError(f"{warehouse} cannot be read as a fairshare warehouse: "
+                                   f"{str(exc).splitlines()[0]}") from None
     return len(regels), len(afgewezen), write(regels, afgewezen, out)

@@ -347,7 +347,8 @@ def sniff_encoding(path: Path) -> str:
 def csv_limits() -> dict[str, int]:
     """Limits a csv must keep to be read at all (README, "Limits on csv files"), checked before pandas reads it."""
     return {"max_line_bytes": _limit("FAIRSHARE_CSV_MAX_LINE_BYTES", 1 << 20),
-            "max_fields": _limit("FAIRSHARE_CSV_MAX_FIELDS", 1000)}
+            # Excel's own column limit: "Save as CSV" pads every line to the used range, stray cells included.
+            "max_fields": _limit("FAIRSHARE_CSV_MAX_FIELDS", 16384)}
 
 
 CHUNK_CELLS = CHUNK_ROWS * 40  # a wide csv reads in fewer rows per chunk: memory follows cells, not rows

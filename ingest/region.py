@@ -61,7 +61,7 @@ def seeds_dir(regio: str | None = None) -> Path:
 
 def read_seed(name: str, regio: str | None = None) -> list[dict[str, str]]:
     """One of the region's seeds as rows of text."""
-    with open(seeds_dir(regio) / name, newline="", encoding="utf-8") as fh:
+    with open(seeds_dir(regio) / name, newline="", encoding="utf-8-sig") as fh:  # Excel's "CSV UTF-8" has a BOM
         return list(csv.DictReader(fh))
 
 
@@ -108,7 +108,7 @@ def check_pack(regio: str | None = None) -> None:
             raise BadPack(f"the region pack {path} has no seed file seeds/{file.name} (columns "
                           f"{', '.join(wanted)}): every region needs it, see another region's pack for an example")
         try:
-            with open(file, newline="", encoding="utf-8") as fh:
+            with open(file, newline="", encoding="utf-8-sig") as fh:  # dbt reads a seed with a BOM too
                 rows = csv.reader(fh)
                 header = next(rows, [])
                 count = sum(1 for row in rows if any(row))

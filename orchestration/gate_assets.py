@@ -104,6 +104,11 @@ def _older_published(context: dg.AssetExecutionContext, before, now) -> None:
     """Say loudly that readers now see an older peildatum than they did: on the console, in the summary, in Dagster."""
     text = (f"the published copy now holds an OLDER peildatum: {gate.datum_nl(now)}, where it held "
             f"{gate.datum_nl(before)} (are the newer deliveries rejected, e.g. dated after a clock that is behind?)")
+    _warn(context, text)
+
+
+def _warn(context: dg.AssetExecutionContext, text: str) -> None:
+    """A warning on the console, in the run's summary and in Dagster's log."""
     context.log.warning(text)
     if shown := console.report():
         shown.line(f"  WARNING: {text}")
@@ -138,6 +143,8 @@ def publicatie(context: dg.AssetExecutionContext, fairshare: FairshareResource) 
             pg = publish.publish_postgres(settings.warehouse, settings.publish_postgres_dsn,
                                           settings.postgres_reader_password)
             metadata["postgres"] = pg.target
+            for text in pg.warnings:
+                _warn(context, text)
         context.log.info(f"Gepubliceerd: {duck.target}" + (f" en PostgreSQL {metadata['postgres']}"
                                                            if "postgres" in metadata else ""))
     else:

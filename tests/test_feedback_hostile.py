@@ -242,6 +242,25 @@ def test_a_file_that_is_no_warehouse_is_one_sentence(tmp_path):
     assert not (tmp_path / "x.csv").exists()
 
 
+def test_a_foreign_warehouse_view_never_reads_a_file_into_the_list(tmp_path):
+    """--warehouse may name any DuckDB file: a view there over read_text is refused, its file never read."""
+    secret = tmp_path / "register.txt"
+    secret.write_text("Jansen;123456782;01-02-1980\n")
+    foreign = tmp_path / "vreemd.duckdb"
+    with duckdb.connect(str(foreign)) as conn:
+        conn.execute("CREATE SCHEMA audit")
+        conn.execute("CREATE TABLE audit.bestanden (bestand_id INTEGER, bron VARCHAR, pad VARCHAR, leverdatum DATE, "
+                     "status VARCHAR, reden VARCHAR)")
+        conn.execute("CREATE TABLE audit.quarantaine (bestand_id INTEGER, bron VARCHAR, pad VARCHAR, blad VARCHAR, "
+                     "rijnummer INTEGER, kolom VARCHAR, reden VARCHAR, waarden JSON)")
+        conn.execute("CREATE VIEW audit.bestanden_actueel AS SELECT 'swev' AS bron, 'swev/x.csv' AS pad, "
+                     f"NULL::DATE AS leverdatum, 'afgewezen' AS status, content AS reden FROM read_text('{secret}')")
+    out = tmp_path / "lijst.csv"
+    result = _cli("--warehouse", str(foreign), "--out", str(out))
+    assert "cannot be read as a fairshare warehouse" in _one_sentence(result)
+    assert "Jansen" not in result.stdout + result.stderr and not out.exists()
+
+
 def test_the_bo_workbook_writes_descriptions_as_strings(sample_run, tmp_path):
     """Column descriptions reach the workbook's cover from the warehouse: one that looks like a formula or link
     (a dbt description starting with `=` or `https://`) stays text."""

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
@@ -43,6 +43,7 @@ class Published:
 
     target: str
     tables: dict[str, int]  # "schema.table" -> rows
+    warnings: list[str] = field(default_factory=list)  # published, but something for the operator to fix
 
 
 def _tables(conn: duckdb.DuckDBPyConnection, catalog: str, schemas: dict | None = None) -> list[tuple[str, str]]:
@@ -212,13 +213,13 @@ def publish_postgres(warehouse: Path, dsn: str, reader_password: str | None = No
                     sql.Identifier(schema), sql.Identifier(READER_ROLE)))
                 cur.execute(sql.SQL("GRANT SELECT ON ALL TABLES IN SCHEMA {} TO {}").format(
                     sql.Identifier(schema), sql.Identifier(READER_ROLE)))
-            _lock_down_reader(cur)
+            warnings = _lock_down_reader(cur)
         pg.commit()
-    return Published(dsn.split("@")[-1], counts)
+    return Published(dsn.split("@")[-1], counts, warnings)
 
 
 class ReaderNotLockedDown(RuntimeError):
-    """The reader role could still create something in the database: nothing is published."""
+    """The reader role has role attributes beyond LOGIN (superuser, createdb, …): nothing is published."""
 
 
 def scram_secret(pg, password: str) -> str:
@@ -227,14 +228,16 @@ def scram_secret(pg, password: str) -> str:
     return pg.pgconn.encrypt_password(password.encode(), READER_ROLE.encode(), b"scram-sha-256").decode("ascii")
 
 
-def _lock_down_reader(cur) -> None:
+def _lock_down_reader(cur) -> list[str]:
     """The reader may connect and read the published schemas, nothing else: no temporary tables (PostgreSQL
     grants TEMPORARY on every database to PUBLIC, so PUBLIC loses it here; the owner keeps it), no objects in
     schema `public` (PostgreSQL 14 and clusters upgraded from it let PUBLIC create there) nor anywhere else.
 
     Each right is revoked only while the reader holds it (a GRANT or REVOKE rewrites the catalog row, and two
-    publications doing so at once would conflict). Checked afterwards: when the publishing user may not
-    revoke a right, this raises and the publication's transaction is rolled back.
+    publications doing so at once would conflict). Checked afterwards: a right the publishing user may not
+    revoke (it is not the database's owner, or `public` belongs to the bootstrap superuser as on PostgreSQL 14)
+    is returned as a warning naming the SQL for the database's owner — a publication that worked before is
+    never refused for it; a reader with role attributes beyond LOGIN raises (nothing is published).
     """
     from psycopg import sql
 
@@ -258,14 +261,19 @@ def _lock_down_reader(cur) -> None:
         "(SELECT array_agg(nspname::text ORDER BY nspname) FROM pg_namespace WHERE "
         " has_schema_privilege(%(role)s, oid, 'CREATE')) FROM pg_roles WHERE rolname = %(role)s",
         {"role": READER_ROLE}).fetchone()
-    rights = [what for what, held in zip(("has role attributes beyond LOGIN", "may create temporary tables",
-                                          "may create schemas"), found[:3], strict=True) if held]
-    rights += [f"may create objects in schema {', '.join(found[3])}"] if found[3] else []
-    if rights:
+    if found[0]:
         raise ReaderNotLockedDown(
-            f"the reader role {READER_ROLE} {' and '.join(rights)} in database {database.as_string(cur)}, and the "
-            "publishing user cannot revoke that: publish as the database's owner, or have it run REVOKE TEMPORARY, "
-            "CREATE ON DATABASE … FROM PUBLIC and REVOKE CREATE ON SCHEMA public FROM PUBLIC")
+            f"the reader role {READER_ROLE} has role attributes beyond LOGIN (superuser, createdb, createrole, "
+            f"bypassrls or replication): remove them (ALTER ROLE {READER_ROLE} NOSUPERUSER NOCREATEDB …)")
+    rights = [what for what, held in zip(("may create temporary tables", "may create schemas"), found[1:3],
+                                         strict=True) if held]
+    rights += [f"may create objects in schema {', '.join(found[3])}"] if found[3] else []
+    if not rights:
+        return []
+    name = database.as_string(cur)
+    return [f"the reader role {READER_ROLE} {' and '.join(rights)} in database {name} (through PUBLIC), and the "
+            f"publishing user cannot revoke that: have the database's owner run REVOKE TEMPORARY, CREATE ON DATABASE "
+            f"{name} FROM PUBLIC; REVOKE CREATE ON SCHEMA public FROM PUBLIC (or publish as the owner)"]
 
 
 def _comment_postgres(cur, duck: duckdb.DuckDBPyConnection, schema: str, table: str) -> None:
