@@ -313,3 +313,23 @@ def test_the_reader_logs_in_with_scram_reads_and_may_create_nothing(copies, undi
         assert pg.execute("SELECT has_database_privilege(%s, current_database(), 'TEMP')",
                           [READER_ROLE]).fetchone()[0] is False
         assert pg.execute("SELECT has_database_privilege('postgres', current_database(), 'TEMP')").fetchone()[0]
+
+
+def test_a_publisher_that_may_not_revoke_still_publishes_and_is_told_what_to_ask_the_owner(copies, postgres,
+                                                                                         tmp_path):
+    """A publishing user that is not the database's owner cannot take TEMP from PUBLIC: the publication that
+    worked before still goes through, with one warning that names the SQL for the owner."""
+    admin, port, _ = postgres
+    dsn = _database(postgres, "niet_eigenaar")
+    with psycopg.connect(dsn, autocommit=True) as pg:
+        pg.execute("DROP ROLE IF EXISTS uitgever")
+        pg.execute("CREATE ROLE uitgever LOGIN PASSWORD 'uitgever-wachtwoord'")
+        pg.execute("GRANT CREATE ON DATABASE niet_eigenaar TO uitgever")
+        if not pg.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [READER_ROLE]).fetchone():
+            pg.execute(f"CREATE ROLE {READER_ROLE} NOLOGIN")
+    publisher = f"postgresql://uitgever:uitgever-wachtwoord@127.0.0.1:{port}/niet_eigenaar"
+    result = _province(tmp_path / "provincie", _healthy(copies), publisher, password="")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "WARNING" in result.stderr and "REVOKE TEMPORARY, CREATE ON DATABASE" in result.stderr
+    with psycopg.connect(dsn) as pg:
+        assert pg.execute("SELECT count(*) FROM provincie.regios").fetchone()[0] == 2
