@@ -18,6 +18,7 @@ from pathlib import Path
 import yaml
 
 from ingest import region
+from ingest.limits import csv_limits, xlsx_limits
 from ingest.text import match_key
 
 CONFIG_DIR = Path(__file__).parent / "config"
@@ -195,8 +196,6 @@ def load_config(config_dir: Path = CONFIG_DIR, seeds_dir: Path = SEEDS_DIR, regi
         digest.update(f.read_bytes())
     # The reading limits decide which files are rejected: raising one (as a rejection's reason suggests) must
     # make the next run read those files again, like any other configuration change.
-    from ingest.readers import csv_limits, xlsx_limits
-
     digest.update(repr(sorted({**csv_limits(), **xlsx_limits()}.items())).encode())
     src = yaml.safe_load(files[0].read_text(encoding="utf-8"))
     pack = region.load_regio(regio)

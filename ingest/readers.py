@@ -16,7 +16,6 @@ import atexit
 import codecs
 import csv
 import datetime as dt
-import os
 import pickle
 import re
 import resource
@@ -35,6 +34,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ingest.limits import csv_limits, xlsx_limits
 from ingest.values import ExcelError
 
 
@@ -77,20 +77,6 @@ def read_sheets(path: Path) -> list[Sheet]:
     if suffix == ".csv":
         return [_read_csv(path)]
     raise BadFile(f"not an xlsx or csv file ({path.suffix})")
-
-
-def _limit(name: str, default: int) -> int:
-    """An operating limit, overridable by the environment (read when a file is read, never at import)."""
-    value = os.environ.get(name, "")
-    return int(value) if value.isdigit() else default
-
-
-def xlsx_limits() -> dict[str, int]:
-    """Limits an xlsx must keep to be read at all (README, "Limits on xlsx files")."""
-    return {"max_cells": _limit("FAIRSHARE_XLSX_MAX_CELLS", 50_000_000),
-            "max_bytes": _limit("FAIRSHARE_XLSX_MAX_BYTES", 4 << 30),
-            "memory": _limit("FAIRSHARE_XLSX_READER_MEMORY", 6 << 30),
-            "cpu_seconds": _limit("FAIRSHARE_XLSX_READER_SECONDS", 1800)}
 
 
 _ENCRYPTED = "EncryptedPackage".encode("utf-16-le")  # the stream Excel writes a password-protected workbook to
@@ -342,13 +328,6 @@ def sniff_encoding(path: Path) -> str:
         return "utf-8-sig"
     except UnicodeDecodeError:
         return "cp1252"
-
-
-def csv_limits() -> dict[str, int]:
-    """Limits a csv must keep to be read at all (README, "Limits on csv files"), checked before pandas reads it."""
-    return {"max_line_bytes": _limit("FAIRSHARE_CSV_MAX_LINE_BYTES", 1 << 20),
-            # Excel's own column limit: "Save as CSV" pads every line to the used range, stray cells included.
-            "max_fields": _limit("FAIRSHARE_CSV_MAX_FIELDS", 16384)}
 
 
 CHUNK_CELLS = CHUNK_ROWS * 40  # a wide csv reads in fewer rows per chunk: memory follows cells, not rows
