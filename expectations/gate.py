@@ -21,8 +21,20 @@ import yaml
 from expectations.suites import Suite, suspects_sql
 
 REPORT_CONFIG = Path(__file__).resolve().parent.parent / "fairshare" / "report" / "config.yaml"
-MAANDEN = ["januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus", "september", "oktober",
-           "november", "december"]
+MAANDEN = [
+    "januari",
+    "februari",
+    "maart",
+    "april",
+    "mei",
+    "juni",
+    "juli",
+    "augustus",
+    "september",
+    "oktober",
+    "november",
+    "december",
+]
 
 
 def datum_nl(d: dt.date) -> str:
@@ -47,79 +59,145 @@ def snapshot_for(peildatum: dt.date) -> dt.date:
 def poort_regels(conn: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """All gate rules and freshness warnings for the peildatum of the marts."""
     cfg = report_config()
-    peildatum, data_tot = conn.execute("SELECT peildatum, data_tot FROM intermediate.int_peildatum").fetchone()
+    peildatum, data_tot = conn.execute(
+        "SELECT peildatum, data_tot FROM intermediate.int_peildatum"
+    ).fetchone()
     rows: list[dict] = []
 
     def add(regel, onderwerp, geslaagd, bericht, ernst="blokkerend"):
-        rows.append({"regel": regel, "onderwerp": onderwerp, "ernst": ernst, "geslaagd": bool(geslaagd),
-                     "bericht": None if geslaagd else bericht})
+        rows.append(
+            {
+                "regel": regel,
+                "onderwerp": onderwerp,
+                "ernst": ernst,
+                "geslaagd": bool(geslaagd),
+                "bericht": None if geslaagd else bericht,
+            }
+        )
 
-    lever = conn.execute("SELECT bron, commissie, leverdatum, pad, rijen_geladen, rijen_quarantaine "
-                         "FROM staging.stg_audit__leveringen").df()
+    lever = conn.execute(
+        "SELECT bron, commissie, leverdatum, pad, rijen_geladen, rijen_quarantaine "
+        "FROM staging.stg_audit__leveringen"
+    ).df()
     # The region's label for its cooperating corporations, which also deliver the allocations (seed regio).
     [label] = conn.execute("SELECT samenwerkend_label FROM referentie.regio").fetchone()
     swev = lever[lever["bron"] == "swev"]
-    add("swev_levering", label, (pd.to_datetime(swev["leverdatum"]).dt.date >= peildatum).any(),
-        f"Er is geen {label}-levering met extractiedatum op of na {datum_nl(peildatum)} geladen.")
+    add(
+        "swev_levering",
+        label,
+        (pd.to_datetime(swev["leverdatum"]).dt.date >= peildatum).any(),
+        f"Er is geen {label}-levering met extractiedatum op of na {datum_nl(peildatum)} geladen.",
+    )
 
     # The region's committees (seed commissies): the gate requires those marked verplicht, warns for the others.
-    commissies = conn.execute("SELECT commissie, naam, verplicht FROM referentie.commissies "
-                              "ORDER BY soort = 'advies', naam").fetchall()
+    commissies = conn.execute(
+        "SELECT commissie, naam, verplicht FROM referentie.commissies ORDER BY soort = 'advies', naam"
+    ).fetchall()
     regs = lever[lever["bron"] == "urgentie"]
     for commissie, naam, verplicht in commissies:
         eigen = regs[regs["commissie"] == commissie]
         recent = (pd.to_datetime(eigen["leverdatum"]).dt.date >= peildatum).any()
-        add("register_levering", naam, recent,
+        add(
+            "register_levering",
+            naam,
+            recent,
             f"De urgentiecommissie van {naam} heeft geen register geleverd met extractiedatum op of na "
-            f"{datum_nl(peildatum)}.", ernst="blokkerend" if verplicht else "waarschuwing")
+            f"{datum_nl(peildatum)}.",
+            ernst="blokkerend" if verplicht else "waarschuwing",
+        )
 
     snapshot = snapshot_for(peildatum)
     plan = lever[lever["bron"] == "planregister"]
     geladen = (pd.to_datetime(plan["leverdatum"]).dt.date == snapshot).any()
-    add("planregister_momentopname", f"planregister {snapshot:%Y-%m}", geladen,
+    add(
+        "planregister_momentopname",
+        f"planregister {snapshot:%Y-%m}",
+        geladen,
         f"Het Planregister Wonen van {MAANDEN[snapshot.month - 1]} {snapshot.year} "
-        f"(planregister_{snapshot:%Y-%m}) is niet geladen.")
-    uiterlijk = dt.date.fromisoformat(f"{snapshot.year}-{cfg['planregister_uiterlijk'][f'{snapshot.month:02d}']}")
-    add("planregister_tijdig", f"planregister {snapshot:%Y-%m}", geladen,
+        f"(planregister_{snapshot:%Y-%m}) is niet geladen.",
+    )
+    uiterlijk = dt.date.fromisoformat(
+        f"{snapshot.year}-{cfg['planregister_uiterlijk'][f'{snapshot.month:02d}']}"
+    )
+    add(
+        "planregister_tijdig",
+        f"planregister {snapshot:%Y-%m}",
+        geladen,
         f"Het Planregister van {MAANDEN[snapshot.month - 1]} {snapshot.year} moest uiterlijk {datum_nl(uiterlijk)} "
-        "zijn geleverd.", ernst="waarschuwing")
+        "zijn geleverd.",
+        ernst="waarschuwing",
+    )
 
     # Quarantine over the deliveries the report uses: latest SWEV, each committee's latest, the snapshot for P.
-    used = pd.concat([
-        swev.sort_values("leverdatum").tail(1),
-        regs.sort_values("leverdatum").groupby("commissie", dropna=False).tail(1),
-        plan[pd.to_datetime(plan["leverdatum"]).dt.date == snapshot],
-    ])
-    namen = {"swev": f"{label}-toewijzingen", "urgentie": "registers van de urgentiecommissies",
-             "planregister": "Planregister Wonen"}
+    used = pd.concat(
+        [
+            swev.sort_values("leverdatum").tail(1),
+            regs.sort_values("leverdatum").groupby("commissie", dropna=False).tail(1),
+            plan[pd.to_datetime(plan["leverdatum"]).dt.date == snapshot],
+        ]
+    )
+    namen = {
+        "swev": f"{label}-toewijzingen",
+        "urgentie": "registers van de urgentiecommissies",
+        "planregister": "Planregister Wonen",
+    }
     for bron, naam in namen.items():
         part = used[used["bron"] == bron]
         bad, good = int(part["rijen_quarantaine"].sum()), int(part["rijen_geladen"].sum())
         share = bad / (bad + good) if bad + good else 0.0
-        worst = part.assign(aandeel=part["rijen_quarantaine"] / (part["rijen_quarantaine"] + part["rijen_geladen"]))
+        worst = part.assign(
+            aandeel=part["rijen_quarantaine"] / (part["rijen_quarantaine"] + part["rijen_geladen"])
+        )
         worst = worst.sort_values("aandeel", ascending=False).head(3)
-        detail = "; ".join(f"{r.pad}: {r.rijen_quarantaine} van {r.rijen_quarantaine + r.rijen_geladen} rijen"
-                           for r in worst.itertuples() if r.rijen_quarantaine)
-        add("quarantaine", naam, share <= cfg["max_quarantaine_aandeel"],
+        detail = "; ".join(
+            f"{r.pad}: {r.rijen_quarantaine} van {r.rijen_quarantaine + r.rijen_geladen} rijen"
+            for r in worst.itertuples()
+            if r.rijen_quarantaine
+        )
+        add(
+            "quarantaine",
+            naam,
+            share <= cfg["max_quarantaine_aandeel"],
             f"{naam}: {pct_nl(share)} van de rijen staat in quarantaine (ten hoogste "
-            f"{pct_nl(cfg['max_quarantaine_aandeel'])} toegestaan). {detail}")
+            f"{pct_nl(cfg['max_quarantaine_aandeel'])} toegestaan). {detail}",
+        )
 
-    jaren = [j for (j,) in conn.execute("SELECT jaar FROM intermediate.int_jaren WHERE jaar >= ? ORDER BY 1",
-                                        [cfg["trechter_vanaf"]]).fetchall()]
+    jaren = [
+        j
+        for (j,) in conn.execute(
+            "SELECT jaar FROM intermediate.int_jaren WHERE jaar >= ? ORDER BY 1", [cfg["trechter_vanaf"]]
+        ).fetchall()
+    ]
     grenzen = {j: v for j, v in conn.execute("SELECT jaar, voorlopig FROM referentie.huurgrenzen").fetchall()}
     for jaar in jaren:
-        add("huurgrenzen", str(jaar), jaar in grenzen,
-            f"Voor {jaar} ontbreken de huurgrenzen in dbt_project/seeds/huurgrenzen.csv.")
+        add(
+            "huurgrenzen",
+            str(jaar),
+            jaar in grenzen,
+            f"Voor {jaar} ontbreken de huurgrenzen in dbt_project/seeds/huurgrenzen.csv.",
+        )
         if grenzen.get(jaar):
-            add("huurgrenzen_voorlopig", str(jaar), False,
+            add(
+                "huurgrenzen_voorlopig",
+                str(jaar),
+                False,
                 f"De huurgrenzen van {jaar} zijn voorlopig (nog niet gecontroleerd in de Staatscourant).",
-                ernst="waarschuwing")
-    oud = conn.execute("SELECT g.gemeente_naam, i.peildatum FROM referentie.inwoners i JOIN referentie.gemeenten g "
-                       "USING (gemeente_code) WHERE i.peildatum < (SELECT max(peildatum) FROM referentie.inwoners) "
-                       "ORDER BY 1").fetchall()
+                ernst="waarschuwing",
+            )
+    oud = conn.execute(
+        "SELECT g.gemeente_naam, i.peildatum FROM referentie.inwoners i JOIN referentie.gemeenten g "
+        "USING (gemeente_code) WHERE i.peildatum < (SELECT max(peildatum) FROM referentie.inwoners) "
+        "ORDER BY 1"
+    ).fetchall()
     for naam, datum in oud:
-        add("inwoners_peildatum", naam, False, f"Het inwonertal van {naam} is van {datum_nl(datum)}, ouder dan dat "
-            "van de andere gemeenten (verdeelsleutel inwoners).", ernst="waarschuwing")
+        add(
+            "inwoners_peildatum",
+            naam,
+            False,
+            f"Het inwonertal van {naam} is van {datum_nl(datum)}, ouder dan dat "
+            "van de andere gemeenten (verdeelsleutel inwoners).",
+            ernst="waarschuwing",
+        )
     # An unknown landlord is stored as a keyed placeholder (README "Personal data"): say where to look it up.
     for corp, aantal, pad, rij in conn.execute("""
             SELECT t.corporatie, count(*), first(r._pad ORDER BY r._pad, r._rijnummer),
@@ -127,9 +205,18 @@ def poort_regels(conn: duckdb.DuckDBPyConnection) -> pd.DataFrame:
             FROM intermediate.int_toewijzingen AS t
             LEFT JOIN raw.swev_toewijzingen_actueel AS r USING (toewijzing_id)
             WHERE t.corporatie_onbekend GROUP BY 1 ORDER BY 1""").fetchall():
-        waar = f" ({aantal} {'toewijzing' if aantal == 1 else 'toewijzingen'}, o.a. {pad} rij {rij})" if pad else ""
-        add("verhuurder_onbekend", corp, False, f"Verhuurder '{corp}'{waar} staat niet in de seed corporaties en telt "
-            f"als niet-{label}.", ernst="waarschuwing")
+        waar = (
+            f" ({aantal} {'toewijzing' if aantal == 1 else 'toewijzingen'}, o.a. {pad} rij {rij})"
+            if pad
+            else ""
+        )
+        add(
+            "verhuurder_onbekend",
+            corp,
+            False,
+            f"Verhuurder '{corp}'{waar} staat niet in de seed corporaties en telt als niet-{label}.",
+            ernst="waarschuwing",
+        )
     frame = pd.DataFrame(rows)
     frame["peildatum"] = peildatum
     frame["data_tot"] = data_tot
@@ -187,16 +274,26 @@ def validate(conn: duckdb.DuckDBPyConnection, suite: Suite, docs_root: Path) -> 
     frame, rijen = suite_frame(conn, suite)
     context = gx_context(str(docs_root))
     source = context.data_sources.add_or_update_pandas("fairshare")
-    asset = next((a for a in source.assets if a.name == suite.name), None) or source.add_dataframe_asset(suite.name)
-    batch = next((b for b in asset.batch_definitions if b.name == "geheel"), None) or \
-        asset.add_batch_definition_whole_dataframe("geheel")
-    gx_suite = context.suites.add_or_update(gx.ExpectationSuite(name=suite.name, expectations=suite.expectations()))
+    asset = next((a for a in source.assets if a.name == suite.name), None) or source.add_dataframe_asset(
+        suite.name
+    )
+    batch = next(
+        (b for b in asset.batch_definitions if b.name == "geheel"), None
+    ) or asset.add_batch_definition_whole_dataframe("geheel")
+    gx_suite = context.suites.add_or_update(
+        gx.ExpectationSuite(name=suite.name, expectations=suite.expectations())
+    )
     definition = context.validation_definitions.add_or_update(
-        gx.ValidationDefinition(name=suite.name, data=batch, suite=gx_suite))
-    checkpoint = context.checkpoints.add_or_update(gx.Checkpoint(
-        name=suite.name, validation_definitions=[definition],
-        actions=[gx.checkpoint.UpdateDataDocsAction(name="data_docs")],
-        result_format={"result_format": "SUMMARY", "partial_unexpected_count": 5}))
+        gx.ValidationDefinition(name=suite.name, data=batch, suite=gx_suite)
+    )
+    checkpoint = context.checkpoints.add_or_update(
+        gx.Checkpoint(
+            name=suite.name,
+            validation_definitions=[definition],
+            actions=[gx.checkpoint.UpdateDataDocsAction(name="data_docs")],
+            result_format={"result_format": "SUMMARY", "partial_unexpected_count": 5},
+        )
+    )
     result = checkpoint.run(batch_parameters={"dataframe": frame})
     fouten = []
     for run in result.run_results.values():
@@ -211,7 +308,9 @@ def validate(conn: duckdb.DuckDBPyConnection, suite: Suite, docs_root: Path) -> 
                 continue
             if suite.name == "invarianten":
                 failed = frame[frame["verschil"] != 0]
-                voorbeelden = [f"{c}: {o} (verschil {v})" for c, o, v in failed.head(5).itertuples(index=False)]
+                voorbeelden = [
+                    f"{c}: {o} (verschil {v})" for c, o, v in failed.head(5).itertuples(index=False)
+                ]
             else:
                 voorbeelden = [str(v) for v in (r.result.get("partial_unexpected_list") or [])[:5]]
             fouten.append(Fout(uitleg, aantal, voorbeelden))
@@ -230,16 +329,22 @@ def docs_index(docs_root: Path) -> Path:
     import html
 
     runs = sorted(site.glob("validations/*/*/*/*.html"), key=lambda p: p.parent.name, reverse=True)
-    items = [f'<li><a href="{p.relative_to(site).as_posix()}">{html.escape(p.parts[-4])}</a> – run '
-             f'{html.escape(p.parent.name)}</li>' for p in runs]
-    suites = [f'<li><a href="{p.relative_to(site).as_posix()}">{html.escape(p.stem)}</a></li>'
-              for p in sorted(site.glob("expectations/*.html"))]
+    items = [
+        f'<li><a href="{p.relative_to(site).as_posix()}">{html.escape(p.parts[-4])}</a> – run '
+        f"{html.escape(p.parent.name)}</li>"
+        for p in runs
+    ]
+    suites = [
+        f'<li><a href="{p.relative_to(site).as_posix()}">{html.escape(p.stem)}</a></li>'
+        for p in sorted(site.glob("expectations/*.html"))
+    ]
     page = site / "overzicht.html"
     page.write_text(
         '<!DOCTYPE html><html lang="nl"><head><meta charset="utf-8"><title>Kwaliteitscontroles (Data Docs)</title>'
-        '<style>body{font-family:Arial,sans-serif;max-width:900px;margin:2em auto}</style></head><body>'
+        "<style>body{font-family:Arial,sans-serif;max-width:900px;margin:2em auto}</style></head><body>"
         "<h1>Kwaliteitscontroles (Great Expectations Data Docs)</h1>"
         f"<h2>Validaties</h2><ul>{''.join(items) or '<li>geen</li>'}</ul>"
-        f"<h2>Suites</h2><ul>{''.join(suites) or '<li>geen</li>'}</ul></body></html>", encoding="utf-8")
+        f"<h2>Suites</h2><ul>{''.join(suites) or '<li>geen</li>'}</ul></body></html>",
+        encoding="utf-8",
+    )
     return page
-

@@ -43,35 +43,83 @@ def _toewijzingen() -> list:
     columns = load_config().sources["swev"].columns
     huur, kamers = columns["netto_huur"], columns["aantal_kamers"]
     return [
-        _e(gxe.ExpectColumnValuesToNotBeNull, "Elke toewijzing heeft een toewijzingsnummer.", column="toewijzing_id"),
-        _e(gxe.ExpectColumnValuesToBeUnique, "Na ontdubbeling komt elk toewijzingsnummer één keer voor.",
-           column="toewijzing_id"),
+        _e(
+            gxe.ExpectColumnValuesToNotBeNull,
+            "Elke toewijzing heeft een toewijzingsnummer.",
+            column="toewijzing_id",
+        ),
+        _e(
+            gxe.ExpectColumnValuesToBeUnique,
+            "Na ontdubbeling komt elk toewijzingsnummer één keer voor.",
+            column="toewijzing_id",
+        ),
         _e(gxe.ExpectColumnValuesToNotBeNull, "Elke toewijzing heeft een gemeente.", column="gemeente_code"),
-        _e(gxe.ExpectColumnValuesToBeBetween, f"Netto huur ligt tussen {huur.min:g} en {huur.below:g} euro.",
-           column="netto_huur", min_value=huur.min, max_value=huur.below, strict_max=True),
-        _e(gxe.ExpectColumnValuesToBeBetween, f"Aantal kamers ligt tussen {kamers.min:g} en {kamers.max:g}.",
-           column="aantal_kamers", min_value=kamers.min, max_value=kamers.max),
-        _e(gxe.ExpectColumnValuesToBeInSet, "Toewijzingsroute is een bekende route.", column="toewijzingsroute",
-           value_set=["regulier", "urgentie", "direct_bemiddeling", "statushouder", "overig"]),
-        _e(gxe.ExpectColumnValuesToBeInSet, "Label is geen, senioren of jongeren.", column="label",
-           value_set=["geen", "senioren", "jongeren"]),
-        _e(gxe.ExpectColumnPairValuesAToBeGreaterThanB,
-           "Geen toewijzingsdatum na de extractiedatum van de levering.", column_A="leverdatum",
-           column_B="toewijzingsdatum", or_equal=True),
+        _e(
+            gxe.ExpectColumnValuesToBeBetween,
+            f"Netto huur ligt tussen {huur.min:g} en {huur.below:g} euro.",
+            column="netto_huur",
+            min_value=huur.min,
+            max_value=huur.below,
+            strict_max=True,
+        ),
+        _e(
+            gxe.ExpectColumnValuesToBeBetween,
+            f"Aantal kamers ligt tussen {kamers.min:g} en {kamers.max:g}.",
+            column="aantal_kamers",
+            min_value=kamers.min,
+            max_value=kamers.max,
+        ),
+        _e(
+            gxe.ExpectColumnValuesToBeInSet,
+            "Toewijzingsroute is een bekende route.",
+            column="toewijzingsroute",
+            value_set=["regulier", "urgentie", "direct_bemiddeling", "statushouder", "overig"],
+        ),
+        _e(
+            gxe.ExpectColumnValuesToBeInSet,
+            "Label is geen, senioren of jongeren.",
+            column="label",
+            value_set=["geen", "senioren", "jongeren"],
+        ),
+        _e(
+            gxe.ExpectColumnPairValuesAToBeGreaterThanB,
+            "Geen toewijzingsdatum na de extractiedatum van de levering.",
+            column_A="leverdatum",
+            column_B="toewijzingsdatum",
+            or_equal=True,
+        ),
     ]
 
 
 def _registraties() -> list:
     gxe = _gxe()
     return [
-        _e(gxe.ExpectCompoundColumnsToBeUnique, "Na ontdubbeling komt elke (commissie, registratie) één keer voor.",
-           column_list=["commissie", "registratie_id"]),
-        _e(gxe.ExpectColumnValuesToBeInSet, "Besluit is toegekend, afgewezen, ingetrokken of in behandeling.",
-           column="besluit", value_set=["toegekend", "afgewezen", "ingetrokken", "in_behandeling"]),
-        _e(gxe.ExpectColumnPairValuesAToBeGreaterThanB, "Geen aanvraagdatum na de extractiedatum van de levering.",
-           column_A="leverdatum", column_B="aanvraagdatum", or_equal=True),
-        _e(gxe.ExpectColumnPairValuesAToBeGreaterThanB, "Geen besluit vóór de aanvraag.", column_A="besluitdatum",
-           column_B="aanvraagdatum", or_equal=True, ignore_row_if="either_value_is_missing"),
+        _e(
+            gxe.ExpectCompoundColumnsToBeUnique,
+            "Na ontdubbeling komt elke (commissie, registratie) één keer voor.",
+            column_list=["commissie", "registratie_id"],
+        ),
+        _e(
+            gxe.ExpectColumnValuesToBeInSet,
+            "Besluit is toegekend, afgewezen, ingetrokken of in behandeling.",
+            column="besluit",
+            value_set=["toegekend", "afgewezen", "ingetrokken", "in_behandeling"],
+        ),
+        _e(
+            gxe.ExpectColumnPairValuesAToBeGreaterThanB,
+            "Geen aanvraagdatum na de extractiedatum van de levering.",
+            column_A="leverdatum",
+            column_B="aanvraagdatum",
+            or_equal=True,
+        ),
+        _e(
+            gxe.ExpectColumnPairValuesAToBeGreaterThanB,
+            "Geen besluit vóór de aanvraag.",
+            column_A="besluitdatum",
+            column_B="aanvraagdatum",
+            or_equal=True,
+            ignore_row_if="either_value_is_missing",
+        ),
     ]
 
 
@@ -79,26 +127,47 @@ def _plannen() -> list:
     gxe = _gxe()
     counts = ["aantal_woningen", "sociale_huur", "nultreden", "zorggeschikt", "geclusterd"]
     return [
-        _e(gxe.ExpectCompoundColumnsToBeUnique, "Elk plan komt één keer voor per momentopname.",
-           column_list=["peildatum", "plan_id"]),
-        _e(gxe.ExpectColumnValuesToBeInSet, "Planstatus is gerealiseerd, in aanbouw, hard of zacht.", column="status",
-           value_set=["gerealiseerd", "in_aanbouw", "hard", "zacht"]),
-        *[_e(gxe.ExpectColumnValuesToBeBetween, f"Aantal ({c}) is niet negatief.", column=c, min_value=0)
-          for c in counts],
+        _e(
+            gxe.ExpectCompoundColumnsToBeUnique,
+            "Elk plan komt één keer voor per momentopname.",
+            column_list=["peildatum", "plan_id"],
+        ),
+        _e(
+            gxe.ExpectColumnValuesToBeInSet,
+            "Planstatus is gerealiseerd, in aanbouw, hard of zacht.",
+            column="status",
+            value_set=["gerealiseerd", "in_aanbouw", "hard", "zacht"],
+        ),
+        *[
+            _e(gxe.ExpectColumnValuesToBeBetween, f"Aantal ({c}) is niet negatief.", column=c, min_value=0)
+            for c in counts
+        ],
     ]
 
 
 def _invarianten() -> list:
     gxe = _gxe()
-    return [_e(gxe.ExpectColumnValuesToBeBetween,
-               "De marts kloppen onderling: elke controle (zie onderwerp) heeft verschil 0.",
-               column="verschil", min_value=0, max_value=0)]
+    return [
+        _e(
+            gxe.ExpectColumnValuesToBeBetween,
+            "De marts kloppen onderling: elke controle (zie onderwerp) heeft verschil 0.",
+            column="verschil",
+            min_value=0,
+            max_value=0,
+        )
+    ]
 
 
 def _poort() -> list:
     gxe = _gxe()
-    return [_e(gxe.ExpectColumnValuesToBeInSet, "Alle poortregels voor het BO-rapport zijn voldaan.",
-               column="geslaagd", value_set=[True])]
+    return [
+        _e(
+            gxe.ExpectColumnValuesToBeInSet,
+            "Alle poortregels voor het BO-rapport zijn voldaan.",
+            column="geslaagd",
+            value_set=[True],
+        )
+    ]
 
 
 def suspects_sql(sql: str, expectations: list) -> str | None:
@@ -118,12 +187,16 @@ def suspects_sql(sql: str, expectations: list) -> str | None:
             terms.append(f"({cols}) IN (SELECT ({cols}) FROM _basis GROUP BY ALL HAVING count(*) > 1)")
         elif kind == "ExpectColumnValuesToBeBetween":
             low = f"{e.column} < {e.min_value}" if e.min_value is not None else "false"
-            high = (f"{e.column} {'>=' if e.strict_max else '>'} {e.max_value}" if e.max_value is not None
-                    else "false")
+            high = (
+                f"{e.column} {'>=' if e.strict_max else '>'} {e.max_value}"
+                if e.max_value is not None
+                else "false"
+            )
             terms.append(f"({low} OR {high})")
         elif kind == "ExpectColumnValuesToBeInSet":
-            values = ", ".join("'" + str(v).replace("'", "''") + "'" if isinstance(v, str) else str(v)
-                               for v in e.value_set)
+            values = ", ".join(
+                "'" + str(v).replace("'", "''") + "'" if isinstance(v, str) else str(v) for v in e.value_set
+            )
             terms.append(f"{e.column} NOT IN ({values})")
         elif kind == "ExpectColumnPairValuesAToBeGreaterThanB":
             smaller = f"{e.column_A} {'<' if e.or_equal else '<='} {e.column_B}"
@@ -169,19 +242,42 @@ FROM marts.toewijzingen_geschiktheid
 """
 
 SUITES = [
-    Suite("toewijzingen", ("staging", "stg_swev__toewijzingen"),
-          "SELECT toewijzing_id, gemeente_code, netto_huur, aantal_kamers, toewijzingsroute, label, "
-          "toewijzingsdatum, leverdatum FROM staging.stg_swev__toewijzingen",
-          _toewijzingen, "Kwaliteit van de SWEV-toewijzingen (na ontdubbeling)."),
-    Suite("registraties", ("staging", "stg_urgentie__registraties"),
-          "SELECT commissie, registratie_id, besluit, aanvraagdatum, besluitdatum, leverdatum "
-          "FROM staging.stg_urgentie__registraties", _registraties,
-          "Kwaliteit van de registers van de urgentiecommissies."),
-    Suite("plannen", ("staging", "stg_planregister__plannen"),
-          "SELECT peildatum, plan_id, status, aantal_woningen, sociale_huur, nultreden, zorggeschikt, geclusterd "
-          "FROM staging.stg_planregister__plannen", _plannen, "Kwaliteit van het Planregister Wonen."),
-    Suite("invarianten", ("marts", "fair_share"), INVARIANTEN_SQL, _invarianten,
-          "De marts kloppen onderling en met staging."),
-    Suite("poort", ("staging", "stg_audit__leveringen"), "SELECT * FROM poort_regels", _poort,
-          "Poortregels voor het BO-rapport: volledige leveringen, weinig quarantaine, huurgrenzen aanwezig."),
+    Suite(
+        "toewijzingen",
+        ("staging", "stg_swev__toewijzingen"),
+        "SELECT toewijzing_id, gemeente_code, netto_huur, aantal_kamers, toewijzingsroute, label, "
+        "toewijzingsdatum, leverdatum FROM staging.stg_swev__toewijzingen",
+        _toewijzingen,
+        "Kwaliteit van de SWEV-toewijzingen (na ontdubbeling).",
+    ),
+    Suite(
+        "registraties",
+        ("staging", "stg_urgentie__registraties"),
+        "SELECT commissie, registratie_id, besluit, aanvraagdatum, besluitdatum, leverdatum "
+        "FROM staging.stg_urgentie__registraties",
+        _registraties,
+        "Kwaliteit van de registers van de urgentiecommissies.",
+    ),
+    Suite(
+        "plannen",
+        ("staging", "stg_planregister__plannen"),
+        "SELECT peildatum, plan_id, status, aantal_woningen, sociale_huur, nultreden, zorggeschikt, geclusterd "
+        "FROM staging.stg_planregister__plannen",
+        _plannen,
+        "Kwaliteit van het Planregister Wonen.",
+    ),
+    Suite(
+        "invarianten",
+        ("marts", "fair_share"),
+        INVARIANTEN_SQL,
+        _invarianten,
+        "De marts kloppen onderling en met staging.",
+    ),
+    Suite(
+        "poort",
+        ("staging", "stg_audit__leveringen"),
+        "SELECT * FROM poort_regels",
+        _poort,
+        "Poortregels voor het BO-rapport: volledige leveringen, weinig quarantaine, huurgrenzen aanwezig.",
+    ),
 ]

@@ -18,12 +18,20 @@ EXIT_OK, EXIT_BLOCKED, EXIT_USAGE, EXIT_FAILED = 0, 1, 2, 3
 def regio_option(command):
     """`--regio`: the region pack (regions/<regio>/); it also becomes this process's FAIRSHARE_REGIO, so every
     part of the run (and dbt, a child process) reads the same region."""
+
     def choose(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
         if value:
             os.environ["FAIRSHARE_REGIO"] = value
         return value
-    return click.option("--regio", default=None, expose_value=True, callback=choose, is_eager=True,
-                        help="Region pack in regions/<regio>/ (FAIRSHARE_REGIO); default: the default region.")(command)
+
+    return click.option(
+        "--regio",
+        default=None,
+        expose_value=True,
+        callback=choose,
+        is_eager=True,
+        help="Region pack in regions/<regio>/ (FAIRSHARE_REGIO); default: the default region.",
+    )(command)
 
 
 @click.group()
@@ -32,7 +40,12 @@ def main() -> None:
 
 
 @main.command()
-@click.option("--out", type=click.Path(path_type=Path), default=None, help="Landing folder to write (default data/landing).")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Landing folder to write (default data/landing).",
+)
 @click.option("--seed", type=int, default=2025, show_default=True, help="Random seed: same seed, same files.")
 @click.option("--scale", type=int, default=1, show_default=True, help="Multiply every volume (benchmarks).")
 @click.option("--years", type=int, default=5, show_default=True, help="Years of data up to October 2026.")
@@ -48,47 +61,102 @@ def sample(out: Path | None, seed: int, scale: int, years: int, regio: str | Non
     out = out or settings.landing
     started = time.perf_counter()
     summary = write_sample(out, seed=seed, scale=scale, years=years, regio=settings.regio)
-    click.echo(f"Wrote {len(summary.files)} files to {out} in {time.perf_counter() - started:.1f}s: "
-               + ", ".join(f"{k} {v} rows ({summary.bad_rows.get(k, 0)} bad)" for k, v in summary.rows.items()))
+    click.echo(
+        f"Wrote {len(summary.files)} files to {out} in {time.perf_counter() - started:.1f}s: "
+        + ", ".join(f"{k} {v} rows ({summary.bad_rows.get(k, 0)} bad)" for k, v in summary.rows.items())
+    )
 
 
 @main.command()
-@click.option("--landing", type=click.Path(path_type=Path), default=None, help="Landing folder (FAIRSHARE_LANDING).")
-@click.option("--warehouse", type=click.Path(path_type=Path), default=None, help="Warehouse file (FAIRSHARE_WAREHOUSE).")
-@click.option("--reports", type=click.Path(path_type=Path), default=None, help="Reports folder (FAIRSHARE_REPORTS).")
-@click.option("--serving", type=click.Path(path_type=Path), default=None,
-              help="Published read-only copy (FAIRSHARE_SERVING); default: serving/ beside the warehouse's folder.")
-@click.option("--peildatum", default=None, help="Report as of this date (YYYY-MM-DD); default: the latest 1 April or 1 November.")
-@click.option("--adhoc", is_flag=True, default=False,
-              help="Allow a --peildatum other than 1 April / 1 November: an ad-hoc report, never published.")
-@click.option("--wait", "wait", type=float, default=0.0, show_default=True,
-              help="Seconds to wait for another run on the same warehouse to finish.")
-@click.option("--settle", type=float, default=None,
-              help="Seconds a file must keep its size and time to be read (FAIRSHARE_SETTLE_SECONDS, default 3).")
-@click.option("--demo", is_flag=True, default=False, help="Demo/dev mode: use the documented non-secret pseudonym key.")
+@click.option(
+    "--landing", type=click.Path(path_type=Path), default=None, help="Landing folder (FAIRSHARE_LANDING)."
+)
+@click.option(
+    "--warehouse", type=click.Path(path_type=Path), default=None, help="Warehouse file (FAIRSHARE_WAREHOUSE)."
+)
+@click.option(
+    "--reports", type=click.Path(path_type=Path), default=None, help="Reports folder (FAIRSHARE_REPORTS)."
+)
+@click.option(
+    "--serving",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Published read-only copy (FAIRSHARE_SERVING); default: serving/ beside the warehouse's folder.",
+)
+@click.option(
+    "--peildatum",
+    default=None,
+    help="Report as of this date (YYYY-MM-DD); default: the latest 1 April or 1 November.",
+)
+@click.option(
+    "--adhoc",
+    is_flag=True,
+    default=False,
+    help="Allow a --peildatum other than 1 April / 1 November: an ad-hoc report, never published.",
+)
+@click.option(
+    "--wait",
+    "wait",
+    type=float,
+    default=0.0,
+    show_default=True,
+    help="Seconds to wait for another run on the same warehouse to finish.",
+)
+@click.option(
+    "--settle",
+    type=float,
+    default=None,
+    help="Seconds a file must keep its size and time to be read (FAIRSHARE_SETTLE_SECONDS, default 3).",
+)
+@click.option(
+    "--demo", is_flag=True, default=False, help="Demo/dev mode: use the documented non-secret pseudonym key."
+)
 @click.option("--quiet", "-q", is_flag=True, default=False, help="Print only the closing summary.")
 @click.option("--verbose", "-v", is_flag=True, default=False, help="Also show Dagster's and dbt's own logs.")
 @regio_option
-def run(landing: Path | None, warehouse: Path | None, reports: Path | None, serving: Path | None,
-        peildatum: str | None, adhoc: bool, wait: float, settle: float | None, demo: bool, quiet: bool,
-        verbose: bool, regio: str | None) -> None:
+def run(
+    landing: Path | None,
+    warehouse: Path | None,
+    reports: Path | None,
+    serving: Path | None,
+    peildatum: str | None,
+    adhoc: bool,
+    wait: float,
+    settle: float | None,
+    demo: bool,
+    quiet: bool,
+    verbose: bool,
+    regio: str | None,
+) -> None:
     """Run the whole pipeline in-process through Dagster.
 
     Exit status: 0 done (gate passed), 1 the gate blocked the report, 2 usage, configuration or the
     warehouse in use, 3 the pipeline failed (the failing step and its cause on the last line of stderr).
     """
     # The console shows what matters (fairshare.console); library and step logs only with --verbose.
-    logging.basicConfig(level=logging.INFO if verbose else logging.ERROR, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.ERROR, format="%(levelname)s %(name)s: %(message)s"
+    )
     if not verbose:  # Dagster resets its loggers' levels during a run: filter at the handler instead
         for handler in logging.getLogger().handlers:
-            handler.addFilter(lambda record: not record.name.startswith("dagster") or record.levelno >= logging.CRITICAL)
+            handler.addFilter(
+                lambda record: not record.name.startswith("dagster") or record.levelno >= logging.CRITICAL
+            )
     from fairshare.runner import check_configuration
     from warehouse import lock
 
     try:
-        settings = Settings.from_env(landing=landing, warehouse=warehouse, reports=reports, serving=serving,
-                                     peildatum=peildatum, adhoc=adhoc or None, settle_seconds=settle,
-                                     demo=demo or None, regio=regio)
+        settings = Settings.from_env(
+            landing=landing,
+            warehouse=warehouse,
+            reports=reports,
+            serving=serving,
+            peildatum=peildatum,
+            adhoc=adhoc or None,
+            settle_seconds=settle,
+            demo=demo or None,
+            regio=regio,
+        )
         check_configuration(settings)  # before the lock: a mistaken path must not even get a lock file
     except ConfigError as exc:
         _stop(EXIT_USAGE, str(exc))
@@ -98,8 +166,11 @@ def run(landing: Path | None, warehouse: Path | None, reports: Path | None, serv
     except lock.WarehouseLocked as exc:
         _stop(EXIT_USAGE, str(exc))
     except OSError as exc:  # the lock file cannot be made: the warehouse folder is not usable
-        _stop(EXIT_USAGE, f"the warehouse lock {lock.lock_path(settings.warehouse)} cannot be created "
-                          f"({exc.strerror or type(exc).__name__}): choose a warehouse in a writable folder")
+        _stop(
+            EXIT_USAGE,
+            f"the warehouse lock {lock.lock_path(settings.warehouse)} cannot be created "
+            f"({exc.strerror or type(exc).__name__}): choose a warehouse in a writable folder",
+        )
 
 
 def _stop(code: int, message: str) -> None:
@@ -117,8 +188,11 @@ def _run_locked(settings: Settings, quiet: bool, verbose: bool) -> None:
         _stop(EXIT_USAGE, str(exc))
     clean_leftovers(settings)
     if settings.demo and not settings.pseudonym_key:
-        click.echo(f"fairshare: DEMO MODE - pseudonyms use the documented, non-secret key {DEMO_KEY!r}; "
-                   "never use this mode for real data.", err=True)
+        click.echo(
+            f"fairshare: DEMO MODE - pseudonyms use the documented, non-secret key {DEMO_KEY!r}; "
+            "never use this mode for real data.",
+            err=True,
+        )
     try:
         outcome = run_pipeline(settings, verbose=verbose, shown=Console(quiet=quiet))
     except Exception as exc:  # never a traceback: the cause in one line, exit 3
@@ -130,15 +204,30 @@ def _run_locked(settings: Settings, quiet: bool, verbose: bool) -> None:
 
 
 @main.command()
-@click.option("--bron", type=click.Choice(["swev", "urgentie", "planregister"]), default=None, help="Only this source.")
-@click.option("--levering", default=None, help="Only this delivery: a file (e.g. urgentie/baarn_2026-11-03.csv) or date.")
+@click.option(
+    "--bron", type=click.Choice(["swev", "urgentie", "planregister"]), default=None, help="Only this source."
+)
+@click.option(
+    "--levering",
+    default=None,
+    help="Only this delivery: a file (e.g. urgentie/baarn_2026-11-03.csv) or date.",
+)
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="File to write: .xlsx or .csv.")
-@click.option("--warehouse", type=click.Path(path_type=Path), default=None, help="Warehouse file (FAIRSHARE_WAREHOUSE).")
-@click.option("--wait", "wait", type=float, default=0.0, show_default=True,
-              help="Seconds to wait for a run on the same warehouse to finish.")
+@click.option(
+    "--warehouse", type=click.Path(path_type=Path), default=None, help="Warehouse file (FAIRSHARE_WAREHOUSE)."
+)
+@click.option(
+    "--wait",
+    "wait",
+    type=float,
+    default=0.0,
+    show_default=True,
+    help="Seconds to wait for a run on the same warehouse to finish.",
+)
 @regio_option
-def quarantaine(bron: str | None, levering: str | None, out: Path, warehouse: Path | None, wait: float,
-                regio: str | None) -> None:
+def quarantaine(
+    bron: str | None, levering: str | None, out: Path, warehouse: Path | None, wait: float, regio: str | None
+) -> None:
     """Write every quarantined row and rejected file, in Dutch, for the supplier who can fix them.
 
     Exit status: 0 written (an empty list too), 2 usage: no warehouse, a --levering it does not know, the
@@ -159,23 +248,40 @@ def quarantaine(bron: str | None, levering: str | None, out: Path, warehouse: Pa
     except QuarantaineError as exc:
         _stop(EXIT_USAGE, str(exc))
     except OSError as exc:  # --out in a folder that cannot be made or written
-        _stop(EXIT_USAGE, f"--out {out} cannot be written ({exc.strerror or type(exc).__name__}): "
-                          "choose a file in a writable folder")
+        _stop(
+            EXIT_USAGE,
+            f"--out {out} cannot be written ({exc.strerror or type(exc).__name__}): "
+            "choose a file in a writable folder",
+        )
     written = ", ".join(str(p) for p in paths)
     if rows or rejected:
         click.echo(f"{rows} rows in quarantine, {rejected} rejected files: {written}")
     else:
         asked = " and ".join(f"{k} {v!r}" for k, v in (("--bron", bron), ("--levering", levering)) if v)
-        click.echo(f"nothing in quarantine and no rejected file{' for ' + asked if asked else ''}: "
-                   f"wrote an empty list to {written}")
+        click.echo(
+            f"nothing in quarantine and no rejected file{' for ' + asked if asked else ''}: "
+            f"wrote an empty list to {written}"
+        )
 
 
 @main.command()
-@click.option("--regio", "regios", multiple=True, help="A region to include (repeatable); default: every region pack.")
-@click.option("--serving", "copies", multiple=True, metavar="REGIO=FILE",
-              help="A region's published copy, if not at its default place (repeatable).")
-@click.option("--out", type=click.Path(path_type=Path), default=Path("data/provincie"), show_default=True,
-              help="Folder for fairshare_provincie.duckdb and provincie_overzicht.html.")
+@click.option(
+    "--regio", "regios", multiple=True, help="A region to include (repeatable); default: every region pack."
+)
+@click.option(
+    "--serving",
+    "copies",
+    multiple=True,
+    metavar="REGIO=FILE",
+    help="A region's published copy, if not at its default place (repeatable).",
+)
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    default=Path("data/provincie"),
+    show_default=True,
+    help="Folder for fairshare_provincie.duckdb and provincie_overzicht.html.",
+)
 def provincie(regios: tuple[str, ...], copies: tuple[str, ...], out: Path) -> None:
     """Province publication: every region's published marts side by side (regio_code), and an overview page.
 
@@ -189,7 +295,9 @@ def provincie(regios: tuple[str, ...], copies: tuple[str, ...], out: Path) -> No
     given = dict(c.split("=", 1) for c in copies if "=" in c)
     try:
         chosen = list(regios) or sorted({*region.regions(), *given})
-        sources = {r: Path(given[r]) if r in given else Settings.from_env(regio=r).serving_file for r in chosen}
+        sources = {
+            r: Path(given[r]) if r in given else Settings.from_env(regio=r).serving_file for r in chosen
+        }
         settings = Settings.from_env()
         # A refused copy (views or macros where the province reads tables, another region's copy) is ValueError.
         published = build_province(sources, out / "fairshare_provincie.duckdb")
@@ -198,16 +306,22 @@ def provincie(regios: tuple[str, ...], copies: tuple[str, ...], out: Path) -> No
     except Exception as exc:  # never a traceback: the cause in one line, exit 3
         _stop(EXIT_FAILED, f"the province publication failed: {type(exc).__name__}: {exc}")
     for regio, peildatum, latest in stale_regions(Path(published.target)):
-        click.echo(f"fairshare: warning: region '{regio}' is stale: its published copy has peildatum "
-                   f"{peildatum.isoformat()}, the latest of the others {latest.isoformat()} (run that region for "
-                   f"{latest.isoformat()}); flagged in provincie.regios.verouderd and on the overview page", err=True)
+        click.echo(
+            f"fairshare: warning: region '{regio}' is stale: its published copy has peildatum "
+            f"{peildatum.isoformat()}, the latest of the others {latest.isoformat()} (run that region for "
+            f"{latest.isoformat()}); flagged in provincie.regios.verouderd and on the overview page",
+            err=True,
+        )
     page = render_overview(Path(published.target), out)
-    click.echo(f"Province publication of {', '.join(sources)}: {published.target} ({len(published.tables)} tables), "
-               f"overview {page}")
+    click.echo(
+        f"Province publication of {', '.join(sources)}: {published.target} ({len(published.tables)} tables), "
+        f"overview {page}"
+    )
     if settings.publish_postgres_dsn:
         try:
-            pg = publish_province_postgres(Path(published.target), settings.publish_postgres_dsn,
-                                           settings.postgres_reader_password)
+            pg = publish_province_postgres(
+                Path(published.target), settings.publish_postgres_dsn, settings.postgres_reader_password
+            )
         except Exception as exc:  # never a traceback: the cause in one line, exit 3
             _stop(EXIT_FAILED, f"the PostgreSQL publication failed: {type(exc).__name__}: {exc}")
         click.echo(f"PostgreSQL: schema provincie at {pg.target}")
@@ -219,9 +333,17 @@ def provincie(regios: tuple[str, ...], copies: tuple[str, ...], out: Path) -> No
 @click.option("--scale", type=int, default=1, show_default=True, help="Sample volume multiplier.")
 @click.option("--years", type=int, default=5, show_default=True, help="Years of data in the sample.")
 @click.option("--rounds", type=int, default=3, show_default=True, help="Rounds to take the median of.")
-@click.option("--dir", "workdir", type=click.Path(path_type=Path), default=Path("data/bench"), show_default=True,
-              help="Work folder: the sample (kept for reuse) and one warehouse per round.")
-@click.option("--json", "json_out", type=click.Path(path_type=Path), default=None, help="Also write the figures here.")
+@click.option(
+    "--dir",
+    "workdir",
+    type=click.Path(path_type=Path),
+    default=Path("data/bench"),
+    show_default=True,
+    help="Work folder: the sample (kept for reuse) and one warehouse per round.",
+)
+@click.option(
+    "--json", "json_out", type=click.Path(path_type=Path), default=None, help="Also write the figures here."
+)
 def bench(scale: int, years: int, rounds: int, workdir: Path, json_out: Path | None) -> None:
     """Benchmark: full run, no-op run, peer and limit, with memory and a breakdown per stage."""
     import json

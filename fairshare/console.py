@@ -48,9 +48,16 @@ class Console:
     def files(self, label: str, total: int):
         """A progress bar over ``total`` files while a source loads (rows counted as they are read)."""
         show = self.out.is_terminal and not self.quiet and total > 0
-        progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                            TextColumn("{task.fields[rijen]:,} rows"), TimeElapsedColumn(),
-                            console=self.out, transient=True, disable=not show)
+        progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[rijen]:,} rows"),
+            TimeElapsedColumn(),
+            console=self.out,
+            transient=True,
+            disable=not show,
+        )
         with progress:
             self._progress, self._task = progress, progress.add_task(label, total=total, rijen=0)
             try:

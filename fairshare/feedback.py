@@ -29,7 +29,11 @@ from ingest.config import CONFIG_DIR, ColumnSpec, IngestConfig, load_config
 from ingest.landing import escaped
 from warehouse import data_only, lock
 
-BRON_NAMEN = {"swev": "SWEV-toewijzingen", "urgentie": "Urgentieregister", "planregister": "Planregister Wonen"}
+BRON_NAMEN = {
+    "swev": "SWEV-toewijzingen",
+    "urgentie": "Urgentieregister",
+    "planregister": "Planregister Wonen",
+}
 KOLOMMEN = ["Bestand", "Blad", "Rij", "Kolom", "Reden", "Geldige waarde", "Gelezen waarden"]
 
 # English message of the loader (ingest/normalise.py, ingest/values.py) -> Dutch text, optional hint for the valid
@@ -48,41 +52,68 @@ _VERTALING: list[tuple[str, str, str | None]] = [
     (r"(?P<v>'.*?'|<[^>]*>) is not a whole number", "{v} is geen geheel getal", None),
     (r"(?P<v>\S+) is out of range \(must be (?P<r>.*)\)", "{v} valt buiten het toegestane bereik", None),
     (r"not a Dutch postcode", "geen Nederlandse postcode", None),
-    (r"urgentiecategorie '(?P<a>.*)' contradicts subcategorie '(?P<b>.*)' \(an uitstroom subcategory\)",
-     "urgentiecategorie '{a}' past niet bij subcategorie '{b}' (een subcategorie van uitstroom)",
-     "een subcategorie die bij de urgentiecategorie hoort, of de urgentiecategorie Uitstroom"),
-    (r"decision date is before the application date", "de besluitdatum ligt vóór de aanvraagdatum",
-     "een besluitdatum op of na de aanvraagdatum"),
-    (r"a decided application \(toegekend/afgewezen\) needs a besluitdatum",
-     "een besluit (toegekend of afgewezen) zonder besluitdatum", "de datum van het besluit, bijv. 15-03-2026"),
+    (
+        r"urgentiecategorie '(?P<a>.*)' contradicts subcategorie '(?P<b>.*)' \(an uitstroom subcategory\)",
+        "urgentiecategorie '{a}' past niet bij subcategorie '{b}' (een subcategorie van uitstroom)",
+        "een subcategorie die bij de urgentiecategorie hoort, of de urgentiecategorie Uitstroom",
+    ),
+    (
+        r"decision date is before the application date",
+        "de besluitdatum ligt vóór de aanvraagdatum",
+        "een besluitdatum op of na de aanvraagdatum",
+    ),
+    (
+        r"a decided application \(toegekend/afgewezen\) needs a besluitdatum",
+        "een besluit (toegekend of afgewezen) zonder besluitdatum",
+        "de datum van het besluit, bijv. 15-03-2026",
+    ),
     (r"a toegekend application needs an urgentiecategorie", "toegekend zonder urgentiecategorie", None),
     (r"an afgewezen application needs an afwijzingsgrond", "afgewezen zonder afwijzingsgrond", None),
     (r"(?P<a>\w+) is larger than (?P<b>\w+)", "{a} is groter dan {b}", "een aantal van ten hoogste {b}"),
-    (r"(?P<k>\w+) (?P<v>'.*?'|<[^>]*>) appears (?P<n>\d+) times in this file", "{k} {v} komt {n} keer voor in dit bestand",
-     "een {k} die maar één keer in het bestand voorkomt"),
+    (
+        r"(?P<k>\w+) (?P<v>'.*?'|<[^>]*>) appears (?P<n>\d+) times in this file",
+        "{k} {v} komt {n} keer voor in dit bestand",
+        "een {k} die maar één keer in het bestand voorkomt",
+    ),
 ]
 _DEEL = re.compile(r"column '(?P<kop>.*?)' \((?P<kolom>\w+)\): (?P<fout>.*?)(?=; column '|$)")
 _AFGEWEZEN: list[tuple[str, str]] = [
     (r"not a readable xlsx file", "geen leesbaar xlsx-bestand"),
     (r"same content as (?P<v>.*), already loaded", "zelfde inhoud als {v}, al geladen"),
     (r"required column (?P<v>\w+) missing", "verplichte kolom {v} ontbreekt"),
-    (r"^required columns? (?P<v>.+?) not found in any visible sheet; headers seen: (?P<h>.*)",
-     "verplichte kolom(men) {v} in geen enkel zichtbaar tabblad gevonden; gevonden kolomkoppen: {h}"),
-    (r"^required columns? (?P<v>.+?) not found; headers seen: (?P<h>.*)",
-     "verplichte kolom(men) {v} niet gevonden; gevonden kolomkoppen: {h}"),
-    (r"^no sheet with the required headers", "geen tabblad met de verplichte kolomkoppen (geen kopregel gevonden)"),
-    (r"^two columns match the same column '(?P<c>\w+)': (?P<h>.*)", "twee kolommen horen bij dezelfde kolom {c}: {h}"),
-    (r"^a second file for the same delivery \((?P<w>.*?)\): (?P<h>.*) is already loaded",
-     "een tweede bestand voor dezelfde levering ({w}): {h} is al geladen"),
+    (
+        r"^required columns? (?P<v>.+?) not found in any visible sheet; headers seen: (?P<h>.*)",
+        "verplichte kolom(men) {v} in geen enkel zichtbaar tabblad gevonden; gevonden kolomkoppen: {h}",
+    ),
+    (
+        r"^required columns? (?P<v>.+?) not found; headers seen: (?P<h>.*)",
+        "verplichte kolom(men) {v} niet gevonden; gevonden kolomkoppen: {h}",
+    ),
+    (
+        r"^no sheet with the required headers",
+        "geen tabblad met de verplichte kolomkoppen (geen kopregel gevonden)",
+    ),
+    (
+        r"^two columns match the same column '(?P<c>\w+)': (?P<h>.*)",
+        "twee kolommen horen bij dezelfde kolom {c}: {h}",
+    ),
+    (
+        r"^a second file for the same delivery \((?P<w>.*?)\): (?P<h>.*) is already loaded",
+        "een tweede bestand voor dezelfde levering ({w}): {h} is al geladen",
+    ),
     (r"^not a readable csv file", "geen leesbaar csv-bestand"),
     (r"^not an xlsx or csv file", "geen xlsx- of csv-bestand"),
-    (r"the date in the file name \((?P<d>[\d-]+)\) lies after today \((?P<t>[\d-]+)\).*",
-     "de datum in de bestandsnaam ({d}) ligt na vandaag ({t}): geef het bestand de echte extractiedatum"),
+    (
+        r"the date in the file name \((?P<d>[\d-]+)\) lies after today \((?P<t>[\d-]+)\).*",
+        "de datum in de bestandsnaam ({d}) ligt na vandaag ({t}): geef het bestand de echte extractiedatum",
+    ),
 ]
 # A file name that does not follow its source's pattern (ingest/landing.py). The name itself is left out: the
 # Bestand column has it, and a name is whatever the supplier typed (a formula, a link, a person's name).
-_NAAMFOUT = re.compile(r"does not follow the pattern (?P<p>.+?)(?P<x> \(not a real date\)"
-                       r"| \('(?P<c>[a-z]+)' is not a known committee\))?")
+_NAAMFOUT = re.compile(
+    r"does not follow the pattern (?P<p>.+?)(?P<x> \(not a real date\)"
+    r"| \('(?P<c>[a-z]+)' is not a known committee\))?"
+)
 CSV_TRIGGER = ("=", "+", "-", "@", "\t", "\r")  # OWASP CSV injection: a spreadsheet evaluates these
 
 
@@ -144,8 +175,9 @@ class _Geldig:
         elif t == "vocab":
             text = "een van: " + self._labels(col.vocabulary)
         elif t == "gemeente":
-            text = (f"een gemeente van {self.config.regio_naam}: "
-                    + ", ".join(g["gemeente_naam"] for g in self.config.gemeenten))
+            text = f"een gemeente van {self.config.regio_naam}: " + ", ".join(
+                g["gemeente_naam"] for g in self.config.gemeenten
+            )
         elif t == "commissie":
             text = "een urgentiecommissie: " + ", ".join(self.config.commissies)
         elif t in ("categorie", "subcategorie"):
@@ -180,11 +212,16 @@ def _afgewezen_nl(reden: str, pad: str) -> str:
     naam = pad.rsplit("/", 1)[-1]
     vorm = f"file name '{naam}' "
     if tekst.startswith(vorm):
-        m = _NAAMFOUT.fullmatch(tekst[len(vorm):])
+        m = _NAAMFOUT.fullmatch(tekst[len(vorm) :])
         if m:
             patroon = m["p"].replace(" one of: ", " een van: ")
-            extra = (" (de datum bestaat niet)" if m["x"] and not m["c"]
-                     else f" ('{m['c']}' is geen bekende commissie)" if m["c"] else "")
+            extra = (
+                " (de datum bestaat niet)"
+                if m["x"] and not m["c"]
+                else f" ('{m['c']}' is geen bekende commissie)"
+                if m["c"]
+                else ""
+            )
             return f"de bestandsnaam volgt het patroon {patroon} niet{extra}"
     for pattern, nl in _AFGEWEZEN:
         m = re.search(pattern, tekst)
@@ -209,9 +246,16 @@ def _regel(row: dict, config: IngestConfig, geldig: _Geldig) -> Regel:
     waarden = json.loads(row["waarden"]) if row["waarden"] else {}
     # Pseudonyms mean nothing to the supplier: they find the row by its number.
     shown = {k: v for k, v in waarden.items() if getattr(columns.get(k), "type", None) != "pseudoniem"}
-    return Regel(row["bron"], row["pad"], row["blad"], int(row["rijnummer"]), ", ".join(dict.fromkeys(koppen)),
-                 "; ".join(redenen), "; ".join(dict.fromkeys(hints)),
-                 "; ".join(f"{k}: {v}" for k, v in shown.items()))
+    return Regel(
+        row["bron"],
+        row["pad"],
+        row["blad"],
+        int(row["rijnummer"]),
+        ", ".join(dict.fromkeys(koppen)),
+        "; ".join(redenen),
+        "; ".join(dict.fromkeys(hints)),
+        "; ".join(f"{k}: {v}" for k, v in shown.items()),
+    )
 
 
 def _filter(bron: str | None, levering: str | None) -> tuple[str, list]:
@@ -226,22 +270,40 @@ def _filter(bron: str | None, levering: str | None) -> tuple[str, list]:
     return (" AND " + " AND ".join(where)) if where else "", params
 
 
-def _check_levering(conn: duckdb.DuckDBPyConnection, bron: str | None, levering: str, extra: str, params: list) -> None:
+def _check_levering(
+    conn: duckdb.DuckDBPyConnection, bron: str | None, levering: str, extra: str, params: list
+) -> None:
     """A --levering that names no file or date the warehouse has seen is a typo: say so, with a few it knows."""
     if conn.execute(f"SELECT count(*) FROM audit.bestanden AS b WHERE TRUE{extra}", params).fetchone()[0]:
         return
     # Only loaded files as examples: their names follow the pattern, a rejected file's name may be anything.
-    known = [p for (p,) in conn.execute(
-        "SELECT pad FROM audit.bestanden_actueel WHERE status = 'geladen'" + (" AND bron = ?" if bron else "")
-        + " ORDER BY leverdatum DESC, pad LIMIT 3", [bron] if bron else []).fetchall()]
+    known = [
+        p
+        for (p,) in conn.execute(
+            "SELECT pad FROM audit.bestanden_actueel WHERE status = 'geladen'"
+            + (" AND bron = ?" if bron else "")
+            + " ORDER BY leverdatum DESC, pad LIMIT 3",
+            [bron] if bron else [],
+        ).fetchall()
+    ]
     van = f" of {bron}" if bron else ""
-    hint = (f"give a file as it was delivered (e.g. {', '.join(known)}), just its name, or a delivery date "
-            "(YYYY-MM-DD)") if known else f"the warehouse holds no loaded delivery{van} yet"
+    hint = (
+        (
+            f"give a file as it was delivered (e.g. {', '.join(known)}), just its name, or a delivery date "
+            "(YYYY-MM-DD)"
+        )
+        if known
+        else f"the warehouse holds no loaded delivery{van} yet"
+    )
     raise QuarantaineError(f"--levering {levering!r} matches no delivery{van} in the warehouse: {hint}")
 
 
-def collect(conn: duckdb.DuckDBPyConnection, bron: str | None = None, levering: str | None = None,
-            config: IngestConfig | None = None) -> tuple[list[Regel], list[tuple[str, str, object, str]]]:
+def collect(
+    conn: duckdb.DuckDBPyConnection,
+    bron: str | None = None,
+    levering: str | None = None,
+    config: IngestConfig | None = None,
+) -> tuple[list[Regel], list[tuple[str, str, object, str]]]:
     """The quarantined rows (of the current loads) and the rejected files, in file and row order."""
     config = config or load_config()
     geldig = _Geldig(config)
@@ -251,12 +313,19 @@ def collect(conn: duckdb.DuckDBPyConnection, bron: str | None = None, levering: 
     cur = conn.execute(
         "SELECT q.bron, q.pad, q.blad, q.rijnummer, q.kolom, q.reden, CAST(q.waarden AS VARCHAR) AS waarden "
         "FROM audit.quarantaine AS q JOIN audit.bestanden AS b USING (bestand_id) "
-        f"WHERE TRUE{extra} ORDER BY q.pad, q.rijnummer, q.kolom", params)
+        f"WHERE TRUE{extra} ORDER BY q.pad, q.rijnummer, q.kolom",
+        params,
+    )
     names = [d[0] for d in cur.description]
     regels = [_regel(dict(zip(names, r, strict=True)), config, geldig) for r in cur.fetchall()]
-    afgewezen = [(b, p, lever, _afgewezen_nl(r or "", p)) for b, p, lever, r in conn.execute(
-        f"SELECT b.bron, b.pad, b.leverdatum, b.reden FROM audit.bestanden_actueel AS b "
-        f"WHERE b.status = 'afgewezen'{extra} ORDER BY b.pad", params).fetchall()]
+    afgewezen = [
+        (b, p, lever, _afgewezen_nl(r or "", p))
+        for b, p, lever, r in conn.execute(
+            f"SELECT b.bron, b.pad, b.leverdatum, b.reden FROM audit.bestanden_actueel AS b "
+            f"WHERE b.status = 'afgewezen'{extra} ORDER BY b.pad",
+            params,
+        ).fetchall()
+    ]
     return regels, afgewezen
 
 
@@ -299,8 +368,11 @@ def write(regels: list[Regel], afgewezen: list, out: Path) -> list[Path]:
     if out.suffix.lower() == ".csv":
         side = out.with_name(f"{out.stem}_afgewezen.csv")
         _csv(out, ["Bron", *KOLOMMEN], ([BRON_NAMEN.get(r.bron, r.bron), *_rij(r)] for r in regels))
-        _csv(side, ["Bron", "Bestand", "Leverdatum", "Reden"],
-             ([BRON_NAMEN.get(b, b), p, lever, r] for b, p, lever, r in afgewezen))
+        _csv(
+            side,
+            ["Bron", "Bestand", "Leverdatum", "Reden"],
+            ([BRON_NAMEN.get(b, b), p, lever, r] for b, p, lever, r in afgewezen),
+        )
         return [out, side]
     if out.suffix.lower() != ".xlsx":
         raise ValueError(f"--out must end in .xlsx or .csv, got {out.name}")
@@ -316,20 +388,27 @@ def write(regels: list[Regel], afgewezen: list, out: Path) -> list[Path]:
 
 def _xlsx(workbook, regels: list[Regel], afgewezen: list) -> None:
     with workbook as wb:
-        kop = wb.add_format({"bold": True, "bg_color": "#DBE7EC", "text_wrap": True, "valign": "top", "border": 1})
+        kop = wb.add_format(
+            {"bold": True, "bg_color": "#DBE7EC", "text_wrap": True, "valign": "top", "border": 1}
+        )
         tekst = wb.add_format({"text_wrap": True, "valign": "top"})
         getal = wb.add_format({"num_format": "0", "valign": "top"})
         datum = wb.add_format({"num_format": "dd-mm-yyyy", "valign": "top"})
         uitleg = wb.add_worksheet("Toelichting")
         uitleg.set_column(0, 0, 110, tekst)
-        for i, line in enumerate([
+        for i, line in enumerate(
+            [
                 "Rijen die niet zijn ingelezen (quarantaine) en afgewezen bestanden",
                 "Per aangeleverd bestand één tabblad. Elke regel is een rij uit uw bestand die niet is ingelezen:",
                 "Rij = het rijnummer zoals Excel het toont; Kolom = de kolomkop zoals in uw bestand;",
                 "Reden = wat er mis is; Geldige waarde = hoe een juiste waarde eruitziet.",
                 "Lever een verbeterd bestand aan; de rijen worden dan opnieuw ingelezen.",
-                f"Rijen in quarantaine: {len(regels)}; afgewezen bestanden: {len(afgewezen)}."]):
-            uitleg.write_string(i, 0, line, wb.add_format({"bold": True, "font_size": 13}) if i == 0 else tekst)
+                f"Rijen in quarantaine: {len(regels)}; afgewezen bestanden: {len(afgewezen)}.",
+            ]
+        ):
+            uitleg.write_string(
+                i, 0, line, wb.add_format({"bold": True, "font_size": 13}) if i == 0 else tekst
+            )
         used = {"toelichting", "afgewezen bestanden"}
         widths = [30, 10, 7, 24, 55, 55, 60]
         per_file: dict[str, list[Regel]] = {}
@@ -365,8 +444,9 @@ def _xlsx(workbook, regels: list[Regel], afgewezen: list) -> None:
             ws.autofilter(0, 0, len(afgewezen), 3)
 
 
-def export(warehouse: Path, out: Path, bron: str | None = None, levering: str | None = None,
-           wait: float = 0.0) -> tuple[int, int, list[Path]]:
+def export(
+    warehouse: Path, out: Path, bron: str | None = None, levering: str | None = None, wait: float = 0.0
+) -> tuple[int, int, list[Path]]:
     """Read the warehouse read-only in one short block, then write the list; returns (rows, rejected files, paths).
 
     The read holds the warehouse lock (warehouse/lock.py): a reader would block a run's next write (DuckDB
@@ -378,7 +458,9 @@ def export(warehouse: Path, out: Path, bron: str | None = None, levering: str | 
             stack.enter_context(lock.hold(warehouse, wait=wait))
         except lock.WarehouseLocked as exc:
             raise QuarantaineError(str(exc)) from None
-        except OSError:  # a folder this user may only read: no run of theirs can write it either; read without
+        except (
+            OSError
+        ):  # a folder this user may only read: no run of theirs can write it either; read without
             pass
         try:
             # --warehouse may name any file: its views (audit.bestanden_actueel) run with file access off
@@ -386,16 +468,30 @@ def export(warehouse: Path, out: Path, bron: str | None = None, levering: str | 
         except duckdb.Error as exc:
             who = lock.file_holder(exc)
             if who is None:
-                raise QuarantaineError(f"the warehouse {warehouse} cannot be opened: {str(exc).splitlines()[0]}") from None
-            raise QuarantaineError(f"the warehouse {warehouse} is open in {who} for writing: run fairshare quarantaine "
-                                   "again when that program has closed it") from None
-        if conn.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'audit' "
-                        "AND table_name IN ('quarantaine', 'bestanden')").fetchone()[0] != 2:
-            raise QuarantaineError(f"{warehouse} holds no audit tables of fairshare: give the warehouse that "
-                                   "fairshare run loads (--warehouse FILE, FAIRSHARE_WAREHOUSE)")
+                raise QuarantaineError(
+                    f"the warehouse {warehouse} cannot be opened: {str(exc).splitlines()[0]}"
+                ) from None
+            raise QuarantaineError(
+                f"the warehouse {warehouse} is open in {who} for writing: run fairshare quarantaine "
+                "again when that program has closed it"
+            ) from None
+        if (
+            conn.execute(
+                "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'audit' "
+                "AND table_name IN ('quarantaine', 'bestanden')"
+            ).fetchone()[0]
+            != 2
+        ):
+            raise QuarantaineError(
+                f"{warehouse} holds no audit tables of fairshare: give the warehouse that "
+                "fairshare run loads (--warehouse FILE, FAIRSHARE_WAREHOUSE)"
+            )
         try:
             regels, afgewezen = collect(conn, bron, levering)
-        except duckdb.Error as exc:  # e.g. a view of a foreign file that wants to read a file: refused, not run
-            raise QuarantaineError(f"{warehouse} cannot be read as a fairshare warehouse: "
-                                   f"{str(exc).splitlines()[0]}") from None
+        except (
+            duckdb.Error
+        ) as exc:  # e.g. a view of a foreign file that wants to read a file: refused, not run
+            raise QuarantaineError(
+                f"{warehouse} cannot be read as a fairshare warehouse: {str(exc).splitlines()[0]}"
+            ) from None
     return len(regels), len(afgewezen), write(regels, afgewezen, out)

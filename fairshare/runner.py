@@ -42,19 +42,25 @@ def _writable(folder: Path, what: str) -> None:
         probe.write_bytes(b"")
         probe.unlink()
     except OSError as exc:
-        raise ConfigError(f"the {what} {folder} is not writable ({exc.strerror or exc}): "
-                          "choose another folder or fix its permissions") from exc
+        raise ConfigError(
+            f"the {what} {folder} is not writable ({exc.strerror or exc}): "
+            "choose another folder or fix its permissions"
+        ) from exc
 
 
 def _landing_ready(landing: Path) -> None:
     if not landing.is_dir():
         what = "is not a folder" if landing.exists() else "does not exist"
-        raise ConfigError(f"the landing folder {landing} {what}: point --landing (FAIRSHARE_LANDING) at the folder "
-                          f"with the subfolders {', '.join(s + '/' for s in SOURCES)}")
+        raise ConfigError(
+            f"the landing folder {landing} {what}: point --landing (FAIRSHARE_LANDING) at the folder "
+            f"with the subfolders {', '.join(s + '/' for s in SOURCES)}"
+        )
     missing = [s + "/" for s in SOURCES if not (landing / s).is_dir()]
     if missing:
-        raise ConfigError(f"the landing folder {landing} has no subfolder {', '.join(missing)} "
-                          f"(expected {', '.join(s + '/' for s in SOURCES)}; an empty subfolder is fine)")
+        raise ConfigError(
+            f"the landing folder {landing} has no subfolder {', '.join(missing)} "
+            f"(expected {', '.join(s + '/' for s in SOURCES)}; an empty subfolder is fine)"
+        )
 
 
 def _warehouse_free(warehouse: Path) -> None:
@@ -66,9 +72,13 @@ def _warehouse_free(warehouse: Path) -> None:
     except duckdb.Error as exc:
         who = lock.file_holder(exc)
         if who is None:
-            raise ConfigError(f"the warehouse {warehouse} cannot be opened: {str(exc).splitlines()[0]}") from exc
-        raise ConfigError(f"the warehouse {warehouse} is open in {who}: close it (readers use the published copy, "
-                          "never the warehouse file)") from exc
+            raise ConfigError(
+                f"the warehouse {warehouse} cannot be opened: {str(exc).splitlines()[0]}"
+            ) from exc
+        raise ConfigError(
+            f"the warehouse {warehouse} is open in {who}: close it (readers use the published copy, "
+            "never the warehouse file)"
+        ) from exc
 
 
 def check_configuration(settings: Settings) -> None:
@@ -88,12 +98,16 @@ def check_configuration(settings: Settings) -> None:
 def _serving_is_a_file(serving: Path) -> None:
     """The published copy is replaced by a regular file: whatever is at its path must be one (or nothing)."""
     if serving.is_symlink():
-        raise ConfigError(f"the published copy {serving} is a symbolic link (to {os.readlink(serving)}): publishing "
-                          "would replace the link, not its target; point --serving (FAIRSHARE_SERVING) at the file itself")
+        raise ConfigError(
+            f"the published copy {serving} is a symbolic link (to {os.readlink(serving)}): publishing "
+            "would replace the link, not its target; point --serving (FAIRSHARE_SERVING) at the file itself"
+        )
     if serving.exists() and not serving.is_file():
         kind = "a folder" if serving.is_dir() else "not a regular file"
-        raise ConfigError(f"the published copy {serving} is {kind}: the copy is one DuckDB file, so point --serving "
-                          "(FAIRSHARE_SERVING) at a file name, or move what is there out of the way")
+        raise ConfigError(
+            f"the published copy {serving} is {kind}: the copy is one DuckDB file, so point --serving "
+            "(FAIRSHARE_SERVING) at a file name, or move what is there out of the way"
+        )
 
 
 def check_ready(settings: Settings) -> None:
@@ -113,18 +127,23 @@ def check_ready(settings: Settings) -> None:
         _writable(settings.serving_file.parent, "serving folder")
         other = publish.owner(settings.serving_file)
         if other and other != str(settings.warehouse.resolve()):
-            raise ConfigError(f"the published copy {settings.serving_file} belongs to the warehouse {other}: "
-                              "give this warehouse its own with --serving FILE (FAIRSHARE_SERVING)")
+            raise ConfigError(
+                f"the published copy {settings.serving_file} belongs to the warehouse {other}: "
+                "give this warehouse its own with --serving FILE (FAIRSHARE_SERVING)"
+            )
     _warehouse_free(settings.warehouse)
     stored = store.stored_fingerprint(settings.warehouse)
     if stored is not None and stored != key_fingerprint(key):
         raise ConfigError(
             f"the pseudonym key differs from the one {settings.warehouse} was built with "
-            "(pseudonyms would no longer link): use the original FAIRSHARE_PSEUDONYM_KEY or a new warehouse file")
+            "(pseudonyms would no longer link): use the original FAIRSHARE_PSEUDONYM_KEY or a new warehouse file"
+        )
     built_for = _warehouse_region(settings.warehouse)
     if built_for is not None and built_for != settings.regio:
-        raise ConfigError(f"the warehouse {settings.warehouse} holds region '{built_for}', not '{settings.regio}': "
-                          "every region has its own warehouse (--warehouse FILE, FAIRSHARE_WAREHOUSE)")
+        raise ConfigError(
+            f"the warehouse {settings.warehouse} holds region '{built_for}', not '{settings.regio}': "
+            "every region has its own warehouse (--warehouse FILE, FAIRSHARE_WAREHOUSE)"
+        )
 
 
 def _warehouse_region(warehouse: Path) -> str | None:
@@ -132,8 +151,9 @@ def _warehouse_region(warehouse: Path) -> str | None:
     if not warehouse.exists():
         return None
     with data_only.connect_read_only(warehouse) as conn:  # not yet known to be ours: read as data only
-        found = conn.execute("SELECT 1 FROM duckdb_tables() WHERE schema_name = 'referentie' "
-                             "AND table_name = 'regio'").fetchone()
+        found = conn.execute(
+            "SELECT 1 FROM duckdb_tables() WHERE schema_name = 'referentie' AND table_name = 'regio'"
+        ).fetchone()
         return conn.execute("SELECT regio_code FROM referentie.regio").fetchone()[0] if found else None
 
 
@@ -144,8 +164,12 @@ def clean_leftovers(settings: Settings) -> None:
         stale.unlink(missing_ok=True)
 
 
-def run_pipeline(settings: Settings, instance: dg.DagsterInstance | None = None, verbose: bool = False,
-                 shown: Console | None = None) -> RunOutcome:
+def run_pipeline(
+    settings: Settings,
+    instance: dg.DagsterInstance | None = None,
+    verbose: bool = False,
+    shown: Console | None = None,
+) -> RunOutcome:
     """Materialise every asset of the definitions, in this process, one step at a time.
 
     ``shown`` receives one line per stage (``fairshare.console``); Dagster's and dbt's own logs are
@@ -155,11 +179,18 @@ def run_pipeline(settings: Settings, instance: dg.DagsterInstance | None = None,
     from orchestration.definitions import build_definitions
     from orchestration.resources import FairshareResource
 
-    resource = FairshareResource(landing=str(settings.landing), warehouse=str(settings.warehouse),
-                                 reports=str(settings.reports), serving=str(settings.serving_file),
-                                 demo=settings.demo, adhoc=settings.adhoc, settle_seconds=settings.settle_seconds,
-                                 echo_dbt=verbose, regio=settings.regio,
-                                 peildatum=settings.peildatum.isoformat() if settings.peildatum else None)
+    resource = FairshareResource(
+        landing=str(settings.landing),
+        warehouse=str(settings.warehouse),
+        reports=str(settings.reports),
+        serving=str(settings.serving_file),
+        demo=settings.demo,
+        adhoc=settings.adhoc,
+        settle_seconds=settings.settle_seconds,
+        echo_dbt=verbose,
+        regio=settings.regio,
+        peildatum=settings.peildatum.isoformat() if settings.peildatum else None,
+    )
     defs = build_definitions(resource)
     job = defs.resolve_job_def("fairshare")
     started = time.perf_counter()
@@ -168,10 +199,15 @@ def run_pipeline(settings: Settings, instance: dg.DagsterInstance | None = None,
     shown = shown or Console(quiet=True)  # quiet: nothing printed, but the summary counts this run's files
     console.use(shown)
     try:
-        with (dg.DagsterInstance.ephemeral() if instance is None else nullcontext(instance)) as inst:
+        with dg.DagsterInstance.ephemeral() if instance is None else nullcontext(instance) as inst:
             # Dagster's own events would bury the stage lines: only with --verbose (failures are summarised below).
-            result = job.execute_in_process(instance=inst, raise_on_error=False, run_config={
-                "loggers": {"console": {"config": {"log_level": "INFO" if verbose else "CRITICAL"}}}})
+            result = job.execute_in_process(
+                instance=inst,
+                raise_on_error=False,
+                run_config={
+                    "loggers": {"console": {"config": {"log_level": "INFO" if verbose else "CRITICAL"}}}
+                },
+            )
     finally:
         console.use(None)
     seconds = time.perf_counter() - started
@@ -181,9 +217,15 @@ def run_pipeline(settings: Settings, instance: dg.DagsterInstance | None = None,
     blocked = bool(gate) and len(gate) == len(failures)
     error = None
     if not result.success and not blocked:
-        error = "; ".join(f"step {e.step_key} failed: {_root_cause(e.step_failure_data)}" for e in failures
-                          if e.step_failure_data.error.cls_name != "DagsterAssetCheckFailedError") \
-            or _root_cause_of_run(result) or "unknown error"
+        error = (
+            "; ".join(
+                f"step {e.step_key} failed: {_root_cause(e.step_failure_data)}"
+                for e in failures
+                if e.step_failure_data.error.cls_name != "DagsterAssetCheckFailedError"
+            )
+            or _root_cause_of_run(result)
+            or "unknown error"
+        )
     summary = summarise(settings, seconds, result.run_id, shown.log)
     return RunOutcome(success=result.success or blocked, blocked=blocked, summary=summary, error=error)
 
@@ -195,7 +237,9 @@ def _root_cause(data) -> str:
     error = data.error
     while error.cause is not None:
         error = error.cause
-    message = re.sub(rf"^(?:[\w.]*\.)?{re.escape(error.cls_name)}: ", "", error.message.strip())  # "_duckdb.IOException: "
+    message = re.sub(
+        rf"^(?:[\w.]*\.)?{re.escape(error.cls_name)}: ", "", error.message.strip()
+    )  # "_duckdb.IOException: "
     return _one_line(f"{error.cls_name}: {message}")
 
 
@@ -221,7 +265,9 @@ def _root_cause_of_run(result) -> str | None:
     return None
 
 
-def summarise(settings: Settings, seconds: float, run_id: str | None = None, log: RunLog | None = None) -> str:
+def summarise(
+    settings: Settings, seconds: float, run_id: str | None = None, log: RunLog | None = None
+) -> str:
     """The closing summary: peildatum, this run's files, the gate's verdict, and where report and copy are."""
     if not settings.warehouse.exists():
         return f"No warehouse written ({settings.warehouse})."
@@ -229,26 +275,44 @@ def summarise(settings: Settings, seconds: float, run_id: str | None = None, log
     with store.connect(settings.warehouse, read_only=True) as conn:
         peildatum = _scalar(conn, "SELECT peildatum, data_tot FROM intermediate.int_peildatum")
         if peildatum:
-            lines.append(f"  peildatum {datum_nl(peildatum[0])} (data up to {datum_nl(peildatum[1])})"
-                         + ("" if is_meeting_date(peildatum[0]) else ", an ad-hoc report"))
+            lines.append(
+                f"  peildatum {datum_nl(peildatum[0])} (data up to {datum_nl(peildatum[1])})"
+                + ("" if is_meeting_date(peildatum[0]) else ", an ad-hoc report")
+            )
         if log is not None:
-            names = {"geladen": "new", "ongewijzigd": "unchanged", "afgewezen": "rejected",
-                     "overgeslagen": "skipped (incomplete)", "genegeerd": "ignored (links)"}
-            counts = ", ".join(f"{log.files.get(k, 0)} {v}" for k, v in names.items()
-                               if log.files.get(k, 0) or k in ("geladen", "ongewijzigd", "afgewezen"))
+            names = {
+                "geladen": "new",
+                "ongewijzigd": "unchanged",
+                "afgewezen": "rejected",
+                "overgeslagen": "skipped (incomplete)",
+                "genegeerd": "ignored (links)",
+            }
+            counts = ", ".join(
+                f"{log.files.get(k, 0)} {v}"
+                for k, v in names.items()
+                if log.files.get(k, 0) or k in ("geladen", "ongewijzigd", "afgewezen")
+            )
             lines.append(f"  files this run: {counts}")
             if log.nothing_new:
-                lines.append("  nothing new since the last complete build: marts, report and published copy are "
-                             "current")
-        for (reden,) in conn.execute("SELECT reden FROM audit.bestanden_actueel WHERE status = 'afgewezen' "
-                                     "ORDER BY pad").fetchall():
+                lines.append(
+                    "  nothing new since the last complete build: marts, report and published copy are "
+                    "current"
+                )
+        for (reden,) in conn.execute(
+            "SELECT reden FROM audit.bestanden_actueel WHERE status = 'afgewezen' ORDER BY pad"
+        ).fetchall():
             lines.append(f"  rejected: {reden}")
-        for problem in (log.problems if log else []):
+        for problem in log.problems if log else []:
             if not problem.startswith("rejected: "):
                 lines.append(f"  {problem}")
-        gate_rows = conn.execute("SELECT suite, geslaagd, fouten FROM audit.poort WHERE run_id = ? "
-                                 "ORDER BY gecontroleerd_op", [run_id]).fetchall() if run_id and _has(
-            conn, "audit", "poort") else []
+        gate_rows = (
+            conn.execute(
+                "SELECT suite, geslaagd, fouten FROM audit.poort WHERE run_id = ? ORDER BY gecontroleerd_op",
+                [run_id],
+            ).fetchall()
+            if run_id and _has(conn, "audit", "poort")
+            else []
+        )
         failed = [(suite, json.loads(fouten)) for suite, geslaagd, fouten in gate_rows if not geslaagd]
         if failed:
             lines.append(f"  gate: BLOCKED - {sum(len(f) for _, f in failed)} rule(s) failed:")
@@ -266,22 +330,33 @@ def summarise(settings: Settings, seconds: float, run_id: str | None = None, log
         elif html.exists():
             lines.append(f"Report: {html.resolve()} (and {stem}.xlsx)")
     held = publish.holds(settings.serving_file) if settings.publishes else None
-    if held is not None:  # a regular file that says what it holds (never a folder or a link at the copy's path)
+    if (
+        held is not None
+    ):  # a regular file that says what it holds (never a folder or a link at the copy's path)
         served = settings.serving_file.resolve()
         lines.append(f"Published for readers (read-only copy): {served}")
         if held.get("peildatum"):
-            lines.append(f"  it holds peildatum {datum_nl(held['peildatum'])}"
-                         + (f" (build {held['bouw']})" if held.get("bouw") is not None else ""))
-        lines.append(f"  connect: duckdb -readonly {shlex.quote(str(served))}   or in Python: "
-                     f"duckdb.connect({str(served)!r}, read_only=True)")
+            lines.append(
+                f"  it holds peildatum {datum_nl(held['peildatum'])}"
+                + (f" (build {held['bouw']})" if held.get("bouw") is not None else "")
+            )
+        lines.append(
+            f"  connect: duckdb -readonly {shlex.quote(str(served))}   or in Python: "
+            f"duckdb.connect({str(served)!r}, read_only=True)"
+        )
     lines.append(f"Warehouse: {settings.warehouse.resolve()} (the pipeline's own file: readers use the copy)")
     lines.append(f"Run finished in {seconds:.1f}s.")
     return "\n".join(lines)
 
 
 def _has(conn, schema: str, table: str) -> bool:
-    return conn.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
-                        [schema, table]).fetchone()[0] > 0
+    return (
+        conn.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
+            [schema, table],
+        ).fetchone()[0]
+        > 0
+    )
 
 
 def _scalar(conn, sql: str):

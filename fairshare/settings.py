@@ -81,14 +81,20 @@ class Settings:
         """Defaults, overridden by FAIRSHARE_* variables, overridden by explicit values (flags)."""
         env = os.environ if env is None else env
         values: dict[str, object] = {}
-        for field, var in (("landing", "FAIRSHARE_LANDING"), ("warehouse", "FAIRSHARE_WAREHOUSE"),
-                           ("reports", "FAIRSHARE_REPORTS"), ("serving", "FAIRSHARE_SERVING")):
+        for field, var in (
+            ("landing", "FAIRSHARE_LANDING"),
+            ("warehouse", "FAIRSHARE_WAREHOUSE"),
+            ("reports", "FAIRSHARE_REPORTS"),
+            ("serving", "FAIRSHARE_SERVING"),
+        ):
             if env.get(var):
                 values[field] = Path(env[var])
         if env.get("FAIRSHARE_PSEUDONYM_KEY"):
             values["pseudonym_key"] = env["FAIRSHARE_PSEUDONYM_KEY"]
-        for field, var in (("publish_postgres_dsn", "FAIRSHARE_PUBLISH_POSTGRES_DSN"),
-                           ("postgres_reader_password", "FAIRSHARE_POSTGRES_READER_PASSWORD")):
+        for field, var in (
+            ("publish_postgres_dsn", "FAIRSHARE_PUBLISH_POSTGRES_DSN"),
+            ("postgres_reader_password", "FAIRSHARE_POSTGRES_READER_PASSWORD"),
+        ):
             if env.get(var):
                 values[field] = env[var]
         if env.get("FAIRSHARE_DEMO", "").lower() in ("1", "true", "ja", "yes"):
@@ -104,8 +110,11 @@ class Settings:
         values["regio"] = regio
         if regio != region.DEFAULT_REGIO:  # a region of its own: its own folders unless given
             base = Path("data") / "regio" / regio
-            for field, default in (("landing", "landing"), ("warehouse", "warehouse/fairshare.duckdb"),
-                                   ("reports", "reports")):
+            for field, default in (
+                ("landing", "landing"),
+                ("warehouse", "warehouse/fairshare.duckdb"),
+                ("reports", "reports"),
+            ):
                 values.setdefault(field, base / default)
         for field in ("landing", "warehouse", "reports", "serving"):
             if isinstance(values.get(field), str):
@@ -118,8 +127,9 @@ class Settings:
         try:
             values["settle_seconds"] = float(values.get("settle_seconds", cls.settle_seconds))
         except ValueError as exc:
-            raise ConfigError(f"the settle interval must be a number of seconds, got {values['settle_seconds']!r}"
-                              ) from exc
+            raise ConfigError(
+                f"the settle interval must be a number of seconds, got {values['settle_seconds']!r}"
+            ) from exc
         settings = replace(cls(), **values)
         settings.check_peildatum()
         return settings
@@ -133,7 +143,8 @@ class Settings:
         if not is_meeting_date(self.peildatum) and not self.adhoc:
             raise ConfigError(
                 f"--peildatum {self.peildatum.isoformat()} is not a board date (1 April or 1 November): add --adhoc "
-                f"for a one-off report (bo_wonen_zorg_adhoc_{self.peildatum.isoformat()}, never published)")
+                f"for a one-off report (bo_wonen_zorg_adhoc_{self.peildatum.isoformat()}, never published)"
+            )
 
     @property
     def publishes(self) -> bool:
@@ -157,27 +168,46 @@ class Settings:
         Paths are compared after resolving symbolic links and relative parts; nothing is created.
         """
         warehouse = _WrittenName(self.warehouse)
-        kept = {"the warehouse": warehouse, **{f"the warehouse's {s} file": _WrittenName(
-            self.warehouse.with_name(self.warehouse.name + s)) for s in (".wal", ".lock", ".tmp")}}
+        kept = {
+            "the warehouse": warehouse,
+            **{
+                f"the warehouse's {s} file": _WrittenName(self.warehouse.with_name(self.warehouse.name + s))
+                for s in (".wal", ".lock", ".tmp")
+            },
+        }
         serving = _WrittenName(self.serving_file)
         owner = _WrittenName(self.serving_file.with_name(f".{self.serving_file.name}.bron"))
         reports = _WrittenName(self.reports)
         hint = "give each its own path (--warehouse, --serving, --reports)"
         for what, name in kept.items():
-            if name.same(serving) or (name.exists_as_file and serving.exists_as_file
-                                      and os.path.samefile(name.path, serving.path)):
-                raise ConfigError(f"the published copy {self.serving_file} is {what} {name.path}: publishing would "
-                                  f"replace it; {hint}")
+            if name.same(serving) or (
+                name.exists_as_file and serving.exists_as_file and os.path.samefile(name.path, serving.path)
+            ):
+                raise ConfigError(
+                    f"the published copy {self.serving_file} is {what} {name.path}: publishing would "
+                    f"replace it; {hint}"
+                )
             if name.same(owner) or name.matches(serving.folder, f".{serving.path.name}.*.tmp*"):
-                raise ConfigError(f"{what} {name.path} has a name the publication of {self.serving_file} writes or "
-                                  f"removes beside the copy; {hint}")
-        for what, name in {**kept, "the published copy": serving, "the published copy's owner note": owner}.items():
+                raise ConfigError(
+                    f"{what} {name.path} has a name the publication of {self.serving_file} writes or "
+                    f"removes beside the copy; {hint}"
+                )
+        for what, name in {
+            **kept,
+            "the published copy": serving,
+            "the published copy's owner note": owner,
+        }.items():
             if name.same(reports):
                 raise ConfigError(f"the reports folder {self.reports} is {what} {name.path}; {hint}")
-            if name.inside(reports.resolved / "gx") or name.matches(reports.resolved, "bo_wonen_zorg_*") \
-                    or name.matches(reports.resolved, ".*.tmp*"):
-                raise ConfigError(f"{what} {name.path} has a name the reports in {self.reports} are written or "
-                                  f"cleaned up under; {hint}")
+            if (
+                name.inside(reports.resolved / "gx")
+                or name.matches(reports.resolved, "bo_wonen_zorg_*")
+                or name.matches(reports.resolved, ".*.tmp*")
+            ):
+                raise ConfigError(
+                    f"{what} {name.path} has a name the reports in {self.reports} are written or "
+                    f"cleaned up under; {hint}"
+                )
 
     def key_bytes(self) -> bytes:
         """The pseudonym key; without one only demo mode may run (with the documented demo key).
@@ -191,11 +221,13 @@ class Settings:
                 raise ConfigError(
                     f"FAIRSHARE_PSEUDONYM_KEY is too weak (it must have at least {MIN_KEY_LENGTH} characters, not only "
                     "whitespace, and not be the demo key): make one with "
-                    "python -c \"import secrets; print(secrets.token_urlsafe(32))\" and keep it secret.")
+                    'python -c "import secrets; print(secrets.token_urlsafe(32))" and keep it secret.'
+                )
         if self.pseudonym_key:
             return self.pseudonym_key.encode("utf-8")
         if self.demo:
             return DEMO_KEY.encode("utf-8")
         raise ConfigError(
             "no pseudonym key: set FAIRSHARE_PSEUDONYM_KEY to a secret key, or use --demo "
-            "(FAIRSHARE_DEMO=1) to run on sample data with the documented, non-secret demo key")
+            "(FAIRSHARE_DEMO=1) to run on sample data with the documented, non-secret demo key"
+        )

@@ -52,8 +52,11 @@ def nodes(seconds: dict[str, float]) -> None:
 def snapshot() -> dict:
     """Seconds per stage, counters, and the slowest dbt nodes so far."""
     slowest = dict(sorted(_nodes.items(), key=lambda kv: -kv[1])[:10])
-    return {"seconds": {s: round(_seconds.get(s, 0.0), 3) for s in STAGES}, "counts": dict(_counts),
-            "dbt_nodes": {k: round(v, 2) for k, v in slowest.items()}}
+    return {
+        "seconds": {s: round(_seconds.get(s, 0.0), 3) for s in STAGES},
+        "counts": dict(_counts),
+        "dbt_nodes": {k: round(v, 2) for k, v in slowest.items()},
+    }
 
 
 def reset() -> None:

@@ -24,7 +24,9 @@ from ingest.text import match_key
 CONFIG_DIR = Path(__file__).parent / "config"
 SEEDS_DIR = Path(__file__).resolve().parent.parent / "dbt_project" / "seeds"
 # Bump when a change in the ingest code changes what a file yields: files are then processed again.
-INGEST_LOGIC_VERSION = "3"  # 2: personal data reduced at the door; 3: csv lines all accounted for, serial 60 (issue 18)
+INGEST_LOGIC_VERSION = (
+    "3"  # 2: personal data reduced at the door; 3: csv lines all accounted for, serial 60 (issue 18)
+)
 
 
 @dataclass(frozen=True)
@@ -104,7 +106,14 @@ class IngestConfig:
         short: dict[str, set[str]] = {}
         for g in self.cbs_gemeenten:
             code, name = g["gemeente_code"], g["gemeente_naam"]
-            for variant in (code, code[2:], str(int(code[2:])), name, f"Gemeente {name}", g.get("andere_naam") or ""):
+            for variant in (
+                code,
+                code[2:],
+                str(int(code[2:])),
+                name,
+                f"Gemeente {name}",
+                g.get("andere_naam") or "",
+            ):
                 if variant:
                     lookup[match_key(variant)] = name
             bare = re.sub(r"\s*\([^)]*\)$", "", name)
@@ -116,7 +125,12 @@ class IngestConfig:
     @cached_property
     def known_headers(self) -> frozenset[str]:
         """match_key of every header the configuration knows: shown verbatim in messages and the load report."""
-        known = {match_key(v) for s in self.sources.values() for c in s.columns.values() for v in (c.name, *c.headers)}
+        known = {
+            match_key(v)
+            for s in self.sources.values()
+            for c in s.columns.values()
+            for v in (c.name, *c.headers)
+        }
         return frozenset(known | set(self.direct_identifiers) | {match_key(h) for h in self.other_headers})
 
     @cached_property
@@ -137,7 +151,13 @@ class IngestConfig:
         for g in self.gemeenten:
             code = g["gemeente_code"]
             digits = code[2:]
-            for variant in (code, digits, str(int(digits)), g["gemeente_naam"], f"Gemeente {g['gemeente_naam']}"):
+            for variant in (
+                code,
+                digits,
+                str(int(digits)),
+                g["gemeente_naam"],
+                f"Gemeente {g['gemeente_naam']}",
+            ):
                 lookup[match_key(variant)] = code
         for w in self.woonplaatsen:
             lookup.setdefault(match_key(w["woonplaats"]), w["gemeente_code"])
@@ -165,7 +185,9 @@ def _vocabulary(name: str, spec: dict) -> Vocabulary:
         for value in [code, *values]:
             key = match_key(value)
             if key in lookup and lookup[key] != code:
-                raise ValueError(f"vocabulary '{name}': value {value!r} maps to both {lookup[key]!r} and {code!r}")
+                raise ValueError(
+                    f"vocabulary '{name}': value {value!r} maps to both {lookup[key]!r} and {code!r}"
+                )
             lookup[key] = code
     return Vocabulary(name=name, lookup=lookup, catch_all=spec.get("catch_all"))
 
@@ -181,12 +203,21 @@ def _add_variants(src: dict, voc: dict, extra: dict) -> None:
             voc[name]["values"][code] = [*(voc[name]["values"].get(code) or []), *values]
 
 
-def load_config(config_dir: Path = CONFIG_DIR, seeds_dir: Path = SEEDS_DIR, regio: str | None = None) -> IngestConfig:
+def load_config(
+    config_dir: Path = CONFIG_DIR, seeds_dir: Path = SEEDS_DIR, regio: str | None = None
+) -> IngestConfig:
     """Read the YAML configuration, the national seeds and the region's seeds; compute the configuration hash."""
     regio_seeds = region.seeds_dir(regio)
-    files = [config_dir / "sources.yaml", config_dir / "vocabularies.yaml",
-             regio_seeds / "gemeenten.csv", regio_seeds / "woonplaatsen.csv", regio_seeds / "corporaties.csv",
-             seeds_dir / "cbs_gemeenten.csv", regio_seeds / "commissies.csv", regio_seeds / "regio.csv"]
+    files = [
+        config_dir / "sources.yaml",
+        config_dir / "vocabularies.yaml",
+        regio_seeds / "gemeenten.csv",
+        regio_seeds / "woonplaatsen.csv",
+        regio_seeds / "corporaties.csv",
+        seeds_dir / "cbs_gemeenten.csv",
+        regio_seeds / "commissies.csv",
+        regio_seeds / "regio.csv",
+    ]
     # Optional: the region's own header and value variants of its suppliers (regions/<regio>/leveranciers.yaml).
     variants_file = regio_seeds.parent / "leveranciers.yaml"
     if variants_file.exists():
@@ -208,15 +239,29 @@ def load_config(config_dir: Path = CONFIG_DIR, seeds_dir: Path = SEEDS_DIR, regi
         s = src[name]
         cols = {}
         for col, c in s["columns"].items():
-            cols[col] = ColumnSpec(name=col, type=c["type"], headers=tuple(c["headers"]),
-                                   required=c.get("required", False), vocabulary=c.get("vocabulary"),
-                                   default=c.get("default"), empty_value=c.get("empty_value"),
-                                   min=c.get("min"), max=c.get("max"), below=c.get("below"),
-                                   segment=c.get("segment", False), at_most=c.get("at_most"))
-        sources[name] = SourceSpec(name=name, folder=s["folder"], pattern=s["pattern"],
-                                   pattern_text=s["pattern_text"].format(commissies=", ".join(pack.commissie_keys)),
-                                   table=s["table"],
-                                   natural_key=tuple(s["natural_key"]), columns=cols)
+            cols[col] = ColumnSpec(
+                name=col,
+                type=c["type"],
+                headers=tuple(c["headers"]),
+                required=c.get("required", False),
+                vocabulary=c.get("vocabulary"),
+                default=c.get("default"),
+                empty_value=c.get("empty_value"),
+                min=c.get("min"),
+                max=c.get("max"),
+                below=c.get("below"),
+                segment=c.get("segment", False),
+                at_most=c.get("at_most"),
+            )
+        sources[name] = SourceSpec(
+            name=name,
+            folder=s["folder"],
+            pattern=s["pattern"],
+            pattern_text=s["pattern_text"].format(commissies=", ".join(pack.commissie_keys)),
+            table=s["table"],
+            natural_key=tuple(s["natural_key"]),
+            columns=cols,
+        )
     vocabularies = {n: _vocabulary(n, v) for n, v in voc.items() if isinstance(v, dict)}
     return IngestConfig(
         sources=sources,

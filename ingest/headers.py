@@ -32,7 +32,9 @@ def synonyms(source: SourceSpec) -> dict[str, str]:
         for variant in (col.name, *col.headers):
             key = match_key(variant)
             if lookup.get(key, col.name) != col.name:
-                raise ValueError(f"{source.name}: header {variant!r} is listed for both {lookup[key]} and {col.name}")
+                raise ValueError(
+                    f"{source.name}: header {variant!r} is listed for both {lookup[key]} and {col.name}"
+                )
             lookup[key] = col.name
     return lookup
 

@@ -61,15 +61,23 @@ def peildatum_of(year: int, month: int) -> dt.date:
     return dt.date(year, 3, 31) if month == 3 else dt.date(year, 10, 31)
 
 
-def describe(bron: str, path: Path, landing: Path, source: SourceSpec, config: IngestConfig,
-             today: dt.date | None = None) -> LandingFile:
+def describe(
+    bron: str,
+    path: Path,
+    landing: Path,
+    source: SourceSpec,
+    config: IngestConfig,
+    today: dt.date | None = None,
+) -> LandingFile:
     """Check a file's name against its folder's pattern and read the date (and committee) from it.
 
     A date after ``today`` (the day of the run) is a typing error: the file is rejected, so it
     can never move the peildatum.
     """
     pad = path.relative_to(landing).as_posix()
-    m = re.fullmatch(source.pattern, path.name)  # fullmatch: a pattern's `$` also matches before a final line break
+    m = re.fullmatch(
+        source.pattern, path.name
+    )  # fullmatch: a pattern's `$` also matches before a final line break
     error = f"file name '{escaped(path.name)}' does not follow the pattern {source.pattern_text}"
     if not m:
         return LandingFile(bron, path, pad, name_error=error)
@@ -83,20 +91,29 @@ def describe(bron: str, path: Path, landing: Path, source: SourceSpec, config: I
         return LandingFile(bron, path, pad, name_error=f"{error} (not a real date)")
     today = today or dt.date.today()
     # A planregister snapshot is named by its month (filled in during that month), the others by their day.
-    future = (datum.year, datum.month) > (today.year, today.month) if bron == "planregister" else datum > today
+    future = (
+        (datum.year, datum.month) > (today.year, today.month) if bron == "planregister" else datum > today
+    )
     if future:
         shown = f"{datum.year}-{datum.month:02d}" if bron == "planregister" else datum.isoformat()
-        return LandingFile(bron, path, pad, name_error=(
-            f"the date in the file name ({shown}) lies after today "
-            f"({today.isoformat()}): correct the name to the real extraction date"))
+        return LandingFile(
+            bron,
+            path,
+            pad,
+            name_error=(
+                f"the date in the file name ({shown}) lies after today "
+                f"({today.isoformat()}): correct the name to the real extraction date"
+            ),
+        )
     commissie = groups.get("commissie")
     if commissie is not None and commissie not in config.commissies:
         return LandingFile(bron, path, pad, name_error=f"{error} ('{commissie}' is not a known committee)")
     return LandingFile(bron, path, pad, leverdatum=datum, commissie=commissie)
 
 
-def candidates(landing: Path, folder_name: str, pattern: str | None = None
-               ) -> tuple[list[Path], list[tuple[str, str]]]:
+def candidates(
+    landing: Path, folder_name: str, pattern: str | None = None
+) -> tuple[list[Path], list[tuple[str, str]]]:
     """Regular files of one source folder (lock and hidden files skipped), and (pad, warning) for what was ignored.
 
     A symbolic link, or anything that resolves outside the landing folder, is never read. A hidden file
@@ -105,8 +122,12 @@ def candidates(landing: Path, folder_name: str, pattern: str | None = None
     """
     folder = landing / folder_name
     if folder.is_symlink():
-        return [], [(f"{folder_name}/", f"{folder_name}/ is a symbolic link: ignored (the landing folder must hold "
-                                        "the files itself)")]
+        return [], [
+            (
+                f"{folder_name}/",
+                f"{folder_name}/ is a symbolic link: ignored (the landing folder must hold the files itself)",
+            )
+        ]
     if not folder.is_dir():
         return [], []
     root = landing.resolve()
@@ -120,11 +141,18 @@ def candidates(landing: Path, folder_name: str, pattern: str | None = None
         shown = escaped(pad)
         if p.name.startswith(("~$", ".")):
             if delivery_like(p.name[1:]):
-                ignored.append((pad, f"{shown} is a hidden file (its name starts with '.'): ignored "
-                                     "(remove the '.' to load it)"))
+                ignored.append(
+                    (
+                        pad,
+                        f"{shown} is a hidden file (its name starts with '.'): ignored "
+                        "(remove the '.' to load it)",
+                    )
+                )
             continue
         if p.is_symlink() or not p.resolve().is_relative_to(root):
-            ignored.append((pad, f"{shown} is a symbolic link: ignored (copy the file itself into the landing folder)"))
+            ignored.append(
+                (pad, f"{shown} is a symbolic link: ignored (copy the file itself into the landing folder)")
+            )
         elif p.is_file():
             files.append(p)
         elif delivery_like(p.name):
@@ -166,6 +194,7 @@ def still_changing(paths: list[Path], settle: float) -> dict[Path, str]:
     for p in young:
         after = _signature(p)
         if after != before[p]:
-            changing[p] = (f"still being written (its size or time changed within {settle:g}s): "
-                           "left for the next run")
+            changing[p] = (
+                f"still being written (its size or time changed within {settle:g}s): left for the next run"
+            )
     return changing

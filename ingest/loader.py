@@ -25,7 +25,9 @@ from ingest.readers import BadFile, Sheet, read_sheets
 from ingest.text import clean
 
 SUMMARY_PREFIXES = ("totaal", "total")
-HEADERS_SHOWN = 20  # headers named in the reason of a file without its required ones (a wide file has thousands)
+HEADERS_SHOWN = (
+    20  # headers named in the reason of a file without its required ones (a wide file has thousands)
+)
 _EMPTY, _DATA, _SUMMARY = 0, 1, 2
 
 
@@ -81,14 +83,27 @@ class OpenedFile:
         self.totaalrijen_overgeslagen += int((kinds == _SUMMARY).sum())
         self.rijen_gelezen += len(data)
         timing.count("rijen_gelezen", len(data))
-        cells = pd.DataFrame({name: data.iloc[:, pos].to_numpy(dtype=object) if pos < data.shape[1]
-                              else np.full(len(data), None, dtype=object)
-                              for pos, name in self.match.columns.items()})
-        result = normalise(cells, data.index.to_numpy(), self.match.seen, self.source, self.config, self.key,
-                           context, self._short_lines(data), self._memo)
+        cells = pd.DataFrame(
+            {
+                name: data.iloc[:, pos].to_numpy(dtype=object)
+                if pos < data.shape[1]
+                else np.full(len(data), None, dtype=object)
+                for pos, name in self.match.columns.items()
+            }
+        )
+        result = normalise(
+            cells,
+            data.index.to_numpy(),
+            self.match.seen,
+            self.source,
+            self.config,
+            self.key,
+            context,
+            self._short_lines(data),
+            self._memo,
+        )
         self.quarantine.extend(result.quarantine)
         return result
-
 
     def _short_lines(self, data: pd.DataFrame) -> list[tuple[str, np.ndarray, str]]:
         """csv lines with fewer fields than the header (a cut-off line, e.g. of a half-copied file).
@@ -110,8 +125,14 @@ class OpenedFile:
             missing = [name for pos, name in sorted(self.match.columns.items()) if pos >= n]
             present = [name for pos, name in sorted(self.match.columns.items()) if pos < n]
             column = (missing or present)[0] if missing else present[-1]
-            flags.append((column, fields == n, f"the line has {n} of the header's {width} fields "
-                                               "(cut off, e.g. a file still being copied?)"))
+            flags.append(
+                (
+                    column,
+                    fields == n,
+                    f"the line has {n} of the header's {width} fields "
+                    "(cut off, e.g. a file still being copied?)",
+                )
+            )
         return flags
 
 
@@ -140,9 +161,16 @@ def row_kinds(values: np.ndarray) -> np.ndarray:
     n, width = values.shape if values.ndim == 2 else (0, 0)
     kinds = np.zeros(n, dtype=np.int8)
     undecided = np.arange(n)
-    if n and width:  # the common case decided for all rows at once: a text first cell with a plain first character
-        plain = np.array([type(v) is str and v != "" and v[0] not in _SPACE and v[:4].lower() != "tota"
-                          for v in values[:, 0]], dtype=bool)
+    if (
+        n and width
+    ):  # the common case decided for all rows at once: a text first cell with a plain first character
+        plain = np.array(
+            [
+                type(v) is str and v != "" and v[0] not in _SPACE and v[:4].lower() != "tota"
+                for v in values[:, 0]
+            ],
+            dtype=bool,
+        )
         kinds[plain] = _DATA
         undecided = np.flatnonzero(~plain)
     for col in range(width):
@@ -154,17 +182,20 @@ def row_kinds(values: np.ndarray) -> np.ndarray:
     return kinds
 
 
-def _find_header(sheets: list[Sheet], source: SourceSpec, config: IngestConfig) -> tuple[Sheet, int, HeaderMatch]:
+def _find_header(
+    sheets: list[Sheet], source: SourceSpec, config: IngestConfig
+) -> tuple[Sheet, int, HeaderMatch]:
     best: tuple[int, HeaderMatch | None] = (-1, None)
     for sheet in sheets:
-        for row_number, row in list(sheet.head.iterrows())[:sheet.header_search_rows]:
+        for row_number, row in list(sheet.head.iterrows())[: sheet.header_search_rows]:
             match = match_headers(list(row), source, config)
             found = len(source.required) - len(match.missing(source))
             if found == len(source.required):
                 if match.duplicates:
                     col, heads = next(iter(match.duplicates.items()))
-                    raise BadFile(f"two columns match the same column '{col}': "
-                                  + ", ".join(f"'{h}'" for h in heads))
+                    raise BadFile(
+                        f"two columns match the same column '{col}': " + ", ".join(f"'{h}'" for h in heads)
+                    )
                 return sheet, int(row_number), match
             if found > best[0] and match.headers:
                 best = (found, match)
@@ -175,8 +206,10 @@ def _find_header(sheets: list[Sheet], source: SourceSpec, config: IngestConfig) 
     noun = "column" if len(missing) == 1 else "columns"
     seen = best[1].headers
     more = f" … and {len(seen) - HEADERS_SHOWN:,} more" if len(seen) > HEADERS_SHOWN else ""
-    message = (f"required {noun} {', '.join(repr(m) for m in missing)} not found{where}; "
-               f"headers seen: {', '.join(seen[:HEADERS_SHOWN])}{more}")
+    message = (
+        f"required {noun} {', '.join(repr(m) for m in missing)} not found{where}; "
+        f"headers seen: {', '.join(seen[:HEADERS_SHOWN])}{more}"
+    )
     raise BadFile(message)
 
 
@@ -191,7 +224,9 @@ def reader_failures() -> Iterator[None]:
     except BadFile:
         raise
     except MemoryError as exc:
-        raise BadFile("not read: reading it needs more memory than this process may use (MemoryError)") from exc
+        raise BadFile(
+            "not read: reading it needs more memory than this process may use (MemoryError)"
+        ) from exc
     except OSError as exc:  # vanished or unreadable while it was read
         raise BadFile(f"not read: the file could not be read ({type(exc).__name__})") from exc
     except Exception as exc:
@@ -207,5 +242,13 @@ def open_file(file: LandingFile, config: IngestConfig, key: bytes) -> OpenedFile
         sheets = read_sheets(file.path)
         sheet, header_row, match = _find_header(sheets, source, config)
     position = next(i for i, s in enumerate(sheets, start=1) if s is sheet)
-    return OpenedFile(file=file, source=source, sheet=sheet, header_row=header_row, match=match, config=config,
-                      key=key, sheet_position=position)
+    return OpenedFile(
+        file=file,
+        source=source,
+        sheet=sheet,
+        header_row=header_row,
+        match=match,
+        config=config,
+        key=key,
+        sheet_position=position,
+    )

@@ -104,17 +104,24 @@ MEMO_SIZE = 100_000  # parsed values kept per column of a file (rents, dates, po
 _AS_IS = ("id", "text", "pseudoniem")  # types whose parse of a non-empty text is the text itself
 
 
-def _apply(values: np.ndarray, fn: Scalar, col: ColumnSpec | None = None, memo: dict | None = None) -> _Column:
+def _apply(
+    values: np.ndarray, fn: Scalar, col: ColumnSpec | None = None, memo: dict | None = None
+) -> _Column:
     """Apply a scalar parser once per distinct value (of the file, when ``memo`` keeps the results across chunks).
 
     A text column of identifiers (distinct in nearly every row, so factorizing gains nothing) is trimmed
     in one pass instead, with only its empty and Excel-error cells parsed one by one.
     """
-    if col is not None and col.type in _AS_IS and len(values) and \
-            pd.api.types.infer_dtype(values, skipna=False) == "string":
+    if (
+        col is not None
+        and col.type in _AS_IS
+        and len(values)
+        and pd.api.types.infer_dtype(values, skipna=False) == "string"
+    ):
         # One comprehension over the cells (no Python call per cell but for the rare odd one).
-        out = np.array([v.strip() if "\xa0" not in v and "\u202f" not in v else clean(v) for v in values],
-                       dtype=object)
+        out = np.array(
+            [v.strip() if "\xa0" not in v and "\u202f" not in v else clean(v) for v in values], dtype=object
+        )
         err = np.full(len(out), None, dtype=object)
         for i in [i for i, t in enumerate(out) if not t or t[0] == "#"]:
             out[i], err[i] = fn(out[i])
@@ -170,7 +177,9 @@ class _Parsers:
         return fn
 
     @staticmethod
-    def _ranged(parsed: tuple[object, str | None], col: ColumnSpec, show: bool = True) -> tuple[object, str | None]:
+    def _ranged(
+        parsed: tuple[object, str | None], col: ColumnSpec, show: bool = True
+    ) -> tuple[object, str | None]:
         value, err = parsed
         if err is None and value is not None:
             err = check_range(value, col.min, col.max, col.below, show=show)
@@ -285,8 +294,10 @@ class _Parsers:
         s = lookup.get(vocab_key(sub)) if not is_empty(sub) else None
         if s is not None and "/" in s:
             if c is not None and not c.startswith("uitstroom"):
-                return (None, None), (f"urgentiecategorie '{as_text(cat)}' contradicts subcategorie "
-                                      f"'{as_text(sub)}' (an uitstroom subcategory)")
+                return (None, None), (
+                    f"urgentiecategorie '{as_text(cat)}' contradicts subcategorie "
+                    f"'{as_text(sub)}' (an uitstroom subcategory)"
+                )
             code = s
         else:
             code = c or s
@@ -298,9 +309,17 @@ class _Parsers:
         return (cat_code, sub_code or None), None
 
 
-def normalise(cells: pd.DataFrame, rownumbers: np.ndarray, headers: dict[str, str], source: SourceSpec,
-              config: IngestConfig, key: bytes, context: dict[str, object],
-              row_flags: list[tuple[str, np.ndarray, str]] = (), memo: dict[str, dict] | None = None) -> Normalised:
+def normalise(
+    cells: pd.DataFrame,
+    rownumbers: np.ndarray,
+    headers: dict[str, str],
+    source: SourceSpec,
+    config: IngestConfig,
+    key: bytes,
+    context: dict[str, object],
+    row_flags: list[tuple[str, np.ndarray, str]] = (),
+    memo: dict[str, dict] | None = None,
+) -> Normalised:
     """Parse the recognised columns of one file (``cells``: canonical name -> raw cell values).
 
     ``headers`` maps canonical names to the header as written in the file (for messages);
@@ -327,11 +346,16 @@ def normalise(cells: pd.DataFrame, rownumbers: np.ndarray, headers: dict[str, st
             if col.type == "herkomst":
                 out[col.name] = np.full(n, "onbekend", dtype=object)
             elif col.type not in ("pseudoniem", "postcode", "leeftijd"):
-                out[col.name] = _typed_column(np.array([col.default], dtype=object), np.zeros(n, dtype=np.intp),
-                                              types[col.name])
+                out[col.name] = _typed_column(
+                    np.array([col.default], dtype=object), np.zeros(n, dtype=np.intp), types[col.name]
+                )
             continue
-        column = _apply(cells[col.name].to_numpy(dtype=object), parsers.for_column(col), col,
-                        None if memo is None or col.type in _AS_IS else memo.setdefault(col.name, {}))
+        column = _apply(
+            cells[col.name].to_numpy(dtype=object),
+            parsers.for_column(col),
+            col,
+            None if memo is None or col.type in _AS_IS else memo.setdefault(col.name, {}),
+        )
         parsed[col.name] = column
         errors[col.name] = column.row_errors()
         if col.type == "herkomst":
@@ -349,10 +373,16 @@ def normalise(cells: pd.DataFrame, rownumbers: np.ndarray, headers: dict[str, st
     if "urgentiecategorie" in source.columns:
         cat = cells["urgentiecategorie"].to_numpy(dtype=object) if "urgentiecategorie" in cells else None
         sub = cells["subcategorie"].to_numpy(dtype=object) if "subcategorie" in cells else None
-        cat_codes, cat_values = pd.factorize(cat, use_na_sentinel=False) if cat is not None else \
-            (np.zeros(n, dtype=np.intp), np.array([None], dtype=object))
-        sub_codes, sub_values = pd.factorize(sub, use_na_sentinel=False) if sub is not None else \
-            (np.zeros(n, dtype=np.intp), np.array([None], dtype=object))
+        cat_codes, cat_values = (
+            pd.factorize(cat, use_na_sentinel=False)
+            if cat is not None
+            else (np.zeros(n, dtype=np.intp), np.array([None], dtype=object))
+        )
+        sub_codes, sub_values = (
+            pd.factorize(sub, use_na_sentinel=False)
+            if sub is not None
+            else (np.zeros(n, dtype=np.intp), np.array([None], dtype=object))
+        )
         # One parse per distinct (categorie, subcategorie) pair, keyed by the pair of codes.
         pair_codes, pairs = pd.factorize(cat_codes.astype(np.int64) * (len(sub_values) + 1) + sub_codes)
         values = np.empty(len(pairs), dtype=object)
@@ -375,12 +405,16 @@ def normalise(cells: pd.DataFrame, rownumbers: np.ndarray, headers: dict[str, st
         err_frame[column] = col
 
     bad = err_frame.notna().any(axis=1).to_numpy()
-    quarantine = [_quarantine_entry(cells, parsed, err_frame, headers, source, config, key, int(i),
-                                    int(rownumbers[i]))
-                  for i in np.flatnonzero(bad)]
+    quarantine = [
+        _quarantine_entry(cells, parsed, err_frame, headers, source, config, key, int(i), int(rownumbers[i]))
+        for i in np.flatnonzero(bad)
+    ]
     good = frame.loc[~bad]
-    result = {name: good[name] if name in good else pd.Series(None, index=good.index, dtype=object)
-              for name in types if name not in pseudonymise.values()}
+    result = {
+        name: good[name] if name in good else pd.Series(None, index=good.index, dtype=object)
+        for name in types
+        if name not in pseudonymise.values()
+    }
     result.update({raw: good[raw] for raw in pseudonymise})
     rows = pd.DataFrame(result, index=good.index)
     rows["_rijnummer"] = rownumbers[~bad].astype("int64")
@@ -403,8 +437,17 @@ def _typed_column(values: np.ndarray, codes: np.ndarray, typ: str):
     return values[codes]
 
 
-def _quarantine_entry(cells: pd.DataFrame, parsed: dict[str, _Column], err: pd.DataFrame, headers: dict[str, str],
-                      source: SourceSpec, config: IngestConfig, key: bytes, i: int, rijnummer: int) -> dict:
+def _quarantine_entry(
+    cells: pd.DataFrame,
+    parsed: dict[str, _Column],
+    err: pd.DataFrame,
+    headers: dict[str, str],
+    source: SourceSpec,
+    config: IngestConfig,
+    key: bytes,
+    i: int,
+    rijnummer: int,
+) -> dict:
     """One bad row: where, why, and its recognised values as the warehouse would store them (§5, §6).
 
     A value that parsed is shown as stored (code, date, number, pseudonym, pc4, age band); one that did
@@ -462,14 +505,31 @@ def _row_rules(frame: pd.DataFrame, err: pd.DataFrame, source: SourceSpec) -> No
     if source.name == "urgentie":
         # already datetime64 (``_typed_column``); to_datetime would still walk every value to decide on a cache
         aanvraag, besluit = frame["aanvraagdatum"], frame["besluitdatum"]
-        _flag(err, "besluitdatum", (besluit < aanvraag) & ok["aanvraagdatum"], "decision date is before the application date")
+        _flag(
+            err,
+            "besluitdatum",
+            (besluit < aanvraag) & ok["aanvraagdatum"],
+            "decision date is before the application date",
+        )
         decided = frame["besluit"].isin(["toegekend", "afgewezen"])
-        _flag(err, "besluitdatum", decided & frame["besluitdatum"].isna() & ok["besluit"],
-              "a decided application (toegekend/afgewezen) needs a besluitdatum")
-        _flag(err, "urgentiecategorie", (frame["besluit"] == "toegekend") & frame["urgentiecategorie"].isna(),
-              "a toegekend application needs an urgentiecategorie")
-        _flag(err, "afwijzingsgrond", (frame["besluit"] == "afgewezen") & frame["afwijzingsgrond"].isna(),
-              "an afgewezen application needs an afwijzingsgrond")
+        _flag(
+            err,
+            "besluitdatum",
+            decided & frame["besluitdatum"].isna() & ok["besluit"],
+            "a decided application (toegekend/afgewezen) needs a besluitdatum",
+        )
+        _flag(
+            err,
+            "urgentiecategorie",
+            (frame["besluit"] == "toegekend") & frame["urgentiecategorie"].isna(),
+            "a toegekend application needs an urgentiecategorie",
+        )
+        _flag(
+            err,
+            "afwijzingsgrond",
+            (frame["besluit"] == "afgewezen") & frame["afwijzingsgrond"].isna(),
+            "an afgewezen application needs an afwijzingsgrond",
+        )
     if source.name == "planregister":
         total = pd.to_numeric(frame["aantal_woningen"], errors="coerce")
         for col in source.columns.values():
@@ -478,8 +538,12 @@ def _row_rules(frame: pd.DataFrame, err: pd.DataFrame, source: SourceSpec) -> No
             count = pd.to_numeric(frame[col.name], errors="coerce")
             _flag(err, col.name, count > total, f"{col.name} is larger than aantal_woningen")
             if col.at_most:
-                _flag(err, col.name, count > pd.to_numeric(frame[col.at_most], errors="coerce"),
-                      f"{col.name} is larger than {col.at_most}")
+                _flag(
+                    err,
+                    col.name,
+                    count > pd.to_numeric(frame[col.at_most], errors="coerce"),
+                    f"{col.name} is larger than {col.at_most}",
+                )
     keys = list(source.natural_key)
     present = frame[keys].notna().all(axis=1)
     dup = frame[keys].duplicated(keep=False) & present
@@ -489,8 +553,10 @@ def _row_rules(frame: pd.DataFrame, err: pd.DataFrame, source: SourceSpec) -> No
         mask = pd.Series(False, index=frame.index)
         mask[dup] = True
         messages = pd.Series(None, index=frame.index, dtype=object)
-        messages[dup] = [f"{id_col} '{v}' appears {c} times in this file" for v, c in
-                         zip(frame.loc[dup, id_col], counts, strict=True)]
+        messages[dup] = [
+            f"{id_col} '{v}' appears {c} times in this file"
+            for v, c in zip(frame.loc[dup, id_col], counts, strict=True)
+        ]
         col = err[id_col].to_numpy(dtype=object).copy()
         free = mask.to_numpy() & err[id_col].isna().to_numpy()
         col[free] = messages.to_numpy()[free]

@@ -79,7 +79,9 @@ def read_sheets(path: Path) -> list[Sheet]:
     raise BadFile(f"not an xlsx or csv file ({path.suffix})")
 
 
-_ENCRYPTED = "EncryptedPackage".encode("utf-16-le")  # the stream Excel writes a password-protected workbook to
+_ENCRYPTED = "EncryptedPackage".encode(
+    "utf-16-le"
+)  # the stream Excel writes a password-protected workbook to
 _XLS = ("Workbook".encode("utf-16-le"), "Book".encode("utf-16-le"))  # the stream of an Excel 97-2003 workbook
 
 
@@ -103,23 +105,33 @@ def _check_zip(path: Path, limits: dict[str, int]) -> None:
         if fh.read(len(OLE2_MAGIC)) == OLE2_MAGIC:
             kind = _ole2_kind(path)
             if kind == "encrypted":
-                raise BadFile("not a readable xlsx file (it is encrypted: a password-protected workbook; "
-                              "save it without a password)")
+                raise BadFile(
+                    "not a readable xlsx file (it is encrypted: a password-protected workbook; "
+                    "save it without a password)"
+                )
             if kind == "xls":
-                raise BadFile("not a readable xlsx file (it is an old Excel 97-2003 workbook, .xls, named .xlsx: "
-                              "save it as an Excel workbook, .xlsx)")
-            raise BadFile("not a readable xlsx file (it is an OLE2 compound file: an encrypted workbook or an "
-                          "old .xls?)")
+                raise BadFile(
+                    "not a readable xlsx file (it is an old Excel 97-2003 workbook, .xls, named .xlsx: "
+                    "save it as an Excel workbook, .xlsx)"
+                )
+            raise BadFile(
+                "not a readable xlsx file (it is an OLE2 compound file: an encrypted workbook or an "
+                "old .xls?)"
+            )
     try:
         with zipfile.ZipFile(path) as zf:
             unpacked = sum(info.file_size for info in zf.infolist())
             if "xl/workbook.xml" not in zf.namelist():
                 raise BadFile("not a readable xlsx file (no workbook in the archive)")
     except (zipfile.BadZipFile, OSError, EOFError) as exc:
-        raise BadFile(f"not a readable xlsx file (the archive is damaged or cut off: {type(exc).__name__})") from exc
+        raise BadFile(
+            f"not a readable xlsx file (the archive is damaged or cut off: {type(exc).__name__})"
+        ) from exc
     if unpacked > limits["max_bytes"]:
-        raise BadFile(f"not read: the xlsx unpacks to {unpacked:,} bytes, more than the limit of "
-                      f"{limits['max_bytes']:,} (FAIRSHARE_XLSX_MAX_BYTES)")
+        raise BadFile(
+            f"not read: the xlsx unpacks to {unpacked:,} bytes, more than the limit of "
+            f"{limits['max_bytes']:,} (FAIRSHARE_XLSX_MAX_BYTES)"
+        )
 
 
 _noted: set[str] = set()
@@ -139,13 +151,17 @@ def _within_own_limits(limits: dict[str, int]) -> tuple[int, int, int, list[str]
     cpu_hard = resource.getrlimit(resource.RLIMIT_CPU)[1]
     notes = []
     if memory_hard != unlimited and memory > memory_hard:
-        notes.append(f"FAIRSHARE_XLSX_READER_MEMORY is {memory / (1 << 30):,.1f} GiB, but this process may use at "
-                     f"most {memory_hard / (1 << 30):,.1f} GiB of memory (its ulimit): the xlsx reader runs with "
-                     f"{memory_hard / (1 << 30):,.1f} GiB")
+        notes.append(
+            f"FAIRSHARE_XLSX_READER_MEMORY is {memory / (1 << 30):,.1f} GiB, but this process may use at "
+            f"most {memory_hard / (1 << 30):,.1f} GiB of memory (its ulimit): the xlsx reader runs with "
+            f"{memory_hard / (1 << 30):,.1f} GiB"
+        )
         memory = memory_hard
     if cpu_hard != unlimited and seconds > cpu_hard:
-        notes.append(f"FAIRSHARE_XLSX_READER_SECONDS is {seconds:,} s, but this process may use at most "
-                     f"{cpu_hard:,} s of CPU (its ulimit): the xlsx reader runs with {cpu_hard:,} s")
+        notes.append(
+            f"FAIRSHARE_XLSX_READER_SECONDS is {seconds:,} s, but this process may use at most "
+            f"{cpu_hard:,} s of CPU (its ulimit): the xlsx reader runs with {cpu_hard:,} s"
+        )
         seconds = cpu_hard
     return memory, seconds, cpu_hard, notes
 
@@ -173,8 +189,13 @@ class _Worker:
             resource.setrlimit(resource.RLIMIT_CPU, (seconds, cpu_hard))
 
         self.errors = tempfile.TemporaryFile()  # a file, not a pipe: a chatty child can never block on it
-        self.proc = subprocess.Popen([sys.executable, str(WORKER)], stdout=subprocess.PIPE, stderr=self.errors,
-                                     stdin=subprocess.PIPE, preexec_fn=limit_memory)
+        self.proc = subprocess.Popen(
+            [sys.executable, str(WORKER)],
+            stdout=subprocess.PIPE,
+            stderr=self.errors,
+            stdin=subprocess.PIPE,
+            preexec_fn=limit_memory,
+        )
         self.busy = False  # a reply is being read: a new command must not interleave with it
 
     def request(self, limits: dict[str, int], *command: object) -> Iterator[tuple]:
@@ -207,12 +228,16 @@ class _Worker:
         memory, seconds, _, _ = _within_own_limits(limits)
         needed = re.search(r"memory allocation of (\d+) bytes failed", stderr)
         if needed:
-            return BadFile(f"not read: the sheet's used range needs {int(needed.group(1)) / (1 << 30):,.1f} GiB, "
-                           f"more than the reader's limit of {memory / (1 << 30):,.1f} GiB "
-                           "(a stray cell far below or to the right of the table?)")
+            return BadFile(
+                f"not read: the sheet's used range needs {int(needed.group(1)) / (1 << 30):,.1f} GiB, "
+                f"more than the reader's limit of {memory / (1 << 30):,.1f} GiB "
+                "(a stray cell far below or to the right of the table?)"
+            )
         if code in (-signal.SIGXCPU, -signal.SIGKILL) and "memory allocation" not in stderr:
-            return BadFile(f"not read: parsing it took more than the reader's limit of {seconds:,} s of CPU "
-                           "(FAIRSHARE_XLSX_READER_SECONDS)")
+            return BadFile(
+                f"not read: parsing it took more than the reader's limit of {seconds:,} s of CPU "
+                "(FAIRSHARE_XLSX_READER_SECONDS)"
+            )
         how = f"signal {-code}" if code < 0 else f"exit status {code}"
         return BadFile(f"not a readable xlsx file (the reader stopped with {how})")
 
@@ -239,8 +264,12 @@ def _worker(limits: dict[str, int]) -> _Worker:
     """The run's worker: a new one when none is alive, the limits changed, or a reply was left half read."""
     global _current
     with _worker_lock:
-        if _current is None or not _current.alive or _current.busy or \
-                _current.key != (limits["memory"], limits["cpu_seconds"]):
+        if (
+            _current is None
+            or not _current.alive
+            or _current.busy
+            or _current.key != (limits["memory"], limits["cpu_seconds"])
+        ):
             if _current is not None:
                 _current.close()
             _current = _Worker(limits)
@@ -262,7 +291,9 @@ def _read_xlsx(path: Path) -> list[Sheet]:
     _check_zip(path, limits)
     errors: dict[str, list[tuple[int, int, str]]] = {}
     sheets = []
-    for message in _worker(limits).request(limits, "open", str(path), limits["max_cells"], limits["cpu_seconds"]):
+    for message in _worker(limits).request(
+        limits, "open", str(path), limits["max_cells"], limits["cpu_seconds"]
+    ):
         if message[0] == "errors":
             errors = message[1]
             continue
@@ -288,7 +319,9 @@ def _frame(block: list | pd.DataFrame, row: int, left: int, errors) -> pd.DataFr
         if row <= r < row + len(frame) and c < frame.shape[1]:
             if code != PHANTOM_DAY:
                 frame.iat[r - row, c] = ExcelError(code)
-            elif _is_feb_28_1900(frame.iat[r - row, c]):  # serial 60 made a date: the day Excel shows, never 28-02
+            elif _is_feb_28_1900(
+                frame.iat[r - row, c]
+            ):  # serial 60 made a date: the day Excel shows, never 28-02
                 frame.iat[r - row, c] = PHANTOM_DAY
     return frame
 
@@ -297,8 +330,9 @@ def _is_feb_28_1900(value: object) -> bool:
     return isinstance(value, dt.date) and (value.year, value.month, value.day) == (1900, 2, 28)
 
 
-def _xlsx_chunks(path: Path, index: int, errors, first_row: int, *, size: int, limits: dict[str, int]
-                 ) -> Iterator[pd.DataFrame]:
+def _xlsx_chunks(
+    path: Path, index: int, errors, first_row: int, *, size: int, limits: dict[str, int]
+) -> Iterator[pd.DataFrame]:
     """Rows of one sheet from ``first_row`` on, ``size`` at a time, Excel error cells restored.
 
     The worker parses while this process normalises the previous chunk: the two cores both work.
@@ -338,8 +372,10 @@ def _check_csv_start(start: bytes) -> None:
     if start.startswith((b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")):
         raise BadFile("not a readable csv file (it is UTF-32 text: save it as CSV UTF-8 or Windows-1252)")
     if start.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        raise BadFile("not a readable csv file (it is UTF-16 text, e.g. Excel's 'Unicode text': "
-                      "save it as CSV UTF-8 or Windows-1252)")
+        raise BadFile(
+            "not a readable csv file (it is UTF-16 text, e.g. Excel's 'Unicode text': "
+            "save it as CSV UTF-8 or Windows-1252)"
+        )
     if start.startswith(b"PK\x03\x04"):
         raise BadFile("not a readable csv file (binary content: a zip archive, an xlsx named .csv?)")
     if start.startswith(OLE2_MAGIC):
@@ -347,8 +383,10 @@ def _check_csv_start(start: bytes) -> None:
     if b"\x00" in start:
         even, odd = start[0::2], start[1::2]
         if len(start) >= 4 and (even.count(0) > 0.9 * len(even) or odd.count(0) > 0.9 * len(odd)):
-            raise BadFile("not a readable csv file (it is UTF-16 text without a byte order mark: "
-                          "save it as CSV UTF-8 or Windows-1252)")
+            raise BadFile(
+                "not a readable csv file (it is UTF-16 text without a byte order mark: "
+                "save it as CSV UTF-8 or Windows-1252)"
+            )
         raise BadFile("not a readable csv file (binary content)")
 
 
@@ -371,32 +409,48 @@ def _read_csv(path: Path) -> Sheet:
         return _csv_chunks(path, encoding, delimiter, width, first_row, size, lines=len(counts))
 
     head = next(_csv_chunks(path, encoding, delimiter, width, 1, HEAD_ROWS), _EMPTY)
-    first_nonempty = next((i for i, row in enumerate(head.itertuples(index=False)) if any(
-        v not in (None, "") for v in row)), 0)
-    return Sheet(name=None, head=head, header_search_rows=first_nonempty + 1, chunks=chunks,
-                 field_counts=lambda: counts)
+    first_nonempty = next(
+        (i for i, row in enumerate(head.itertuples(index=False)) if any(v not in (None, "") for v in row)), 0
+    )
+    return Sheet(
+        name=None,
+        head=head,
+        header_search_rows=first_nonempty + 1,
+        chunks=chunks,
+        field_counts=lambda: counts,
+    )
 
 
 def _too_long(line: int, limit: int, inside: bool) -> BadFile:
-    why = (": a quoted field opens on it and has not closed by then (an unbalanced quote?)" if inside else "")
-    return BadFile(f"not read: line {line:,} is longer than the limit of {limit:,} bytes "
-                   f"(FAIRSHARE_CSV_MAX_LINE_BYTES){why}")
+    why = ": a quoted field opens on it and has not closed by then (an unbalanced quote?)" if inside else ""
+    return BadFile(
+        f"not read: line {line:,} is longer than the limit of {limit:,} bytes "
+        f"(FAIRSHARE_CSV_MAX_LINE_BYTES){why}"
+    )
 
 
 def _too_wide(line: int, fields: int, limit: int) -> BadFile:
-    return BadFile(f"not read: line {line:,} has {fields:,} fields, more than the limit of {limit:,} "
-                   "(FAIRSHARE_CSV_MAX_FIELDS)")
+    return BadFile(
+        f"not read: line {line:,} has {fields:,} fields, more than the limit of {limit:,} "
+        "(FAIRSHARE_CSV_MAX_FIELDS)"
+    )
 
 
 def _unclosed(line: int, after: int) -> BadFile:
-    what = (f", so the {after:,} line{'s' if after != 1 else ''} after it cannot be told apart" if after
-            else ": the file ends inside it")
-    return BadFile(f"not read: line {line:,} opens a quoted field (\") that is never closed{what} "
-                   "(close or remove that quote)")
+    what = (
+        f", so the {after:,} line{'s' if after != 1 else ''} after it cannot be told apart"
+        if after
+        else ": the file ends inside it"
+    )
+    return BadFile(
+        f'not read: line {line:,} opens a quoted field (") that is never closed{what} '
+        "(close or remove that quote)"
+    )
 
 
-def csv_field_counts(path: Path, encoding: str, delimiter: str, block: int = 1 << 23,
-                     limits: dict[str, int] | None = None) -> np.ndarray:
+def csv_field_counts(
+    path: Path, encoding: str, delimiter: str, block: int = 1 << 23, limits: dict[str, int] | None = None
+) -> np.ndarray:
     """The number of fields of every line of a csv file, in order, as pandas numbers its rows.
 
     pandas fills a line's missing trailing fields exactly like empty ones, so a line cut short
@@ -547,21 +601,35 @@ def _csv_field_counts_quoted(path: Path, encoding: str, delimiter: str, limits: 
             if len(row) > max_fields:
                 raise _too_wide(len(counts) + 1, len(row), max_fields)
             counts.append(len(row))
-            if reader.line_num > lines.physical:  # this line of the file took the end marker in: a quote left open
+            if (
+                reader.line_num > lines.physical
+            ):  # this line of the file took the end marker in: a quote left open
                 raise _unclosed(len(counts), lines.physical - before - 1)
             lines.record, lines.rows, before = 0, len(counts), reader.line_num
     return np.array(counts, dtype=np.int64)
 
 
-def _csv_chunks(path: Path, encoding: str, delimiter: str, width: int, first_row: int, size: int,
-                lines: int | None = None) -> Iterator[pd.DataFrame]:
+def _csv_chunks(
+    path: Path, encoding: str, delimiter: str, width: int, first_row: int, size: int, lines: int | None = None
+) -> Iterator[pd.DataFrame]:
     """Rows from ``first_row`` on; read to the end, they must be the ``lines`` the scan counted (none lost)."""
     row = first_row
     try:
         # na_filter off: every cell is text ('' for an empty field or one missing from a short line), no NaN scan
-        reader = pd.read_csv(path, sep=delimiter, encoding=encoding, encoding_errors="replace", header=None,
-                             dtype=str, names=range(width), na_filter=False, skip_blank_lines=False, engine="c",
-                             skiprows=first_row - 1, chunksize=size)
+        reader = pd.read_csv(
+            path,
+            sep=delimiter,
+            encoding=encoding,
+            encoding_errors="replace",
+            header=None,
+            dtype=str,
+            names=range(width),
+            na_filter=False,
+            skip_blank_lines=False,
+            engine="c",
+            skiprows=first_row - 1,
+            chunksize=size,
+        )
         for frame in reader:
             frame.index = pd.RangeIndex(row, row + len(frame))
             row += len(frame)
@@ -590,5 +658,7 @@ def _csv_chunks(path: Path, encoding: str, delimiter: str, width: int, first_row
 def _all_read(first_row: int, next_row: int, lines: int | None) -> None:
     """Every line the scan counted was read: a parser that stops early never shortens a file silently."""
     if lines is not None and next_row - 1 != max(lines, first_row - 1):
-        raise BadFile(f"not read: the csv reader found {next_row - 1:,} lines where the file has {lines:,} "
-                      "(a shape the reader cannot account for)")
+        raise BadFile(
+            f"not read: the csv reader found {next_row - 1:,} lines where the file has {lines:,} "
+            "(a shape the reader cannot account for)"
+        )

@@ -49,8 +49,10 @@ def regio_dir(regio: str | None = None, root: Path | None = None) -> Path:
     root = root or REGIONS_DIR
     path = root / regio
     if not _CODE.match(regio) or not (path / "seeds" / "regio.csv").is_file():
-        raise UnknownRegion(f"unknown region '{regio}': known regions are {', '.join(regions(root)) or 'none'} "
-                            f"(a region is a folder {root}/<regio>/ with seeds/regio.csv)")
+        raise UnknownRegion(
+            f"unknown region '{regio}': known regions are {', '.join(regions(root)) or 'none'} "
+            f"(a region is a folder {root}/<regio>/ with seeds/regio.csv)"
+        )
     return path
 
 
@@ -61,7 +63,9 @@ def seeds_dir(regio: str | None = None) -> Path:
 
 def read_seed(name: str, regio: str | None = None) -> list[dict[str, str]]:
     """One of the region's seeds as rows of text."""
-    with open(seeds_dir(regio) / name, newline="", encoding="utf-8-sig") as fh:  # Excel's "CSV UTF-8" has a BOM
+    with open(
+        seeds_dir(regio) / name, newline="", encoding="utf-8-sig"
+    ) as fh:  # Excel's "CSV UTF-8" has a BOM
         return list(csv.DictReader(fh))
 
 
@@ -86,9 +90,15 @@ def load_regio(regio: str | None = None) -> Regio:
     """The region pack's ``regio.csv`` (one row) and ``commissies.csv``."""
     path = regio_dir(regio)
     [row] = read_seed("regio.csv", path.name)
-    return Regio(code=row["regio_code"], naam=row["regio_naam"], provincie=row["provincie"], bestuur=row["bestuur"],
-                 samenwerkend_label=row["samenwerkend_label"],
-                 commissies=tuple(read_seed("commissies.csv", path.name)), path=path)
+    return Regio(
+        code=row["regio_code"],
+        naam=row["regio_naam"],
+        provincie=row["provincie"],
+        bestuur=row["bestuur"],
+        samenwerkend_label=row["samenwerkend_label"],
+        commissies=tuple(read_seed("commissies.csv", path.name)),
+        path=path,
+    )
 
 
 def check_pack(regio: str | None = None) -> None:
@@ -105,8 +115,10 @@ def check_pack(regio: str | None = None) -> None:
         wanted = [c["name"] for c in seed.get("columns", [])]
         file = path / "seeds" / f"{seed['name']}.csv"
         if not file.is_file():
-            raise BadPack(f"the region pack {path} has no seed file seeds/{file.name} (columns "
-                          f"{', '.join(wanted)}): every region needs it, see another region's pack for an example")
+            raise BadPack(
+                f"the region pack {path} has no seed file seeds/{file.name} (columns "
+                f"{', '.join(wanted)}): every region needs it, see another region's pack for an example"
+            )
         try:
             with open(file, newline="", encoding="utf-8-sig") as fh:  # dbt reads a seed with a BOM too
                 rows = csv.reader(fh)
@@ -116,8 +128,10 @@ def check_pack(regio: str | None = None) -> None:
             raise BadPack(f"the seed file {file} cannot be read as UTF-8 csv: {exc}") from exc
         missing = [c for c in wanted if c not in header]
         if missing:
-            raise BadPack(f"the seed file {file} lacks the column{'s' if len(missing) > 1 else ''} "
-                          f"{', '.join(missing)} in its header (expected {', '.join(wanted)}; found "
-                          f"{', '.join(header) or 'no header'})")
+            raise BadPack(
+                f"the seed file {file} lacks the column{'s' if len(missing) > 1 else ''} "
+                f"{', '.join(missing)} in its header (expected {', '.join(wanted)}; found "
+                f"{', '.join(header) or 'no header'})"
+            )
         if seed["name"] == "regio" and count != 1:
             raise BadPack(f"the seed file {file} must hold one row (the region), not {count}")

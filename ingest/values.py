@@ -20,8 +20,25 @@ from ingest.text import clean, match_key
 Parsed = tuple[object, str | None]
 
 # Excel's error values; calamine returns them as strings in cached cells.
-EXCEL_ERRORS = frozenset({"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A", "#GETTING_DATA",
-                          "#SPILL!", "#CALC!", "#FIELD!", "#BLOCKED!", "#UNKNOWN!", "#CONNECT!", "#BUSY!"})
+EXCEL_ERRORS = frozenset(
+    {
+        "#NULL!",
+        "#DIV/0!",
+        "#VALUE!",
+        "#REF!",
+        "#NAME?",
+        "#NUM!",
+        "#N/A",
+        "#GETTING_DATA",
+        "#SPILL!",
+        "#CALC!",
+        "#FIELD!",
+        "#BLOCKED!",
+        "#UNKNOWN!",
+        "#CONNECT!",
+        "#BUSY!",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -32,8 +49,11 @@ class ExcelError:
 
 
 def is_empty(value: object) -> bool:
-    return value is None or (isinstance(value, str) and clean(value) == "") or (
-        isinstance(value, float) and value != value)
+    return (
+        value is None
+        or (isinstance(value, str) and clean(value) == "")
+        or (isinstance(value, float) and value != value)
+    )
 
 
 def as_text(value: object) -> str:
@@ -75,7 +95,11 @@ def parse_date(value: object) -> Parsed:
     try:
         return dt.date(y, mo, d), None
     except ValueError:
-        if (y, mo, d) == (1900, 2, 29):  # Excel's serial 60 (its 1900 leap-year bug): no one's birthday, shown
+        if (y, mo, d) == (
+            1900,
+            2,
+            29,
+        ):  # Excel's serial 60 (its 1900 leap-year bug): no one's birthday, shown
             return None, "'29-02-1900' is not an existing date"
         return None, f"{reduced(text)} is not an existing date"
 
@@ -124,10 +148,18 @@ def parse_count(value: object) -> Parsed:
     return int(number), None
 
 
-def check_range(number: float, lo: float | None, hi: float | None, below: float | None,
-                show: bool = True) -> str | None:
+def check_range(
+    number: float, lo: float | None, hi: float | None, below: float | None, show: bool = True
+) -> str | None:
     """Why a parsed number breaks its range, if it does; ``show=False`` names it in reduced form (an age)."""
-    if lo is not None and number < lo or hi is not None and number > hi or below is not None and number >= below:
+    if (
+        lo is not None
+        and number < lo
+        or hi is not None
+        and number > hi
+        or below is not None
+        and number >= below
+    ):
         parts = []
         if lo is not None:
             parts.append(f"at least {lo:g}")
@@ -193,8 +225,10 @@ def pseudonym_sql(expr: str) -> str:
     trimmed, upper case, Excel's `.0` and leading zeros dropped); the HMAC is RFC 2104 over sha256.
     Hashing in DuckDB runs vectorised on both cores: a national delivery holds millions of numbers.
     """
-    canon = (f"ltrim(regexp_replace(upper(trim(replace(replace({expr}, chr(160), ' '), chr(8239), ' '), "
-             f"' ' || chr(9) || chr(10) || chr(11) || chr(12) || chr(13))), '\\.0$', ''), '0')")
+    canon = (
+        f"ltrim(regexp_replace(upper(trim(replace(replace({expr}, chr(160), ' '), chr(8239), ' '), "
+        f"' ' || chr(9) || chr(10) || chr(11) || chr(12) || chr(13))), '\\.0$', ''), '0')"
+    )
     # NULL for an empty identifier flows through nullif, sha256 and ||: no per-row subquery (a third faster)
     return f"sha256(?::BLOB || unhex(sha256(?::BLOB || encode(nullif({canon}, '')))))"
 

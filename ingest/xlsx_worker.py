@@ -37,7 +37,9 @@ _DIMENSION = re.compile(rb'<dimension ref="([A-Z]+)(\d+)(?::([A-Z]+)(\d+))?"')
 _SERIAL_60 = re.compile(rb"<v>60(?:\.\d*)?</v>")
 _CELL_TYPE = re.compile(rb'\st="([^"]*)"')
 _REF = re.compile(rb'\sr="([A-Z]+)(\d+)"')
-PHANTOM_DAY = "29-02-1900"  # how Excel shows its serial 60 (the parent checks that calamine made a date of it)
+PHANTOM_DAY = (
+    "29-02-1900"  # how Excel shows its serial 60 (the parent checks that calamine made a date of it)
+)
 
 
 def _col_index(letters: bytes) -> int:
@@ -55,10 +57,15 @@ def _sheet_members(zf: zipfile.ZipFile) -> dict[str, str]:
     """Sheet name -> zip member of its XML."""
     names = set(zf.namelist())
     workbook = zf.read("xl/workbook.xml").decode("utf-8", "replace")
-    rels = zf.read("xl/_rels/workbook.xml.rels").decode("utf-8", "replace") if \
-        "xl/_rels/workbook.xml.rels" in names else ""
+    rels = (
+        zf.read("xl/_rels/workbook.xml.rels").decode("utf-8", "replace")
+        if "xl/_rels/workbook.xml.rels" in names
+        else ""
+    )
     targets = dict(re.findall(r'<Relationship[^>]*Id="([^"]+)"[^>]*Target="([^"]+)"', rels))
-    targets.update({k: v for v, k in re.findall(r'<Relationship[^>]*Target="([^"]+)"[^>]*Id="([^"]+)"', rels)})
+    targets.update(
+        {k: v for v, k in re.findall(r'<Relationship[^>]*Target="([^"]+)"[^>]*Id="([^"]+)"', rels)}
+    )
     members = {}
     for name, rid in re.findall(r'<sheet [^>]*name="([^"]+)"[^>]*r:id="([^"]+)"', workbook):
         target = targets.get(rid, "").lstrip("/")
@@ -92,7 +99,7 @@ def _serial_60_cells(xml: bytes) -> list[tuple[int, int, str]]:
         if xml.endswith(b't="s">', 0, m.start()):  # the common case, shared string 60, decided at once
             continue
         start = xml.rfind(b"<c ", 0, m.start())
-        tag = xml[start:xml.find(b">", start) + 1]
+        tag = xml[start : xml.find(b">", start) + 1]
         typed = _CELL_TYPE.search(tag)
         ref = _REF.search(tag)
         if ref and (typed is None or typed.group(1) == b"n"):
@@ -148,9 +155,15 @@ def _open(out, path: str, max_cells: int, heads: bool = True) -> _Open | None:
         for name in visible:
             declared = _declared_cells(zf, members[name]) if name in members else None
             if declared and declared[1] > max_cells:
-                _send(out, ("fail", f"sheet {visible.index(name) + 1} declares the "
-                                    f"range {declared[0]} ({declared[1]:,} cells, more than the limit of "
-                                    f"{max_cells:,}): a stray cell far below or to the right of the table?"))
+                _send(
+                    out,
+                    (
+                        "fail",
+                        f"sheet {visible.index(name) + 1} declares the "
+                        f"range {declared[0]} ({declared[1]:,} cells, more than the limit of "
+                        f"{max_cells:,}): a stray cell far below or to the right of the table?",
+                    ),
+                )
                 return None
         if not heads:
             return opened
@@ -189,8 +202,13 @@ def _columns(block: list[list]) -> list[tuple[list, bytes]]:
     for c in range(width):
         index: dict = {}
         # 1, 1.0 and True are one dict key: non-text values are keyed with their type
-        codes = array("i", [index.setdefault(v if type(v) is str else (type(v), v), len(index))
-                            for v in (r[c] if c < len(r) else "" for r in block)])
+        codes = array(
+            "i",
+            [
+                index.setdefault(v if type(v) is str else (type(v), v), len(index))
+                for v in (r[c] if c < len(r) else "" for r in block)
+            ],
+        )
         columns.append(([k if type(k) is str else k[1] for k in index], codes.tobytes()))
     return columns
 
@@ -223,7 +241,9 @@ def main() -> int:
                 opened = _open(out, command[1], int(command[2]))
             elif command[0] == "rows":
                 path, max_cells = command[1], int(command[2])
-                if opened is None or opened.path != path:  # another file was opened since: open this one again
+                if (
+                    opened is None or opened.path != path
+                ):  # another file was opened since: open this one again
                     _cpu_budget(int(command[3]))
                     opened = _open(out, path, max_cells, heads=False)
                 if opened is not None:

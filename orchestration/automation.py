@@ -19,8 +19,13 @@ from orchestration import builds
 from orchestration.resources import WAREHOUSE_POOL, FairshareResource
 from warehouse import store
 
-ACTIVE = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING,
-          dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.CANCELING]
+ACTIVE = [
+    dg.DagsterRunStatus.QUEUED,
+    dg.DagsterRunStatus.NOT_STARTED,
+    dg.DagsterRunStatus.STARTING,
+    dg.DagsterRunStatus.STARTED,
+    dg.DagsterRunStatus.CANCELING,
+]
 
 
 def landing_hashes(fairshare: FairshareResource) -> dict[str, str]:
@@ -43,14 +48,21 @@ def landing_hashes(fairshare: FairshareResource) -> dict[str, str]:
 
 def build_automation(job):
     """The sensor and schedule that start `job`."""
-    @dg.sensor(job=job, minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.STOPPED,
-               description="Start een run zodra er nieuwe of gewijzigde bestanden in de landingsmap staan.")
+
+    @dg.sensor(
+        job=job,
+        minimum_interval_seconds=60,
+        default_status=dg.DefaultSensorStatus.STOPPED,
+        description="Start een run zodra er nieuwe of gewijzigde bestanden in de landingsmap staan.",
+    )
     def nieuwe_leveringen(context: dg.SensorEvaluationContext, fairshare: FairshareResource):
         # Only this region's runs (its writer tag; an untagged run counts): another region's never holds it back.
         mine = job.tags.get("fairshare/schrijver")
         active = context.instance.get_runs(dg.RunsFilter(job_name=job.name, statuses=ACTIVE), limit=100)
         if any(r.tags.get("fairshare/schrijver", mine) == mine for r in active):
-            return dg.SkipReason("een run van deze job loopt al of staat in de wachtrij: volgende keer kijken")
+            return dg.SkipReason(
+                "een run van deze job loopt al of staat in de wachtrij: volgende keer kijken"
+            )
         seen = json.loads(context.cursor) if context.cursor else {}
         current = landing_hashes(fairshare)
         new = {pad: h for pad, h in current.items() if seen.get(pad) != h}
@@ -60,26 +72,42 @@ def build_automation(job):
         key = hashlib.sha256("".join(sorted(new.values())).encode()).hexdigest()
         return dg.RunRequest(run_key=key, tags={"fairshare/bestanden": ", ".join(sorted(new))[:1000]})
 
-    @dg.schedule(job=job, cron_schedule="0 6 1 5,12 *", execution_timezone="Europe/Amsterdam",
-                 default_status=dg.DefaultScheduleStatus.STOPPED,
-                 description="Bouwt het rapport voor het BO Wonen en Zorg op 1 mei en 1 december, tenzij de laatste "
-                             "volledige bouw al actueel is (dan blijven de checks van die bouw staan).")
+    @dg.schedule(
+        job=job,
+        cron_schedule="0 6 1 5,12 *",
+        execution_timezone="Europe/Amsterdam",
+        default_status=dg.DefaultScheduleStatus.STOPPED,
+        description="Bouwt het rapport voor het BO Wonen en Zorg op 1 mei en 1 december, tenzij de laatste "
+        "volledige bouw al actueel is (dan blijven de checks van die bouw staan).",
+    )
     def bo_rapport_mei_december(context: dg.ScheduleEvaluationContext, fairshare: FairshareResource):
         if builds.nothing_new(fairshare.settings()):
-            return dg.SkipReason("niets nieuw: rapport, publicatie en checks van de laatste volledige bouw zijn actueel")
+            return dg.SkipReason(
+                "niets nieuw: rapport, publicatie en checks van de laatste volledige bouw zijn actueel"
+            )
         return dg.RunRequest()
 
     return nieuwe_leveringen, bo_rapport_mei_december
 
 
-@dg.asset_check(asset=dg.AssetKey(["staging", "stg_audit__leveringen"]), name="actualiteit_leveringen", pool=WAREHOUSE_POOL,
-                blocking=False, description="Planregister op tijd (15 april / 15 november) en elke commissie "
-                                            "heeft dit halfjaar geleverd; waarschuwt, blokkeert niet.")
+@dg.asset_check(
+    asset=dg.AssetKey(["staging", "stg_audit__leveringen"]),
+    name="actualiteit_leveringen",
+    pool=WAREHOUSE_POOL,
+    blocking=False,
+    description="Planregister op tijd (15 april / 15 november) en elke commissie "
+    "heeft dit halfjaar geleverd; waarschuwt, blokkeert niet.",
+)
 def actualiteit_leveringen(fairshare: FairshareResource) -> dg.AssetCheckResult:
     with store.connect(fairshare.settings().warehouse) as conn:
         regels = gate.poort_regels(conn)
     versheid = regels[regels["regel"].isin(["planregister_tijdig", "register_levering"])]
     missing = versheid[~versheid["geslaagd"]]
-    return dg.AssetCheckResult(passed=missing.empty, severity=dg.AssetCheckSeverity.WARN,
-                               metadata={"ontbrekend": len(missing), "berichten": dg.MetadataValue.md(
-                                   "\n".join(f"- {b}" for b in missing["bericht"]) or "geen")})
+    return dg.AssetCheckResult(
+        passed=missing.empty,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={
+            "ontbrekend": len(missing),
+            "berichten": dg.MetadataValue.md("\n".join(f"- {b}" for b in missing["bericht"]) or "geen"),
+        },
+    )

@@ -30,8 +30,11 @@ from warehouse import publish
 ROOT = Path(__file__).resolve().parent.parent
 # What turns loaded rows into marts, report and publication (a change in any of these rebuilds).
 MANIFEST = ROOT / "dbt_project" / "target" / "manifest.json"
-CODE = [*sorted((ROOT / "fairshare" / "report").rglob("*.*")), *sorted((ROOT / "expectations").glob("*.py")),
-        ROOT / "warehouse" / "publish.py"]
+CODE = [
+    *sorted((ROOT / "fairshare" / "report").rglob("*.*")),
+    *sorted((ROOT / "expectations").glob("*.py")),
+    ROOT / "warehouse" / "publish.py",
+]
 
 
 def _manifest_digest() -> bytes:
@@ -47,8 +50,9 @@ def _manifest_digest() -> bytes:
 def fingerprint(conn: duckdb.DuckDBPyConnection, settings: Settings) -> str:
     """The state the next build would start from."""
     h = hashlib.sha256()
-    for row in conn.execute("SELECT pad, status, inhoud_hash, config_hash FROM audit.bestanden_actueel "
-                            "ORDER BY pad").fetchall():
+    for row in conn.execute(
+        "SELECT pad, status, inhoud_hash, config_hash FROM audit.bestanden_actueel ORDER BY pad"
+    ).fetchall():
         h.update(repr(row).encode())
     h.update(repr(settings.peildatum).encode())
     h.update(_manifest_digest())
@@ -63,8 +67,10 @@ def fingerprint(conn: duckdb.DuckDBPyConnection, settings: Settings) -> str:
 
 def last_build(conn: duckdb.DuckDBPyConnection) -> tuple[str, list[str]] | None:
     """The fingerprint and report files of the last complete build: last by build number, never by the clock."""
-    return conn.execute("SELECT vingerafdruk, uitvoer FROM audit.bouw "
-                        "ORDER BY bouw_nr DESC NULLS LAST, voltooid_op DESC LIMIT 1").fetchone()
+    return conn.execute(
+        "SELECT vingerafdruk, uitvoer FROM audit.bouw "
+        "ORDER BY bouw_nr DESC NULLS LAST, voltooid_op DESC LIMIT 1"
+    ).fetchone()
 
 
 def up_to_date(conn: duckdb.DuckDBPyConnection, settings: Settings) -> tuple[bool, str]:
@@ -101,7 +107,11 @@ def nothing_new(settings: Settings) -> bool:
                 for f in scan(settings.landing, config, bron):
                     state = store.file_state(conn, f.pad)
                     digest = None if f.name_error else content_hash(f.path)
-                    if state is None or state.inhoud_hash != digest or state.config_hash != config.config_hash:
+                    if (
+                        state is None
+                        or state.inhoud_hash != digest
+                        or state.config_hash != config.config_hash
+                    ):
                         return False
             return up_to_date(conn, settings)[0]
     except (lock.WarehouseLocked, duckdb.Error, OSError):
@@ -111,13 +121,18 @@ def nothing_new(settings: Settings) -> bool:
 def start(conn: duckdb.DuckDBPyConnection, run_id: str, current: str) -> None:
     """Fix the inputs of the build this run is about to make (before dbt reads anything), and its build number."""
     conn.execute("DELETE FROM audit.bouw_invoer WHERE run_id = ?", [run_id])
-    conn.execute("INSERT INTO audit.bouw_invoer (run_id, vingerafdruk, bouw_nr) "
-                 "VALUES (?, ?, nextval('audit.bouw_nr_seq'))", [run_id, current])
+    conn.execute(
+        "INSERT INTO audit.bouw_invoer (run_id, vingerafdruk, bouw_nr) "
+        "VALUES (?, ?, nextval('audit.bouw_nr_seq'))",
+        [run_id, current],
+    )
 
 
 def started(conn: duckdb.DuckDBPyConnection, run_id: str) -> tuple[int, str] | None:
     """The build number and fingerprint this run's build started with (None: dbt did not run in this run)."""
-    return conn.execute("SELECT bouw_nr, vingerafdruk FROM audit.bouw_invoer WHERE run_id = ?", [run_id]).fetchone()
+    return conn.execute(
+        "SELECT bouw_nr, vingerafdruk FROM audit.bouw_invoer WHERE run_id = ?", [run_id]
+    ).fetchone()
 
 
 def record_complete(conn: duckdb.DuckDBPyConnection, run_id: str, report_files: list[str]) -> bool:
@@ -128,7 +143,9 @@ def record_complete(conn: duckdb.DuckDBPyConnection, run_id: str, report_files: 
     row = started(conn, run_id)
     if row is None:
         return False
-    conn.execute("INSERT INTO audit.bouw (bouw_nr, vingerafdruk, uitvoer) VALUES (?, ?, ?)", [*row, report_files])
+    conn.execute(
+        "INSERT INTO audit.bouw (bouw_nr, vingerafdruk, uitvoer) VALUES (?, ?, ?)", [*row, report_files]
+    )
     return True
 
 

@@ -46,7 +46,8 @@ class VenvDbtPreparer(DagsterDbtProjectPreparer):
 
     def _prepare_manifest(self, project: DbtProject) -> None:
         DbtCliResource(project_dir=project, dbt_executable=DBT_EXECUTABLE).cli(
-            self._prepare_project_cli_args, target_path=project.target_path).wait()
+            self._prepare_project_cli_args, target_path=project.target_path
+        ).wait()
 
 
 VenvDbtPreparer().prepare_if_dev(dbt_project)
@@ -82,8 +83,10 @@ def warehouse_env(warehouse: Path, regio: str | None = None) -> Iterator[None]:
     """
     # The region's folder relative to dbt_project/: dbt writes each seed's compiled file under target/ at the
     # seed's path, and an absolute path would make it overwrite the seed itself.
-    wanted = {"FAIRSHARE_WAREHOUSE": str(warehouse.resolve()),
-              "FAIRSHARE_REGIO_DIR": os.path.relpath(region.regio_dir(regio).resolve(), DBT_PROJECT_DIR)}
+    wanted = {
+        "FAIRSHARE_WAREHOUSE": str(warehouse.resolve()),
+        "FAIRSHARE_REGIO_DIR": os.path.relpath(region.regio_dir(regio).resolve(), DBT_PROJECT_DIR),
+    }
     previous = {k: os.environ.get(k) for k in wanted}
     os.environ.update(wanted)
     try:
@@ -108,14 +111,24 @@ def dbt_error(description: str, lines: int = 4) -> str:
     """
     _, found, errors = description.partition("Errors parsed from dbt logs:")
     if not found:
-        return description.strip().splitlines()[0] if description.strip() else "dbt failed without an error message"
-    said = [line for line in (_ANSI.sub("", raw).strip() for raw in errors.splitlines())
-            if line and not _PROGRESS.match(line) and not line.startswith(_SAYS_NOTHING)]
+        return (
+            description.strip().splitlines()[0]
+            if description.strip()
+            else "dbt failed without an error message"
+        )
+    said = [
+        line
+        for line in (_ANSI.sub("", raw).strip() for raw in errors.splitlines())
+        if line and not _PROGRESS.match(line) and not line.startswith(_SAYS_NOTHING)
+    ]
     # "Failure in seed x (path)" is followed by "Runtime Error in seed x (path)" with the cause: keep the latter.
-    said = [line for i, line in enumerate(said) if not (line.startswith("Failure in ") and i + 1 < len(said)
-                                                        and " Error in " in said[i + 1])]
+    said = [
+        line
+        for i, line in enumerate(said)
+        if not (line.startswith("Failure in ") and i + 1 < len(said) and " Error in " in said[i + 1])
+    ]
     head, *rest = said or ["dbt failed without an error message"]
-    return head + (": " + "; ".join(rest[:lines - 1]) if rest else "")
+    return head + (": " + "; ".join(rest[: lines - 1]) if rest else "")
 
 
 def dbt_vars(fairshare: FairshareResource) -> str:
@@ -133,19 +146,33 @@ def previous_check_results(context: dg.AssetExecutionContext) -> Iterator[dg.Ass
     storage = context.instance.event_log_storage
     for key in sorted(context.selected_asset_check_keys, key=str):
         [record] = storage.get_asset_check_execution_history(
-            key, limit=1, status=COMPLETED_ASSET_CHECK_EXECUTION_RECORD_STATUSES) or [None]
+            key, limit=1, status=COMPLETED_ASSET_CHECK_EXECUTION_RECORD_STATUSES
+        ) or [None]
         evaluation = record.event.asset_check_evaluation if record and record.event else None
         if evaluation is None:
             continue
         yield dg.AssetCheckResult(
-            asset_key=key.asset_key, check_name=key.name, passed=evaluation.passed, severity=evaluation.severity,
-            metadata={**evaluation.metadata, "uit_run": dg.MetadataValue.text(record.run_id),
-                      "toelichting": dg.MetadataValue.text("niets nieuw: uitkomst van de laatste volledige bouw")})
+            asset_key=key.asset_key,
+            check_name=key.name,
+            passed=evaluation.passed,
+            severity=evaluation.severity,
+            metadata={
+                **evaluation.metadata,
+                "uit_run": dg.MetadataValue.text(record.run_id),
+                "toelichting": dg.MetadataValue.text("niets nieuw: uitkomst van de laatste volledige bouw"),
+            },
+        )
 
 
-@dbt_assets(manifest=dbt_project.manifest_path, dagster_dbt_translator=translator, project=dbt_project,
-            pool=WAREHOUSE_POOL)
-def fairshare_dbt_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource, fairshare: FairshareResource):
+@dbt_assets(
+    manifest=dbt_project.manifest_path,
+    dagster_dbt_translator=translator,
+    project=dbt_project,
+    pool=WAREHOUSE_POOL,
+)
+def fairshare_dbt_assets(
+    context: dg.AssetExecutionContext, dbt: DbtCliResource, fairshare: FairshareResource
+):
     """Seeds, staging, intermediate models and marts, with their tests, in one `dbt build`.
 
     When nothing changed since the last complete run (``orchestration.builds``), nothing is built:
@@ -159,21 +186,27 @@ def fairshare_dbt_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource,
             builds.start(conn, context.run.run_id, vingerafdruk)
     shown = console.report()
     if current:
-        context.log.info("Niets nieuw sinds de vorige volledige run: marts, rapport en publicatie zijn actueel.")
+        context.log.info(
+            "Niets nieuw sinds de vorige volledige run: marts, rapport en publicatie zijn actueel."
+        )
         if shown:
             shown.log.nothing_new = True
         yield from previous_check_results(context)
         return
     started = time.perf_counter()
     echo = io.StringIO()  # dbt writes every event to stdout: the console shows its summary line only
-    with warehouse_env(settings.warehouse, settings.regio), timing.stage("dbt"), \
-            (contextlib.nullcontext() if fairshare.echo_dbt else contextlib.redirect_stdout(echo)):
+    with (
+        warehouse_env(settings.warehouse, settings.regio),
+        timing.stage("dbt"),
+        contextlib.nullcontext() if fairshare.echo_dbt else contextlib.redirect_stdout(echo),
+    ):
         invocation = dbt.cli(["build", "--vars", dbt_vars(fairshare)], context=context)
         try:
             yield from invocation.stream()
         except DagsterDbtCliRuntimeError as exc:  # "The dbt CLI process ... failed": say what dbt said
-            raise dg.Failure(description=f"dbt build: {dbt_error(exc.description or '')}",
-                             allow_retries=False) from exc
+            raise dg.Failure(
+                description=f"dbt build: {dbt_error(exc.description or '')}", allow_retries=False
+            ) from exc
     try:  # seconds per dbt node, for `fairshare bench`
         results = invocation.get_artifact("run_results.json").get("results", [])
         timing.nodes({r["unique_id"]: r.get("execution_time", 0.0) for r in results})

@@ -35,7 +35,9 @@ def _validate_all(conn, run_id: str, docs_root) -> list[tuple[str, gate.SuiteOut
     outcomes = []
     for suite in SUITES:
         outcome = gate.validate(conn, suite, docs_root)
-        fouten = [{"uitleg": f.uitleg, "aantal": f.aantal, "voorbeelden": f.voorbeelden} for f in outcome.fouten]
+        fouten = [
+            {"uitleg": f.uitleg, "aantal": f.aantal, "voorbeelden": f.voorbeelden} for f in outcome.fouten
+        ]
         store.record_gate(conn, run_id, peildatum, suite.name, outcome.geslaagd, fouten)
         outcomes.append((suite.name, outcome))
     return outcomes
@@ -45,10 +47,17 @@ def _gate_metadata(outcomes: list[tuple[str, gate.SuiteOutcome]]) -> dict:
     return {
         "suites": len(outcomes),
         "geslaagd": sum(o.geslaagd for _, o in outcomes),
-        "uitkomst": dg.MetadataValue.md("\n".join(
-            f"- **{name}** ({o.rijen} rijen): " + ("geslaagd" if o.geslaagd else "; ".join(
-                f"{f.uitleg} ({f.aantal}): {', '.join(f.voorbeelden)}" for f in o.fouten))
-            for name, o in outcomes)),
+        "uitkomst": dg.MetadataValue.md(
+            "\n".join(
+                f"- **{name}** ({o.rijen} rijen): "
+                + (
+                    "geslaagd"
+                    if o.geslaagd
+                    else "; ".join(f"{f.uitleg} ({f.aantal}): {', '.join(f.voorbeelden)}" for f in o.fouten)
+                )
+                for name, o in outcomes
+            )
+        ),
     }
 
 
@@ -59,11 +68,16 @@ def _gate_metadata(outcomes: list[tuple[str, gate.SuiteOutcome]]) -> dict:
     deps=[dg.AssetKey(["marts", m]) for m in MARTS] + [dg.AssetKey(list(a)) for a in CHECKED_ASSETS],
     description="Het halfjaarlijkse rapport voor het BO Wonen en Zorg (HTML en xlsx), alleen als de poort slaagt.",
     kinds={"html", "excel"},
-    check_specs=[dg.AssetCheckSpec(
-        GATE_CHECK, asset=REPORT, blocking=True,
-        description="De poort voor het rapport: alle Great Expectations-suites (brondata, invarianten van de marts, "
-                    "poortregels: leveringen, quarantaine, huurgrenzen). Faalt er een, dan geen rapport en geen "
-                    "publicatie, wel een pagina die elke fout noemt.")],
+    check_specs=[
+        dg.AssetCheckSpec(
+            GATE_CHECK,
+            asset=REPORT,
+            blocking=True,
+            description="De poort voor het rapport: alle Great Expectations-suites (brondata, invarianten van de marts, "
+            "poortregels: leveringen, quarantaine, huurgrenzen). Faalt er een, dan geen rapport en geen "
+            "publicatie, wel een pagina die elke fout noemt.",
+        )
+    ],
     output_required=False,
 )
 def bo_rapport(context: dg.AssetExecutionContext, fairshare: FairshareResource):
@@ -78,15 +92,29 @@ def bo_rapport(context: dg.AssetExecutionContext, fairshare: FairshareResource):
         failures = store.gate_failures(conn, context.run.run_id)
     shown = console.report()
     if shown:
-        shown.stage("gate (GX)", time.perf_counter() - started,
-                    "passed" if not failures else f"BLOCKED by {', '.join(name for name, _ in failures)}")
+        shown.stage(
+            "gate (GX)",
+            time.perf_counter() - started,
+            "passed" if not failures else f"BLOCKED by {', '.join(name for name, _ in failures)}",
+        )
     if failures:
-        page = render_blocked(settings.reports, peildatum, [
-            (name, f["uitleg"] + (f" ({f['aantal']} rijen)" if f["aantal"] > 1 else ""), f["voorbeelden"])
-            for name, fs in failures for f in fs], gate.docs_index(docs_root))
+        page = render_blocked(
+            settings.reports,
+            peildatum,
+            [
+                (name, f["uitleg"] + (f" ({f['aantal']} rijen)" if f["aantal"] > 1 else ""), f["voorbeelden"])
+                for name, fs in failures
+                for f in fs
+            ],
+            gate.docs_index(docs_root),
+        )
         context.log.error(f"BO-rapport geblokkeerd door {', '.join(name for name, _ in failures)}: {page}")
-        yield dg.AssetCheckResult(check_name=GATE_CHECK, passed=False, severity=dg.AssetCheckSeverity.ERROR,
-                                  metadata={**_gate_metadata(outcomes), "geblokkeerd": str(page.resolve())})
+        yield dg.AssetCheckResult(
+            check_name=GATE_CHECK,
+            passed=False,
+            severity=dg.AssetCheckSeverity.ERROR,
+            metadata={**_gate_metadata(outcomes), "geblokkeerd": str(page.resolve())},
+        )
         return
     started = time.perf_counter()
     with store.connect(settings.warehouse) as conn, timing.stage("report"):
@@ -96,14 +124,23 @@ def bo_rapport(context: dg.AssetExecutionContext, fairshare: FairshareResource):
         shown.stage("report", time.perf_counter() - started, paths[0].name)
     yield dg.MaterializeResult(
         metadata={"html": str(paths[0].resolve()), "xlsx": str(paths[1].resolve())},
-        check_results=[dg.AssetCheckResult(check_name=GATE_CHECK, passed=True, severity=dg.AssetCheckSeverity.ERROR,
-                                           metadata=_gate_metadata(outcomes))])
+        check_results=[
+            dg.AssetCheckResult(
+                check_name=GATE_CHECK,
+                passed=True,
+                severity=dg.AssetCheckSeverity.ERROR,
+                metadata=_gate_metadata(outcomes),
+            )
+        ],
+    )
 
 
 def _older_published(context: dg.AssetExecutionContext, before, now) -> None:
     """Say loudly that readers now see an older peildatum than they did: on the console, in the summary, in Dagster."""
-    text = (f"the published copy now holds an OLDER peildatum: {gate.datum_nl(now)}, where it held "
-            f"{gate.datum_nl(before)} (are the newer deliveries rejected, e.g. dated after a clock that is behind?)")
+    text = (
+        f"the published copy now holds an OLDER peildatum: {gate.datum_nl(now)}, where it held "
+        f"{gate.datum_nl(before)} (are the newer deliveries rejected, e.g. dated after a clock that is behind?)"
+    )
     _warn(context, text)
 
 
@@ -121,7 +158,7 @@ def _warn(context: dg.AssetExecutionContext, text: str) -> None:
     group_name="rapport",
     deps=[bo_rapport],
     description="De marts (en referentietabellen) voor lezers: een alleen-lezen DuckDB-bestand, atomair "
-                "vervangen, en desgewenst PostgreSQL. Alleen na een geslaagde poort.",
+    "vervangen, en desgewenst PostgreSQL. Alleen na een geslaagde poort.",
     kinds={"duckdb", "postgres"},
 )
 def publicatie(context: dg.AssetExecutionContext, fairshare: FairshareResource) -> dg.MaterializeResult:
@@ -134,19 +171,28 @@ def publicatie(context: dg.AssetExecutionContext, fairshare: FairshareResource) 
             build, peildatum = builds.started(conn, context.run.run_id), _peildatum(conn)
         held = publish.holds(settings.serving_file)
         with timing.stage("publish"):
-            history.record(settings.warehouse)  # this report's marts under its peildatum, before they are published
+            history.record(
+                settings.warehouse
+            )  # this report's marts under its peildatum, before they are published
             duck = publish.publish_duckdb(settings.warehouse, settings.serving_file, build=build)
         if held and held.get("peildatum") and peildatum < held["peildatum"]:
             _older_published(context, held["peildatum"], peildatum)
-        metadata = {"duckdb": duck.target, "tabellen": len(duck.tables), "rijen": dg.MetadataValue.json(duck.tables)}
+        metadata = {
+            "duckdb": duck.target,
+            "tabellen": len(duck.tables),
+            "rijen": dg.MetadataValue.json(duck.tables),
+        }
         if settings.publish_postgres_dsn:
-            pg = publish.publish_postgres(settings.warehouse, settings.publish_postgres_dsn,
-                                          settings.postgres_reader_password)
+            pg = publish.publish_postgres(
+                settings.warehouse, settings.publish_postgres_dsn, settings.postgres_reader_password
+            )
             metadata["postgres"] = pg.target
             for text in pg.warnings:
                 _warn(context, text)
-        context.log.info(f"Gepubliceerd: {duck.target}" + (f" en PostgreSQL {metadata['postgres']}"
-                                                           if "postgres" in metadata else ""))
+        context.log.info(
+            f"Gepubliceerd: {duck.target}"
+            + (f" en PostgreSQL {metadata['postgres']}" if "postgres" in metadata else "")
+        )
     else:
         context.log.info("Ad-hoc rapport: de gepubliceerde kopie en de historie blijven ongewijzigd.")
         metadata["adhoc"] = True
@@ -154,6 +200,11 @@ def publicatie(context: dg.AssetExecutionContext, fairshare: FairshareResource) 
         report = sorted(p.name for p in settings.reports.glob(f"{report_stem(_peildatum(conn))}.*"))
         builds.record_complete(conn, context.run.run_id, report)
     if shown := console.report():
-        shown.stage("publish", time.perf_counter() - started, "ad-hoc: not published" if not settings.publishes
-                    else "DuckDB copy" + (" and PostgreSQL" if "postgres" in metadata else ""))
+        shown.stage(
+            "publish",
+            time.perf_counter() - started,
+            "ad-hoc: not published"
+            if not settings.publishes
+            else "DuckDB copy" + (" and PostgreSQL" if "postgres" in metadata else ""),
+        )
     return dg.MaterializeResult(metadata=metadata)

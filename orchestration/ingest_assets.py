@@ -1,6 +1,5 @@
 """Ingest assets: one per source, loading new or changed landing files into `raw` (sources.md)."""
 
-
 import time
 
 import dagster as dg
@@ -17,7 +16,11 @@ DESCRIPTIONS = {
     "urgentie": "Registers van de urgentiecommissies: aanvragen en besluiten, elke levering bewaard (ruwe laag).",
     "planregister": "Planregister Wonen: woningbouwplannen per peildatum (maart en oktober), als volledige momentopnamen.",
 }
-TABLES = {"swev": "swev_toewijzingen", "urgentie": "urgentie_registraties", "planregister": "planregister_plannen"}
+TABLES = {
+    "swev": "swev_toewijzingen",
+    "urgentie": "urgentie_registraties",
+    "planregister": "planregister_plannen",
+}
 
 
 def raw_asset_key(bron: str) -> dg.AssetKey:
@@ -34,11 +37,17 @@ def _ingest_asset(bron: str) -> dg.AssetsDefinition:
         description=DESCRIPTIONS[bron],
         kinds={"duckdb", "python"},
         check_specs=[
-            dg.AssetCheckSpec("geen_afgewezen_bestanden", asset=key,
-                              description="Elk bestand in de landingsmap is leesbaar, compleet en volgt het "
-                                          "broncontract (geen afgewezen, overgeslagen of genegeerde bestanden)."),
-            dg.AssetCheckSpec("quarantaine", asset=key,
-                              description="Geen rijen in quarantaine (onleesbare of ongeldige waarden)."),
+            dg.AssetCheckSpec(
+                "geen_afgewezen_bestanden",
+                asset=key,
+                description="Elk bestand in de landingsmap is leesbaar, compleet en volgt het "
+                "broncontract (geen afgewezen, overgeslagen of genegeerde bestanden).",
+            ),
+            dg.AssetCheckSpec(
+                "quarantaine",
+                asset=key,
+                description="Geen rijen in quarantaine (onleesbare of ongeldige waarden).",
+            ),
         ],
     )
     def _asset(context: dg.AssetExecutionContext, fairshare: FairshareResource):
@@ -46,16 +55,24 @@ def _ingest_asset(bron: str) -> dg.AssetsDefinition:
         started = time.perf_counter()
         try:
             key_bytes = settings.key_bytes()
-            outcomes = load_source(settings.warehouse, settings.landing, bron, load_config(regio=settings.regio), key_bytes,
-                                   settle=settings.settle_seconds)
+            outcomes = load_source(
+                settings.warehouse,
+                settings.landing,
+                bron,
+                load_config(regio=settings.regio),
+                key_bytes,
+                settle=settings.settle_seconds,
+            )
         except (ConfigError, store.KeyMismatch) as exc:
             raise dg.Failure(description=str(exc), allow_retries=False) from exc
         with store.connect(settings.warehouse) as conn:
             quarantined, examples = store.quarantine_summary(conn, bron)
         rejected = [o for o in outcomes if o.afgewezen]
         not_read = [o for o in outcomes if o.status in ("overgeslagen", "genegeerd")]
-        counts = {s: sum(o.status == s for o in outcomes)
-                  for s in ("geladen", "ongewijzigd", "afgewezen", "overgeslagen", "genegeerd")}
+        counts = {
+            s: sum(o.status == s for o in outcomes)
+            for s in ("geladen", "ongewijzigd", "afgewezen", "overgeslagen", "genegeerd")
+        }
         context.log.info(f"{bron}: {len(outcomes)} files: {counts}")
         _show(bron, outcomes, counts, time.perf_counter() - started, settings.warehouse)
         yield dg.MaterializeResult(
@@ -71,14 +88,26 @@ def _ingest_asset(bron: str) -> dg.AssetsDefinition:
             },
             check_results=[
                 dg.AssetCheckResult(
-                    check_name="geen_afgewezen_bestanden", passed=not rejected and not not_read,
+                    check_name="geen_afgewezen_bestanden",
+                    passed=not rejected and not not_read,
                     severity=dg.AssetCheckSeverity.WARN,
-                    metadata={"afgewezen": len(rejected), "niet_gelezen": len(not_read), "redenen": dg.MetadataValue.md(
-                        "\n".join(f"- {o.reden}" for o in rejected + not_read) or "geen")}),
+                    metadata={
+                        "afgewezen": len(rejected),
+                        "niet_gelezen": len(not_read),
+                        "redenen": dg.MetadataValue.md(
+                            "\n".join(f"- {o.reden}" for o in rejected + not_read) or "geen"
+                        ),
+                    },
+                ),
                 dg.AssetCheckResult(
-                    check_name="quarantaine", passed=quarantined == 0, severity=dg.AssetCheckSeverity.WARN,
-                    metadata={"rijen_quarantaine": quarantined, "voorbeelden": dg.MetadataValue.md(
-                        "\n".join(f"- {e}" for e in examples) or "geen")}),
+                    check_name="quarantaine",
+                    passed=quarantined == 0,
+                    severity=dg.AssetCheckSeverity.WARN,
+                    metadata={
+                        "rijen_quarantaine": quarantined,
+                        "voorbeelden": dg.MetadataValue.md("\n".join(f"- {e}" for e in examples) or "geen"),
+                    },
+                ),
             ],
         )
 
@@ -93,21 +122,33 @@ def _show(bron: str, outcomes: list, counts: dict, seconds: float, warehouse) ->
     shown.log.files.update({s: n for s, n in counts.items() if n})
     rows = sum(o.rijen_geladen for o in outcomes)
     bad = sum(o.rijen_quarantaine for o in outcomes)
-    words = {"geladen": "new", "ongewijzigd": "unchanged", "afgewezen": "rejected", "overgeslagen": "skipped",
-             "genegeerd": "ignored"}
+    words = {
+        "geladen": "new",
+        "ongewijzigd": "unchanged",
+        "afgewezen": "rejected",
+        "overgeslagen": "skipped",
+        "genegeerd": "ignored",
+    }
     parts = [f"{n} {words[s]}" for s, n in counts.items() if n] or ["no files"]
-    shown.stage(f"ingest {bron}", seconds, f"{', '.join(parts)} files; {rows:,} rows loaded, {bad:,} quarantined")
+    shown.stage(
+        f"ingest {bron}", seconds, f"{', '.join(parts)} files; {rows:,} rows loaded, {bad:,} quarantined"
+    )
     new = [o.pad for o in outcomes if o.status == "geladen" and o.rijen_quarantaine]
     if new:
         with store.connect(warehouse, read_only=True) as conn:
-            per_file = conn.execute("SELECT pad, list(kolom ORDER BY rijnummer) FROM audit.quarantaine "
-                                    "WHERE pad IN (SELECT unnest(?)) GROUP BY pad ORDER BY pad", [new]).fetchall()
-        for pad, kolommen in per_file[:console.MAX_FILE_LINES]:
+            per_file = conn.execute(
+                "SELECT pad, list(kolom ORDER BY rijnummer) FROM audit.quarantaine "
+                "WHERE pad IN (SELECT unnest(?)) GROUP BY pad ORDER BY pad",
+                [new],
+            ).fetchall()
+        for pad, kolommen in per_file[: console.MAX_FILE_LINES]:
             shown.line(console.quarantine_line(pad, kolommen))
         if len(per_file) > console.MAX_FILE_LINES:
-            rest = per_file[console.MAX_FILE_LINES:]
-            shown.line(f"  ... and {sum(len(k) for _, k in rest):,} rows in {len(rest)} more files "
-                       "(fairshare quarantaine lists them all)")
+            rest = per_file[console.MAX_FILE_LINES :]
+            shown.line(
+                f"  ... and {sum(len(k) for _, k in rest):,} rows in {len(rest)} more files "
+                "(fairshare quarantaine lists them all)"
+            )
     for o in outcomes:
         if o.status in ("afgewezen", "overgeslagen", "genegeerd"):
             line = {"afgewezen": "rejected", "overgeslagen": "skipped", "genegeerd": "ignored"}[o.status]

@@ -28,7 +28,9 @@ class FileOutcome:
 
     bron: str
     pad: str
-    status: str  # geladen | afgewezen | ongewijzigd | overgeslagen (incomplete: next run) | genegeerd (a link)
+    status: (
+        str  # geladen | afgewezen | ongewijzigd | overgeslagen (incomplete: next run) | genegeerd (a link)
+    )
     reden: str | None = None
     rijen_gelezen: int = 0
     rijen_geladen: int = 0
@@ -44,20 +46,32 @@ class FileOutcome:
 
 def prepare(conn: duckdb.DuckDBPyConnection, config: IngestConfig, key: bytes) -> None:
     """Create the schema and check the pseudonym key against the warehouse's (raises ``KeyMismatch``)."""
-    schema.ensure_schema(conn, {s.table: (output_columns(s), list(s.natural_key)) for s in config.sources.values()})
+    schema.ensure_schema(
+        conn, {s.table: (output_columns(s), list(s.natural_key)) for s in config.sources.values()}
+    )
     store.check_key(conn, key_fingerprint(key))
 
 
 def _audit(file: LandingFile, config: IngestConfig, inhoud_hash: str | None, status: str, **extra) -> dict:
-    return {"bron": file.bron, "pad": file.pad, "inhoud_hash": inhoud_hash, "config_hash": config.config_hash,
-            "leverdatum": file.leverdatum, "commissie": file.commissie, "status": status, **extra}
+    return {
+        "bron": file.bron,
+        "pad": file.pad,
+        "inhoud_hash": inhoud_hash,
+        "config_hash": config.config_hash,
+        "leverdatum": file.leverdatum,
+        "commissie": file.commissie,
+        "status": status,
+        **extra,
+    }
 
 
 class FileChanged(Exception):
     """The file changed while it was read: its load is rolled back and it waits for the next run."""
 
 
-def load_file(conn: duckdb.DuckDBPyConnection, file: LandingFile, config: IngestConfig, key: bytes) -> FileOutcome:
+def load_file(
+    conn: duckdb.DuckDBPyConnection, file: LandingFile, config: IngestConfig, key: bytes
+) -> FileOutcome:
     """Load one file (or record why not); never raises for bad input.
 
     The content is hashed before reading and again before the load commits: a file that changed
@@ -75,8 +89,13 @@ def load_file(conn: duckdb.DuckDBPyConnection, file: LandingFile, config: Ingest
     state = store.file_state(conn, file.pad)
     if state and state.inhoud_hash == digest and state.config_hash == config.config_hash:
         store.record_sighting(conn, _audit(file, config, digest, "ongewijzigd", reden=state.reden))
-        return FileOutcome(file.bron, file.pad, "ongewijzigd", reden=state.reden,
-                           eerder_afgewezen=state.status == "afgewezen")
+        return FileOutcome(
+            file.bron,
+            file.pad,
+            "ongewijzigd",
+            reden=state.reden,
+            eerder_afgewezen=state.status == "afgewezen",
+        )
     copy = store.loaded_copy(conn, file.bron, file.commissie, digest, config.config_hash)
     if copy and copy != file.pad:
         reden = f"same content as {copy}, already loaded"
@@ -85,16 +104,36 @@ def load_file(conn: duckdb.DuckDBPyConnection, file: LandingFile, config: Ingest
     holder = store.delivery_holder(conn, file.bron, file.commissie, file.leverdatum, file.pad)
     if holder:
         what = f"{file.bron} {file.commissie + ' ' if file.commissie else ''}{file.leverdatum.isoformat()}"
-        return _reject(conn, file, config, digest,
-                       f"a second file for the same delivery ({what}): {holder} is already loaded")
+        return _reject(
+            conn,
+            file,
+            config,
+            digest,
+            f"a second file for the same delivery ({what}): {holder} is already loaded",
+        )
     try:
         opened = open_file(file, config, key)
-        audit = _audit(file, config, digest, "geladen", kolommen_genegeerd=opened.kolommen_genegeerd,
-                       kolommen_verwijderd=opened.kolommen_verwijderd, blad=opened.blad)
+        audit = _audit(
+            file,
+            config,
+            digest,
+            "geladen",
+            kolommen_genegeerd=opened.kolommen_genegeerd,
+            kolommen_verwijderd=opened.kolommen_verwijderd,
+            blad=opened.blad,
+        )
         source = config.sources[file.bron]
         id_col = source.natural_key[-1]
-        _, loaded = store.store_file(conn, source.table, audit, opened, key, list(source.natural_key),
-                                     opened.match.seen.get(id_col, id_col), verify=lambda: _unchanged(file, digest))
+        _, loaded = store.store_file(
+            conn,
+            source.table,
+            audit,
+            opened,
+            key,
+            list(source.natural_key),
+            opened.match.seen.get(id_col, id_col),
+            verify=lambda: _unchanged(file, digest),
+        )
     except BadFile as exc:
         try:  # it went or changed while it was read: that is no fault of its content
             _unchanged(file, digest)
@@ -107,18 +146,33 @@ def load_file(conn: duckdb.DuckDBPyConnection, file: LandingFile, config: Ingest
         return _skip(file, str(exc))
     quarantine = opened.quarantine
     for q in quarantine[:20]:
-        log.info("%s, %srow %s: %s", file.shown, f"sheet {opened.blad}, " if opened.blad else "", q["rijnummer"],
-                    q["reden"])
+        log.info(
+            "%s, %srow %s: %s",
+            file.shown,
+            f"sheet {opened.blad}, " if opened.blad else "",
+            q["rijnummer"],
+            q["reden"],
+        )
     if opened.kolommen_verwijderd:
-        log.info("%s: direct identifiers dropped on read: %s", file.shown, ", ".join(opened.kolommen_verwijderd))
+        log.info(
+            "%s: direct identifiers dropped on read: %s", file.shown, ", ".join(opened.kolommen_verwijderd)
+        )
     examples = tuple(f"row {q['rijnummer']}: {q['reden']}" for q in quarantine[:5])
-    return FileOutcome(file.bron, file.pad, "geladen", rijen_gelezen=opened.rijen_gelezen,
-                       rijen_geladen=loaded, rijen_quarantaine=len(quarantine),
-                       quarantaine_voorbeelden=examples)
+    return FileOutcome(
+        file.bron,
+        file.pad,
+        "geladen",
+        rijen_gelezen=opened.rijen_gelezen,
+        rijen_geladen=loaded,
+        rijen_quarantaine=len(quarantine),
+        quarantaine_voorbeelden=examples,
+    )
 
 
-GONE = ("no longer there as a file (removed, or replaced by a folder, while the run read the folder): "
-        "left for the next run")
+GONE = (
+    "no longer there as a file (removed, or replaced by a folder, while the run read the folder): "
+    "left for the next run"
+)
 
 
 def _regular(file: LandingFile) -> bool:
@@ -128,7 +182,9 @@ def _regular(file: LandingFile) -> bool:
 def _unchanged(file: LandingFile, digest: str) -> None:
     with timing.stage("scan"):
         if not file.path.is_file() or content_hash(file.path) != digest:
-            raise FileChanged("changed while it was read (still being copied?): not loaded, left for the next run")
+            raise FileChanged(
+                "changed while it was read (still being copied?): not loaded, left for the next run"
+            )
 
 
 def _skip(file: LandingFile, reason: str) -> FileOutcome:
@@ -144,8 +200,9 @@ def _reject(conn, file: LandingFile, config: IngestConfig, digest: str | None, r
     return FileOutcome(file.bron, file.pad, "afgewezen", reden=message)
 
 
-def load_source(warehouse: Path, landing: Path, bron: str, config: IngestConfig, key: bytes,
-                settle: float = 0.0) -> list[FileOutcome]:
+def load_source(
+    warehouse: Path, landing: Path, bron: str, config: IngestConfig, key: bytes, settle: float = 0.0
+) -> list[FileOutcome]:
     """Load every new or changed file of one source folder, one short connection for the lot.
 
     Files still being written (``settle`` seconds, ``ingest.landing.still_changing``) are skipped
@@ -165,7 +222,10 @@ def load_source(warehouse: Path, landing: Path, bron: str, config: IngestConfig,
             log.warning(note)
             if shown:
                 shown.line(f"  note: {note}")
-    with store.connect(warehouse) as conn, (shown.files(f"reading {bron}", len(files)) if shown else nullcontext()):
+    with (
+        store.connect(warehouse) as conn,
+        shown.files(f"reading {bron}", len(files)) if shown else nullcontext(),
+    ):
         prepare(conn, config, key)
         try:
             for f in files:

@@ -35,17 +35,29 @@ class FairshareResource(dg.ConfigurableResource):
     peildatum: str | None = None
     adhoc: bool = False
     settle_seconds: float | None = None
-    wait_seconds: float = 600.0  # a Dagster run waits for another writer; `fairshare run` holds the lock already
+    wait_seconds: float = (
+        600.0  # a Dagster run waits for another writer; `fairshare run` holds the lock already
+    )
     regio: str | None = None  # the region pack (regions/<regio>/); empty: FAIRSHARE_REGIO, else the default
     echo_dbt: bool = True  # dbt's own log in the step's output (`fairshare run` shows it only with --verbose)
 
     def settings(self) -> Settings:
-        return Settings.from_env(landing=self.landing, warehouse=self.warehouse, reports=self.reports,
-                                 serving=self.serving, demo=self.demo or None, peildatum=self.peildatum,
-                                 adhoc=self.adhoc or None, settle_seconds=self.settle_seconds, regio=self.regio)
+        return Settings.from_env(
+            landing=self.landing,
+            warehouse=self.warehouse,
+            reports=self.reports,
+            serving=self.serving,
+            demo=self.demo or None,
+            peildatum=self.peildatum,
+            adhoc=self.adhoc or None,
+            settle_seconds=self.settle_seconds,
+            regio=self.regio,
+        )
 
     @contextlib.contextmanager
-    def yield_for_execution(self, context: dg.InitResourceContext) -> Generator[FairshareResource, None, None]:
+    def yield_for_execution(
+        self, context: dg.InitResourceContext
+    ) -> Generator[FairshareResource, None, None]:
         if context.dagster_run is None:  # a sensor or schedule evaluation: reads the landing folder only
             yield self
             return
@@ -58,8 +70,10 @@ class FairshareResource(dg.ConfigurableResource):
         except (lock.WarehouseLocked, ConfigError, region.BadPack) as exc:
             raise dg.Failure(description=str(exc), allow_retries=False) from exc
         except OSError as exc:
-            raise dg.Failure(description=f"the warehouse lock cannot be created ({exc.strerror or exc})",
-                             allow_retries=False) from exc
+            raise dg.Failure(
+                description=f"the warehouse lock cannot be created ({exc.strerror or exc})",
+                allow_retries=False,
+            ) from exc
         try:
             yield self
         finally:

@@ -43,7 +43,23 @@ def sample_run(tmp_path_factory):
     base = tmp_path_factory.mktemp("sample")
     landing, warehouse = base / "landing", base / "warehouse" / "fairshare.duckdb"
     summary = write_sample(landing)
-    result = subprocess.run([sys.executable, "-m", "fairshare.cli", "run", "--demo", "--landing", str(landing),
-                             "--warehouse", str(warehouse), "--reports", str(base / "reports")],
-                            capture_output=True, text=True, cwd=ROOT, timeout=900)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "fairshare.cli",
+            "run",
+            "--demo",
+            "--landing",
+            str(landing),
+            "--warehouse",
+            str(warehouse),
+            "--reports",
+            str(base / "reports"),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=900,
+    )
     return summary, landing, warehouse, result

@@ -23,18 +23,38 @@ from orchestration.loading import FileOutcome, load_source
 
 KEY = b"test-key-not-secret"
 
-SWEV_HEADER = ["Toewijzingsnummer", "Corporatie", "Gemeente", "Toewijzingsdatum", "Netto huur", "Aantal kamers"]
+SWEV_HEADER = [
+    "Toewijzingsnummer",
+    "Corporatie",
+    "Gemeente",
+    "Toewijzingsdatum",
+    "Netto huur",
+    "Aantal kamers",
+]
 
 
 def swev_row(i: int, **over) -> list:
-    row = {"id": f"T{i:04d}", "corp": "Portaal", "gemeente": "Amersfoort", "datum": dt.datetime(2025, 3, 1),
-           "huur": 600.0, "kamers": 2}
+    row = {
+        "id": f"T{i:04d}",
+        "corp": "Portaal",
+        "gemeente": "Amersfoort",
+        "datum": dt.datetime(2025, 3, 1),
+        "huur": 600.0,
+        "kamers": 2,
+    }
     row.update(over)
     return list(row.values())
 
 
-def write_xlsx(path: Path, header: list, rows: list[list], title_rows: int = 0, total_row: bool = False,
-               hidden_first: list[list] | None = None, sheet: str = "Blad1") -> Path:
+def write_xlsx(
+    path: Path,
+    header: list,
+    rows: list[list],
+    title_rows: int = 0,
+    total_row: bool = False,
+    hidden_first: list[list] | None = None,
+    sheet: str = "Blad1",
+) -> Path:
     """An xlsx written by openpyxl, as a supplier's Excel would: title rows, a Totaal row, hidden sheets."""
     path.parent.mkdir(parents=True, exist_ok=True)
     wb = Workbook()
@@ -58,7 +78,9 @@ def write_xlsx(path: Path, header: list, rows: list[list], title_rows: int = 0, 
     return path
 
 
-def write_csv(path: Path, header: list, rows: list[list], delimiter: str = ";", encoding: str = "utf-8") -> Path:
+def write_csv(
+    path: Path, header: list, rows: list[list], delimiter: str = ";", encoding: str = "utf-8"
+) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", encoding=encoding, newline="") as fh:
         w = csv.writer(fh, delimiter=delimiter)
@@ -89,10 +111,19 @@ def quarantine(warehouse: Path) -> list[dict]:
 @contextmanager
 def lock_held_elsewhere(warehouse: Path) -> Iterator[subprocess.Popen]:
     """Another process holding the warehouse lock (``warehouse.lock``) for the block, then killed."""
-    holder = subprocess.Popen([sys.executable, "-c", "import sys, time; from pathlib import Path; "
-                               "from warehouse import lock; cm = lock.hold(Path(sys.argv[1])); cm.__enter__(); "
-                               "print('held', flush=True); time.sleep(600)", str(warehouse)],
-                              cwd=Path(__file__).resolve().parents[1], stdout=subprocess.PIPE, text=True)
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time; from pathlib import Path; "
+            "from warehouse import lock; cm = lock.hold(Path(sys.argv[1])); cm.__enter__(); "
+            "print('held', flush=True); time.sleep(600)",
+            str(warehouse),
+        ],
+        cwd=Path(__file__).resolve().parents[1],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout.readline().strip() == "held"
         yield holder
@@ -109,6 +140,7 @@ def data_lines(path: Path) -> int:
     physical lines, as an editor shows them. An xlsx: the first visible sheet with a row of three or
     more filled cells (the header; title rows hold one), counted with openpyxl.
     """
+
     def filled(cells) -> bool:
         return any(c is not None and str(c).strip(" \t\r\n\xa0") for c in cells)
 
@@ -119,10 +151,16 @@ def data_lines(path: Path) -> int:
                 if sheet.sheet_state != "visible":
                     continue
                 rows = [row for row in sheet.iter_rows(values_only=True)]
-                header = next((i for i, row in enumerate(rows[:50])
-                               if sum(c is not None and str(c).strip() != "" for c in row) >= 3), None)
+                header = next(
+                    (
+                        i
+                        for i, row in enumerate(rows[:50])
+                        if sum(c is not None and str(c).strip() != "" for c in row) >= 3
+                    ),
+                    None,
+                )
                 if header is not None:
-                    return sum(filled(row) for row in rows[header + 1:])
+                    return sum(filled(row) for row in rows[header + 1 :])
             return 0
         finally:
             workbook.close()
@@ -141,7 +179,9 @@ def data_lines(path: Path) -> int:
     return max(len(records) - 1, 0)
 
 
-def assert_every_line_accounted_for(warehouse: Path, landing: Path, path: Path, lines: int | None = None) -> str:
+def assert_every_line_accounted_for(
+    warehouse: Path, landing: Path, path: Path, lines: int | None = None
+) -> str:
     """sources.md §6: a loaded file's data lines = loaded + quarantined + summary lines skipped; else rejected.
 
     Checks ``audit.bestanden`` (its current row for the file) against the file's data lines
@@ -150,25 +190,36 @@ def assert_every_line_accounted_for(warehouse: Path, landing: Path, path: Path, 
     """
     pad = path.relative_to(landing).as_posix()
     if lines is not None:
-        assert data_lines(path) == lines, f"{pad}: the test wrote {lines} data lines, the file holds {data_lines(path)}"
+        assert data_lines(path) == lines, (
+            f"{pad}: the test wrote {lines} data lines, the file holds {data_lines(path)}"
+        )
     [(bestand_id, bron, status, gelezen, geladen, quarantaine, totaal)] = query(
-        warehouse, "SELECT bestand_id, bron, status, rijen_gelezen, rijen_geladen, rijen_quarantaine, "
-                   "totaalrijen_overgeslagen FROM audit.bestanden_actueel WHERE pad = ?", [pad])
+        warehouse,
+        "SELECT bestand_id, bron, status, rijen_gelezen, rijen_geladen, rijen_quarantaine, "
+        "totaalrijen_overgeslagen FROM audit.bestanden_actueel WHERE pad = ?",
+        [pad],
+    )
     table = load_config().sources[bron].table
-    [(sightings,)] = query(warehouse, f"SELECT count(*) FROM {table}__waarnemingen WHERE _bestand_id = ?",
-                           [bestand_id])
+    [(sightings,)] = query(
+        warehouse, f"SELECT count(*) FROM {table}__waarnemingen WHERE _bestand_id = ?", [bestand_id]
+    )
     [(quarantined,)] = query(warehouse, "SELECT count(*) FROM audit.quarantaine WHERE pad = ?", [pad])
     if status == "afgewezen":
-        assert (sightings, quarantined) == (0, 0), f"{pad}: rejected, yet {sightings} rows and {quarantined} " \
-                                                  "quarantine rows of it are kept"
+        assert (sightings, quarantined) == (0, 0), (
+            f"{pad}: rejected, yet {sightings} rows and {quarantined} quarantine rows of it are kept"
+        )
         return status
     assert status == "geladen", f"{pad}: {status}"
     counted = data_lines(path)  # (a rejected file need not be readable by openpyxl or the csv module)
-    assert gelezen + totaal == counted, (f"{pad}: {counted} data lines, but {gelezen} rows read and {totaal} "
-                                         "summary lines skipped")
-    assert geladen + quarantaine == gelezen, f"{pad}: {gelezen} read = {geladen} loaded + {quarantaine} quarantined?"
-    assert (sightings, quarantined) == (geladen, quarantaine), f"{pad}: the warehouse holds {sightings} rows and " \
-                                                               f"{quarantined} quarantine rows of it"
+    assert gelezen + totaal == counted, (
+        f"{pad}: {counted} data lines, but {gelezen} rows read and {totaal} summary lines skipped"
+    )
+    assert geladen + quarantaine == gelezen, (
+        f"{pad}: {gelezen} read = {geladen} loaded + {quarantaine} quarantined?"
+    )
+    assert (sightings, quarantined) == (geladen, quarantaine), (
+        f"{pad}: the warehouse holds {sightings} rows and {quarantined} quarantine rows of it"
+    )
     return status
 
 
@@ -183,15 +234,18 @@ def _as_postgres(args: list[str]) -> list[str]:
 
 
 @contextmanager
-def postgres_cluster(prefix: str = "fairshare-pg-", hba: str | None = None, options: str = ""
-                     ) -> Iterator[tuple[str, int, Path]]:
+def postgres_cluster(
+    prefix: str = "fairshare-pg-", hba: str | None = None, options: str = ""
+) -> Iterator[tuple[str, int, Path]]:
     """A private PostgreSQL cluster on a free loopback port: (admin DSN, port, server log), removed afterwards.
 
     Its folder sits directly under the temp dir: pytest's own folders are private to the test user, and the
     server runs as `postgres` when the tests run as root. ``hba`` replaces pg_hba.conf; ``options`` are extra
     server options (``-c name=value``).
     """
-    bindir = Path(subprocess.run(["pg_config", "--bindir"], capture_output=True, text=True, check=True).stdout.strip())
+    bindir = Path(
+        subprocess.run(["pg_config", "--bindir"], capture_output=True, text=True, check=True).stdout.strip()
+    )
     if not (bindir / "initdb").exists():
         bindir = next(Path("/usr/lib/postgresql").glob("*/bin"))
     base = Path(tempfile.mkdtemp(prefix=prefix))
@@ -201,16 +255,34 @@ def postgres_cluster(prefix: str = "fairshare-pg-", hba: str | None = None, opti
         shutil.chown(base, "postgres")
         shutil.chown(data, "postgres")
     port = _free_port()
-    subprocess.run(_as_postgres([str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres"]),
-                   check=True, capture_output=True)
+    subprocess.run(
+        _as_postgres([str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres"]),
+        check=True,
+        capture_output=True,
+    )
     if hba is not None:
         (data / "pg_hba.conf").write_text(hba)
-    subprocess.run(_as_postgres([str(bindir / "pg_ctl"), "-D", str(data), "-w", "-l", str(data / "log"), "-o",
-                                 f"-p {port} -k {data} -c listen_addresses=127.0.0.1 {options}".strip(), "start"]),
-                   check=True, capture_output=True)
+    subprocess.run(
+        _as_postgres(
+            [
+                str(bindir / "pg_ctl"),
+                "-D",
+                str(data),
+                "-w",
+                "-l",
+                str(data / "log"),
+                "-o",
+                f"-p {port} -k {data} -c listen_addresses=127.0.0.1 {options}".strip(),
+                "start",
+            ]
+        ),
+        check=True,
+        capture_output=True,
+    )
     try:
         yield f"postgresql://postgres@127.0.0.1:{port}/postgres", port, data / "log"
     finally:
-        subprocess.run(_as_postgres([str(bindir / "pg_ctl"), "-D", str(data), "-m", "fast", "stop"]),
-                       capture_output=True)
+        subprocess.run(
+            _as_postgres([str(bindir / "pg_ctl"), "-D", str(data), "-m", "fast", "stop"]), capture_output=True
+        )
         shutil.rmtree(base, ignore_errors=True)

@@ -27,8 +27,10 @@ def _sensor_and_schedule(landing):
 def _tick(sensor, landing, cursor, settle: float = 0, instance=None):
     """One sensor evaluation; ``settle`` 0 takes files written a moment ago as complete."""
     resources = {"fairshare": FairshareResource(landing=str(landing), settle_seconds=settle)}
-    with (nullcontext(instance) if instance else dg.instance_for_test()) as inst, \
-            dg.build_sensor_context(instance=inst, cursor=cursor, resources=resources) as context:
+    with (
+        nullcontext(instance) if instance else dg.instance_for_test() as inst,
+        dg.build_sensor_context(instance=inst, cursor=cursor, resources=resources) as context,
+    ):
         result = sensor.evaluate_tick(context)
         return result.run_requests, result.cursor
 
@@ -45,8 +47,11 @@ def test_a_new_file_yields_one_run_request_and_the_same_file_none(landing):
     # The run key is the content's: a renamed copy or a lost cursor gives the same key, which Dagster deduplicates.
     lost_cursor, _ = _tick(sensor, landing, None)
     assert lost_cursor[0].run_key == requests[0].run_key
-    write_xlsx(landing / "urgentie" / "baarn_2025-04-02.xlsx", ["Registratienummer", "Aanvraagdatum", "Besluit"],
-               [["R1", "01-03-2025", ""]])
+    write_xlsx(
+        landing / "urgentie" / "baarn_2025-04-02.xlsx",
+        ["Registratienummer", "Aanvraagdatum", "Besluit"],
+        [["R1", "01-03-2025", ""]],
+    )
     more, _ = _tick(sensor, landing, cursor)
     assert len(more) == 1 and more[0].run_key != requests[0].run_key
     assert more[0].tags["fairshare/bestanden"] == "urgentie/baarn_2025-04-02.xlsx"
@@ -66,17 +71,35 @@ def test_schedule_fires_on_1_may_and_1_december_only(landing):
     start = dt.datetime(2026, 1, 1, tzinfo=dt.UTC).timestamp()
     ticks = cron_string_iterator(start, schedule.cron_schedule, schedule.execution_timezone)
     fired = [next(ticks) for _ in range(6)]
-    assert [(t.year, t.month, t.day) for t in fired] == [(2026, 5, 1), (2026, 12, 1), (2027, 5, 1), (2027, 12, 1),
-                                                         (2028, 5, 1), (2028, 12, 1)]
-    assert len(_schedule_tick(schedule, landing, landing.parent / "w.duckdb").run_requests) == 1  # nothing built yet
+    assert [(t.year, t.month, t.day) for t in fired] == [
+        (2026, 5, 1),
+        (2026, 12, 1),
+        (2027, 5, 1),
+        (2027, 12, 1),
+        (2028, 5, 1),
+        (2028, 12, 1),
+    ]
+    assert (
+        len(_schedule_tick(schedule, landing, landing.parent / "w.duckdb").run_requests) == 1
+    )  # nothing built yet
 
 
 def _schedule_tick(schedule, landing, warehouse, reports=None):
-    resources = {"fairshare": FairshareResource(landing=str(landing), warehouse=str(warehouse),
-                                                reports=str(reports or warehouse.parent / "reports"))}
-    with dg.instance_for_test() as instance, dg.build_schedule_context(
-            instance=instance, scheduled_execution_time=dt.datetime(2026, 12, 1, 6, tzinfo=dt.UTC),
-            resources=resources) as context:
+    resources = {
+        "fairshare": FairshareResource(
+            landing=str(landing),
+            warehouse=str(warehouse),
+            reports=str(reports or warehouse.parent / "reports"),
+        )
+    }
+    with (
+        dg.instance_for_test() as instance,
+        dg.build_schedule_context(
+            instance=instance,
+            scheduled_execution_time=dt.datetime(2026, 12, 1, 6, tzinfo=dt.UTC),
+            resources=resources,
+        ) as context,
+    ):
         return schedule.evaluate_tick(context)
 
 
@@ -84,13 +107,19 @@ def test_the_sensor_waits_while_a_run_is_starting_or_in_progress(landing):
     sensor, _ = _sensor_and_schedule(landing)
     write_xlsx(landing / "swev" / "toewijzingen_2025-04-02.xlsx", SWEV_HEADER, [swev_row(1)])
     with dg.instance_for_test() as instance:
-        instance.add_run(dg.DagsterRun(job_name="fairshare", run_id="lopend", status=dg.DagsterRunStatus.STARTED))
+        instance.add_run(
+            dg.DagsterRun(job_name="fairshare", run_id="lopend", status=dg.DagsterRunStatus.STARTED)
+        )
         requests, cursor = _tick(sensor, landing, None, instance=instance)
         assert requests == [] and cursor is None  # nothing remembered: the file still triggers later
-        instance.add_run(dg.DagsterRun(job_name="fairshare", run_id="start", status=dg.DagsterRunStatus.STARTING))
+        instance.add_run(
+            dg.DagsterRun(job_name="fairshare", run_id="start", status=dg.DagsterRunStatus.STARTING)
+        )
         assert _tick(sensor, landing, None, instance=instance)[0] == []
     with dg.instance_for_test() as instance:  # no run active: one request
-        instance.add_run(dg.DagsterRun(job_name="fairshare", run_id="klaar", status=dg.DagsterRunStatus.SUCCESS))
+        instance.add_run(
+            dg.DagsterRun(job_name="fairshare", run_id="klaar", status=dg.DagsterRunStatus.SUCCESS)
+        )
         assert len(_tick(sensor, landing, None, instance=instance)[0]) == 1
 
 
@@ -107,7 +136,9 @@ def test_a_file_still_being_written_waits_for_a_later_tick_and_links_are_never_r
     assert _tick(sensor, landing, None, settle=60)[0] == []
     time.sleep(1.2)
     requests, cursor = _tick(sensor, landing, None, settle=1)
-    assert len(requests) == 1 and requests[0].tags["fairshare/bestanden"] == "swev/toewijzingen_2025-04-02.xlsx"
+    assert (
+        len(requests) == 1 and requests[0].tags["fairshare/bestanden"] == "swev/toewijzingen_2025-04-02.xlsx"
+    )
     assert "urgentie" not in cursor
 
 
@@ -120,7 +151,8 @@ def test_the_shipped_instance_config_runs_one_fairshare_run_at_a_time():
         assert isinstance(instance.run_coordinator, dg.QueuedRunCoordinator)
         queue = instance.get_concurrency_config().run_queue_config
         assert [(lim["key"], lim.get("value"), lim["limit"]) for lim in queue.tag_concurrency_limits] == [
-            *[(k, v, 1) for k, v in job.tags.items() if k == "fairshare/schrijver"]]
+            *[(k, v, 1) for k, v in job.tags.items() if k == "fairshare/schrijver"]
+        ]
         assert instance.get_concurrency_config().pool_config.default_pool_limit == 1
     pools = {node.definition.pool for node in job.graph.node_dict.values()}
     assert pools == {WAREHOUSE_POOL}

@@ -19,13 +19,40 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_bench_prints_ratios_stages_and_dbt_nodes(tmp_path):
     out = tmp_path / "bench.json"
     env = {k: v for k, v in os.environ.items() if not k.startswith("FAIRSHARE_")}
-    result = subprocess.run([sys.executable, "-m", "fairshare.cli", "bench", "--scale", "1", "--years", "2",
-                             "--rounds", "1", "--dir", str(tmp_path / "bench"), "--json", str(out)],
-                            capture_output=True, text=True, cwd=ROOT, env=env, timeout=900)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "fairshare.cli",
+            "bench",
+            "--scale",
+            "1",
+            "--years",
+            "2",
+            "--rounds",
+            "1",
+            "--dir",
+            str(tmp_path / "bench"),
+            "--json",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        timeout=900,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     text = result.stdout
-    for line in ("full pipeline (empty warehouse)", "no-op run (nothing new)", "pipeline/peer  =",
-                 "pipeline/limit =", "stages (s): scan", "imports", "slowest dbt nodes (s):"):
+    for line in (
+        "full pipeline (empty warehouse)",
+        "no-op run (nothing new)",
+        "pipeline/peer  =",
+        "pipeline/limit =",
+        "stages (s): scan",
+        "imports",
+        "slowest dbt nodes (s):",
+    ):
         assert line in text, text
     figures = json.loads(out.read_text())
     assert figures["rows_read"] > 1000

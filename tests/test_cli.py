@@ -19,12 +19,22 @@ KEY_TWO = "sleutel-twee-" + "y" * 32
 
 def fairshare(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
     clean = {k: v for k, v in os.environ.items() if not k.startswith("FAIRSHARE_")}
-    return subprocess.run([sys.executable, "-m", "fairshare.cli", *args], capture_output=True, text=True, cwd=ROOT,
-                          env={**clean, **(env or {})}, timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "fairshare.cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**clean, **(env or {})},
+        timeout=600,
+    )
 
 
 def test_settings_flags_win_over_environment_over_defaults():
-    env = {"FAIRSHARE_LANDING": "/l", "FAIRSHARE_WAREHOUSE": "/w/f.duckdb", "FAIRSHARE_PSEUDONYM_KEY": KEY_ONE}
+    env = {
+        "FAIRSHARE_LANDING": "/l",
+        "FAIRSHARE_WAREHOUSE": "/w/f.duckdb",
+        "FAIRSHARE_PSEUDONYM_KEY": KEY_ONE,
+    }
     s = Settings.from_env(env, landing="/flag")
     assert (s.landing, s.warehouse, s.reports) == (Path("/flag"), Path("/w/f.duckdb"), Path("data/reports"))
     assert s.serving_file == Path("/serving/f.duckdb")
@@ -53,14 +63,24 @@ def landing_with(tmp_path: Path) -> Path:
 
 def test_run_with_a_different_key_on_an_existing_warehouse_exits_2(tmp_path):
     landing = landing_with(tmp_path)
-    args = ["run", "--landing", str(landing), "--warehouse", str(tmp_path / "w.duckdb"), "--reports", str(tmp_path / "r")]
+    args = [
+        "run",
+        "--landing",
+        str(landing),
+        "--warehouse",
+        str(tmp_path / "w.duckdb"),
+        "--reports",
+        str(tmp_path / "r"),
+    ]
     first = fairshare(*args, env={"FAIRSHARE_PSEUDONYM_KEY": KEY_ONE})
     assert first.returncode == 1, first.stderr  # loads, then the gate blocks: one delivery is not a report
     second = fairshare(*args, env={"FAIRSHARE_PSEUDONYM_KEY": KEY_TWO})
     assert second.returncode == 2
     assert "pseudonym key differs" in second.stderr
     fingerprints = query(tmp_path / "w.duckdb", "SELECT vingerafdruk FROM audit.pseudoniem_sleutel")
-    assert fingerprints and fingerprints[0][0] not in second.stderr + second.stdout + first.stderr + first.stdout
+    assert (
+        fingerprints and fingerprints[0][0] not in second.stderr + second.stdout + first.stderr + first.stdout
+    )
 
 
 @pytest.mark.parametrize("key", ["k", "x" * (MIN_KEY_LENGTH - 1), " " * 40, "\t\n" * 20, DEMO_KEY])
@@ -70,8 +90,14 @@ def test_a_weak_key_is_refused_outside_demo_mode(key):
 
 
 def test_run_with_a_weak_key_exits_2_with_how_to_make_one(tmp_path):
-    result = fairshare("run", "--landing", str(tmp_path / "l"), "--warehouse", str(tmp_path / "w.duckdb"),
-                       env={"FAIRSHARE_PSEUDONYM_KEY": "kort"})
+    result = fairshare(
+        "run",
+        "--landing",
+        str(tmp_path / "l"),
+        "--warehouse",
+        str(tmp_path / "w.duckdb"),
+        env={"FAIRSHARE_PSEUDONYM_KEY": "kort"},
+    )
     assert result.returncode == 2
     assert 'python -c "import secrets; print(secrets.token_urlsafe(32))"' in result.stderr
     assert "kort" not in result.stderr  # the key itself is never echoed
@@ -85,8 +111,16 @@ def test_bad_peildatum_is_a_usage_error(tmp_path):
 
 def test_demo_mode_is_announced(tmp_path):
     landing = landing_with(tmp_path)
-    result = fairshare("run", "--demo", "--landing", str(landing), "--warehouse", str(tmp_path / "w.duckdb"),
-                       "--reports", str(tmp_path / "r"))
+    result = fairshare(
+        "run",
+        "--demo",
+        "--landing",
+        str(landing),
+        "--warehouse",
+        str(tmp_path / "w.duckdb"),
+        "--reports",
+        str(tmp_path / "r"),
+    )
     assert result.returncode == 1, result.stderr  # the gate blocks an incomplete landing folder
     assert "DEMO MODE" in result.stderr and DEMO_KEY in result.stderr
     assert "BLOCKED, see" in result.stdout

@@ -19,8 +19,10 @@ def test_a_sample_run_prints_a_short_console_with_peildatum_gate_and_paths(sampl
     assert "gate: passed" in text
     reports = warehouse.parent.parent / "reports"
     assert f"Report: {(reports / 'bo_wonen_zorg_2026-12.html').resolve()}" in text
-    assert f"Published for readers (read-only copy): {(warehouse.parent.parent / 'serving' / warehouse.name).resolve()}" \
+    assert (
+        f"Published for readers (read-only copy): {(warehouse.parent.parent / 'serving' / warehouse.name).resolve()}"
         in text
+    )
     for stage in ("ingest swev", "ingest urgentie", "ingest planregister", "dbt build", "report", "publish"):
         assert any(line.startswith(stage) and " s " in line for line in lines), stage
     assert "Done. PASS=" in text  # dbt's summary line, not its per-node log

@@ -13,9 +13,22 @@ from orchestration.resources import FairshareResource
 from tests.helpers import SWEV_HEADER, swev_row, write_xlsx
 
 ROOT = Path(__file__).resolve().parents[1]
-MARTS = {"fair_share", "fair_share_gemeente", "ingroeipad", "compensatie_saldo", "instroom_uitstroom", "terugkeer",
-         "urgentie_aanvragen", "urgentie_toekenningen", "urgentie_afwijzingen", "doorlooptijd_huisvesting",
-         "toewijzingen_geschiktheid", "ouderenhuisvesting", "sociale_huur_plannen", "verdeelsleutels"}
+MARTS = {
+    "fair_share",
+    "fair_share_gemeente",
+    "ingroeipad",
+    "compensatie_saldo",
+    "instroom_uitstroom",
+    "terugkeer",
+    "urgentie_aanvragen",
+    "urgentie_toekenningen",
+    "urgentie_afwijzingen",
+    "doorlooptijd_huisvesting",
+    "toewijzingen_geschiktheid",
+    "ouderenhuisvesting",
+    "sociale_huur_plannen",
+    "verdeelsleutels",
+}
 
 
 def test_asset_keys_and_checks_snapshot():
@@ -27,8 +40,11 @@ def test_asset_keys_and_checks_snapshot():
     assert {k for k in keys if k.startswith("marts/")} == {f"marts/{m}" for m in MARTS}
     assert {"staging/stg_swev__toewijzingen", "intermediate/int_koppeling", "referentie/opgaven"} <= keys
     checks = {(k.asset_key.to_user_string(), k.name) for k in graph.asset_check_keys}
-    assert {(f"raw/{t}", c) for t in ("swev_toewijzingen", "urgentie_registraties", "planregister_plannen")
-            for c in ("geen_afgewezen_bestanden", "quarantaine")} <= checks
+    assert {
+        (f"raw/{t}", c)
+        for t in ("swev_toewijzingen", "urgentie_registraties", "planregister_plannen")
+        for c in ("geen_afgewezen_bestanden", "quarantaine")
+    } <= checks
     # dbt tests show as asset checks on their models
     assert any(a == "marts/fair_share" and c.startswith("unique_combination") for a, c in checks)
     assert defs.resolve_job_def("fairshare") is not None
@@ -44,19 +60,30 @@ def test_marts_are_downstream_of_the_ingest_assets():
 
 
 def _check_results(result: dg.ExecuteInProcessResult) -> dict[tuple[str, str], dg.AssetCheckEvaluation]:
-    return {(e.asset_check_key.asset_key.to_user_string(), e.asset_check_key.name): e
-            for e in result.get_asset_check_evaluations()}
+    return {
+        (e.asset_check_key.asset_key.to_user_string(), e.asset_check_key.name): e
+        for e in result.get_asset_check_evaluations()
+    }
 
 
 def test_rejected_file_and_quarantined_rows_are_failed_warning_checks_not_a_crash(tmp_path):
     landing = tmp_path / "landing"
-    write_xlsx(landing / "swev" / "toewijzingen_2025-04-02.xlsx", SWEV_HEADER, [swev_row(1), swev_row(2, kamers=0)])
+    write_xlsx(
+        landing / "swev" / "toewijzingen_2025-04-02.xlsx", SWEV_HEADER, [swev_row(1), swev_row(2, kamers=0)]
+    )
     (landing / "planregister").mkdir()
     (landing / "planregister" / "planregister_2025-03.xlsx").write_bytes(b"not a workbook")
-    resource = FairshareResource(landing=str(landing), warehouse=str(tmp_path / "w.duckdb"),
-                                 reports=str(tmp_path / "reports"), demo=True)
-    result = build_definitions(resource).resolve_job_def("fairshare").execute_in_process(
-        instance=dg.DagsterInstance.ephemeral(), raise_on_error=False)
+    resource = FairshareResource(
+        landing=str(landing),
+        warehouse=str(tmp_path / "w.duckdb"),
+        reports=str(tmp_path / "reports"),
+        demo=True,
+    )
+    result = (
+        build_definitions(resource)
+        .resolve_job_def("fairshare")
+        .execute_in_process(instance=dg.DagsterInstance.ephemeral(), raise_on_error=False)
+    )
     # Every step ran but the report's: this landing lacks the committees' registers, so its gate blocks it.
     failed_steps = {e.step_key for e in result.all_events if e.is_step_failure}
     assert failed_steps == {"rapport__bo_wonen_zorg"}
@@ -67,7 +94,10 @@ def test_rejected_file_and_quarantined_rows_are_failed_warning_checks_not_a_cras
     assert not result.asset_materializations_for_node("rapport__bo_wonen_zorg")
     rejected = checks[("raw/planregister_plannen", "geen_afgewezen_bestanden")]
     assert not rejected.passed and rejected.severity == dg.AssetCheckSeverity.WARN
-    assert "planregister/planregister_2025-03.xlsx: not a readable xlsx file" in rejected.metadata["redenen"].value
+    assert (
+        "planregister/planregister_2025-03.xlsx: not a readable xlsx file"
+        in rejected.metadata["redenen"].value
+    )
     quarantined = checks[("raw/swev_toewijzingen", "quarantaine")]
     assert not quarantined.passed and quarantined.metadata["rijen_quarantaine"].value == 1
     assert "row 3" in quarantined.metadata["voorbeelden"].value
@@ -78,8 +108,11 @@ def test_missing_key_fails_the_step_with_the_reason(tmp_path, monkeypatch):
     monkeypatch.delenv("FAIRSHARE_PSEUDONYM_KEY", raising=False)
     monkeypatch.delenv("FAIRSHARE_DEMO", raising=False)
     resource = FairshareResource(landing=str(tmp_path), warehouse=str(tmp_path / "w.duckdb"))
-    result = build_definitions(resource).resolve_job_def("fairshare").execute_in_process(
-        instance=dg.DagsterInstance.ephemeral(), raise_on_error=False)
+    result = (
+        build_definitions(resource)
+        .resolve_job_def("fairshare")
+        .execute_in_process(instance=dg.DagsterInstance.ephemeral(), raise_on_error=False)
+    )
     assert not result.success
     messages = [e.step_failure_data.error.message for e in result.all_events if e.is_step_failure]
     assert any("no pseudonym key" in m for m in messages)
@@ -99,8 +132,11 @@ def _without_venv_env(tmp_path) -> dict[str, str]:
     import os
 
     env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH")}
-    env["PATH"] = os.pathsep.join(p for p in os.environ.get("PATH", "").split(os.pathsep)
-                                  if p and ".venv" not in p and not (Path(p) / "dbt").exists())
+    env["PATH"] = os.pathsep.join(
+        p
+        for p in os.environ.get("PATH", "").split(os.pathsep)
+        if p and ".venv" not in p and not (Path(p) / "dbt").exists()
+    )
     env["DAGSTER_IS_DEV_CLI"] = "1"  # as `dagster dev` sets it: the dbt manifest is prepared on load
     env["DAGSTER_HOME"] = str(tmp_path)
     return env
@@ -115,12 +151,28 @@ def test_definitions_load_without_the_venv_on_path(tmp_path):
     env = _without_venv_env(tmp_path)
     assert shutil.which("dbt", path=env["PATH"]) is None
     bin_dir = Path(sys.executable).parent
-    result = subprocess.run([str(bin_dir / "python"), "-c", "from orchestration.definitions import defs; "
-                             "print(len(list(defs.resolve_asset_graph().get_all_asset_keys())))"],
-                            capture_output=True, text=True, cwd=ROOT, env=env, timeout=300)
+    result = subprocess.run(
+        [
+            str(bin_dir / "python"),
+            "-c",
+            "from orchestration.definitions import defs; "
+            "print(len(list(defs.resolve_asset_graph().get_all_asset_keys())))",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     assert int(result.stdout.strip().splitlines()[-1]) > 30
-    result = subprocess.run([str(bin_dir / "dagster"), "definitions", "validate", "-w", "workspace.yaml"],
-                            capture_output=True, text=True, cwd=ROOT, env=env, timeout=300)
+    result = subprocess.run(
+        [str(bin_dir / "dagster"), "definitions", "validate", "-w", "workspace.yaml"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        timeout=300,
+    )
     assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
     assert "dbt not found" not in result.stdout + result.stderr

@@ -40,7 +40,9 @@ def _group(pid: int) -> list[str]:
 
 def _in_phase(phase: str, proc: subprocess.Popen, base: Path) -> bool:
     if phase == "ingest":
-        return (base / "warehouse" / "fairshare.duckdb").exists() and not any("dbt" in c for c in _group(proc.pid))
+        return (base / "warehouse" / "fairshare.duckdb").exists() and not any(
+            "dbt" in c for c in _group(proc.pid)
+        )
     if phase == "dbt":
         return any("dbt build" in c for c in _group(proc.pid))
     return any((base / "serving").glob(".fairshare.duckdb.*.tmp"))
@@ -51,9 +53,22 @@ def test_kill_at_any_point_then_rerun_gives_the_same_marts(sample_run, tmp_path,
     _, landing, reference, result = sample_run
     assert result.returncode == 0
     shutil.copytree(landing, tmp_path / "landing")
-    cmd = [sys.executable, "-m", "fairshare.cli", "run", "--demo", "--landing", str(tmp_path / "landing"),
-           "--warehouse", str(tmp_path / "warehouse" / "fairshare.duckdb"), "--reports", str(tmp_path / "reports")]
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    cmd = [
+        sys.executable,
+        "-m",
+        "fairshare.cli",
+        "run",
+        "--demo",
+        "--landing",
+        str(tmp_path / "landing"),
+        "--warehouse",
+        str(tmp_path / "warehouse" / "fairshare.duckdb"),
+        "--reports",
+        str(tmp_path / "reports"),
+    ]
+    proc = subprocess.Popen(
+        cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
     deadline = time.time() + 600
     while not _in_phase(phase, proc, tmp_path):
         assert proc.poll() is None, f"the run ended before reaching {phase}"

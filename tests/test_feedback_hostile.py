@@ -46,14 +46,26 @@ HOSTILE_NAMES = [
 ]
 # Known headers with a formula character in front: match_key ignores punctuation, so they are recognised and
 # (being known) echoed verbatim in the Kolom, Reden and Geldige waarde columns.
-HOSTILE_HEADER = ["Toewijzingsnummer", "+Corporatie", "@Gemeente", "Toewijzingsdatum", "=Netto huur", "-Aantal kamers"]
+HOSTILE_HEADER = [
+    "Toewijzingsnummer",
+    "+Corporatie",
+    "@Gemeente",
+    "Toewijzingsdatum",
+    "=Netto huur",
+    "-Aantal kamers",
+]
 BAD_ROWS = "swev/toewijzingen_2025-04-02.csv"
 CLEAN = "swev/toewijzingen_2025-06-02.csv"
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "fairshare.cli", "quarantaine", *args],
-                          capture_output=True, text=True, cwd=ROOT, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "fairshare.cli", "quarantaine", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -63,20 +75,27 @@ def hostile(tmp_path_factory) -> Path:
     landing, warehouse = base / "landing", base / "warehouse" / "fairshare.duckdb"
     for folder in ("swev", "urgentie", "planregister"):
         (landing / folder).mkdir(parents=True)
-    write_csv(landing / BAD_ROWS, HOSTILE_HEADER,
-              [swev_row(1), swev_row(2, huur=45), swev_row(3, kamers="veel"), swev_row(4, gemeente="Utrecht")])
+    write_csv(
+        landing / BAD_ROWS,
+        HOSTILE_HEADER,
+        [swev_row(1), swev_row(2, huur=45), swev_row(3, kamers="veel"), swev_row(4, gemeente="Utrecht")],
+    )
     write_csv(landing / CLEAN, SWEV_HEADER, [swev_row(10), swev_row(11)])
     for name in HOSTILE_NAMES:
         write_csv(landing / "swev" / name, SWEV_HEADER, [swev_row(20)])
     write_csv(landing / "swev" / "toewijzingen_2025-02-31.csv", SWEV_HEADER, [swev_row(21)])  # no real date
-    write_csv(landing / "urgentie" / "onbekend_2025-04-02.csv", ["Registratienummer"], [["R1"]])  # no committee
+    write_csv(
+        landing / "urgentie" / "onbekend_2025-04-02.csv", ["Registratienummer"], [["R1"]]
+    )  # no committee
     outcomes = load_all(landing, warehouse)
     assert sum(o.status == "afgewezen" for o in outcomes) == len(HOSTILE_NAMES) + 2
     return warehouse
 
 
 def _rejected(warehouse: Path) -> set[str]:
-    return {p for (p,) in query(warehouse, "SELECT pad FROM audit.bestanden_actueel WHERE status = 'afgewezen'")}
+    return {
+        p for (p,) in query(warehouse, "SELECT pad FROM audit.bestanden_actueel WHERE status = 'afgewezen'")
+    }
 
 
 def _xml_parts(path: Path) -> dict[str, str]:
@@ -94,7 +113,9 @@ def _no_live_parts(path: Path) -> None:
 
 def _excel_text(value):
     """A cell's text as Excel shows it: OOXML writes control characters as _xHHHH_ (openpyxl leaves them so)."""
-    return re.sub(r"_x([0-9A-F]{4})_", lambda m: chr(int(m[1], 16)), value) if isinstance(value, str) else value
+    return (
+        re.sub(r"_x([0-9A-F]{4})_", lambda m: chr(int(m[1], 16)), value) if isinstance(value, str) else value
+    )
 
 
 def _csv(path: Path) -> list[list[str]]:
@@ -111,7 +132,11 @@ def test_xlsx_holds_every_echoed_text_as_a_string_never_a_formula_or_link(hostil
     for ws in wb.worksheets:
         for row in ws.iter_rows():
             for c in row:
-                assert c.data_type in ("s", "n", "d") and c.hyperlink is None, (ws.title, c.coordinate, c.value)
+                assert c.data_type in ("s", "n", "d") and c.hyperlink is None, (
+                    ws.title,
+                    c.coordinate,
+                    c.value,
+                )
     # The same text, verbatim: the supplier finds the file and the column as they wrote them (nothing lost).
     rejected = [r for r in wb["Afgewezen bestanden"].iter_rows(min_row=2, values_only=True)]
     assert {_excel_text(r[1]) for r in rejected} == _rejected(hostile)
@@ -132,14 +157,19 @@ def test_csv_fields_that_start_a_formula_are_neutralised_with_a_quote(hostile, t
     assert [r[4] for r in bad] == ["'=Netto huur", "'-Aantal kamers", "'@Gemeente"]  # OWASP: a quote in front
     assert bad[0][5] == "'=Netto huur: 45 valt buiten het toegestane bereik"
     assert bad[0][3] == "3"  # a number stays a number
-    assert {r[1] for r in rejected[1:]} == _rejected(hostile)  # file paths start with their folder: as they are
+    assert {r[1] for r in rejected[1:]} == _rejected(
+        hostile
+    )  # file paths start with their folder: as they are
 
 
 def test_the_reason_of_a_rejected_file_never_holds_its_name(hostile, tmp_path):
     out = tmp_path / "lijst.xlsx"
     assert _cli("--warehouse", str(hostile), "--out", str(out)).returncode == 0
     assert _cli("--warehouse", str(hostile), "--out", str(tmp_path / "lijst.csv")).returncode == 0
-    from_xlsx = {_excel_text(r[1]): r[3] for r in load_workbook(out)["Afgewezen bestanden"].iter_rows(min_row=2, values_only=True)}
+    from_xlsx = {
+        _excel_text(r[1]): r[3]
+        for r in load_workbook(out)["Afgewezen bestanden"].iter_rows(min_row=2, values_only=True)
+    }
     from_csv = {r[1]: r[3] for r in _csv(tmp_path / "lijst_afgewezen.csv")[1:]}
     assert from_xlsx == from_csv and set(from_xlsx) == _rejected(hostile)
     patroon = "toewijzingen_<YYYY-MM-DD>.xlsx|.csv"
@@ -149,7 +179,8 @@ def test_the_reason_of_a_rejected_file_never_holds_its_name(hostile, tmp_path):
         if pad.startswith("swev/") and pad != "swev/toewijzingen_2025-02-31.csv":
             assert reden == f"de bestandsnaam volgt het patroon {patroon} niet", (pad, reden)
     assert from_xlsx["swev/toewijzingen_2025-02-31.csv"] == (
-        f"de bestandsnaam volgt het patroon {patroon} niet (de datum bestaat niet)")
+        f"de bestandsnaam volgt het patroon {patroon} niet (de datum bestaat niet)"
+    )
     assert from_xlsx["urgentie/onbekend_2025-04-02.csv"].endswith("('onbekend' is geen bekende commissie)")
 
 
@@ -162,12 +193,29 @@ def test_levering_is_compared_exactly_and_one_that_matches_nothing_stops(hostile
         assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
         assert repr(asked) in lines[0] and CLEAN in lines[0], lines[0]  # what was asked, and known deliveries
         assert not out.exists()
-    result = _cli("--warehouse", str(hostile), "--bron", "urgentie", "--levering", "toewijzingen_2025-04-02.csv",
-                  "--out", str(tmp_path / "x.csv"))
+    result = _cli(
+        "--warehouse",
+        str(hostile),
+        "--bron",
+        "urgentie",
+        "--levering",
+        "toewijzingen_2025-04-02.csv",
+        "--out",
+        str(tmp_path / "x.csv"),
+    )
     assert result.returncode == 2 and "urgentie" in result.stderr, result.stderr
     # A delivery by its date, and a rejected file by its (hostile) name: exact matches.
-    assert _cli("--warehouse", str(hostile), "--levering", "2025-04-02", "--out", str(tmp_path / "d.csv")).returncode == 0
-    assert [(r[1], r[3]) for r in _csv(tmp_path / "d.csv")[1:]] == [(BAD_ROWS, "3"), (BAD_ROWS, "4"), (BAD_ROWS, "5")]
+    assert (
+        _cli(
+            "--warehouse", str(hostile), "--levering", "2025-04-02", "--out", str(tmp_path / "d.csv")
+        ).returncode
+        == 0
+    )
+    assert [(r[1], r[3]) for r in _csv(tmp_path / "d.csv")[1:]] == [
+        (BAD_ROWS, "3"),
+        (BAD_ROWS, "4"),
+        (BAD_ROWS, "5"),
+    ]
     result = _cli("--warehouse", str(hostile), "--levering", "@SUM(1).csv", "--out", str(tmp_path / "s.csv"))
     assert result.returncode == 0, result.stderr
     assert [r[1] for r in _csv(tmp_path / "s_afgewezen.csv")[1:]] == ["swev/@SUM(1).csv"]
@@ -180,12 +228,17 @@ def test_levering_without_quarantined_rows_writes_an_empty_list_and_says_so(host
     assert "nothing in quarantine" in result.stdout and repr(CLEAN) in result.stdout, result.stdout
     assert load_workbook(out).sheetnames == ["Toelichting"]
     stale = tmp_path / "leeg_afgewezen.csv"
-    stale.write_text("Bron;Bestand;Leverdatum;Reden\nSWEV-toewijzingen;swev/oud.csv;;oud\n", encoding="utf-8-sig")
+    stale.write_text(
+        "Bron;Bestand;Leverdatum;Reden\nSWEV-toewijzingen;swev/oud.csv;;oud\n", encoding="utf-8-sig"
+    )
     result = _cli("--warehouse", str(hostile), "--levering", CLEAN, "--out", str(tmp_path / "leeg.csv"))
     assert result.returncode == 0, result.stderr
-    assert _csv(tmp_path / "leeg.csv") == [["Bron", "Bestand", "Blad", "Rij", "Kolom", "Reden", "Geldige waarde",
-                                            "Gelezen waarden"]]
-    assert _csv(stale) == [["Bron", "Bestand", "Leverdatum", "Reden"]]  # the last list's rejected files: none now
+    assert _csv(tmp_path / "leeg.csv") == [
+        ["Bron", "Bestand", "Blad", "Rij", "Kolom", "Reden", "Geldige waarde", "Gelezen waarden"]
+    ]
+    assert _csv(stale) == [
+        ["Bron", "Bestand", "Leverdatum", "Reden"]
+    ]  # the last list's rejected files: none now
 
 
 def _one_sentence(result: subprocess.CompletedProcess) -> str:
@@ -197,9 +250,17 @@ def _one_sentence(result: subprocess.CompletedProcess) -> str:
 def test_a_program_holding_the_warehouse_open_is_named_in_one_sentence(hostile, tmp_path):
     copy = tmp_path / "fairshare.duckdb"
     shutil.copy(hostile, copy)
-    holder = subprocess.Popen([sys.executable, "-c", "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); "
-                               "print('open', flush=True); time.sleep(600)", str(copy)],
-                              stdout=subprocess.PIPE, text=True)
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); "
+            "print('open', flush=True); time.sleep(600)",
+            str(copy),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout.readline().strip() == "open"
         out = tmp_path / "lijst.xlsx"
@@ -227,7 +288,11 @@ def test_a_run_holding_the_warehouse_is_named_and_not_disturbed(hostile, tmp_pat
 def test_an_out_that_cannot_be_written_is_one_sentence(hostile, tmp_path):
     (tmp_path / "map.xlsx").mkdir()
     (tmp_path / "bestand").write_text("")
-    for out in (tmp_path / "map.xlsx", tmp_path / "bestand" / "lijst.csv", tmp_path / "bestand" / "lijst.xlsx"):
+    for out in (
+        tmp_path / "map.xlsx",
+        tmp_path / "bestand" / "lijst.csv",
+        tmp_path / "bestand" / "lijst.xlsx",
+    ):
         assert "cannot be written" in _one_sentence(_cli("--warehouse", str(hostile), "--out", str(out)))
     assert sorted(p.name for p in tmp_path.rglob("*")) == ["bestand", "map.xlsx"]  # no temporary file left
 
@@ -235,7 +300,9 @@ def test_an_out_that_cannot_be_written_is_one_sentence(hostile, tmp_path):
 def test_a_file_that_is_no_warehouse_is_one_sentence(tmp_path):
     other = tmp_path / "iets.duckdb"
     other.write_bytes(b"geen duckdb-bestand" * 100)
-    assert "cannot be opened" in _one_sentence(_cli("--warehouse", str(other), "--out", str(tmp_path / "x.csv")))
+    assert "cannot be opened" in _one_sentence(
+        _cli("--warehouse", str(other), "--out", str(tmp_path / "x.csv"))
+    )
     empty = tmp_path / "leeg.duckdb"
     duckdb.connect(str(empty)).close()
     assert "fairshare run" in _one_sentence(_cli("--warehouse", str(empty), "--out", str(tmp_path / "x.csv")))
@@ -249,12 +316,18 @@ def test_a_foreign_warehouse_view_never_reads_a_file_into_the_list(tmp_path):
     foreign = tmp_path / "vreemd.duckdb"
     with duckdb.connect(str(foreign)) as conn:
         conn.execute("CREATE SCHEMA audit")
-        conn.execute("CREATE TABLE audit.bestanden (bestand_id INTEGER, bron VARCHAR, pad VARCHAR, leverdatum DATE, "
-                     "status VARCHAR, reden VARCHAR)")
-        conn.execute("CREATE TABLE audit.quarantaine (bestand_id INTEGER, bron VARCHAR, pad VARCHAR, blad VARCHAR, "
-                     "rijnummer INTEGER, kolom VARCHAR, reden VARCHAR, waarden JSON)")
-        conn.execute("CREATE VIEW audit.bestanden_actueel AS SELECT 'swev' AS bron, 'swev/x.csv' AS pad, "
-                     f"NULL::DATE AS leverdatum, 'afgewezen' AS status, content AS reden FROM read_text('{secret}')")
+        conn.execute(
+            "CREATE TABLE audit.bestanden (bestand_id INTEGER, bron VARCHAR, pad VARCHAR, leverdatum DATE, "
+            "status VARCHAR, reden VARCHAR)"
+        )
+        conn.execute(
+            "CREATE TABLE audit.quarantaine (bestand_id INTEGER, bron VARCHAR, pad VARCHAR, blad VARCHAR, "
+            "rijnummer INTEGER, kolom VARCHAR, reden VARCHAR, waarden JSON)"
+        )
+        conn.execute(
+            "CREATE VIEW audit.bestanden_actueel AS SELECT 'swev' AS bron, 'swev/x.csv' AS pad, "
+            f"NULL::DATE AS leverdatum, 'afgewezen' AS status, content AS reden FROM read_text('{secret}')"
+        )
     out = tmp_path / "lijst.csv"
     result = _cli("--warehouse", str(foreign), "--out", str(out))
     assert "cannot be read as a fairshare warehouse" in _one_sentence(result)
@@ -273,9 +346,12 @@ def test_the_bo_workbook_writes_descriptions_as_strings(sample_run, tmp_path):
     mart = MARTS[0]
     out = tmp_path / "werkboek.xlsx"
     with duckdb.connect(str(copy)) as conn:
-        col = conn.execute("SELECT column_name FROM duckdb_columns() WHERE schema_name = 'marts' AND table_name = ? "
-                           "ORDER BY column_index LIMIT 1", [mart]).fetchone()[0]
-        conn.execute(f"COMMENT ON COLUMN marts.{mart}.{col} IS '=HYPERLINK(\"https://evil.example\",\"klik\")'")
+        col = conn.execute(
+            "SELECT column_name FROM duckdb_columns() WHERE schema_name = 'marts' AND table_name = ? "
+            "ORDER BY column_index LIMIT 1",
+            [mart],
+        ).fetchone()[0]
+        conn.execute(f'COMMENT ON COLUMN marts.{mart}.{col} IS \'=HYPERLINK("https://evil.example","klik")\'')
         conn.execute(f"COMMENT ON TABLE marts.{mart} IS 'https://www.cbs.nl/nl-nl/onze-diensten/methoden'")
         write_workbook(conn, out, report_data(conn))
     _no_live_parts(out)
@@ -289,6 +365,8 @@ def test_the_html_pages_escape_echoed_text(tmp_path):
     from fairshare.report import render_blocked
 
     name = 'swev/<img src=x onerror="alert(1)">.csv'
-    page = render_blocked(tmp_path, dt.date(2026, 11, 1), [("bestanden", "Een bestand is afgewezen", [name])], None)
+    page = render_blocked(
+        tmp_path, dt.date(2026, 11, 1), [("bestanden", "Een bestand is afgewezen", [name])], None
+    )
     html = page.read_text(encoding="utf-8")
     assert "<img" not in html and "&lt;img src=x onerror=&#34;alert(1)&#34;&gt;" in html

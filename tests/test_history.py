@@ -17,9 +17,25 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _run(landing: Path, base: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "fairshare.cli", "run", "--demo", "--landing", str(landing),
-                           "--warehouse", str(base / "warehouse" / "fairshare.duckdb"), "--reports",
-                           str(base / "reports")], capture_output=True, text=True, cwd=ROOT, timeout=900)
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "fairshare.cli",
+            "run",
+            "--demo",
+            "--landing",
+            str(landing),
+            "--warehouse",
+            str(base / "warehouse" / "fairshare.duckdb"),
+            "--reports",
+            str(base / "reports"),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=900,
+    )
 
 
 def _correct_one_2025_allocation(path: Path) -> None:
@@ -27,8 +43,13 @@ def _correct_one_2025_allocation(path: Path) -> None:
     lines = path.read_bytes().split(b"\r\n")
     for i, line in enumerate(lines[1:], start=1):
         f = line.split(b";")
-        if (len(f) > 10 and f[3].endswith(b"/2025") and f[9].lower() == b"medisch" and f[2].lower() == b"amersfoort"
-                and f[8].lower() not in (b"statushouder", b"vergunninghouder")):
+        if (
+            len(f) > 10
+            and f[3].endswith(b"/2025")
+            and f[9].lower() == b"medisch"
+            and f[2].lower() == b"amersfoort"
+            and f[8].lower() not in (b"statushouder", b"vergunninghouder")
+        ):
             f[9] = b""
             lines[i] = b";".join(f)
             path.write_bytes(b"\r\n".join(lines))
@@ -42,7 +63,9 @@ def two_builds(sample_run, tmp_path_factory):
     landing, later = base / "landing", base / "later"
     shutil.copytree(sample_run[1], landing)
     later.mkdir()
-    for p in [p for p in landing.rglob("*") if p.is_file() and ("2026-11-03" in p.name or "2026-10" in p.name)]:
+    for p in [
+        p for p in landing.rglob("*") if p.is_file() and ("2026-11-03" in p.name or "2026-10" in p.name)
+    ]:
         shutil.move(p, later / f"{p.parent.name}__{p.name}")
     first = _run(landing, base)
     assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
@@ -60,23 +83,39 @@ def test_both_reports_are_kept_in_historie(two_builds):
     served = two_builds / "serving" / "fairshare.duckdb"
     for path in (warehouse, served):
         for table in ("fair_share", "fair_share_gemeente", "ouderenhuisvesting", "verdeelsleutels"):
-            peildata = [str(p) for (p,) in query(path, f"SELECT DISTINCT rapport_peildatum FROM historie.{table} ORDER BY 1")]
+            peildata = [
+                str(p)
+                for (p,) in query(path, f"SELECT DISTINCT rapport_peildatum FROM historie.{table} ORDER BY 1")
+            ]
             assert peildata == ["2026-04-01", "2026-11-01"], (path, table)
     # the latest report's history equals its marts
-    now = query(warehouse, "SELECT * EXCLUDE (rapport_peildatum) FROM historie.fair_share_gemeente "
-                           "WHERE rapport_peildatum = DATE '2026-11-01' ORDER BY gemeente_code, jaar")
+    now = query(
+        warehouse,
+        "SELECT * EXCLUDE (rapport_peildatum) FROM historie.fair_share_gemeente "
+        "WHERE rapport_peildatum = DATE '2026-11-01' ORDER BY gemeente_code, jaar",
+    )
     assert now == query(warehouse, "SELECT * FROM marts.fair_share_gemeente ORDER BY gemeente_code, jaar")
     # and the earlier report keeps its own figures: 2026 had 3 months of data then
-    assert {m for (m,) in query(warehouse, "SELECT DISTINCT maanden_data FROM historie.fair_share_gemeente "
-                                           "WHERE rapport_peildatum = DATE '2026-04-01' AND jaar = 2026")} == {3}
+    assert {
+        m
+        for (m,) in query(
+            warehouse,
+            "SELECT DISTINCT maanden_data FROM historie.fair_share_gemeente "
+            "WHERE rapport_peildatum = DATE '2026-04-01' AND jaar = 2026",
+        )
+    } == {3}
 
 
 def test_verschillen_sinds_vorige_equals_the_two_reports_compared(two_builds):
     warehouse = two_builds / "warehouse" / "fairshare.duckdb"
     with duckdb.connect(str(warehouse), read_only=True) as conn:
-        fsg = conn.execute("SELECT rapport_peildatum, gemeente_code, jaar, gehuisvest, toewijzingen "
-                           "FROM historie.fair_share_gemeente").df()
-        diff = conn.execute("SELECT * FROM historie.verschillen_sinds_vorige WHERE mart = 'fair_share_gemeente'").df()
+        fsg = conn.execute(
+            "SELECT rapport_peildatum, gemeente_code, jaar, gehuisvest, toewijzingen "
+            "FROM historie.fair_share_gemeente"
+        ).df()
+        diff = conn.execute(
+            "SELECT * FROM historie.verschillen_sinds_vorige WHERE mart = 'fair_share_gemeente'"
+        ).df()
     old = fsg[fsg["rapport_peildatum"] == pd.Timestamp("2026-04-01")].set_index(["gemeente_code", "jaar"])
     new = fsg[fsg["rapport_peildatum"] == pd.Timestamp("2026-11-01")].set_index(["gemeente_code", "jaar"])
     for kenmerk in ("gehuisvest", "toewijzingen"):
@@ -85,12 +124,19 @@ def test_verschillen_sinds_vorige_equals_the_two_reports_compared(two_builds):
         got = diff[diff["kenmerk"] == kenmerk].set_index(["gemeente_code", "jaar"]).sort_index()
         assert sorted(got.index) == sorted(changed.index), kenmerk
         for key, row in changed.iterrows():
-            assert got.loc[key, "verschil"] == row[kenmerk] - (0 if pd.isna(row[f"{kenmerk}_vorige"])
-                                                               else row[f"{kenmerk}_vorige"])
-            soort = "nieuw" if pd.isna(row[f"{kenmerk}_vorige"]) else ("correctie" if key[1] < 2026 else "lopend_jaar")
+            assert got.loc[key, "verschil"] == row[kenmerk] - (
+                0 if pd.isna(row[f"{kenmerk}_vorige"]) else row[f"{kenmerk}_vorige"]
+            )
+            soort = (
+                "nieuw"
+                if pd.isna(row[f"{kenmerk}_vorige"])
+                else ("correctie" if key[1] < 2026 else "lopend_jaar")
+            )
             assert got.loc[key, "soort"] == soort
     # the corrected allocation shows as a correction to 2025 for Amersfoort
-    amersfoort = diff[(diff["gemeente_code"] == "GM0307") & (diff["jaar"] == 2025) & (diff["kenmerk"] == "gehuisvest")]
+    amersfoort = diff[
+        (diff["gemeente_code"] == "GM0307") & (diff["jaar"] == 2025) & (diff["kenmerk"] == "gehuisvest")
+    ]
     assert list(amersfoort["soort"]) == ["correctie"] and list(amersfoort["verschil"]) == [-1.0]
     assert set(diff["rapport_peildatum"].dt.date.astype(str)) == {"2026-11-01"}
 

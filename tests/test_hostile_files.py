@@ -53,6 +53,7 @@ def outcomes_by_pad(landing: Path, warehouse: Path) -> dict:
 
 # The sample's own files ---------------------------------------------------------------------------------------
 
+
 def test_every_line_of_the_sample_files_is_accounted_for(tmp_path):
     landing, warehouse = tmp_path / "landing", tmp_path / "w.duckdb"
     summary = write_sample(landing)
@@ -63,6 +64,7 @@ def test_every_line_of_the_sample_files_is_accounted_for(tmp_path):
 
 
 # Case 2: one huge line ----------------------------------------------------------------------------------------
+
 
 def huge_line_csv(path: Path) -> Path:
     """20 MB: a header, one good row, then a third line of 20 million semicolons, then good rows."""
@@ -90,14 +92,18 @@ def test_a_csv_with_one_huge_line_is_rejected_naming_the_line_and_the_run_goes_o
     assert again["swev/toewijzingen_2025-04-02.csv"].afgewezen
 
 
-def test_with_the_line_limit_raised_the_field_limit_still_stops_the_huge_line(landing, warehouse, monkeypatch):
+def test_with_the_line_limit_raised_the_field_limit_still_stops_the_huge_line(
+    landing, warehouse, monkeypatch
+):
     """The limits are settings, read when a file is read; each is checked on its own."""
     monkeypatch.setenv("FAIRSHARE_CSV_MAX_LINE_BYTES", str(64 << 20))
     monkeypatch.setenv("FAIRSHARE_CSV_MAX_FIELDS", "100")
     path = huge_line_csv(landing / "swev" / "toewijzingen_2025-04-02.csv")
     [outcome] = load_all(landing, warehouse)
     assert outcome.status == "afgewezen"
-    assert "line 3 has 20,000,001 fields, more than the limit of 100 (FAIRSHARE_CSV_MAX_FIELDS)" in outcome.reden
+    assert (
+        "line 3 has 20,000,001 fields, more than the limit of 100 (FAIRSHARE_CSV_MAX_FIELDS)" in outcome.reden
+    )
     assert_every_line_accounted_for(warehouse, landing, path)
 
 
@@ -106,16 +112,29 @@ def test_a_reader_that_runs_out_of_memory_rejects_that_file_only(tmp_path):
     landing, warehouse = tmp_path / "landing", tmp_path / "w.duckdb"
     huge_line_csv(landing / "swev" / "toewijzingen_2025-04-02.csv")
     write_csv(landing / "swev" / "toewijzingen_2025-05-02.csv", SWEV_HEADER, csv_rows(5))
-    script = ("import sys; from pathlib import Path; from tests.helpers import load_all; "
-              "[print(o.pad, o.status, o.reden, sep='|') for o in load_all(Path(sys.argv[1]), Path(sys.argv[2]))]")
+    script = (
+        "import sys; from pathlib import Path; from tests.helpers import load_all; "
+        "[print(o.pad, o.status, o.reden, sep='|') for o in load_all(Path(sys.argv[1]), Path(sys.argv[2]))]"
+    )
     limit = 3 << 30
 
     def cap() -> None:
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 
-    env = {**os.environ, "FAIRSHARE_CSV_MAX_LINE_BYTES": str(64 << 20), "FAIRSHARE_CSV_MAX_FIELDS": str(10 ** 8)}
-    result = subprocess.run([sys.executable, "-c", script, str(landing), str(warehouse)], cwd=ROOT, env=env,
-                            capture_output=True, text=True, timeout=600, preexec_fn=cap)
+    env = {
+        **os.environ,
+        "FAIRSHARE_CSV_MAX_LINE_BYTES": str(64 << 20),
+        "FAIRSHARE_CSV_MAX_FIELDS": str(10**8),
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", script, str(landing), str(warehouse)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        preexec_fn=cap,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     lines = dict(line.split("|", 1) for line in result.stdout.splitlines())
     assert lines["swev/toewijzingen_2025-04-02.csv"].startswith("afgewezen|")
@@ -125,6 +144,7 @@ def test_a_reader_that_runs_out_of_memory_rejects_that_file_only(tmp_path):
 
 
 # Case 3: an unclosed quote ------------------------------------------------------------------------------------
+
 
 def test_an_unclosed_quote_rejects_the_file_saying_where_it_opens(landing, warehouse):
     rows = csv_rows(50)
@@ -164,9 +184,13 @@ def test_quoted_fields_with_line_breaks_and_quotes_still_load(landing, warehouse
 
 # Case 4: a header line over 64 KiB -------------------------------------------------------------------------
 
+
 def wide_header(extra: int) -> list[str]:
-    return ["Urgentiecategorie", *(f"Kolom met een lange naam uit het bronsysteem nummer {i:05d}"
-                                   for i in range(extra)), *SWEV_HEADER]
+    return [
+        "Urgentiecategorie",
+        *(f"Kolom met een lange naam uit het bronsysteem nummer {i:05d}" for i in range(extra)),
+        *SWEV_HEADER,
+    ]
 
 
 def test_a_header_over_64_kib_keeps_every_column(landing, warehouse, monkeypatch):
@@ -180,22 +204,26 @@ def test_a_header_over_64_kib_keeps_every_column(landing, warehouse, monkeypatch
     [outcome] = load_all(landing, warehouse)
     assert (outcome.status, outcome.rijen_geladen) == ("geladen", 20)
     assert query(warehouse, "SELECT urgentiecategorie, count(*) FROM raw.swev_toewijzingen GROUP BY ALL") == [
-        ("medisch", 20)]
+        ("medisch", 20)
+    ]
     [(ignored,)] = query(warehouse, "SELECT kolommen_genegeerd FROM audit.bestanden")
     assert len(ignored) == 1200
     assert_every_line_accounted_for(warehouse, landing, path, lines=20)
 
 
 @pytest.mark.parametrize("required_first", [False, True])
-def test_a_header_with_more_fields_than_the_limit_is_rejected_with_one_short_reason(landing, warehouse, monkeypatch,
-                                                                                    required_first):
-    monkeypatch.setenv("FAIRSHARE_CSV_MAX_FIELDS", "1000")  # the default (16,384) would take a 16 MB file to pass
+def test_a_header_with_more_fields_than_the_limit_is_rejected_with_one_short_reason(
+    landing, warehouse, monkeypatch, required_first
+):
+    monkeypatch.setenv(
+        "FAIRSHARE_CSV_MAX_FIELDS", "1000"
+    )  # the default (16,384) would take a 16 MB file to pass
     header = wide_header(4000)
     cells = [""] * 4000
     rows = [["Medisch", *cells, *r] for r in csv_rows(20)]
     if required_first:
-        header = [*SWEV_HEADER, *header[:-len(SWEV_HEADER)]]
-        rows = [[*r[-len(SWEV_HEADER):], *r[:-len(SWEV_HEADER)]] for r in rows]
+        header = [*SWEV_HEADER, *header[: -len(SWEV_HEADER)]]
+        rows = [[*r[-len(SWEV_HEADER) :], *r[: -len(SWEV_HEADER)]] for r in rows]
     path = landing / "swev" / "toewijzingen_2025-04-02.csv"
     path.parent.mkdir(parents=True)
     path.write_text(csv_text(rows, header))
@@ -216,6 +244,7 @@ def test_the_headers_seen_of_a_rejected_file_are_cut_short(landing, warehouse):
 
 
 # Case 9: a file that vanishes or becomes a folder during ingest -----------------------------------------------
+
 
 def test_a_file_that_vanishes_or_becomes_a_folder_is_left_for_the_next_run(landing, warehouse):
     first = write_csv(landing / "swev" / "toewijzingen_2025-04-02.csv", SWEV_HEADER, csv_rows(60_000))
@@ -244,7 +273,9 @@ def test_a_file_that_vanishes_or_becomes_a_folder_is_left_for_the_next_run(landi
         outcome = outcomes[path.relative_to(landing).as_posix()]
         assert outcome.status == "overgeslagen" and "left for the next run" in outcome.reden
     assert query(warehouse, "SELECT pad FROM audit.bestanden ORDER BY pad") == [
-        ("swev/toewijzingen_2025-04-02.csv",), ("swev/toewijzingen_2025-07-02.csv",)]
+        ("swev/toewijzingen_2025-04-02.csv",),
+        ("swev/toewijzingen_2025-07-02.csv",),
+    ]
     folder.rmdir()
     for path, content in kept.items():
         path.write_bytes(content)
@@ -257,20 +288,32 @@ def test_a_file_that_vanishes_or_becomes_a_folder_is_left_for_the_next_run(landi
 
 # Case 10: a memory limit below the xlsx reader's --------------------------------------------------------------
 
+
 def test_a_process_memory_limit_below_the_xlsx_readers_clamps_it_with_a_warning(tmp_path):
     landing, warehouse = tmp_path / "landing", tmp_path / "w.duckdb"
-    path = write_xlsx(landing / "swev" / "toewijzingen_2025-04-02.xlsx", SWEV_HEADER, [swev_row(i) for i in range(5)])
+    path = write_xlsx(
+        landing / "swev" / "toewijzingen_2025-04-02.xlsx", SWEV_HEADER, [swev_row(i) for i in range(5)]
+    )
     hard = 5 << 30
-    script = ("import logging, sys; from pathlib import Path; from tests.helpers import load_all; "
-              "logging.basicConfig(level=logging.WARNING, format='%(message)s'); "
-              "[print(o.pad, o.status, o.reden, sep='|') for o in load_all(Path(sys.argv[1]), Path(sys.argv[2]))]")
+    script = (
+        "import logging, sys; from pathlib import Path; from tests.helpers import load_all; "
+        "logging.basicConfig(level=logging.WARNING, format='%(message)s'); "
+        "[print(o.pad, o.status, o.reden, sep='|') for o in load_all(Path(sys.argv[1]), Path(sys.argv[2]))]"
+    )
 
     def cap() -> None:  # as `ulimit -v` does: soft and hard
         resource.setrlimit(resource.RLIMIT_AS, (hard, hard))
 
     env = {**os.environ, "FAIRSHARE_XLSX_READER_MEMORY": str(8 << 30)}
-    result = subprocess.run([sys.executable, "-c", script, str(landing), str(warehouse)], cwd=ROOT, env=env,
-                            capture_output=True, text=True, timeout=600, preexec_fn=cap)
+    result = subprocess.run(
+        [sys.executable, "-c", script, str(landing), str(warehouse)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        preexec_fn=cap,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "preexec_fn" not in result.stderr
     assert result.stdout.startswith("swev/toewijzingen_2025-04-02.xlsx|geladen|")
@@ -291,9 +334,15 @@ def test_a_run_under_a_lower_ulimit_says_so_once_and_gives_the_sample_marts(samp
         resource.setrlimit(resource.RLIMIT_AS, (hard, hard))
 
     clean = {k: v for k, v in os.environ.items() if not k.startswith("FAIRSHARE_")}
-    result = subprocess.run([sys.executable, "-m", "fairshare.cli", *run_args(tmp_path)], cwd=ROOT, text=True,
-                            env={**clean, "FAIRSHARE_XLSX_READER_MEMORY": str(8 << 30)}, capture_output=True,
-                            timeout=900, preexec_fn=cap)
+    result = subprocess.run(
+        [sys.executable, "-m", "fairshare.cli", *run_args(tmp_path)],
+        cwd=ROOT,
+        text=True,
+        env={**clean, "FAIRSHARE_XLSX_READER_MEMORY": str(8 << 30)},
+        capture_output=True,
+        timeout=900,
+        preexec_fn=cap,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     [note] = [line for line in result.stderr.splitlines() if "FAIRSHARE_XLSX_READER_MEMORY" in line]
     assert "8.0 GiB" in note and "at most 6.0 GiB" in note
@@ -302,11 +351,14 @@ def test_a_run_under_a_lower_ulimit_says_so_once_and_gives_the_sample_marts(samp
 
 # Lower cases -------------------------------------------------------------------------------------------------
 
+
 def test_a_newline_in_a_file_name_cannot_forge_a_log_line(landing, warehouse, caplog):
     forged = "toewijzingen_2025-05-02.csv\nWARNING rejected toewijzingen_2025-01-01.csv: forged"
-    paths = [write_csv(landing / "swev" / "toewijzingen_2025-04-02.csv", SWEV_HEADER, csv_rows(2)),
-             write_csv(landing / "swev" / forged, SWEV_HEADER, csv_rows(2, first=3)),
-             write_csv(landing / "swev" / "toewijzingen_2025-06-02.csv\n", SWEV_HEADER, csv_rows(2, first=5))]
+    paths = [
+        write_csv(landing / "swev" / "toewijzingen_2025-04-02.csv", SWEV_HEADER, csv_rows(2)),
+        write_csv(landing / "swev" / forged, SWEV_HEADER, csv_rows(2, first=3)),
+        write_csv(landing / "swev" / "toewijzingen_2025-06-02.csv\n", SWEV_HEADER, csv_rows(2, first=5)),
+    ]
     caplog.set_level(logging.INFO, logger="fairshare")
     outcomes = load_all(landing, warehouse)
     assert sorted(o.status for o in outcomes) == ["afgewezen", "afgewezen", "geladen"]
@@ -315,7 +367,10 @@ def test_a_newline_in_a_file_name_cannot_forge_a_log_line(landing, warehouse, ca
     logged = [r.getMessage() for r in caplog.records]
     assert logged and not any("\n" in m for m in logged)
     assert any("toewijzingen_2025-05-02.csv\\nWARNING rejected" in m for m in logged)
-    assert all("\n" not in r for (r,) in query(warehouse, "SELECT reden FROM audit.bestanden WHERE reden IS NOT NULL"))
+    assert all(
+        "\n" not in r
+        for (r,) in query(warehouse, "SELECT reden FROM audit.bestanden WHERE reden IS NOT NULL")
+    )
     for path in paths:
         assert_every_line_accounted_for(warehouse, landing, path, lines=2)
 
@@ -326,16 +381,24 @@ def test_dot_files_and_folders_named_like_deliveries_get_one_warning(landing, wa
     (landing / "swev" / "toewijzingen_2025-06-02.csv").mkdir()
     (landing / "swev" / ".DS_Store").write_bytes(b"\x00\x01")  # these stay silent
     (landing / "swev" / "~$toewijzingen_2025-04-02.xlsx").write_bytes(b"lock")
-    (landing / "swev" / "._toewijzingen_2025-04-02.csv").write_bytes(b"\x00\x05\x16\x07")  # macOS' AppleDouble
+    (landing / "swev" / "._toewijzingen_2025-04-02.csv").write_bytes(
+        b"\x00\x05\x16\x07"
+    )  # macOS' AppleDouble
     (landing / "swev" / ".~lock.toewijzingen_2025-04-02.csv#").write_text("x")  # LibreOffice's lock file
     caplog.set_level(logging.WARNING, logger="fairshare")
     outcomes = {o.pad: o for o in load_all(landing, warehouse)}
     assert outcomes["swev/toewijzingen_2025-04-02.csv"].status == "geladen"
-    hidden, folder = outcomes["swev/.toewijzingen_2025-05-02.csv"], outcomes["swev/toewijzingen_2025-06-02.csv"]
+    hidden, folder = (
+        outcomes["swev/.toewijzingen_2025-05-02.csv"],
+        outcomes["swev/toewijzingen_2025-06-02.csv"],
+    )
     assert hidden.status == folder.status == "genegeerd"
     assert "hidden" in hidden.reden and "folder" in folder.reden
     warnings = [r.getMessage() for r in caplog.records]
-    assert len(warnings) == 2 and sum("2025-05-02" in w for w in warnings) == sum("2025-06-02" in w for w in warnings) == 1
+    assert (
+        len(warnings) == 2
+        and sum("2025-05-02" in w for w in warnings) == sum("2025-06-02" in w for w in warnings) == 1
+    )
     assert query(warehouse, "SELECT pad FROM audit.bestanden") == [("swev/toewijzingen_2025-04-02.csv",)]
     assert_every_line_accounted_for(warehouse, landing, good, lines=2)
 
@@ -355,18 +418,31 @@ def compound_file(streams: dict[str, bytes]) -> bytes:
 
     def entry(name: str, kind: int, child: int, right: int, start: int, size: int) -> bytes:
         encoded = name.encode("utf-16-le") + b"\0\0"
-        return (encoded.ljust(64, b"\0") + struct.pack("<HBBIII", len(encoded), kind, 1, nostream, right, child)
-                + b"\0" * 16 + b"\0" * 4 + b"\0" * 16 + struct.pack("<IQ", start, size))
+        return (
+            encoded.ljust(64, b"\0")
+            + struct.pack("<HBBIII", len(encoded), kind, 1, nostream, right, child)
+            + b"\0" * 16
+            + b"\0" * 4
+            + b"\0" * 16
+            + struct.pack("<IQ", start, size)
+        )
 
     names = list(streams)
     directory = entry("Root Entry", 5, 1, nostream, end, 0) + b"".join(
         entry(name, 2, nostream, i + 2 if i + 1 < len(names) else nostream, starts[i], len(streams[name]))
-        for i, name in enumerate(names))
+        for i, name in enumerate(names)
+    )
     directory = directory.ljust(sector * -(-len(directory) // sector), b"\0")
     assert len(directory) == sector
-    header = (bytes.fromhex("D0CF11E0A1B11AE1") + b"\0" * 16 + struct.pack("<HHHHH", 0x3E, 3, 0xFFFE, 9, 6)
-              + b"\0" * 6 + struct.pack("<IIIIIIIII", 0, 1, 1, 0, 4096, end, 0, end, 0)
-              + struct.pack("<I", 0) + struct.pack("<I", free) * 108)
+    header = (
+        bytes.fromhex("D0CF11E0A1B11AE1")
+        + b"\0" * 16
+        + struct.pack("<HHHHH", 0x3E, 3, 0xFFFE, 9, 6)
+        + b"\0" * 6
+        + struct.pack("<IIIIIIIII", 0, 1, 1, 0, 4096, end, 0, end, 0)
+        + struct.pack("<I", 0)
+        + struct.pack("<I", free) * 108
+    )
     assert len(header) == sector
     return header + struct.pack(f"<{len(fat)}I", *fat).ljust(sector, b"\xff") + directory + b"".join(datas)
 
@@ -374,8 +450,14 @@ def compound_file(streams: dict[str, bytes]) -> bytes:
 def test_an_encrypted_xlsx_or_an_old_xls_is_called_what_it_is(landing, warehouse):
     encrypted = landing / "swev" / "toewijzingen_2025-04-02.xlsx"
     encrypted.parent.mkdir(parents=True)
-    encrypted.write_bytes(compound_file({"EncryptionInfo": b"\x04\x00\x04\x00\x40\x00\x00\x00" + b"<encryption/>",
-                                         "EncryptedPackage": os.urandom(6000)}))
+    encrypted.write_bytes(
+        compound_file(
+            {
+                "EncryptionInfo": b"\x04\x00\x04\x00\x40\x00\x00\x00" + b"<encryption/>",
+                "EncryptedPackage": os.urandom(6000),
+            }
+        )
+    )
     old = landing / "swev" / "toewijzingen_2025-05-02.xlsx"
     old.write_bytes(compound_file({"Workbook": b"\x09\x08\x10\x00\x00\x06\x05\x00" + b"\0" * 100}))
     outcomes = outcomes_by_pad(landing, warehouse)
@@ -413,15 +495,21 @@ def test_excel_serial_60_the_day_that_never_was_is_a_bad_row(landing, warehouse)
     [outcome] = load_all(landing, warehouse)
     assert (outcome.rijen_geladen, outcome.rijen_quarantaine) == (3, 3)
     bad = query(warehouse, "SELECT rijnummer, kolom, reden FROM audit.quarantaine ORDER BY rijnummer")
-    assert [(r, k) for r, k, _ in bad] == [(3, "toewijzingsdatum"), (5, "toewijzingsdatum"), (7, "toewijzingsdatum")]
+    assert [(r, k) for r, k, _ in bad] == [
+        (3, "toewijzingsdatum"),
+        (5, "toewijzingsdatum"),
+        (7, "toewijzingsdatum"),
+    ]
     for _, _, reden in bad[:2]:  # Excel shows serial 60 as 29-02-1900 (its 1900 leap-year bug)
         assert reden == "column 'Toewijzingsdatum' (toewijzingsdatum): '29-02-1900' is not an existing date"
-    assert query(warehouse, "SELECT toewijzing_id, toewijzingsdatum FROM raw.swev_toewijzingen ORDER BY 1") == [
-        ("T0001", dt.date(1900, 2, 28)), ("T0003", dt.date(1900, 3, 1)), ("T0005", dt.date(2025, 3, 1))]
+    assert query(
+        warehouse, "SELECT toewijzing_id, toewijzingsdatum FROM raw.swev_toewijzingen ORDER BY 1"
+    ) == [("T0001", dt.date(1900, 2, 28)), ("T0003", dt.date(1900, 3, 1)), ("T0005", dt.date(2025, 3, 1))]
     assert_every_line_accounted_for(warehouse, landing, path, lines=6)
 
 
 # A whole run over the sample with hostile files beside it -------------------------------------------------------
+
 
 def hostile_files(landing: Path) -> list[Path]:
     """One of each hostile csv/xlsx, dated so that none of them is the latest delivery of its folder."""
@@ -436,11 +524,15 @@ def hostile_files(landing: Path) -> list[Path]:
     utf16 = landing / "urgentie" / "baarn_2025-06-02.csv"
     utf16.write_bytes(csv_text(csv_rows(3)).encode("utf-16"))
     encrypted = landing / "urgentie" / "soest_2025-06-02.xlsx"
-    encrypted.write_bytes(compound_file({"EncryptionInfo": b"\x04\x00\x04\x00", "EncryptedPackage": b"\x01" * 5000}))
+    encrypted.write_bytes(
+        compound_file({"EncryptionInfo": b"\x04\x00\x04\x00", "EncryptedPackage": b"\x01" * 5000})
+    )
     return [huge_line_csv(swev / "toewijzingen_2025-05-02.csv"), quote, wide, utf16, encrypted]
 
 
-def test_a_run_over_the_sample_with_hostile_files_rejects_them_and_gives_the_sample_marts(sample_run, tmp_path):
+def test_a_run_over_the_sample_with_hostile_files_rejects_them_and_gives_the_sample_marts(
+    sample_run, tmp_path
+):
     from tests.test_faults import marts
     from tests.test_operation import fairshare, run_args, sample_copy
 
@@ -460,7 +552,9 @@ def test_a_run_over_the_sample_with_hostile_files_rejects_them_and_gives_the_sam
         assert "Traceback" not in result.stderr
         print(f"run {attempt + 1}: {time.time() - started:.0f} s")
         assert marts(warehouse) == marts(reference)
-        rejected = dict(query(warehouse, "SELECT pad, reden FROM audit.bestanden_actueel WHERE status = 'afgewezen'"))
+        rejected = dict(
+            query(warehouse, "SELECT pad, reden FROM audit.bestanden_actueel WHERE status = 'afgewezen'")
+        )
         assert set(rejected) == {p.relative_to(landing).as_posix() for p in hostile}
         assert "FAIRSHARE_CSV_MAX_LINE_BYTES" in rejected["swev/toewijzingen_2025-05-02.csv"]
         assert "never closed" in rejected["swev/toewijzingen_2025-06-02.csv"]

@@ -59,8 +59,9 @@ def last_line(result) -> str:
     return result.stderr.strip().splitlines()[-1]
 
 
-def normal_run_is_whole(base: Path, reference: Path, *extra: str, warehouse: Path | None = None,
-                        serving: Path | None = None) -> subprocess.CompletedProcess:
+def normal_run_is_whole(
+    base: Path, reference: Path, *extra: str, warehouse: Path | None = None, serving: Path | None = None
+) -> subprocess.CompletedProcess:
     """The next normal run: exit 0, the marts of the undisturbed run, and a published copy holding them and
     saying which build it is (the last one, by number)."""
     warehouse = warehouse or base / "warehouse" / "fairshare.duckdb"
@@ -71,8 +72,9 @@ def normal_run_is_whole(base: Path, reference: Path, *extra: str, warehouse: Pat
     assert marts(warehouse) == marts(reference)
     assert serving.is_file() and not serving.is_symlink() and marts(serving) == marts(reference)
     held = publish.holds(serving)
-    [(bouw, vingerafdruk)] = query(warehouse, "SELECT bouw_nr, vingerafdruk FROM audit.bouw "
-                                              "ORDER BY bouw_nr DESC LIMIT 1")
+    [(bouw, vingerafdruk)] = query(
+        warehouse, "SELECT bouw_nr, vingerafdruk FROM audit.bouw ORDER BY bouw_nr DESC LIMIT 1"
+    )
     assert (held["peildatum"], held["bouw"], held["vingerafdruk"]) == (NOVEMBER, bouw, vingerafdruk)
     assert not list(serving.parent.glob(".*.tmp*"))
     return result
@@ -80,7 +82,10 @@ def normal_run_is_whole(base: Path, reference: Path, *extra: str, warehouse: Pat
 
 # 5. Nothing overwrites the warehouse ----------------------------------------------------------------------------
 
-def test_a_serving_path_that_is_the_warehouse_or_its_files_stops_before_anything_is_read(sample_run, tmp_path):
+
+def test_a_serving_path_that_is_the_warehouse_or_its_files_stops_before_anything_is_read(
+    sample_run, tmp_path
+):
     _, _, reference, _ = sample_run
     warehouse = built(sample_run, tmp_path)
     for report in (tmp_path / "reports").glob("bo_wonen_zorg_*"):
@@ -104,14 +109,34 @@ def test_a_serving_path_that_is_the_warehouse_or_its_files_stops_before_anything
     # Names the publication and the reports write or clean up, given to a warehouse: refused before it exists.
     fresh = tmp_path / "nieuw"
     for what, args in {
-        "a new warehouse as its own copy": ["--warehouse", str(fresh / "x.duckdb"), "--serving", str(fresh / "x.duckdb")],
-        "the copy's owner note": ["--warehouse", str(fresh / ".kopie.duckdb.bron"), "--serving", str(fresh / "kopie.duckdb")],
-        "a temporary name of the copy": ["--warehouse", str(fresh / ".kopie.duckdb.77.tmp"),
-                                         "--serving", str(fresh / "kopie.duckdb")],
-        "a report's name": ["--warehouse", str(fresh / "bo_wonen_zorg_2026-12.xlsx"), "--reports", str(fresh)],
+        "a new warehouse as its own copy": [
+            "--warehouse",
+            str(fresh / "x.duckdb"),
+            "--serving",
+            str(fresh / "x.duckdb"),
+        ],
+        "the copy's owner note": [
+            "--warehouse",
+            str(fresh / ".kopie.duckdb.bron"),
+            "--serving",
+            str(fresh / "kopie.duckdb"),
+        ],
+        "a temporary name of the copy": [
+            "--warehouse",
+            str(fresh / ".kopie.duckdb.77.tmp"),
+            "--serving",
+            str(fresh / "kopie.duckdb"),
+        ],
+        "a report's name": [
+            "--warehouse",
+            str(fresh / "bo_wonen_zorg_2026-12.xlsx"),
+            "--reports",
+            str(fresh),
+        ],
     }.items():
-        result = fairshare("run", "--demo", "--landing", str(tmp_path / "landing"), "--reports", str(fresh / "r"),
-                           *args)
+        result = fairshare(
+            "run", "--demo", "--landing", str(tmp_path / "landing"), "--reports", str(fresh / "r"), *args
+        )
         assert "publish" in one_sentence(result) or "report" in one_sentence(result), what
         assert not fresh.exists(), what  # nothing written: not even the lock file or its folder
     normal_run_is_whole(tmp_path, reference)
@@ -119,7 +144,10 @@ def test_a_serving_path_that_is_the_warehouse_or_its_files_stops_before_anything
 
 # 8. A published copy is a regular file, or nothing ---------------------------------------------------------------
 
-def test_a_published_copy_that_is_a_folder_or_a_link_is_refused_never_reported_as_published(sample_run, tmp_path):
+
+def test_a_published_copy_that_is_a_folder_or_a_link_is_refused_never_reported_as_published(
+    sample_run, tmp_path
+):
     _, _, reference, _ = sample_run
     warehouse = built(sample_run, tmp_path)
     serving = tmp_path / "serving" / "fairshare.duckdb"
@@ -142,6 +170,7 @@ def test_a_published_copy_that_is_a_folder_or_a_link_is_refused_never_reported_a
 
 # 6. Clock skew: builds are ordered by a sequence, the copy knows what it holds --------------------------------
 
+
 def faked_clock(moment: str) -> dict[str, str]:
     """Environment that sets the clock of a process and its children to ``moment`` (libfaketime, `make test`
     installs it): date.today(), DuckDB's current_timestamp and dbt all see it; monotonic time stays real.
@@ -150,8 +179,11 @@ def faked_clock(moment: str) -> dict[str, str]:
     real (and with monotonic time faked, timed condition waits never return): a run under it needs
     ``--settle 0``, the one place a run sleeps. The settle interval plays no part in what is tested here.
     """
-    found = sorted(glob.glob("/usr/lib/*/faketime/libfaketime.so.1") + glob.glob("/usr/lib/faketime/libfaketime.so.1")
-                   + glob.glob("/usr/local/lib/faketime/libfaketime.so.1"))
+    found = sorted(
+        glob.glob("/usr/lib/*/faketime/libfaketime.so.1")
+        + glob.glob("/usr/lib/faketime/libfaketime.so.1")
+        + glob.glob("/usr/local/lib/faketime/libfaketime.so.1")
+    )
     assert found, "libfaketime is missing: install Debian's faketime package (make test does, as root)"
     return {"LD_PRELOAD": found[0], "FAKETIME": f"@{moment}", "FAKETIME_DONT_FAKE_MONOTONIC": "1"}
 
@@ -163,23 +195,34 @@ def test_a_run_with_the_clock_three_months_behind_then_a_right_one(sample_run, t
     assert publish.holds(serving)["peildatum"] == NOVEMBER
     skewed = fairshare(*run_args(tmp_path, None, "--settle", "0"), env=faked_clock("2026-09-01 12:00:00"))
     assert skewed.returncode == 0, skewed.stderr[-3000:]
-    rejected = [r for (r,) in query(warehouse, "SELECT reden FROM audit.bestanden_actueel WHERE status = 'afgewezen'")]
+    rejected = [
+        r for (r,) in query(warehouse, "SELECT reden FROM audit.bestanden_actueel WHERE status = 'afgewezen'")
+    ]
     assert len(rejected) == 11 and all("lies after today (2026-09-01)" in r for r in rejected), rejected
-    assert publish.holds(serving)["peildatum"] == APRIL  # published, and said so on the console and in the summary
+    assert (
+        publish.holds(serving)["peildatum"] == APRIL
+    )  # published, and said so on the console and in the summary
     warning = "the published copy now holds an OLDER peildatum: 1 april 2026, where it held 1 november 2026"
     assert warning in skewed.stderr and warning in skewed.stdout.split("Summary", 1)[1]
     # The clock is right again: the eleven files are read again, the November build is made and published.
     right = normal_run_is_whole(tmp_path, reference)
     assert "nothing new" not in right.stdout and "OLDER" not in right.stdout + right.stderr
-    assert query(warehouse, "SELECT count(*) FROM audit.bestanden_actueel WHERE status = 'afgewezen'") == [(0,)]
+    assert query(warehouse, "SELECT count(*) FROM audit.bestanden_actueel WHERE status = 'afgewezen'") == [
+        (0,)
+    ]
     builds = query(warehouse, "SELECT bouw_nr, voltooid_op FROM audit.bouw ORDER BY bouw_nr")
     assert [n for n, _ in builds] == list(range(1, len(builds) + 1)) and len(builds) == 3
-    assert builds[1][1] < builds[0][1]  # the April build's clock says it came first: its number says otherwise
+    assert (
+        builds[1][1] < builds[0][1]
+    )  # the April build's clock says it came first: its number says otherwise
     again = fairshare(*run_args(tmp_path))
-    assert again.returncode == 0 and "nothing new since the last complete build" in again.stdout, again.stderr[-2000:]
+    assert again.returncode == 0 and "nothing new since the last complete build" in again.stdout, (
+        again.stderr[-2000:]
+    )
 
 
 # 10. Exit 3 names its root cause; configuration is checked before anything is read -----------------------------
+
 
 @contextmanager
 def region_pack(name: str) -> Iterator[Path]:
@@ -190,14 +233,16 @@ def region_pack(name: str) -> Iterator[Path]:
     regio = pack / "seeds" / "regio.csv"
     header, row = regio.read_text(encoding="utf-8").split("\n", 1)
     assert header.startswith("regio_code,") and row.startswith(f"{region.DEFAULT_REGIO},")
-    regio.write_text(f"{header}\n{name}{row[len(region.DEFAULT_REGIO):]}", encoding="utf-8")
+    regio.write_text(f"{header}\n{name}{row[len(region.DEFAULT_REGIO) :]}", encoding="utf-8")
     try:
         yield pack
     finally:
         shutil.rmtree(pack, ignore_errors=True)
 
 
-def test_a_region_pack_without_a_seed_or_with_a_bad_header_stops_before_anything_is_read(sample_run, tmp_path):
+def test_a_region_pack_without_a_seed_or_with_a_bad_header_stops_before_anything_is_read(
+    sample_run, tmp_path
+):
     _, _, reference, _ = sample_run
     sample_copy(sample_run, tmp_path)
     code = f"proef_{uuid.uuid4().hex[:8]}"
@@ -210,15 +255,21 @@ def test_a_region_pack_without_a_seed_or_with_a_bad_header_stops_before_anything
         assert f"{pack} has no seed file seeds/opgaven.csv" in missing
         (seeds / "opgaven.csv").write_bytes(opgaven)
         gemeenten = (seeds / "gemeenten.csv").read_text(encoding="utf-8")
-        (seeds / "gemeenten.csv").write_text(gemeenten.replace("in_afspraak", "deelnemer", 1), encoding="utf-8")
+        (seeds / "gemeenten.csv").write_text(
+            gemeenten.replace("in_afspraak", "deelnemer", 1), encoding="utf-8"
+        )
         header = one_sentence(fairshare(*run_args(tmp_path, None, "--regio", code)))
         assert f"{seeds / 'gemeenten.csv'} lacks the column in_afspraak" in header
-        assert not warehouse.parent.exists() and not (tmp_path / "reports").exists()  # nothing read or written
+        assert (
+            not warehouse.parent.exists() and not (tmp_path / "reports").exists()
+        )  # nothing read or written
         # A value dbt cannot load (the header is right): exit 3 with dbt's own error, not "The dbt CLI process".
         (seeds / "gemeenten.csv").write_text(gemeenten.replace(",true,", ",misschien,", 1), encoding="utf-8")
         failed = last_line(fairshare(*run_args(tmp_path, None, "--regio", code)))
-        assert failed.startswith("fairshare: the pipeline failed: step fairshare_dbt_assets failed: dbt build: "
-                                 "Runtime Error in seed gemeenten"), failed
+        assert failed.startswith(
+            "fairshare: the pipeline failed: step fairshare_dbt_assets failed: dbt build: "
+            "Runtime Error in seed gemeenten"
+        ), failed
         assert "misschien" in failed and "The dbt CLI process" not in failed
         (seeds / "gemeenten.csv").write_text(gemeenten, encoding="utf-8")
         normal_run_is_whole(tmp_path, reference, "--regio", code)
@@ -229,12 +280,20 @@ def test_a_quote_in_the_warehouse_path_works_end_to_end(sample_run, tmp_path):
     sample_copy(sample_run, tmp_path)
     warehouse = tmp_path / "wh 'x'" / "o'brien.duckdb"
     serving = tmp_path / "serving" / "o'brien.duckdb"
-    result = normal_run_is_whole(tmp_path, reference, "--warehouse", str(warehouse), warehouse=warehouse,
-                                 serving=serving)
+    result = normal_run_is_whole(
+        tmp_path, reference, "--warehouse", str(warehouse), warehouse=warehouse, serving=serving
+    )
     [python] = re.findall(r"in Python: (duckdb\.connect\(.*\))$", result.stdout, re.M)
-    opened = subprocess.run([sys.executable, "-c", f"import duckdb; c = {python}; "
-                             "print(c.execute('SELECT peildatum FROM info.publicatie').fetchone()[0])"],
-                            capture_output=True, text=True)
+    opened = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            f"import duckdb; c = {python}; "
+            "print(c.execute('SELECT peildatum FROM info.publicatie').fetchone()[0])",
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert opened.stdout.strip() == NOVEMBER.isoformat(), opened.stderr  # the summary's own hint works
 
 
@@ -243,11 +302,14 @@ def small_disk(folder: Path, size: str) -> Iterator[callable]:
     """A real file system of ``size`` (tmpfs, mounted as root) at ``folder``; yields a function that grows it
     (as freeing space would). Everything on it goes when the block ends."""
     folder.mkdir(parents=True)
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder)],
-                             capture_output=True, text=True)
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder)], capture_output=True, text=True
+    )
     assert mounted.returncode == 0, f"mounting a small tmpfs needs root: {mounted.stderr}"
     try:
-        yield lambda bigger: subprocess.run(["mount", "-o", f"remount,size={bigger}", str(folder)], check=True)
+        yield lambda bigger: subprocess.run(
+            ["mount", "-o", f"remount,size={bigger}", str(folder)], check=True
+        )
     finally:
         subprocess.run(["umount", str(folder)], check=False)
 
@@ -260,7 +322,9 @@ def test_a_full_disk_under_the_warehouse_names_the_file_and_the_next_run_recover
         full = fairshare(*run_args(tmp_path))
         line = last_line(full)
         assert "cannot rollback" not in full.stderr, line
-        assert re.search(rf"step raw__\w+ failed: no space left on device writing {re.escape(str(warehouse))}", line), line
+        assert re.search(
+            rf"step raw__\w+ failed: no space left on device writing {re.escape(str(warehouse))}", line
+        ), line
         grow("1g")  # space freed
         normal_run_is_whole(tmp_path, reference)
 
@@ -272,8 +336,11 @@ def test_a_full_disk_under_the_published_copy_names_the_file_and_the_next_run_pu
     serving = tmp_path / "serving" / "fairshare.duckdb"
     with small_disk(serving.parent, "1m") as grow:  # the copy is about 12 MB
         line = last_line(fairshare(*run_args(tmp_path)))
-        assert re.search(rf"step publicatie__marts failed: no space left on device writing "
-                         rf"{re.escape(str(serving.parent))}/\.fairshare\.duckdb\.\d+\.tmp", line), line
+        assert re.search(
+            rf"step publicatie__marts failed: no space left on device writing "
+            rf"{re.escape(str(serving.parent))}/\.fairshare\.duckdb\.\d+\.tmp",
+            line,
+        ), line
         assert not serving.exists()
         grow("100m")
         normal_run_is_whole(tmp_path, reference)
@@ -299,8 +366,12 @@ def test_an_existing_warehouse_is_read_as_data_before_it_is_known_to_be_ours(tmp
     foreign = tmp_path / "vreemd.duckdb"
     with duckdb.connect(str(foreign)) as conn:
         conn.execute("CREATE SCHEMA audit; CREATE SCHEMA referentie")
-        conn.execute(f"CREATE VIEW audit.pseudoniem_sleutel AS SELECT content AS vingerafdruk FROM read_text('{secret}')")
-        conn.execute(f"CREATE VIEW referentie.regio AS SELECT content AS regio_code FROM read_text('{secret}')")
+        conn.execute(
+            f"CREATE VIEW audit.pseudoniem_sleutel AS SELECT content AS vingerafdruk FROM read_text('{secret}')"
+        )
+        conn.execute(
+            f"CREATE VIEW referentie.regio AS SELECT content AS regio_code FROM read_text('{secret}')"
+        )
         assert "Jansen" in conn.execute("SELECT vingerafdruk FROM audit.pseudoniem_sleutel").fetchone()[0]
     assert store.stored_fingerprint(foreign) is None
     assert _warehouse_region(foreign) is None

@@ -25,8 +25,9 @@ def _copy(sample_run, tmp_path):
 
 def test_nothing_new_reads_no_rows_and_rebuilds_nothing(sample_run, tmp_path):
     landing, warehouse = _copy(sample_run, tmp_path)
-    settings = Settings.from_env(landing=str(landing), warehouse=str(warehouse), reports=str(tmp_path / "reports"),
-                                 demo=True)
+    settings = Settings.from_env(
+        landing=str(landing), warehouse=str(warehouse), reports=str(tmp_path / "reports"), demo=True
+    )
     marts_before = query(warehouse, "SELECT * FROM marts.fair_share ORDER BY ALL")
     files_before = query(warehouse, "SELECT count(*) FROM audit.bestanden")[0][0]
     report = next((tmp_path / "reports").glob("bo_wonen_zorg_*.html"))
@@ -37,8 +38,12 @@ def test_nothing_new_reads_no_rows_and_rebuilds_nothing(sample_run, tmp_path):
 
     assert outcome.success and not outcome.blocked, outcome.error
     assert timing.snapshot()["counts"].get("rijen_gelezen", 0) == 0
-    seen = query(warehouse, "SELECT status, count(*), coalesce(sum(rijen_gelezen), 0) FROM audit.bestanden "
-                            "WHERE bestand_id > ? GROUP BY status", [files_before])
+    seen = query(
+        warehouse,
+        "SELECT status, count(*), coalesce(sum(rijen_gelezen), 0) FROM audit.bestanden "
+        "WHERE bestand_id > ? GROUP BY status",
+        [files_before],
+    )
     assert seen == [("ongewijzigd", 44, 0)]  # every file sighted, none read
     assert timing.snapshot()["seconds"]["dbt"] == 0 and timing.snapshot()["seconds"]["gate"] == 0
     assert report.stat().st_mtime_ns == stamp
@@ -47,15 +52,22 @@ def test_nothing_new_reads_no_rows_and_rebuilds_nothing(sample_run, tmp_path):
 
 def test_the_build_is_redone_when_its_inputs_or_outputs_change(sample_run, tmp_path):
     landing, warehouse = _copy(sample_run, tmp_path)
-    settings = Settings.from_env(landing=str(landing), warehouse=str(warehouse), reports=str(tmp_path / "reports"),
-                                 demo=True)
+    settings = Settings.from_env(
+        landing=str(landing), warehouse=str(warehouse), reports=str(tmp_path / "reports"), demo=True
+    )
     with store.connect(warehouse) as conn:
         assert builds.up_to_date(conn, settings)[0]
-        assert not builds.up_to_date(conn, Settings.from_env(
-            landing=str(landing), warehouse=str(warehouse), demo=True, peildatum="2026-04-01"))[0]
+        assert not builds.up_to_date(
+            conn,
+            Settings.from_env(
+                landing=str(landing), warehouse=str(warehouse), demo=True, peildatum="2026-04-01"
+            ),
+        )[0]
         # a newly loaded delivery changes the fingerprint
-        conn.execute("INSERT INTO audit.bestanden (bron, pad, inhoud_hash, config_hash, leverdatum, status) "
-                     "VALUES ('swev', 'swev/toewijzingen_2027-04-02.csv', 'x', 'y', DATE '2027-04-02', 'geladen')")
+        conn.execute(
+            "INSERT INTO audit.bestanden (bron, pad, inhoud_hash, config_hash, leverdatum, status) "
+            "VALUES ('swev', 'swev/toewijzingen_2027-04-02.csv', 'x', 'y', DATE '2027-04-02', 'geladen')"
+        )
         assert not builds.up_to_date(conn, settings)[0]
         conn.execute("DELETE FROM audit.bestanden WHERE pad = 'swev/toewijzingen_2027-04-02.csv'")
         assert builds.up_to_date(conn, settings)[0]
@@ -76,10 +88,18 @@ def test_the_schedule_launches_no_run_when_the_last_build_is_current(sample_run,
     schedule = build_definitions().resolve_schedule_def("bo_rapport_mei_december")
     skipped = _schedule_tick(schedule, landing, warehouse, tmp_path / "reports")
     assert skipped.run_requests == [] and "niets nieuw" in skipped.skip_message
-    with lock_held_elsewhere(warehouse):  # a run in progress: the schedule does not open the warehouse, it asks
-        assert len(_schedule_tick(schedule, landing, warehouse, tmp_path / "reports").run_requests) == 1  # for a run (which queues)
-    shutil.copy(landing / "swev" / "toewijzingen_2026-11-03.csv", landing / "swev" / "toewijzingen_2026-11-20.csv")
-    assert len(_schedule_tick(schedule, landing, warehouse, tmp_path / "reports").run_requests) == 1  # a new delivery: build
+    with lock_held_elsewhere(
+        warehouse
+    ):  # a run in progress: the schedule does not open the warehouse, it asks
+        assert (
+            len(_schedule_tick(schedule, landing, warehouse, tmp_path / "reports").run_requests) == 1
+        )  # for a run (which queues)
+    shutil.copy(
+        landing / "swev" / "toewijzingen_2026-11-03.csv", landing / "swev" / "toewijzingen_2026-11-20.csv"
+    )
+    assert (
+        len(_schedule_tick(schedule, landing, warehouse, tmp_path / "reports").run_requests) == 1
+    )  # a new delivery: build
 
 
 def test_a_run_with_nothing_new_reports_the_last_builds_dbt_checks_again(sample_run, tmp_path):
@@ -87,19 +107,26 @@ def test_a_run_with_nothing_new_reports_the_last_builds_dbt_checks_again(sample_
     import dagster as dg
 
     landing, warehouse = _copy(sample_run, tmp_path)
-    settings = Settings.from_env(landing=str(landing), warehouse=str(warehouse), reports=str(tmp_path / "reports"),
-                                 demo=True)
+    settings = Settings.from_env(
+        landing=str(landing), warehouse=str(warehouse), reports=str(tmp_path / "reports"), demo=True
+    )
     for path in (tmp_path / "reports").glob("bo_wonen_zorg_*"):
         path.unlink()  # the last build's outputs are gone: this instance sees one real build first
     with dg.instance_for_test() as instance:
         assert run_pipeline(settings, instance).success
-        built = {(e.asset_check_key, e.passed) for r in instance.get_run_records()
-                 for e in _evaluations(instance, r.dagster_run.run_id)}
+        built = {
+            (e.asset_check_key, e.passed)
+            for r in instance.get_run_records()
+            for e in _evaluations(instance, r.dagster_run.run_id)
+        }
         assert run_pipeline(settings, instance).success
         latest = instance.get_run_records(limit=1)[0].dagster_run.run_id
         again = {(e.asset_check_key, e.passed) for e in _evaluations(instance, latest)}
-    dbt_checks = {(k, p) for k, p in built if k.asset_key.path[0] in ("staging", "intermediate", "marts")
-                  and k.name != "actualiteit_leveringen"}  # a check of its own step, not a dbt test
+    dbt_checks = {
+        (k, p)
+        for k, p in built
+        if k.asset_key.path[0] in ("staging", "intermediate", "marts") and k.name != "actualiteit_leveringen"
+    }  # a check of its own step, not a dbt test
     assert dbt_checks and dbt_checks <= again  # every dbt test reported again, with its last outcome
 
 

@@ -29,19 +29,31 @@ ROOT = Path(__file__).resolve().parents[1]
 REGISTER_HEADER = ["Registratienummer", "Aanvraagdatum", "Besluit"]
 
 
-def fairshare(*args: str, env: dict | None = None, popen: bool = False, **streams
-              ) -> subprocess.CompletedProcess | subprocess.Popen:
+def fairshare(
+    *args: str, env: dict | None = None, popen: bool = False, **streams
+) -> subprocess.CompletedProcess | subprocess.Popen:
     """`python -m fairshare.cli ARGS` with a clean FAIRSHARE_* environment; a started Popen when ``popen``."""
     clean = {k: v for k, v in os.environ.items() if not k.startswith("FAIRSHARE_")}
     cmd = [sys.executable, "-m", "fairshare.cli", *args]
     if popen:
         return subprocess.Popen(cmd, cwd=ROOT, env={**clean, **(env or {})}, text=True, **streams)
-    return subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, env={**clean, **(env or {})}, timeout=900)
+    return subprocess.run(
+        cmd, capture_output=True, text=True, cwd=ROOT, env={**clean, **(env or {})}, timeout=900
+    )
 
 
 def run_args(base: Path, landing: Path | None = None, *extra: str) -> list[str]:
-    return ["run", "--demo", "--landing", str(landing or base / "landing"), "--warehouse",
-            str(base / "warehouse" / "fairshare.duckdb"), "--reports", str(base / "reports"), *extra]
+    return [
+        "run",
+        "--demo",
+        "--landing",
+        str(landing or base / "landing"),
+        "--warehouse",
+        str(base / "warehouse" / "fairshare.duckdb"),
+        "--reports",
+        str(base / "reports"),
+        *extra,
+    ]
 
 
 def sample_copy(sample_run, base: Path) -> Path:
@@ -67,7 +79,9 @@ def sparse_xlsx(path: Path, header: list, rows: list[list], lie: bool = False) -
         with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
             for info, content in data.items():
                 if info.filename.startswith("xl/worksheets/"):
-                    content = content.replace(b'<dimension ref="A1:XFD1048576" />', b'<dimension ref="A1:C2" />')
+                    content = content.replace(
+                        b'<dimension ref="A1:XFD1048576" />', b'<dimension ref="A1:C2" />'
+                    )
                 zf.writestr(info, content)
     assert path.stat().st_size < 10_000
     return path
@@ -79,23 +93,32 @@ def no_traceback(result) -> None:
 
 # 1. A hostile xlsx --------------------------------------------------------------------------------------------
 
+
 def test_a_sheet_with_a_stray_far_cell_is_rejected_and_every_other_file_loads(landing, warehouse):
     write_xlsx(landing / "swev" / "toewijzingen_2025-04-02.xlsx", SWEV_HEADER, [swev_row(1), swev_row(2)])
     sparse_xlsx(landing / "swev" / "toewijzingen_2025-05-02.xlsx", SWEV_HEADER, [swev_row(3)])
-    sparse_xlsx(landing / "urgentie" / "baarn_2025-04-02.xlsx", REGISTER_HEADER, [["R1", "01-03-2025", ""]], lie=True)
+    sparse_xlsx(
+        landing / "urgentie" / "baarn_2025-04-02.xlsx", REGISTER_HEADER, [["R1", "01-03-2025", ""]], lie=True
+    )
     outcomes = {o.pad: o for o in load_all(landing, warehouse)}
     assert outcomes["swev/toewijzingen_2025-04-02.xlsx"].rijen_geladen == 2
     honest = outcomes["swev/toewijzingen_2025-05-02.xlsx"]
     assert honest.status == "afgewezen" and "A1:XFD1048576" in honest.reden and "limit" in honest.reden
-    liar = outcomes["urgentie/baarn_2025-04-02.xlsx"]  # its declared range is small: the reader's memory limit stops it
+    liar = outcomes[
+        "urgentie/baarn_2025-04-02.xlsx"
+    ]  # its declared range is small: the reader's memory limit stops it
     assert liar.status == "afgewezen" and "GiB" in liar.reden and "stray cell" in liar.reden
     assert query(warehouse, "SELECT pad, status FROM audit.bestanden_actueel ORDER BY pad") == [
-        ("swev/toewijzingen_2025-04-02.xlsx", "geladen"), ("swev/toewijzingen_2025-05-02.xlsx", "afgewezen"),
-        ("urgentie/baarn_2025-04-02.xlsx", "afgewezen")]
+        ("swev/toewijzingen_2025-04-02.xlsx", "geladen"),
+        ("swev/toewijzingen_2025-05-02.xlsx", "afgewezen"),
+        ("urgentie/baarn_2025-04-02.xlsx", "afgewezen"),
+    ]
 
 
 def test_a_cut_off_xlsx_and_a_bomb_are_rejected_with_a_reason(landing, warehouse, monkeypatch):
-    whole = write_xlsx(landing / "swev" / "toewijzingen_2025-04-02.xlsx", SWEV_HEADER, [swev_row(i) for i in range(50)])
+    whole = write_xlsx(
+        landing / "swev" / "toewijzingen_2025-04-02.xlsx", SWEV_HEADER, [swev_row(i) for i in range(50)]
+    )
     cut = landing / "swev" / "toewijzingen_2025-05-02.xlsx"
     cut.write_bytes(whole.read_bytes()[: whole.stat().st_size * 2 // 3])
     monkeypatch.setenv("FAIRSHARE_XLSX_MAX_BYTES", "20000")  # the whole file unpacks to more than this
@@ -106,12 +129,19 @@ def test_a_cut_off_xlsx_and_a_bomb_are_rejected_with_a_reason(landing, warehouse
 
 
 def test_a_csv_byte_that_windows_1252_leaves_undefined_is_a_bad_value_not_a_crash(landing, warehouse):
-    path = write_csv(landing / "swev" / "toewijzingen_2025-04-02.csv", SWEV_HEADER,
-                     [swev_row(i, datum="01-03-2025") for i in range(1, 4)], encoding="cp1252")
+    path = write_csv(
+        landing / "swev" / "toewijzingen_2025-04-02.csv",
+        SWEV_HEADER,
+        [swev_row(i, datum="01-03-2025") for i in range(1, 4)],
+        encoding="cp1252",
+    )
     data = path.read_bytes()
     assert b"T0002;Portaal;Amersfoort;01-03-2025;600.0;" in data
-    path.write_bytes(data.replace(b"T0002;Portaal;Amersfoort;01-03-2025;600.0;",
-                                  b"T0002;Portaal;Amersfoort;01-03-2025;6\x8100.0;"))
+    path.write_bytes(
+        data.replace(
+            b"T0002;Portaal;Amersfoort;01-03-2025;600.0;", b"T0002;Portaal;Amersfoort;01-03-2025;6\x8100.0;"
+        )
+    )
     [outcome] = load_all(landing, warehouse)
     assert outcome.status == "geladen" and outcome.rijen_geladen == 2
     [(rij, kolom)] = query(warehouse, "SELECT rijnummer, kolom FROM audit.quarantaine")
@@ -120,14 +150,21 @@ def test_a_csv_byte_that_windows_1252_leaves_undefined_is_a_bad_value_not_a_cras
 
 def test_a_warehouse_folder_that_cannot_hold_the_lock_is_a_usage_error(tmp_path):
     (tmp_path / "geen-map").write_text("a file where the warehouse folder should be")
-    result = fairshare("run", "--demo", "--landing", str(tmp_path / "landing"),
-                       "--warehouse", str(tmp_path / "geen-map" / "fairshare.duckdb"))
+    result = fairshare(
+        "run",
+        "--demo",
+        "--landing",
+        str(tmp_path / "landing"),
+        "--warehouse",
+        str(tmp_path / "geen-map" / "fairshare.duckdb"),
+    )
     assert result.returncode == 2 and "cannot be created" in result.stderr
     no_traceback(result)
     assert len(result.stderr.strip().splitlines()) == 1
 
 
 # 4. Half-copied files ----------------------------------------------------------------------------------------
+
 
 def test_a_csv_line_cut_short_is_a_bad_row_and_the_rest_loads(landing, warehouse):
     rows = [swev_row(i, datum="01-03-2025") for i in range(1, 5)]
@@ -141,18 +178,21 @@ def test_a_csv_line_cut_short_is_a_bad_row_and_the_rest_loads(landing, warehouse
     assert "column 'Toewijzingsdatum' (toewijzingsdatum): the line has 3 of the header's 6 fields" in bad[2]
 
 
-def _copy_slowly(source: bytes, target: Path, stop: threading.Event, step: int = 4096, pause: float = 0.02) -> None:
+def _copy_slowly(
+    source: bytes, target: Path, stop: threading.Event, step: int = 4096, pause: float = 0.02
+) -> None:
     with open(target, "ab") as fh:
         for start in range(target.stat().st_size, len(source), step):
             if stop.is_set():
                 return
-            fh.write(source[start:start + step])
+            fh.write(source[start : start + step])
             fh.flush()
             time.sleep(pause)
 
 
-def _load_while_copying(landing, warehouse, content: bytes, done: float, settle: float, step: int = 4096,
-                        pause: float = 0.02):
+def _load_while_copying(
+    landing, warehouse, content: bytes, done: float, settle: float, step: int = 4096, pause: float = 0.02
+):
     """Load the SWEV folder while its one file, ``done`` of it there already, is still being copied."""
     target = landing / "swev" / "toewijzingen_2025-04-02.csv"
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -171,7 +211,9 @@ def _load_while_copying(landing, warehouse, content: bytes, done: float, settle:
 
 
 def _csv_bytes(n: int) -> bytes:
-    lines = [";".join(SWEV_HEADER)] + [";".join(map(str, swev_row(i, datum="01-03-2025"))) for i in range(1, n + 1)]
+    lines = [";".join(SWEV_HEADER)] + [
+        ";".join(map(str, swev_row(i, datum="01-03-2025"))) for i in range(1, n + 1)
+    ]
     return ("\n".join(lines) + "\n").encode()
 
 
@@ -192,12 +234,14 @@ def test_a_file_still_being_copied_is_left_for_the_next_run_then_loaded_whole(la
 
 def test_a_file_that_changes_while_it_is_read_is_rolled_back(landing, warehouse):
     # No settle interval: only the hash before and after the read can notice.
-    _, outcome = _load_while_copying(landing, warehouse, _csv_bytes(40000), done=0.5, settle=0, step=2048,
-                                     pause=0.005)
+    _, outcome = _load_while_copying(
+        landing, warehouse, _csv_bytes(40000), done=0.5, settle=0, step=2048, pause=0.005
+    )
     assert outcome.status == "overgeslagen" and "changed while it was read" in outcome.reden
 
 
 # 5, 6 and 1 in a whole run: links, future-dated names and a hostile sheet change nothing ---------------------
+
 
 def test_links_future_dates_and_hostile_sheets_never_stop_a_run_nor_change_its_figures(sample_run, tmp_path):
     _, _, reference, _ = sample_run
@@ -207,28 +251,41 @@ def test_links_future_dates_and_hostile_sheets_never_stop_a_run_nor_change_its_f
     secret.write_text("GEHEIMWACHTWOORD-7781;admin\n")
     (landing / "swev" / "toewijzingen_2026-05-01.csv").symlink_to(secret)
     (landing / "planregister" / "extern").symlink_to(secret.parent, target_is_directory=True)
-    shutil.copy(landing / "swev" / "toewijzingen_2026-11-03.csv", landing / "swev" / "toewijzingen_2099-01-01.csv")
-    sparse_xlsx(landing / "urgentie" / "baarn_2026-01-15.xlsx", REGISTER_HEADER, [["L1", "15-01-2026", ""]], lie=True)
+    shutil.copy(
+        landing / "swev" / "toewijzingen_2026-11-03.csv", landing / "swev" / "toewijzingen_2099-01-01.csv"
+    )
+    sparse_xlsx(
+        landing / "urgentie" / "baarn_2026-01-15.xlsx", REGISTER_HEADER, [["L1", "15-01-2026", ""]], lie=True
+    )
     result = fairshare(*run_args(tmp_path))
     assert result.returncode == 0, result.stderr[-3000:]
     no_traceback(result)
     warehouse = tmp_path / "warehouse" / "fairshare.duckdb"
     assert marts(warehouse) == marts(reference)
-    assert query(warehouse, "SELECT * FROM intermediate.int_peildatum") == \
-        query(reference, "SELECT * FROM intermediate.int_peildatum")
-    rejected = dict(query(warehouse, "SELECT pad, reden FROM audit.bestanden_actueel WHERE status = 'afgewezen'"))
+    assert query(warehouse, "SELECT * FROM intermediate.int_peildatum") == query(
+        reference, "SELECT * FROM intermediate.int_peildatum"
+    )
+    rejected = dict(
+        query(warehouse, "SELECT pad, reden FROM audit.bestanden_actueel WHERE status = 'afgewezen'")
+    )
     assert set(rejected) == {"swev/toewijzingen_2099-01-01.csv", "urgentie/baarn_2026-01-15.xlsx"}
     assert "swev/toewijzingen_2099-01-01.csv" in rejected["swev/toewijzingen_2099-01-01.csv"]
     assert "2099-01-01) lies after today" in rejected["swev/toewijzingen_2099-01-01.csv"]
-    assert query(warehouse, "SELECT count(*) FROM audit.bestanden WHERE pad LIKE '%2026-05-01%' OR pad LIKE '%extern%'"
-                 ) == [(0,)]
+    assert query(
+        warehouse, "SELECT count(*) FROM audit.bestanden WHERE pad LIKE '%2026-05-01%' OR pad LIKE '%extern%'"
+    ) == [(0,)]
     assert "symbolic link" in result.stderr
-    for text in (result.stdout, result.stderr, warehouse.read_bytes().decode("latin-1"),
-                 *(p.read_bytes().decode("latin-1") for p in (tmp_path / "reports").rglob("*") if p.is_file())):
+    for text in (
+        result.stdout,
+        result.stderr,
+        warehouse.read_bytes().decode("latin-1"),
+        *(p.read_bytes().decode("latin-1") for p in (tmp_path / "reports").rglob("*") if p.is_file()),
+    ):
         assert "GEHEIMWACHTWOORD" not in text
 
 
 # 2. Two runs at once ----------------------------------------------------------------------------------------
+
 
 def test_a_second_run_waits_for_the_first_or_says_who_holds_the_warehouse(sample_run, tmp_path):
     _, _, reference, _ = sample_run
@@ -240,8 +297,9 @@ def test_a_second_run_waits_for_the_first_or_says_who_holds_the_warehouse(sample
         assert first.poll() is None and time.time() < deadline
         time.sleep(0.05)
     refused = fairshare(*run_args(tmp_path))
-    waiting = fairshare(*run_args(tmp_path, None, "--wait", "900"), popen=True, stdout=subprocess.PIPE,
-                        stderr=subprocess.PIPE)
+    waiting = fairshare(
+        *run_args(tmp_path, None, "--wait", "900"), popen=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
     out, err = first.communicate(timeout=900)
     assert first.returncode == 0, err[-3000:]
     w_out, w_err = waiting.communicate(timeout=900)
@@ -251,7 +309,9 @@ def test_a_second_run_waits_for_the_first_or_says_who_holds_the_warehouse(sample
     assert f"process {first.pid}" in line and "--wait" in line
     assert waiting.returncode == 0, w_err[-3000:]
     assert "Traceback" not in w_err
-    assert "nothing new since the last complete build" in w_out  # it ran after the first and found nothing new
+    assert (
+        "nothing new since the last complete build" in w_out
+    )  # it ran after the first and found nothing new
     assert marts(warehouse) == marts(reference)
     assert lock.holder(warehouse) is None
 
@@ -273,8 +333,13 @@ def run_paused_before_publication(tmp_path: Path) -> tuple[subprocess.Popen, Pat
     """A `fairshare run` on ``tmp_path`` that stops before its publication step (the test hook) until released."""
     pause = tmp_path / "pause"
     pause.mkdir()
-    run = fairshare(*run_args(tmp_path), env={"FAIRSHARE_PAUSE_AT": "publish", "FAIRSHARE_PAUSE_DIR": str(pause)},
-                    popen=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    run = fairshare(
+        *run_args(tmp_path),
+        env={"FAIRSHARE_PAUSE_AT": "publish", "FAIRSHARE_PAUSE_DIR": str(pause)},
+        popen=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     deadline = time.time() + 900
     while not (pause / "publish.reached").exists():
         assert run.poll() is None, run.communicate()[1][-3000:]
@@ -285,42 +350,58 @@ def run_paused_before_publication(tmp_path: Path) -> tuple[subprocess.Popen, Pat
 
 # 3. A build is exactly what it read -----------------------------------------------------------------------
 
+
 def test_a_delivery_committed_after_dbt_read_the_warehouse_is_built_by_the_next_run(sample_run, tmp_path):
     _, _, reference, _ = sample_run
     landing = sample_copy(sample_run, tmp_path)
     warehouse = tmp_path / "warehouse" / "fairshare.duckdb"
     run, release = run_paused_before_publication(tmp_path)
     # Between dbt and the publication, another writer commits a new delivery (as a second run could before the lock).
-    write_csv(landing / "urgentie" / "baarn_2026-01-15.csv", REGISTER_HEADER,
-              [[f"LAAT{i}", "15-01-2026", ""] for i in range(3)])
-    [late] = [o for o in load_source(warehouse, landing, "urgentie", load_config(), DEMO_KEY.encode())
-              if o.status == "geladen"]
+    write_csv(
+        landing / "urgentie" / "baarn_2026-01-15.csv",
+        REGISTER_HEADER,
+        [[f"LAAT{i}", "15-01-2026", ""] for i in range(3)],
+    )
+    [late] = [
+        o
+        for o in load_source(warehouse, landing, "urgentie", load_config(), DEMO_KEY.encode())
+        if o.status == "geladen"
+    ]
     assert late.pad == "urgentie/baarn_2026-01-15.csv" and late.rijen_geladen == 3
     release.touch()
     _, err = run.communicate(timeout=900)
     assert run.returncode == 0, err[-3000:]
     assert marts(warehouse) == marts(reference)  # what dbt read: without the late delivery
-    settings = Settings.from_env({}, landing=str(landing), warehouse=str(warehouse), demo=True,
-                                 reports=str(tmp_path / "reports"))
+    settings = Settings.from_env(
+        {}, landing=str(landing), warehouse=str(warehouse), demo=True, reports=str(tmp_path / "reports")
+    )
     with store.connect(warehouse) as conn:
         assert not builds.up_to_date(conn, settings)[0]  # the late delivery is not counted as built
     again = fairshare(*run_args(tmp_path))
     assert again.returncode == 0, again.stderr[-3000:]
     now, before = marts(warehouse), marts(reference)
     assert {m for m in now if now[m] != before[m]} == {"urgentie_aanvragen"}
-    [baarn] = query(warehouse, "SELECT gemeente_code FROM referentie.gemeenten WHERE gemeente_naam = 'Baarn'")[0]
+    [baarn] = query(
+        warehouse, "SELECT gemeente_code FROM referentie.gemeenten WHERE gemeente_naam = 'Baarn'"
+    )[0]
     sql = "SELECT aanvragen, in_behandeling FROM marts.urgentie_aanvragen WHERE commissie = ? AND jaar = 2026"
-    (new_n, new_open), (old_n, old_open) = query(warehouse, sql, [baarn])[0], query(reference, sql, [baarn])[0]
+    (new_n, new_open), (old_n, old_open) = (
+        query(warehouse, sql, [baarn])[0],
+        query(reference, sql, [baarn])[0],
+    )
     assert (new_n - old_n, new_open - old_open) == (3, 3)
     assert marts(tmp_path / "serving" / "fairshare.duckdb") == now
 
 
 # 7. Mistakes are stopped before anything is read ------------------------------------------------------------
 
+
 def test_common_mistakes_stop_at_once_in_one_sentence(tmp_path):
     base = tmp_path
     missing = fairshare(*run_args(base))
-    assert missing.returncode == 2 and "landing folder" in missing.stderr and "does not exist" in missing.stderr
+    assert (
+        missing.returncode == 2 and "landing folder" in missing.stderr and "does not exist" in missing.stderr
+    )
     (base / "landing" / "swev").mkdir(parents=True)
     partial = fairshare(*run_args(base))
     assert partial.returncode == 2 and "no subfolder urgentie/, planregister/" in partial.stderr
@@ -328,14 +409,25 @@ def test_common_mistakes_stop_at_once_in_one_sentence(tmp_path):
         (base / "landing" / sub).mkdir()
     (base / "reports").write_text("a file where the reports folder should be")
     unwritable = fairshare(*run_args(base))
-    assert unwritable.returncode == 2 and f"reports folder {base / 'reports'} is not writable" in unwritable.stderr
+    assert (
+        unwritable.returncode == 2
+        and f"reports folder {base / 'reports'} is not writable" in unwritable.stderr
+    )
     (base / "reports").unlink()
     warehouse = base / "warehouse" / "fairshare.duckdb"
     warehouse.parent.mkdir(exist_ok=True)
     duckdb.connect(str(warehouse)).close()
-    analyst = subprocess.Popen([sys.executable, "-c", "import duckdb, sys, time; c = duckdb.connect(sys.argv[1], "
-                                "read_only=True); print('open', flush=True); time.sleep(600)", str(warehouse)],
-                               stdout=subprocess.PIPE, text=True)
+    analyst = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import duckdb, sys, time; c = duckdb.connect(sys.argv[1], "
+            "read_only=True); print('open', flush=True); time.sleep(600)",
+            str(warehouse),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert analyst.stdout.readline().strip() == "open"
         locked = fairshare(*run_args(base))
@@ -347,7 +439,9 @@ def test_common_mistakes_stop_at_once_in_one_sentence(tmp_path):
         no_traceback(result)
         assert len(result.stderr.strip().splitlines()) == 1, result.stderr
     assert not (base / "reports").exists() or not any((base / "reports").iterdir())
-    assert query(warehouse, "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'raw'") == [(0,)]
+    assert query(warehouse, "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'raw'") == [
+        (0,)
+    ]
 
 
 def test_a_failing_step_exits_3_naming_the_step_and_its_cause(sample_run, tmp_path):
@@ -365,18 +459,26 @@ def test_a_failing_step_exits_3_naming_the_step_and_its_cause(sample_run, tmp_pa
 
 # 8. Board reports only for board dates ----------------------------------------------------------------------
 
+
 def test_an_adhoc_peildatum_needs_adhoc_writes_its_own_report_and_never_publishes(sample_run, tmp_path):
     _, landing, reference, _ = sample_run
     for name in ("warehouse", "reports", "serving"):
         shutil.copytree(reference.parent.parent / name, tmp_path / name)
-    publish.owner_file(tmp_path / "serving" / "fairshare.duckdb").unlink()  # a copy made before owners were noted
+    publish.owner_file(
+        tmp_path / "serving" / "fairshare.duckdb"
+    ).unlink()  # a copy made before owners were noted
     served = (tmp_path / "serving" / "fairshare.duckdb").read_bytes()
-    stale = [tmp_path / "serving" / ".fairshare.duckdb.4242.tmp", tmp_path / "serving" / ".fairshare.duckdb.4242.tmp.wal",
-             tmp_path / "reports" / ".bo_wonen_zorg_2026-12.html.4242.tmp"]
+    stale = [
+        tmp_path / "serving" / ".fairshare.duckdb.4242.tmp",
+        tmp_path / "serving" / ".fairshare.duckdb.4242.tmp.wal",
+        tmp_path / "reports" / ".bo_wonen_zorg_2026-12.html.4242.tmp",
+    ]
     for path in stale:
         path.write_text("left by a killed run")
     refused = fairshare(*run_args(tmp_path, landing, "--peildatum", "2026-06-15"))
-    assert refused.returncode == 2 and "--adhoc" in refused.stderr and "1 April or 1 November" in refused.stderr
+    assert (
+        refused.returncode == 2 and "--adhoc" in refused.stderr and "1 April or 1 November" in refused.stderr
+    )
     adhoc = fairshare(*run_args(tmp_path, landing, "--peildatum", "2026-06-15", "--adhoc"))
     assert adhoc.returncode in (0, 1), adhoc.stderr[-3000:]
     written = sorted(p.name for p in (tmp_path / "reports").glob("bo_wonen_zorg_adhoc_2026-06-15*"))
@@ -392,6 +494,7 @@ def test_an_adhoc_peildatum_needs_adhoc_writes_its_own_report_and_never_publishe
 
 # 9. Published copies, temporary files ------------------------------------------------------------------------
 
+
 def test_two_warehouses_never_share_a_published_copy(sample_run, tmp_path):
     from fairshare.runner import check_ready
 
@@ -402,13 +505,27 @@ def test_two_warehouses_never_share_a_published_copy(sample_run, tmp_path):
         path.parent.mkdir()
         shutil.copy(reference, path)
     publish.publish_duckdb(prod, tmp_path / "serving" / "x.duckdb")
-    settings = Settings.from_env({}, landing=str(landing), warehouse=str(test), reports=str(tmp_path / "r"), demo=True)
+    settings = Settings.from_env(
+        {}, landing=str(landing), warehouse=str(test), reports=str(tmp_path / "r"), demo=True
+    )
     assert settings.serving_file == tmp_path / "serving" / "x.duckdb"
     with pytest.raises(ConfigError, match=f"belongs to the warehouse {prod}.*--serving"):
         check_ready(settings)
-    check_ready(Settings.from_env({}, landing=str(landing), warehouse=str(prod), reports=str(tmp_path / "r"), demo=True))
-    check_ready(Settings.from_env({}, landing=str(landing), warehouse=str(test), reports=str(tmp_path / "r"),
-                                  serving=str(tmp_path / "test-serving" / "x.duckdb"), demo=True))
+    check_ready(
+        Settings.from_env(
+            {}, landing=str(landing), warehouse=str(prod), reports=str(tmp_path / "r"), demo=True
+        )
+    )
+    check_ready(
+        Settings.from_env(
+            {},
+            landing=str(landing),
+            warehouse=str(test),
+            reports=str(tmp_path / "r"),
+            serving=str(tmp_path / "test-serving" / "x.duckdb"),
+            demo=True,
+        )
+    )
 
 
 def test_a_file_written_in_place_is_whole_or_unchanged(tmp_path):

@@ -15,27 +15,77 @@ INSCHRIJF = ["900123456", "900654321"]
 
 
 def _landing_with_identifiers(landing):
-    reg_header = ["Registratienummer", "Naam", "BSN", "Geboortedatum", "Adres", "Telefoonnummer", "E-mail",
-                  "Aanvraagdatum", "Besluitdatum", "Besluit", "Urgentiecategorie", "Inschrijfnummer", "Reden afwijzing"]
-    rows = [["R1", NAMES[0], BSNS[0], BIRTH, ADDRESS, "0612345678", "jan@example.org", "01-02-2025", "01-03-2025",
-             "Toegekend", "Medisch", INSCHRIJF[0], ""],
-            ["R2", NAMES[1], BSNS[1], BIRTH, ADDRESS, "0687654321", "fatima@example.org", "01-02-2025", "01-03-2025",
-             "Afgewezen", "", INSCHRIJF[1], f"Mevrouw {NAMES[1]} kan bij haar zus wonen"],
-            ["R3", NAMES[0], BSNS[0], BIRTH, ADDRESS, "", "", "volgende week", "", "", "", INSCHRIJF[0], ""]]  # bad row
+    reg_header = [
+        "Registratienummer",
+        "Naam",
+        "BSN",
+        "Geboortedatum",
+        "Adres",
+        "Telefoonnummer",
+        "E-mail",
+        "Aanvraagdatum",
+        "Besluitdatum",
+        "Besluit",
+        "Urgentiecategorie",
+        "Inschrijfnummer",
+        "Reden afwijzing",
+    ]
+    rows = [
+        [
+            "R1",
+            NAMES[0],
+            BSNS[0],
+            BIRTH,
+            ADDRESS,
+            "0612345678",
+            "jan@example.org",
+            "01-02-2025",
+            "01-03-2025",
+            "Toegekend",
+            "Medisch",
+            INSCHRIJF[0],
+            "",
+        ],
+        [
+            "R2",
+            NAMES[1],
+            BSNS[1],
+            BIRTH,
+            ADDRESS,
+            "0687654321",
+            "fatima@example.org",
+            "01-02-2025",
+            "01-03-2025",
+            "Afgewezen",
+            "",
+            INSCHRIJF[1],
+            f"Mevrouw {NAMES[1]} kan bij haar zus wonen",
+        ],
+        ["R3", NAMES[0], BSNS[0], BIRTH, ADDRESS, "", "", "volgende week", "", "", "", INSCHRIJF[0], ""],
+    ]  # bad row
     write_xlsx(landing / "urgentie" / "amersfoort_2025-04-02.xlsx", reg_header, rows, title_rows=1)
-    write_csv(landing / "swev" / "toewijzingen_2025-04-02.csv", [*SWEV_HEADER, "Inschrijfnummer", "Voornaam",
-              "Achternaam", "Postcode", "Leeftijd"],
-              [swev_row(1, datum="01-03-2025") + [INSCHRIJF[0], "Jan", "Testpersoon", "3811 AB", "67"],
-               swev_row(2, datum="01-03-2025", kamers="nul") + [INSCHRIJF[1], "Fatima", "Voorbeeld", "3812 CD", "33"]])
+    write_csv(
+        landing / "swev" / "toewijzingen_2025-04-02.csv",
+        [*SWEV_HEADER, "Inschrijfnummer", "Voornaam", "Achternaam", "Postcode", "Leeftijd"],
+        [
+            swev_row(1, datum="01-03-2025") + [INSCHRIJF[0], "Jan", "Testpersoon", "3811 AB", "67"],
+            swev_row(2, datum="01-03-2025", kamers="nul")
+            + [INSCHRIJF[1], "Fatima", "Voorbeeld", "3812 CD", "33"],
+        ],
+    )
 
 
 def _all_strings(warehouse) -> list[str]:
     out = []
     with duckdb.connect(str(warehouse), read_only=True) as conn:
-        cols = conn.execute("SELECT table_schema, table_name, column_name FROM information_schema.columns "
-                            "WHERE data_type IN ('VARCHAR', 'JSON', 'VARCHAR[]')").fetchall()
+        cols = conn.execute(
+            "SELECT table_schema, table_name, column_name FROM information_schema.columns "
+            "WHERE data_type IN ('VARCHAR', 'JSON', 'VARCHAR[]')"
+        ).fetchall()
         for schema, table, column in cols:
-            out += [str(v) for (v,) in conn.execute(f'SELECT "{column}" FROM {schema}.{table}').fetchall() if v]
+            out += [
+                str(v) for (v,) in conn.execute(f'SELECT "{column}" FROM {schema}.{table}').fetchall() if v
+            ]
     return out
 
 
@@ -45,8 +95,21 @@ def test_no_direct_identifier_in_any_string_column_or_in_the_file_bytes(landing,
     assert all(o.status == "geladen" for o in outcomes)
     strings = _all_strings(warehouse)
     assert strings, "the scan must see the stored strings"
-    forbidden = [*NAMES, "Testpersoon", "Voorbeeld", *BSNS, BIRTH, "1961-08-17", ADDRESS, "0612345678",
-                 "jan@example.org", "kan bij haar zus", *INSCHRIJF, "3811 AB", "3812 CD"]
+    forbidden = [
+        *NAMES,
+        "Testpersoon",
+        "Voorbeeld",
+        *BSNS,
+        BIRTH,
+        "1961-08-17",
+        ADDRESS,
+        "0612345678",
+        "jan@example.org",
+        "kan bij haar zus",
+        *INSCHRIJF,
+        "3811 AB",
+        "3812 CD",
+    ]
     for value in strings:
         for f in forbidden:
             assert f not in value, f"{f!r} stored in the warehouse: {value!r}"
@@ -61,14 +124,21 @@ def test_dropped_identifiers_are_listed_in_the_load_report(landing, warehouse):
     load_all(landing, warehouse)
     assert query(warehouse, "SELECT pad, kolommen_verwijderd FROM audit.bestanden ORDER BY pad") == [
         ("swev/toewijzingen_2025-04-02.csv", ["Voornaam", "Achternaam"]),
-        ("urgentie/amersfoort_2025-04-02.xlsx", ["Naam", "BSN", "Geboortedatum", "Adres", "Telefoonnummer", "E-mail"])]
+        (
+            "urgentie/amersfoort_2025-04-02.xlsx",
+            ["Naam", "BSN", "Geboortedatum", "Adres", "Telefoonnummer", "E-mail"],
+        ),
+    ]
 
 
 def test_inschrijfnummer_is_a_keyed_pseudonym_that_links_sources(landing, warehouse):
     _landing_with_identifiers(landing)
     load_all(landing, warehouse)
     swev = query(warehouse, "SELECT inschrijfnummer_pseudoniem FROM raw.swev_toewijzingen")
-    reg = query(warehouse, "SELECT inschrijfnummer_pseudoniem FROM raw.urgentie_registraties WHERE registratie_id = 'R1'")
+    reg = query(
+        warehouse,
+        "SELECT inschrijfnummer_pseudoniem FROM raw.urgentie_registraties WHERE registratie_id = 'R1'",
+    )
     assert swev == reg == [(pseudonym(INSCHRIJF[0], KEY),)]
     assert query(warehouse, "SELECT pc4, leeftijdsklasse FROM raw.swev_toewijzingen") == [("3811", "55-74")]
 
@@ -101,14 +171,22 @@ PLANTS = {
 }
 # What is searched: the distinctive words of each plant (a surname, a BSN, the date in every spelling).
 SEARCHED = {
-    "verhuurder (csv)": ["Korpershoek", "271828182"], "verhuurder (xlsx)": ["Verhuurdersma", "314159265"],
-    "herkomstgemeente (csv)": ["Herkomstra"], "herkomstgemeente (xlsx)": ["Vorigewoonst"],
-    "projectnaam (xlsx)": ["Plannenberg", "Kromme Kerkeweg"], "projectnaam (csv)": ["Projecthuis", "Lange Steenstraat"],
-    "unknown header (xlsx)": ["Kolomstra", "161803398"], "unknown header (csv)": ["Headerink", "141421356"],
-    "sheet name (swev xlsx)": ["Bladmans", "173205080"], "sheet name (urgentie xlsx)": ["Tabbers", "223606797"],
-    "rejected header (csv)": ["Afwijzer", "244948974"], "rejected header (xlsx)": ["Weigeraar", "264575131"],
-    "label (csv)": ["Labelaar", "282842712"], "gemeente (xlsx)": ["Gemeentsma", "316227766"],
-    "besluit (xlsx)": ["Besluiters", "300000007"], "categorie (csv)": ["Schizofrenie", "Categorix"],
+    "verhuurder (csv)": ["Korpershoek", "271828182"],
+    "verhuurder (xlsx)": ["Verhuurdersma", "314159265"],
+    "herkomstgemeente (csv)": ["Herkomstra"],
+    "herkomstgemeente (xlsx)": ["Vorigewoonst"],
+    "projectnaam (xlsx)": ["Plannenberg", "Kromme Kerkeweg"],
+    "projectnaam (csv)": ["Projecthuis", "Lange Steenstraat"],
+    "unknown header (xlsx)": ["Kolomstra", "161803398"],
+    "unknown header (csv)": ["Headerink", "141421356"],
+    "sheet name (swev xlsx)": ["Bladmans", "173205080"],
+    "sheet name (urgentie xlsx)": ["Tabbers", "223606797"],
+    "rejected header (csv)": ["Afwijzer", "244948974"],
+    "rejected header (xlsx)": ["Weigeraar", "264575131"],
+    "label (csv)": ["Labelaar", "282842712"],
+    "gemeente (xlsx)": ["Gemeentsma", "316227766"],
+    "besluit (xlsx)": ["Besluiters", "300000007"],
+    "categorie (csv)": ["Schizofrenie", "Categorix"],
     "leeftijd (csv)": ["14-03-1958", "1958-03-14", "14/03/1958"],
     "leeftijd (xlsx, real date)": ["1961-08-17", "17-08-1961", "17/08/1961"],
     "afwijzingsgrond (csv, holds)": ["Afwijsma", "bij haar zus"],
@@ -195,14 +273,24 @@ def _plant_everything(landing, config) -> dict[str, tuple[str, str | None, int, 
         ids = iter(f"PD-C{i:03d}" for i in range(1, 10))
         return [
             _planted_row(base, cols, width, toewijzing_id=next(ids), corporatie=P["verhuurder (csv)"]),
-            _planted_row(base, cols, width, toewijzing_id=next(ids), herkomstgemeente=P["herkomstgemeente (csv)"]),
+            _planted_row(
+                base, cols, width, toewijzing_id=next(ids), herkomstgemeente=P["herkomstgemeente (csv)"]
+            ),
             _planted_row(base, cols, width, toewijzing_id=next(ids), label=P["label (csv)"]),
             _planted_row(base, cols, width, toewijzing_id=next(ids), leeftijd=P["leeftijd (csv)"]),
-            _planted_row(base, cols, width, toewijzing_id=next(ids), postcode=P["postcode (csv, holds)"])[:width - 1]
+            _planted_row(base, cols, width, toewijzing_id=next(ids), postcode=P["postcode (csv, holds)"])[
+                : width - 1
+            ]
             + [P["unknown column value (csv, holds)"]],
         ]
-    lines = _edit_csv(landing / "swev" / "toewijzingen_2026-11-03.csv", "swev", config, swev_csv,
-                      extra_headers=[P["unknown header (csv)"]])
+
+    lines = _edit_csv(
+        landing / "swev" / "toewijzingen_2026-11-03.csv",
+        "swev",
+        config,
+        swev_csv,
+        extra_headers=[P["unknown header (csv)"]],
+    )
     where["label (csv)"] = ("swev/toewijzingen_2026-11-03.csv", None, lines[2], "label")
     where["leeftijd (csv)"] = ("swev/toewijzingen_2026-11-03.csv", None, lines[3], "leeftijd")
 
@@ -211,19 +299,30 @@ def _plant_everything(landing, config) -> dict[str, tuple[str, str | None, int, 
         ids = iter(f"PD-X{i:03d}" for i in range(1, 10))
         return [
             _planted_row(base, cols, width, toewijzing_id=next(ids), corporatie=P["verhuurder (xlsx)"]),
-            _planted_row(base, cols, width, toewijzing_id=next(ids), herkomstgemeente=P["herkomstgemeente (xlsx)"]),
+            _planted_row(
+                base, cols, width, toewijzing_id=next(ids), herkomstgemeente=P["herkomstgemeente (xlsx)"]
+            ),
             _planted_row(base, cols, width, toewijzing_id=next(ids), gemeente=P["gemeente (xlsx)"]),
             _planted_row(base, cols, width, toewijzing_id=next(ids), leeftijd=_dt.datetime(1961, 8, 17)),
         ]
-    rows = _edit_xlsx(landing / "swev" / "toewijzingen_2026-04-02.xlsx", "swev", config, swev_xlsx,
-                      sheet_name=P["sheet name (swev xlsx)"], extra_headers=[P["unknown header (xlsx)"]])
+
+    rows = _edit_xlsx(
+        landing / "swev" / "toewijzingen_2026-04-02.xlsx",
+        "swev",
+        config,
+        swev_xlsx,
+        sheet_name=P["sheet name (swev xlsx)"],
+        extra_headers=[P["unknown header (xlsx)"]],
+    )
     where["gemeente (xlsx)"] = ("swev/toewijzingen_2026-04-02.xlsx", "1", rows[2], "gemeente")
     where["leeftijd (xlsx, real date)"] = ("swev/toewijzingen_2026-04-02.xlsx", "1", rows[3], "leeftijd")
 
     # A committee's register, xlsx (not its latest): a name as besluit, Naam/BSN columns, the sheet's name.
     path = landing / "urgentie" / "soest_2026-04-02.xlsx"
-    xlsx_header = [list(r) for r in load_workbook(path, read_only=True).worksheets[0].iter_rows(max_row=10,
-                                                                                               values_only=True)]
+    xlsx_header = [
+        list(r)
+        for r in load_workbook(path, read_only=True).worksheets[0].iter_rows(max_row=10, values_only=True)
+    ]
     head, _ = _header_row(xlsx_header, "urgentie", config)
     header = [h for h in xlsx_header[head] if h is not None]
     extra = [h for h in ("Naam", "BSN") if h not in header]
@@ -234,18 +333,35 @@ def _plant_everything(landing, config) -> dict[str, tuple[str, str | None, int, 
         row = _planted_row(base, cols, width, registratie_id="PD-R001", besluit=P["besluit (xlsx)"])
         row[naam_col], row[bsn_col] = naam, bsn
         return [row]
-    rows = _edit_xlsx(path, "urgentie", config, reg_xlsx, sheet_name=P["sheet name (urgentie xlsx)"],
-                      extra_headers=extra)
+
+    rows = _edit_xlsx(
+        path, "urgentie", config, reg_xlsx, sheet_name=P["sheet name (urgentie xlsx)"], extra_headers=extra
+    )
     where["besluit (xlsx)"] = ("urgentie/soest_2026-04-02.xlsx", "1", rows[0], "besluit")
 
     # A committee's register, csv (not its latest): a diagnosis as category, a refusal reason with a name.
     def reg_csv(base, cols, width):
         return [
-            _planted_row(base, cols, width, registratie_id="PD-R101", besluit="Toegekend",
-                         urgentiecategorie=P["categorie (csv)"]),
-            _planted_row(base, cols, width, registratie_id="PD-R102", besluit="Afgewezen", besluitdatum="01-09-2025",
-                         afwijzingsgrond=P["afwijzingsgrond (csv, holds)"], urgentiecategorie=""),
+            _planted_row(
+                base,
+                cols,
+                width,
+                registratie_id="PD-R101",
+                besluit="Toegekend",
+                urgentiecategorie=P["categorie (csv)"],
+            ),
+            _planted_row(
+                base,
+                cols,
+                width,
+                registratie_id="PD-R102",
+                besluit="Afgewezen",
+                besluitdatum="01-09-2025",
+                afwijzingsgrond=P["afwijzingsgrond (csv, holds)"],
+                urgentiecategorie="",
+            ),
         ]
+
     lines = _edit_csv(landing / "urgentie" / "amersfoort_2025-11-03.csv", "urgentie", config, reg_csv)
     where["categorie (csv)"] = ("urgentie/amersfoort_2025-11-03.csv", None, lines[0], "urgentiecategorie")
 
@@ -253,32 +369,61 @@ def _plant_everything(landing, config) -> dict[str, tuple[str, str | None, int, 
     def plan_name(text):
         def edit(base, cols, width):
             return [_planted_row(base, cols, width, plan_id="PD-P001", plannaam=text)]
+
         return edit
-    _edit_xlsx(landing / "planregister" / "planregister_2026-10.xlsx", "planregister", config,
-               plan_name(P["projectnaam (xlsx)"]))
-    _edit_csv(landing / "planregister" / "planregister_2025-10.csv", "planregister", config,
-              plan_name(P["projectnaam (csv)"]))
+
+    _edit_xlsx(
+        landing / "planregister" / "planregister_2026-10.xlsx",
+        "planregister",
+        config,
+        plan_name(P["projectnaam (xlsx)"]),
+    )
+    _edit_csv(
+        landing / "planregister" / "planregister_2025-10.csv",
+        "planregister",
+        config,
+        plan_name(P["projectnaam (csv)"]),
+    )
 
     # Rejected files: a name and BSN among the headers, a required column missing.
-    write_csv(landing / "swev" / "toewijzingen_2024-01-15.csv",
-              ["Toewijzingsnummer", "Corporatie", "Gemeente", P["rejected header (csv)"], "Netto huur", "Aantal kamers"],
-              [["PD-1", "Portaal", "Soest", "x", "600", "2"]])
-    write_xlsx(landing / "urgentie" / "soest_2024-01-15.xlsx",
-               ["Registratienummer", "Aanvraagdatum", P["rejected header (xlsx)"]], [["PD-2", "01-01-2024", "ja"]])
+    write_csv(
+        landing / "swev" / "toewijzingen_2024-01-15.csv",
+        [
+            "Toewijzingsnummer",
+            "Corporatie",
+            "Gemeente",
+            P["rejected header (csv)"],
+            "Netto huur",
+            "Aantal kamers",
+        ],
+        [["PD-1", "Portaal", "Soest", "x", "600", "2"]],
+    )
+    write_xlsx(
+        landing / "urgentie" / "soest_2024-01-15.xlsx",
+        ["Registratienummer", "Aanvraagdatum", P["rejected header (xlsx)"]],
+        [["PD-2", "01-01-2024", "ja"]],
+    )
     return where
 
 
 def _found(haystack: str) -> list[str]:
     low = haystack.lower()
-    return [f"{plant}: {needle!r}" for plant, needles in SEARCHED.items() for needle in needles if needle.lower() in low]
+    return [
+        f"{plant}: {needle!r}"
+        for plant, needles in SEARCHED.items()
+        for needle in needles
+        if needle.lower() in low
+    ]
 
 
 def _warehouse_text(path) -> str:
     """Every value of every table and view of every schema, as text (VARCHAR, JSON and lists included)."""
     parts = []
     with duckdb.connect(str(path), read_only=True) as conn:
-        for schema, table in conn.execute("SELECT table_schema, table_name FROM information_schema.tables "
-                                          "WHERE table_catalog = current_database()").fetchall():
+        for schema, table in conn.execute(
+            "SELECT table_schema, table_name FROM information_schema.tables "
+            "WHERE table_catalog = current_database()"
+        ).fetchall():
             parts += [repr(r) for r in conn.execute(f'SELECT * FROM "{schema}"."{table}"').fetchall()]
     return "\n".join(parts)
 
@@ -318,9 +463,25 @@ def test_no_planted_personal_data_reaches_warehouse_logs_dagster_or_report(tmp_p
     warehouse, reports, serving = data / "warehouse" / "fairshare.duckdb", data / "reports", data / "serving"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("FAIRSHARE_", "DAGSTER_"))}
     env.update(FAIRSHARE_PSEUDONYM_KEY=STRONG_KEY, DAGSTER_HOME=str(home))
-    result = subprocess.run([sys.executable, "-m", "fairshare.cli", "run", "--landing", str(landing), "--warehouse",
-                             str(warehouse), "--reports", str(reports)], capture_output=True, text=True, cwd=ROOT,
-                            env=env, timeout=1200)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "fairshare.cli",
+            "run",
+            "--landing",
+            str(landing),
+            "--warehouse",
+            str(warehouse),
+            "--reports",
+            str(reports),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        timeout=1200,
+    )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
 
     # Controls: each place searched holds what the run did, so an empty search result means something.
@@ -328,18 +489,26 @@ def test_no_planted_personal_data_reaches_warehouse_logs_dagster_or_report(tmp_p
     assert next(reports.glob("bo_wonen_zorg_*[0-9].xlsx")).exists()
     page = html.read_text(encoding="utf-8")
     assert "onbekende verhuurder" in page  # the unknown landlords, by placeholder, with where to look them up
-    assert "o.a. swev/toewijzingen_2026-11-03.csv rij" in page and "o.a. swev/toewijzingen_2026-04-02.xlsx rij" in page
+    assert (
+        "o.a. swev/toewijzingen_2026-11-03.csv rij" in page
+        and "o.a. swev/toewijzingen_2026-04-02.xlsx rij" in page
+    )
     assert (serving / "fairshare.duckdb").exists() and (reports / "gx").is_dir()
     dagster_files = _files_text(home)
-    assert any("tekst van" in t for t in dagster_files.values()), "Dagster must see the reduced quarantine text"
+    assert any("tekst van" in t for t in dagster_files.values()), (
+        "Dagster must see the reduced quarantine text"
+    )
     assert "rejected: swev/toewijzingen_2024-01-15.csv" in result.stdout
 
     leaks = {}
-    places = {"warehouse (all columns)": _warehouse_text(warehouse),
-              "warehouse (file bytes)": warehouse.read_bytes().decode("latin-1"),
-              "published copy (all columns)": _warehouse_text(serving / "fairshare.duckdb"),
-              "published copy (file bytes)": (serving / "fairshare.duckdb").read_bytes().decode("latin-1"),
-              "stdout": result.stdout, "stderr": result.stderr}
+    places = {
+        "warehouse (all columns)": _warehouse_text(warehouse),
+        "warehouse (file bytes)": warehouse.read_bytes().decode("latin-1"),
+        "published copy (all columns)": _warehouse_text(serving / "fairshare.duckdb"),
+        "published copy (file bytes)": (serving / "fairshare.duckdb").read_bytes().decode("latin-1"),
+        "stdout": result.stdout,
+        "stderr": result.stderr,
+    }
     places.update({f"DAGSTER_HOME/{name}": text for name, text in dagster_files.items()})
     places.update({f"reports/{name}": text for name, text in _files_text(reports).items()})
     for place, text in places.items():
@@ -348,9 +517,13 @@ def test_no_planted_personal_data_reaches_warehouse_logs_dagster_or_report(tmp_p
     assert not leaks, f"planted personal data found: {leaks}"
 
     # The quarantine still tells the data engineer where to look: file, sheet (position), row and column.
-    q = {(r["pad"], r["blad"], r["rijnummer"]): r for r in
-         duckdb.connect(str(warehouse), read_only=True).execute("SELECT * FROM audit.quarantaine").df()
-         .to_dict("records")}
+    q = {
+        (r["pad"], r["blad"], r["rijnummer"]): r
+        for r in duckdb.connect(str(warehouse), read_only=True)
+        .execute("SELECT * FROM audit.quarantaine")
+        .df()
+        .to_dict("records")
+    }
     for plant, (pad, blad, row, column) in where.items():
         entry = q.get((pad, blad, row))
         assert entry is not None, f"{plant}: no quarantine entry for {pad}, sheet {blad}, row {row}"
@@ -359,10 +532,18 @@ def test_no_planted_personal_data_reaches_warehouse_logs_dagster_or_report(tmp_p
     label = q[where["label (csv)"][:3]]
     assert f"<tekst van {len(PLANTS['label (csv)'])} tekens> is not a known label" in label["reden"]
     # The unknown landlords are one placeholder each, so the warning still groups by landlord.
-    corps = query(warehouse, "SELECT DISTINCT corporatie FROM raw.swev_toewijzingen WHERE toewijzing_id IN "
-                             "('PD-C001', 'PD-X001') ORDER BY 1")
+    corps = query(
+        warehouse,
+        "SELECT DISTINCT corporatie FROM raw.swev_toewijzingen WHERE toewijzing_id IN "
+        "('PD-C001', 'PD-X001') ORDER BY 1",
+    )
     assert len(corps) == 2 and all(c.startswith("onbekende verhuurder ") for (c,) in corps)
-    assert query(warehouse, "SELECT DISTINCT herkomstgemeente_buiten_regio FROM raw.swev_toewijzingen WHERE "
-                            "toewijzing_id IN ('PD-C002', 'PD-X002')") == [("onbekend buiten de regio",)]
-    rejected = query(warehouse, "SELECT reden FROM audit.bestanden_actueel WHERE status = 'afgewezen' ORDER BY pad")
+    assert query(
+        warehouse,
+        "SELECT DISTINCT herkomstgemeente_buiten_regio FROM raw.swev_toewijzingen WHERE "
+        "toewijzing_id IN ('PD-C002', 'PD-X002')",
+    ) == [("onbekend buiten de regio",)]
+    rejected = query(
+        warehouse, "SELECT reden FROM audit.bestanden_actueel WHERE status = 'afgewezen' ORDER BY pad"
+    )
     assert any("headers seen:" in r and "<tekst van" in r for (r,) in rejected), rejected

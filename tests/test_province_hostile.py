@@ -41,23 +41,54 @@ def copies(tmp_path_factory):
     base = tmp_path_factory.mktemp("kopieen")
     env = _clean_env()
     for regio in ("amersfoort", "voorbeeld"):
-        subprocess.run([FAIRSHARE, "sample", "--regio", regio, "--years", "2", "--out", str(base / regio / "landing")],
-                       env=env, check=True, capture_output=True)
-    runs = {name: (regio, extra) for name, regio, extra in (
-        ("amersfoort", "amersfoort", []), ("voorbeeld", "voorbeeld", []),
-        ("voorbeeld-april", "voorbeeld", ["--peildatum", "2026-04-01"]))}
-    procs = {name: subprocess.Popen(
-        [FAIRSHARE, "run", "--regio", regio, "--demo", "-q", "--landing", str(base / regio / "landing"),
-         "--warehouse", str(base / name / "warehouse" / "fairshare.duckdb"), "--reports", str(base / name / "reports"),
-         *extra], env=env, cwd=base, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        for name, (regio, extra) in runs.items()}
+        subprocess.run(
+            [FAIRSHARE, "sample", "--regio", regio, "--years", "2", "--out", str(base / regio / "landing")],
+            env=env,
+            check=True,
+            capture_output=True,
+        )
+    runs = {
+        name: (regio, extra)
+        for name, regio, extra in (
+            ("amersfoort", "amersfoort", []),
+            ("voorbeeld", "voorbeeld", []),
+            ("voorbeeld-april", "voorbeeld", ["--peildatum", "2026-04-01"]),
+        )
+    }
+    procs = {
+        name: subprocess.Popen(
+            [
+                FAIRSHARE,
+                "run",
+                "--regio",
+                regio,
+                "--demo",
+                "-q",
+                "--landing",
+                str(base / regio / "landing"),
+                "--warehouse",
+                str(base / name / "warehouse" / "fairshare.duckdb"),
+                "--reports",
+                str(base / name / "reports"),
+                *extra,
+            ],
+            env=env,
+            cwd=base,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for name, (regio, extra) in runs.items()
+    }
     for name, proc in procs.items():
         out, err = proc.communicate(timeout=1500)
         assert proc.returncode == 0, (name, out[-2000:], err[-2000:])
     # A file of another region's register on the province host: names, BSNs, dates of birth.
     secret = base / "elders" / "urgentie"
     secret.mkdir(parents=True)
-    (secret / "register.csv").write_text(f"Naam;BSN;Geboortedatum\n{NAAM};{BSN};{GEBOORTE}\n", encoding="utf-8")
+    (secret / "register.csv").write_text(
+        f"Naam;BSN;Geboortedatum\n{NAAM};{BSN};{GEBOORTE}\n", encoding="utf-8"
+    )
     (secret / f"aanvraag_{NAAM.replace(' ', '_')}_{BSN}.pdf").write_bytes(b"%PDF-1.4\n")
     return base, {name: base / name / "serving" / "fairshare.duckdb" for name in runs}
 
@@ -66,10 +97,13 @@ def copies(tmp_path_factory):
 def postgres():
     """A private PostgreSQL cluster that authenticates every role but the admin with SCRAM over TCP, and logs
     every statement (and pg_stat_statements), so a password sent in clear would be seen."""
-    hba = ("local all all trust\nhost all postgres 127.0.0.1/32 trust\n"
-           "host all all 127.0.0.1/32 scram-sha-256\n")
-    options = ("-c log_statement=all -c shared_preload_libraries=pg_stat_statements "
-               "-c password_encryption=scram-sha-256")
+    hba = (
+        "local all all trust\nhost all postgres 127.0.0.1/32 trust\nhost all all 127.0.0.1/32 scram-sha-256\n"
+    )
+    options = (
+        "-c log_statement=all -c shared_preload_libraries=pg_stat_statements "
+        "-c password_encryption=scram-sha-256"
+    )
     with postgres_cluster("fairshare-pg-scram-", hba=hba, options=options) as (admin, port, log):
         with psycopg.connect(admin, autocommit=True) as pg:
             pg.execute("CREATE EXTENSION pg_stat_statements")
@@ -89,16 +123,27 @@ def _province(out: Path, sources: dict[str, Path], dsn: str | None = None, passw
     env = _clean_env()
     if dsn:
         env |= {"FAIRSHARE_PUBLISH_POSTGRES_DSN": dsn, "FAIRSHARE_POSTGRES_READER_PASSWORD": password}
-    return subprocess.run([FAIRSHARE, "provincie", "--out", str(out)]
-                          + [a for r, p in sources.items() for a in ("--serving", f"{r}={p}")],
-                          env=env, capture_output=True, text=True, cwd=out.parent, timeout=300)
+    return subprocess.run(
+        [FAIRSHARE, "provincie", "--out", str(out)]
+        + [a for r, p in sources.items() for a in ("--serving", f"{r}={p}")],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=out.parent,
+        timeout=300,
+    )
 
 
 def _tables(province: Path) -> dict[str, list]:
     """Every table of schema provincie, rows sorted; `publicatie` only holds the time of this publication."""
     with duckdb.connect(str(province), read_only=True) as conn:
-        names = [t for (t,) in conn.execute("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'provincie' "
-                                            "AND table_name <> 'publicatie' ORDER BY 1").fetchall()]
+        names = [
+            t
+            for (t,) in conn.execute(
+                "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'provincie' "
+                "AND table_name <> 'publicatie' ORDER BY 1"
+            ).fetchall()
+        ]
         return {t: sorted(conn.execute(f"SELECT * FROM provincie.{t}").fetchall(), key=repr) for t in names}
 
 
@@ -118,34 +163,43 @@ def undisturbed(copies):
 
 # ---- hostile copies: each made from a real published copy ------------------------------------------------------
 
+
 def _read_text_view(conn: duckdb.DuckDBPyConnection, secret: Path) -> None:
     """The issue's case: `referentie.regio` a view over read_text of another region's raw register."""
     conn.execute("DROP TABLE referentie.regio")
-    conn.execute("CREATE VIEW referentie.regio AS SELECT 'voorbeeld' AS regio_code, content AS regio_naam, "
-                 "'Utrecht' AS provincie, 'x' AS bestuur, 'SCV' AS samenwerkend_label, 40.0 AS max_aandeel_urgent_pct, "
-                 f"'x' AS bron FROM read_text('{secret / 'register.csv'}')")
+    conn.execute(
+        "CREATE VIEW referentie.regio AS SELECT 'voorbeeld' AS regio_code, content AS regio_naam, "
+        "'Utrecht' AS provincie, 'x' AS bestuur, 'SCV' AS samenwerkend_label, 40.0 AS max_aandeel_urgent_pct, "
+        f"'x' AS bron FROM read_text('{secret / 'register.csv'}')"
+    )
 
 
 def _glob_view(conn: duckdb.DuckDBPyConnection, secret: Path) -> None:
     """A view listing the host's files (their names hold a name and a BSN)."""
     conn.execute("DROP TABLE referentie.regio")
-    conn.execute("CREATE VIEW referentie.regio AS SELECT 'voorbeeld' AS regio_code, string_agg(file, ' ') AS "
-                 "regio_naam, 'Utrecht' AS provincie, 'x' AS bestuur, 'SCV' AS samenwerkend_label, "
-                 f"40.0 AS max_aandeel_urgent_pct, 'x' AS bron FROM glob('{secret}/*')")
+    conn.execute(
+        "CREATE VIEW referentie.regio AS SELECT 'voorbeeld' AS regio_code, string_agg(file, ' ') AS "
+        "regio_naam, 'Utrecht' AS provincie, 'x' AS bestuur, 'SCV' AS samenwerkend_label, "
+        f"40.0 AS max_aandeel_urgent_pct, 'x' AS bron FROM glob('{secret}/*')"
+    )
 
 
 def _macro(conn: duckdb.DuckDBPyConnection, secret: Path) -> None:
     """`info.publicatie` a table macro that reads the register when called."""
     conn.execute("DROP TABLE info.publicatie")
-    conn.execute("CREATE MACRO info.publicatie() AS TABLE SELECT DATE '2026-11-01' AS peildatum, "
-                 "DATE '2026-10-31' AS data_tot, now()::TIMESTAMP AS gepubliceerd_op, content AS x "
-                 f"FROM read_text('{secret / 'register.csv'}')")
+    conn.execute(
+        "CREATE MACRO info.publicatie() AS TABLE SELECT DATE '2026-11-01' AS peildatum, "
+        "DATE '2026-10-31' AS data_tot, now()::TIMESTAMP AS gepubliceerd_op, content AS x "
+        f"FROM read_text('{secret / 'register.csv'}')"
+    )
 
 
 def _marts_view(conn: duckdb.DuckDBPyConnection, secret: Path) -> None:
     """A mart replaced by a view over the register (before: the province silently left the mart out)."""
     conn.execute("DROP TABLE marts.ingroeipad")
-    conn.execute(f"CREATE VIEW marts.ingroeipad AS SELECT content AS groep FROM read_text('{secret / 'register.csv'}')")
+    conn.execute(
+        f"CREATE VIEW marts.ingroeipad AS SELECT content AS groep FROM read_text('{secret / 'register.csv'}')"
+    )
 
 
 def _other_region(conn: duckdb.DuckDBPyConnection, secret: Path) -> None:
@@ -159,10 +213,14 @@ def _wrong_types(conn: duckdb.DuckDBPyConnection, secret: Path) -> None:
     conn.execute("UPDATE info.publicatie SET peildatum = '9999-99-99'")
 
 
-HOSTILE = {"read_text_view": (_read_text_view, "view referentie.regio"), "glob_view": (_glob_view, "view referentie.regio"),
-           "macro": (_macro, "macro info.publicatie"), "marts_view": (_marts_view, "view marts.ingroeipad"),
-           "other_region": (_other_region, "holds region 'amersfoort', not 'voorbeeld'"),
-           "wrong_types": (_wrong_types, "lacks peildatum DATE in info.publicatie")}
+HOSTILE = {
+    "read_text_view": (_read_text_view, "view referentie.regio"),
+    "glob_view": (_glob_view, "view referentie.regio"),
+    "macro": (_macro, "macro info.publicatie"),
+    "marts_view": (_marts_view, "view marts.ingroeipad"),
+    "other_region": (_other_region, "holds region 'amersfoort', not 'voorbeeld'"),
+    "wrong_types": (_wrong_types, "lacks peildatum DATE in info.publicatie"),
+}
 
 
 def _hostile_copy(copies, case: str, folder: Path) -> Path:
@@ -177,11 +235,18 @@ def _hostile_copy(copies, case: str, folder: Path) -> Path:
 
 def _assert_leaks_nothing(*texts: str) -> None:
     for text in texts:
-        assert BSN not in text and NAAM not in text and NAAM.replace(" ", "_") not in text and GEBOORTE not in text
+        assert (
+            BSN not in text
+            and NAAM not in text
+            and NAAM.replace(" ", "_") not in text
+            and GEBOORTE not in text
+        )
 
 
 @pytest.mark.parametrize("case", sorted(HOSTILE))
-def test_a_hostile_copy_is_refused_naming_it_and_nothing_is_written(copies, undisturbed, postgres, tmp_path, case):
+def test_a_hostile_copy_is_refused_naming_it_and_nothing_is_written(
+    copies, undisturbed, postgres, tmp_path, case
+):
     hostile = _hostile_copy(copies, case, tmp_path)
     out = tmp_path / "provincie"
     dsn = _database(postgres, f"h_{case}")
@@ -227,7 +292,9 @@ def test_the_province_connection_reads_no_file_but_the_copies_and_its_own_output
     hostile = tmp_path / "kopie.duckdb"
     shutil.copy(paths["voorbeeld"], hostile)
     with duckdb.connect(str(hostile)) as conn:
-        conn.execute(f"CREATE VIEW info.geheim AS SELECT content FROM read_text('{base / 'elders' / 'urgentie' / 'register.csv'}')")
+        conn.execute(
+            f"CREATE VIEW info.geheim AS SELECT content FROM read_text('{base / 'elders' / 'urgentie' / 'register.csv'}')"
+        )
     with attach_copies({"voorbeeld": hostile}, tmp_path / "uit.duckdb") as (conn, aliases):
         conn.execute(f"ATTACH '{tmp_path / 'uit.duckdb'}' AS uit")  # its own output it may open
         with pytest.raises(duckdb.PermissionException):
@@ -237,34 +304,47 @@ def test_the_province_connection_reads_no_file_but_the_copies_and_its_own_output
         with pytest.raises(duckdb.Error):
             conn.execute(f"ATTACH '{paths['amersfoort']}' AS ander (READ_ONLY)")
         with pytest.raises(duckdb.PermissionException):
-            conn.execute(f"SELECT * FROM read_text('{base / 'elders' / 'urgentie' / 'register.csv'}')").fetchall()
+            conn.execute(
+                f"SELECT * FROM read_text('{base / 'elders' / 'urgentie' / 'register.csv'}')"
+            ).fetchall()
         conn.execute("CREATE TABLE uit.main.t AS SELECT 1 AS x")  # and write
 
 
 # ---- a stale copy ----------------------------------------------------------------------------------------------
+
 
 def test_a_stale_copy_is_flagged_on_the_console_in_the_overview_and_in_regios(copies, undisturbed, tmp_path):
     _, paths = copies
     out = tmp_path / "provincie"
     result = _province(out, {"amersfoort": paths["amersfoort"], "voorbeeld": paths["voorbeeld-april"]})
     assert result.returncode == 0, result.stderr[-3000:]
-    assert "region 'voorbeeld'" in result.stderr and "2026-04-01" in result.stderr and "2026-11-01" in result.stderr
+    assert (
+        "region 'voorbeeld'" in result.stderr
+        and "2026-04-01" in result.stderr
+        and "2026-11-01" in result.stderr
+    )
     province = out / "fairshare_provincie.duckdb"
     with duckdb.connect(str(province), read_only=True) as conn:
-        assert conn.execute("SELECT regio_code, peildatum::VARCHAR, verouderd FROM provincie.regios ORDER BY 1"
-                            ).fetchall() == [("amersfoort", "2026-11-01", False), ("voorbeeld", "2026-04-01", True)]
-        assert conn.execute("SELECT comment FROM duckdb_columns() WHERE schema_name = 'provincie' AND "
-                            "table_name = 'regios' AND column_name = 'verouderd'").fetchone()[0]
+        assert conn.execute(
+            "SELECT regio_code, peildatum::VARCHAR, verouderd FROM provincie.regios ORDER BY 1"
+        ).fetchall() == [("amersfoort", "2026-11-01", False), ("voorbeeld", "2026-04-01", True)]
+        assert conn.execute(
+            "SELECT comment FROM duckdb_columns() WHERE schema_name = 'provincie' AND "
+            "table_name = 'regios' AND column_name = 'verouderd'"
+        ).fetchone()[0]
     page = (out / "provincie_overzicht.html").read_text(encoding="utf-8")
     assert 'id="verouderd"' in page and "Regio Voorbeeld" in page and "1 april 2026" in page
     # Healthy copies of the same peildatum: no warning anywhere.
     tables, healthy = undisturbed
     assert "verouderd" not in healthy.stderr and "stale" not in healthy.stderr
     assert [r[-1] for r in sorted(tables["regios"])] == [False, False]
-    assert 'id="verouderd"' not in (copies[0] / "ongestoord" / "provincie_overzicht.html").read_text(encoding="utf-8")
+    assert 'id="verouderd"' not in (copies[0] / "ongestoord" / "provincie_overzicht.html").read_text(
+        encoding="utf-8"
+    )
 
 
 # ---- the PostgreSQL reader role ----------------------------------------------------------------------------------
+
 
 def _scram_matches(secret: str, password: str) -> bool:
     """RFC 5802/7677: does the stored SCRAM-SHA-256 secret belong to ``password``?"""
@@ -274,8 +354,11 @@ def _scram_matches(secret: str, password: str) -> bool:
     stored_key, server_key = (base64.b64decode(k) for k in keys.split(":"))
     salted = hashlib.pbkdf2_hmac("sha256", password.encode(), base64.b64decode(salt), int(iterations))
     client_key = hmac.new(salted, b"Client Key", "sha256").digest()
-    return (method == "SCRAM-SHA-256" and hashlib.sha256(client_key).digest() == stored_key
-            and hmac.new(salted, b"Server Key", "sha256").digest() == server_key)
+    return (
+        method == "SCRAM-SHA-256"
+        and hashlib.sha256(client_key).digest() == stored_key
+        and hmac.new(salted, b"Server Key", "sha256").digest() == server_key
+    )
 
 
 def test_the_reader_logs_in_with_scram_reads_and_may_create_nothing(copies, undisturbed, postgres, tmp_path):
@@ -293,15 +376,21 @@ def test_the_reader_logs_in_with_scram_reads_and_may_create_nothing(copies, undi
     reader = f"postgresql://{READER_ROLE}:{password}@127.0.0.1:{port}/lezer"
     with psycopg.connect(reader, autocommit=True) as pg:
         assert pg.execute("SELECT count(*) FROM provincie.regios").fetchone()[0] == 2
-        for statement in ("CREATE TEMP TABLE eigen (x int)", "CREATE TABLE public.eigen (x int)",
-                          "CREATE SCHEMA eigen", "CREATE TABLE provincie.eigen (x int)"):
+        for statement in (
+            "CREATE TEMP TABLE eigen (x int)",
+            "CREATE TABLE public.eigen (x int)",
+            "CREATE SCHEMA eigen",
+            "CREATE TABLE provincie.eigen (x int)",
+        ):
             with pytest.raises(psycopg.errors.InsufficientPrivilege):
                 pg.execute(statement)
     with pytest.raises(psycopg.OperationalError, match="password authentication failed"):
         psycopg.connect(f"postgresql://{READER_ROLE}:fout@127.0.0.1:{port}/lezer").close()
 
     with psycopg.connect(admin) as pg:
-        [(secret,)] = pg.execute("SELECT rolpassword FROM pg_authid WHERE rolname = %s", [READER_ROLE]).fetchall()
+        [(secret,)] = pg.execute(
+            "SELECT rolpassword FROM pg_authid WHERE rolname = %s", [READER_ROLE]
+        ).fetchall()
         statements = [q for (q,) in pg.execute("SELECT query FROM pg_stat_statements").fetchall()]
     assert secret.startswith("SCRAM-SHA-256$4096:") and _scram_matches(secret, password)
     assert password not in log.read_text(encoding="utf-8", errors="replace")
@@ -310,13 +399,20 @@ def test_the_reader_logs_in_with_scram_reads_and_may_create_nothing(copies, undi
     assert sent and all("SCRAM-SHA-256$" in q for q in sent)
     # The other roles of the database keep what the owner gives them; only PUBLIC's implicit TEMP is gone.
     with psycopg.connect(dsn) as pg:
-        assert pg.execute("SELECT has_database_privilege(%s, current_database(), 'TEMP')",
-                          [READER_ROLE]).fetchone()[0] is False
-        assert pg.execute("SELECT has_database_privilege('postgres', current_database(), 'TEMP')").fetchone()[0]
+        assert (
+            pg.execute(
+                "SELECT has_database_privilege(%s, current_database(), 'TEMP')", [READER_ROLE]
+            ).fetchone()[0]
+            is False
+        )
+        assert pg.execute("SELECT has_database_privilege('postgres', current_database(), 'TEMP')").fetchone()[
+            0
+        ]
 
 
-def test_a_publisher_that_may_not_revoke_still_publishes_and_is_told_what_to_ask_the_owner(copies, postgres,
-                                                                                         tmp_path):
+def test_a_publisher_that_may_not_revoke_still_publishes_and_is_told_what_to_ask_the_owner(
+    copies, postgres, tmp_path
+):
     """A publishing user that is not the database's owner cannot take TEMP from PUBLIC: the publication that
     worked before still goes through, with one warning that names the SQL for the owner."""
     admin, port, _ = postgres

@@ -15,8 +15,17 @@ from fairshare.report import MARTS
 from tests.helpers import query
 
 ROOT = Path(__file__).resolve().parents[1]
-SECTIONS = ["fair-share", "ingroeipad", "compensatie", "instroom-uitstroom", "urgentie", "geschiktheid",
-            "ouderenhuisvesting", "verdeelsleutels", "correcties"]
+SECTIONS = [
+    "fair-share",
+    "ingroeipad",
+    "compensatie",
+    "instroom-uitstroom",
+    "urgentie",
+    "geschiktheid",
+    "ouderenhuisvesting",
+    "verdeelsleutels",
+    "correcties",
+]
 
 
 @pytest.fixture(scope="module")
@@ -63,16 +72,22 @@ def test_report_figures_equal_the_marts(report):
     html_path, _, warehouse, _ = report
     html = html_path.read_text(encoding="utf-8")
     for code, jaar, gehuisvest, toewijzingen in query(
-            warehouse, "SELECT gemeente_code, jaar, gehuisvest, toewijzingen FROM marts.fair_share_gemeente WHERE jaar >= 2025"):
+        warehouse,
+        "SELECT gemeente_code, jaar, gehuisvest, toewijzingen FROM marts.fair_share_gemeente WHERE jaar >= 2025",
+    ):
         attrs = f'data-gemeente="{code}" data-jaar="{jaar}"'
         assert _cell(html, attrs, "gehuisvest") == _nl(gehuisvest)
         assert _cell(html, attrs, "toewijzingen") == _nl(toewijzingen)
     for groep, jaar, gehuisvest in query(warehouse, "SELECT groep, jaar, gehuisvest FROM marts.ingroeipad"):
         assert _cell(html, f'data-groep="{groep}" data-jaar="{jaar}"', "gehuisvest") == _nl(gehuisvest)
-    for commissie, aanvragen in query(warehouse, "SELECT commissie, aanvragen FROM marts.urgentie_aanvragen WHERE jaar = 2026"):
+    for commissie, aanvragen in query(
+        warehouse, "SELECT commissie, aanvragen FROM marts.urgentie_aanvragen WHERE jaar = 2026"
+    ):
         assert _cell(html, f'data-commissie="{commissie}"', "aanvragen") == _nl(aanvragen)
-    for jaar, n in query(warehouse, "SELECT jaar, sum(toewijzingen) FROM marts.toewijzingen_geschiktheid "
-                                    "WHERE jaar >= 2022 GROUP BY 1"):
+    for jaar, n in query(
+        warehouse,
+        "SELECT jaar, sum(toewijzingen) FROM marts.toewijzingen_geschiktheid WHERE jaar >= 2022 GROUP BY 1",
+    ):
         assert _cell(html, f'data-jaar="{jaar}"', "toewijzingen") == _nl(int(n))
 
 
@@ -115,10 +130,20 @@ def test_html_has_one_gemeente_order_and_no_missing_value_markers(report):
     html = html_path.read_text(encoding="utf-8")
     assert not re.search(r"&lt;NA&gt;|<NA>|\bNaN\b|\bnan\b|-0,0\b|>-0<", html)
     assert "afspraak_2025_2026" not in re.sub(r'data-[a-z]+="[^"]*"', "", html)
-    names = [n for (n,) in query(warehouse, "SELECT gemeente_naam FROM intermediate.int_gemeenten ORDER BY 1")]
+    names = [
+        n for (n,) in query(warehouse, "SELECT gemeente_naam FROM intermediate.int_gemeenten ORDER BY 1")
+    ]
     order = [*names, "Buiten de regio", "Onbekend", "RATU"]
-    for table in ("tabel-fair-share", "tabel-compensatie", "tabel-terugkeer", "tabel-aanvragen", "tabel-doorlooptijd",
-                  "tabel-ouderen", "tabel-sociaal", "tabel-sleutels"):
+    for table in (
+        "tabel-fair-share",
+        "tabel-compensatie",
+        "tabel-terugkeer",
+        "tabel-aanvragen",
+        "tabel-doorlooptijd",
+        "tabel-ouderen",
+        "tabel-sociaal",
+        "tabel-sleutels",
+    ):
         body = html.split(f'id="{table}"')[1].split("</table>")[0]
         seen = [m for m in re.findall(r"<tr[^>]*><td>([^<]+)</td>", body) if m in order]
         assert seen, table
@@ -128,9 +153,25 @@ def test_html_has_one_gemeente_order_and_no_missing_value_markers(report):
 
 def _run(landing: Path, tmp_path: Path) -> tuple[subprocess.CompletedProcess, Path]:
     reports = tmp_path / "reports"
-    result = subprocess.run([sys.executable, "-m", "fairshare.cli", "run", "--demo", "--landing", str(landing),
-                             "--warehouse", str(tmp_path / "w.duckdb"), "--reports", str(reports)],
-                            capture_output=True, text=True, cwd=ROOT, timeout=900)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "fairshare.cli",
+            "run",
+            "--demo",
+            "--landing",
+            str(landing),
+            "--warehouse",
+            str(tmp_path / "w.duckdb"),
+            "--reports",
+            str(reports),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=900,
+    )
     return result, reports
 
 
@@ -154,7 +195,10 @@ def test_missing_committee_delivery_blocks_with_its_name(landing_copy, tmp_path)
     for p in landing_copy.glob("urgentie/leusden_2026-11-03.*"):
         p.unlink()
     html = _blocked_page(*_run(landing_copy, tmp_path))
-    assert "De urgentiecommissie van Leusden heeft geen register geleverd met extractiedatum op of na 1 november 2026." in html
+    assert (
+        "De urgentiecommissie van Leusden heeft geen register geleverd met extractiedatum op of na 1 november 2026."
+        in html
+    )
     assert "Baarn" not in html
 
 
@@ -172,10 +216,14 @@ def test_more_than_two_percent_quarantined_blocks(landing_copy, tmp_path):
     lines = path.read_bytes().splitlines()
     delimiter = b";" if lines[0].count(b";") > lines[0].count(b",") else b","
     n_bad = int(0.03 * len(lines))
-    bad = [delimiter.join([f"KAPOT-{i}".encode()] + [b""] * (lines[0].count(delimiter))) for i in range(n_bad)]
+    bad = [
+        delimiter.join([f"KAPOT-{i}".encode()] + [b""] * (lines[0].count(delimiter))) for i in range(n_bad)
+    ]
     path.write_bytes(b"\r\n".join(lines + bad) + b"\r\n")
     html = _blocked_page(*_run(landing_copy, tmp_path))
-    assert re.search(r"SWEV-toewijzingen: \d,\d% van de rijen staat in quarantaine \(ten hoogste 2,0% toegestaan\)", html)
+    assert re.search(
+        r"SWEV-toewijzingen: \d,\d% van de rijen staat in quarantaine \(ten hoogste 2,0% toegestaan\)", html
+    )
     assert "swev/toewijzingen_2026-11-03.csv:" in html
 
 

@@ -18,27 +18,44 @@ def test_sample_run_loads_every_row_but_the_bad_ones(sample_run):
     summary, landing, warehouse, result = sample_run
     assert result.returncode == 0, result.stderr[-3000:]
     assert str(warehouse.resolve()) in result.stdout
-    loaded = dict(query(warehouse, "SELECT bron, sum(rijen_geladen) FROM audit.bestanden_actueel GROUP BY bron"))
+    loaded = dict(
+        query(warehouse, "SELECT bron, sum(rijen_geladen) FROM audit.bestanden_actueel GROUP BY bron")
+    )
     quarantined = dict(query(warehouse, "SELECT bron, count(*) FROM audit.quarantaine GROUP BY bron"))
     for bron in ("swev", "urgentie", "planregister"):
         assert loaded[bron] == summary.rows[bron] - summary.bad_rows[bron], bron
         assert quarantined[bron] == summary.bad_rows[bron], bron
         assert 0 < summary.bad_rows[bron] < 0.01 * summary.rows[bron], bron
-    assert query(warehouse, "SELECT count(*) FROM audit.bestanden_actueel WHERE status <> 'geladen'") == [(0,)]
+    assert query(warehouse, "SELECT count(*) FROM audit.bestanden_actueel WHERE status <> 'geladen'") == [
+        (0,)
+    ]
     assert len(summary.files) == 4 + 4 * 9 + 4
 
 
 def test_sample_is_calibrated_to_the_documents(sample_run):
     _, _, warehouse, _ = sample_run
-    basis = {r["gemeente_code"]: int(r["toewijzingen_2024"]) for r in model.seed("basis_toewijzingen_2024.csv")}
-    per_gemeente = dict(query(warehouse, "SELECT gemeente, count(*) FROM raw.swev_toewijzingen_actueel "
-                                         "WHERE year(toewijzingsdatum) = 2024 GROUP BY 1"))
+    basis = {
+        r["gemeente_code"]: int(r["toewijzingen_2024"]) for r in model.seed("basis_toewijzingen_2024.csv")
+    }
+    per_gemeente = dict(
+        query(
+            warehouse,
+            "SELECT gemeente, count(*) FROM raw.swev_toewijzingen_actueel "
+            "WHERE year(toewijzingsdatum) = 2024 GROUP BY 1",
+        )
+    )
     assert {g: per_gemeente[g] for g in basis} == basis
     funnel = {r["stap"]: int(r["aantal"]) for r in model.seed("geschiktheid_referentie.csv")}
     in_scope = tuple(basis)
-    assert query(warehouse, f"SELECT count(*) FROM raw.swev_toewijzingen_actueel WHERE year(toewijzingsdatum) "
-                            f"BETWEEN 2022 AND 2024 AND gemeente IN {in_scope}") == [(funnel["toewijzingen"],)]
-    assert query(warehouse, "SELECT count(*) FROM raw.swev_toewijzingen_actueel WHERE gemeente = 'GM0203'")[0][0] > 0
+    assert query(
+        warehouse,
+        f"SELECT count(*) FROM raw.swev_toewijzingen_actueel WHERE year(toewijzingsdatum) "
+        f"BETWEEN 2022 AND 2024 AND gemeente IN {in_scope}",
+    ) == [(funnel["toewijzingen"],)]
+    assert (
+        query(warehouse, "SELECT count(*) FROM raw.swev_toewijzingen_actueel WHERE gemeente = 'GM0203'")[0][0]
+        > 0
+    )
 
 
 def test_sample_is_messy_like_real_exports(sample_run, config):
@@ -63,8 +80,12 @@ def test_sample_is_messy_like_real_exports(sample_run, config):
             assert len(seen[(bron, col.name)]) >= want, (bron, col.name, seen[(bron, col.name)])
     suffixes = {p.suffix for p in landing.rglob("*.*")}
     assert suffixes == {".xlsx", ".csv"}
-    assert query(warehouse, "SELECT count(*) FROM audit.bestanden WHERE totaalrijen_overgeslagen > 0")[0][0] > 0
-    assert query(warehouse, "SELECT count(*) FROM audit.bestanden WHERE len(kolommen_verwijderd) > 0")[0][0] > 0
+    assert (
+        query(warehouse, "SELECT count(*) FROM audit.bestanden WHERE totaalrijen_overgeslagen > 0")[0][0] > 0
+    )
+    assert (
+        query(warehouse, "SELECT count(*) FROM audit.bestanden WHERE len(kolommen_verwijderd) > 0")[0][0] > 0
+    )
     styles = set()
     for p in landing.rglob("*.csv"):
         raw = p.read_bytes()
@@ -77,15 +98,28 @@ def test_sample_is_messy_like_real_exports(sample_run, config):
         styles.add(";" if header.count(b";") > header.count(b",") else ",")
     assert {"utf-8", "cp1252", ";", ","} <= styles
     kinds = {r[0] for r in query(warehouse, "SELECT DISTINCT kolom FROM audit.quarantaine")}
-    assert {"toewijzingsdatum", "netto_huur", "aantal_kamers", "toewijzing_id", "gemeente", "besluitdatum",
-            "afwijzingsgrond", "besluit", "registratie_id", "urgentiecategorie"} <= kinds
+    assert {
+        "toewijzingsdatum",
+        "netto_huur",
+        "aantal_kamers",
+        "toewijzing_id",
+        "gemeente",
+        "besluitdatum",
+        "afwijzingsgrond",
+        "besluit",
+        "registratie_id",
+        "urgentiecategorie",
+    } <= kinds
 
 
 def test_sample_has_corrections_in_later_deliveries(sample_run):
     _, _, warehouse, _ = sample_run
-    changed = query(warehouse, """
+    changed = query(
+        warehouse,
+        """
         SELECT count(*) FROM (SELECT toewijzing_id FROM raw.swev_toewijzingen
-        GROUP BY toewijzing_id HAVING count(DISTINCT (subcategorie, herkomstgemeente)) > 1)""")[0][0]
+        GROUP BY toewijzing_id HAVING count(DISTINCT (subcategorie, herkomstgemeente)) > 1)""",
+    )[0][0]
     assert changed > 0
 
 
@@ -93,7 +127,9 @@ def test_same_seed_same_files(tmp_path):
     a = write_sample(tmp_path / "a", seed=7)
     b = write_sample(tmp_path / "b", seed=7)
     c = write_sample(tmp_path / "c", seed=8)
-    assert [p.relative_to(tmp_path / "a") for p in a.files] == [p.relative_to(tmp_path / "b") for p in b.files]
+    assert [p.relative_to(tmp_path / "a") for p in a.files] == [
+        p.relative_to(tmp_path / "b") for p in b.files
+    ]
 
     def content(root, files):
         return [[s.cells.to_numpy().tolist() for s in read_sheets(p)] for p in files]

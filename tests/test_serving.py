@@ -28,8 +28,12 @@ def sample(sample_run):
 
 def _counts(path: Path, schema: str = "marts") -> dict[str, int]:
     with duckdb.connect(str(path), read_only=True) as conn:
-        tables = [t for (t,) in conn.execute("SELECT table_name FROM duckdb_tables() WHERE schema_name = ?",
-                                             [schema]).fetchall()]
+        tables = [
+            t
+            for (t,) in conn.execute(
+                "SELECT table_name FROM duckdb_tables() WHERE schema_name = ?", [schema]
+            ).fetchall()
+        ]
         return {t: conn.execute(f"SELECT count(*) FROM {schema}.{t}").fetchone()[0] for t in tables}
 
 
@@ -39,9 +43,16 @@ def test_published_copy_holds_every_mart_and_the_reference_tables(sample):
     assert _counts(served) == _counts(warehouse) and len(_counts(served)) == 14
     assert set(_counts(served, "referentie")) >= {"gemeenten", "opgaven", "huurgrenzen", "inwoners"}
     with duckdb.connect(str(served), read_only=True) as conn:
-        assert conn.execute("SELECT count(*) FROM information_schema.schemata WHERE schema_name IN "
-                            "('raw', 'audit', 'staging', 'intermediate')").fetchone()[0] == 0
-        assert conn.execute("SELECT comment FROM duckdb_tables() WHERE table_name = 'fair_share'").fetchone()[0]
+        assert (
+            conn.execute(
+                "SELECT count(*) FROM information_schema.schemata WHERE schema_name IN "
+                "('raw', 'audit', 'staging', 'intermediate')"
+            ).fetchone()[0]
+            == 0
+        )
+        assert conn.execute("SELECT comment FROM duckdb_tables() WHERE table_name = 'fair_share'").fetchone()[
+            0
+        ]
 
 
 @pytest.fixture(scope="module")
@@ -57,14 +68,19 @@ def test_duckdb_15_reads_every_mart_even_after_a_rename(sample, duckdb_15, tmp_p
     _, warehouse, served = sample
     renamed = tmp_path / "kopie voor metabase.duckdb"
     shutil.copy(served, renamed)
-    script = ("import duckdb, json, sys; c = duckdb.connect(sys.argv[1], read_only=True); "
-              "assert duckdb.__version__.startswith('1.5'), duckdb.__version__; "
-              "t = [r[0] for r in c.execute(\"select table_name from duckdb_tables() where schema_name='marts'\").fetchall()]; "
-              "print(json.dumps({x: c.execute(f'select count(*) from marts.{x}').fetchone()[0] for x in t})); "
-              "assert c.execute('select count(*) from info.tabellen').fetchone()[0] > 0")
-    result = subprocess.run([str(duckdb_15), "-c", script, str(renamed)], capture_output=True, text=True, timeout=120)
+    script = (
+        "import duckdb, json, sys; c = duckdb.connect(sys.argv[1], read_only=True); "
+        "assert duckdb.__version__.startswith('1.5'), duckdb.__version__; "
+        "t = [r[0] for r in c.execute(\"select table_name from duckdb_tables() where schema_name='marts'\").fetchall()]; "
+        "print(json.dumps({x: c.execute(f'select count(*) from marts.{x}').fetchone()[0] for x in t})); "
+        "assert c.execute('select count(*) from info.tabellen').fetchone()[0] > 0"
+    )
+    result = subprocess.run(
+        [str(duckdb_15), "-c", script, str(renamed)], capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 0, result.stderr
     import json
+
     assert json.loads(result.stdout) == _counts(warehouse)
 
 
@@ -84,7 +100,10 @@ def test_open_reader_keeps_its_view_and_does_not_block_publishing(sample, tmp_pa
         publish_duckdb(changed, target)  # must not wait for the reader
         assert time.perf_counter() - started < 30
         assert reader.execute("SELECT count(*) FROM marts.fair_share_gemeente").fetchone()[0] == before
-        assert reader.execute("SELECT count(*) FROM marts.fair_share").fetchone()[0] == _counts(warehouse)["fair_share"]
+        assert (
+            reader.execute("SELECT count(*) FROM marts.fair_share").fetchone()[0]
+            == _counts(warehouse)["fair_share"]
+        )
     finally:
         reader.close()
     assert _counts(target)["fair_share_gemeente"] < before
@@ -97,12 +116,32 @@ def test_reader_holding_the_published_file_does_not_block_a_pipeline_run(sample,
     shutil.copytree(landing, target_landing)
     warehouse = tmp_path / "warehouse" / "fairshare.duckdb"
     serving = tmp_path / "serving" / "fairshare.duckdb"
-    run = [sys.executable, "-m", "fairshare.cli", "run", "--demo", "--landing", str(target_landing), "--warehouse",
-           str(warehouse), "--reports", str(tmp_path / "reports")]
+    run = [
+        sys.executable,
+        "-m",
+        "fairshare.cli",
+        "run",
+        "--demo",
+        "--landing",
+        str(target_landing),
+        "--warehouse",
+        str(warehouse),
+        "--reports",
+        str(tmp_path / "reports"),
+    ]
     assert subprocess.run(run, capture_output=True, cwd=ROOT, timeout=900).returncode == 0
-    holder = subprocess.Popen([sys.executable, "-c", "import duckdb, sys, time; c = duckdb.connect(sys.argv[1], "
-                               "read_only=True); c.execute('select count(*) from marts.fair_share').fetchall(); "
-                               "print('open', flush=True); time.sleep(600)", str(serving)], stdout=subprocess.PIPE, text=True)
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import duckdb, sys, time; c = duckdb.connect(sys.argv[1], "
+            "read_only=True); c.execute('select count(*) from marts.fair_share').fetchall(); "
+            "print('open', flush=True); time.sleep(600)",
+            str(serving),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout.readline().strip() == "open"
         result = subprocess.run(run, capture_output=True, text=True, cwd=ROOT, timeout=900)
@@ -126,18 +165,28 @@ def test_postgres_publication_and_a_read_only_role(sample, postgres):
     _, warehouse, _ = sample
     dsn, port = postgres
     published = publish_postgres(warehouse, dsn, reader_password="alleen-lezen")
-    assert {k.split(".")[1]: v for k, v in published.tables.items() if k.startswith("marts.")} == _counts(warehouse)
+    assert {k.split(".")[1]: v for k, v in published.tables.items() if k.startswith("marts.")} == _counts(
+        warehouse
+    )
     with psycopg.connect(dsn, autocommit=True) as admin:
         admin.execute("CREATE TABLE public.geheim (x int)")
         admin.execute("INSERT INTO public.geheim VALUES (1)")
     reader_dsn = f"postgresql://{READER_ROLE}:alleen-lezen@127.0.0.1:{port}/postgres"
     with psycopg.connect(reader_dsn, autocommit=True) as reader:
-        assert reader.execute("SELECT count(*) FROM marts.fair_share").fetchone()[0] == _counts(warehouse)["fair_share"]
+        assert (
+            reader.execute("SELECT count(*) FROM marts.fair_share").fetchone()[0]
+            == _counts(warehouse)["fair_share"]
+        )
         assert reader.execute("SELECT count(*) FROM referentie.gemeenten").fetchone()[0] == 9
-        for statement in ("INSERT INTO marts.ingroeipad (jaar) VALUES (2099)", "UPDATE marts.ingroeipad SET jaar = 1",
-                          "DELETE FROM marts.ingroeipad", "CREATE TABLE marts.eigen (x int)",
-                          "CREATE TABLE public.eigen (x int)", "SELECT * FROM public.geheim",
-                          "DROP TABLE marts.fair_share"):
+        for statement in (
+            "INSERT INTO marts.ingroeipad (jaar) VALUES (2099)",
+            "UPDATE marts.ingroeipad SET jaar = 1",
+            "DELETE FROM marts.ingroeipad",
+            "CREATE TABLE marts.eigen (x int)",
+            "CREATE TABLE public.eigen (x int)",
+            "SELECT * FROM public.geheim",
+            "DROP TABLE marts.fair_share",
+        ):
             with pytest.raises(psycopg.errors.InsufficientPrivilege):
                 reader.execute(statement)
 
@@ -161,7 +210,10 @@ def test_second_publication_leaves_an_open_reader_consistent(sample, postgres, t
         assert done.wait(60), "publication waited for the open reader"
         # Still the old, consistent view: both tables as before the second publication.
         assert reader.execute("SELECT count(*) FROM marts.fair_share").fetchone()[0] == full["fair_share"]
-        assert reader.execute("SELECT count(*) FROM marts.fair_share_gemeente").fetchone()[0] == full["fair_share_gemeente"]
+        assert (
+            reader.execute("SELECT count(*) FROM marts.fair_share_gemeente").fetchone()[0]
+            == full["fair_share_gemeente"]
+        )
         reader.rollback()
         assert reader.execute("SELECT count(*) FROM marts.fair_share").fetchone()[0] < full["fair_share"]
     worker.join()
@@ -171,7 +223,9 @@ def test_every_published_column_is_described(sample, postgres):
     """info.kolommen in the published copy and COMMENT ON in PostgreSQL: marts, reference tables, history."""
     _, warehouse, served = sample
     with duckdb.connect(str(served), read_only=True) as conn:
-        rows = conn.execute("SELECT schema_name, table_name, column_name, comment FROM info.kolommen").fetchall()
+        rows = conn.execute(
+            "SELECT schema_name, table_name, column_name, comment FROM info.kolommen"
+        ).fetchall()
     assert {s for s, *_ in rows} == {"marts", "referentie", "historie"}
     assert len(rows) > 150
     assert [r for r in rows if not r[3]] == []
@@ -183,6 +237,8 @@ def test_every_published_column_is_described(sample, postgres):
             WHERE c.table_schema IN ('marts', 'referentie', 'historie')
               AND col_description(format('%I.%I', c.table_schema, c.table_name)::regclass, c.ordinal_position) IS NULL
         """).fetchall()
-        described = pg.execute("SELECT count(*) FROM information_schema.columns WHERE table_schema = 'marts'").fetchone()
+        described = pg.execute(
+            "SELECT count(*) FROM information_schema.columns WHERE table_schema = 'marts'"
+        ).fetchone()
         table = pg.execute("SELECT obj_description('marts.fair_share'::regclass)").fetchone()[0]
     assert missing == [] and described[0] > 100 and table

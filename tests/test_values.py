@@ -20,8 +20,18 @@ from ingest.values import (
 from tests.helpers import KEY, load_all, query, swev_row, write_csv, write_xlsx
 
 
-@pytest.mark.parametrize("text", ["02-03-2025", "2-3-2025", "02/03/2025", "2025-03-02", "02-03-2025 13:45",
-                                  "2025-03-02 00:00:00", " 02-03-2025\xa0"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "02-03-2025",
+        "2-3-2025",
+        "02/03/2025",
+        "2025-03-02",
+        "02-03-2025 13:45",
+        "2025-03-02 00:00:00",
+        " 02-03-2025\xa0",
+    ],
+)
 def test_date_strings_are_day_first(text):
     assert parse_date(text) == (dt.date(2025, 3, 2), None)
 
@@ -37,9 +47,19 @@ def test_bad_dates_are_reported(text):
     assert value is None and text not in err and err.startswith("<") and "tekens>" in err  # reduced (privacy)
 
 
-@pytest.mark.parametrize("text,expected", [("652,30", 652.30), ("€ 652,30", 652.30), ("652.30", 652.30),
-                                           ("1.052,30", 1052.30), ("1052.3", 1052.3), ("€652", 652.0),
-                                           (652.3, 652.3), (700, 700.0)])
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("652,30", 652.30),
+        ("€ 652,30", 652.30),
+        ("652.30", 652.30),
+        ("1.052,30", 1052.30),
+        ("1052.3", 1052.3),
+        ("€652", 652.0),
+        (652.3, 652.3),
+        (700, 700.0),
+    ],
+)
 def test_amounts(text, expected):
     assert parse_amount(text) == (pytest.approx(expected), None)
 
@@ -49,8 +69,10 @@ def test_bad_amounts(text):
     assert parse_amount(text)[0] is None
 
 
-@pytest.mark.parametrize("text,expected", [("1.130", 1130), ("1130", 1130), (1130.0, 1130), (7, 7), ("1.000.000", 1000000),
-                                           ("12", 12), ("3,0", 3)])
+@pytest.mark.parametrize(
+    "text,expected",
+    [("1.130", 1130), ("1130", 1130), (1130.0, 1130), (7, 7), ("1.000.000", 1000000), ("12", 12), ("3,0", 3)],
+)
 def test_counts(text, expected):
     assert parse_count(text) == (expected, None)
 
@@ -63,7 +85,17 @@ def test_counts_with_a_fraction_are_bad(text):
 
 def test_age_bands():
     assert [leeftijdsklasse(a) for a in (16, 20, 21, 22, 23, 54, 55, 74, 75, 110)] == [
-        "<21", "<21", "21-22", "21-22", "23-54", "23-54", "55-74", "55-74", "75+", "75+"]
+        "<21",
+        "<21",
+        "21-22",
+        "21-22",
+        "23-54",
+        "23-54",
+        "55-74",
+        "55-74",
+        "75+",
+        "75+",
+    ]
 
 
 def test_postcode_is_cut_to_pc4():
@@ -90,18 +122,35 @@ def _vocab():
 def test_every_swev_vocabulary_value_maps_to_its_code(landing, warehouse):
     """Every accepted spelling of label and toewijzingsroute, in a real csv (cp1252)."""
     voc = _vocab()
-    pairs = [("label", code, v) for code, vals in voc["label"]["values"].items() for v in vals] + \
-            [("toewijzingsroute", code, v) for code, vals in voc["toewijzingsroute"]["values"].items() for v in vals] + \
-            [("toewijzingsroute", "overig", "Wisselwoning"), ("toewijzingsroute", "regulier", "")]
-    header = ["Toewijzingsnummer", "Corporatie", "Gemeente", "Toewijzingsdatum", "Netto huur", "Aantal kamers",
-              "Label", "Toewijzingsroute"]
+    pairs = (
+        [("label", code, v) for code, vals in voc["label"]["values"].items() for v in vals]
+        + [
+            ("toewijzingsroute", code, v)
+            for code, vals in voc["toewijzingsroute"]["values"].items()
+            for v in vals
+        ]
+        + [("toewijzingsroute", "overig", "Wisselwoning"), ("toewijzingsroute", "regulier", "")]
+    )
+    header = [
+        "Toewijzingsnummer",
+        "Corporatie",
+        "Gemeente",
+        "Toewijzingsdatum",
+        "Netto huur",
+        "Aantal kamers",
+        "Label",
+        "Toewijzingsroute",
+    ]
     rows = []
     for i, (col, _code, value) in enumerate(pairs):
         label, route = (value, "Regulier") if col == "label" else ("Geen", value)
         rows.append([f"V{i}", "Portaal", "Baarn", "01-02-2025", "612,50", "2", label, route])
     write_csv(landing / "swev" / "toewijzingen_2025-04-02.csv", header, rows, encoding="cp1252")
     load_all(landing, warehouse)
-    got = {r[0]: (r[1], r[2]) for r in query(warehouse, "SELECT toewijzing_id, label, toewijzingsroute FROM raw.swev_toewijzingen")}
+    got = {
+        r[0]: (r[1], r[2])
+        for r in query(warehouse, "SELECT toewijzing_id, label, toewijzingsroute FROM raw.swev_toewijzingen")
+    }
     assert len(got) == len(pairs)
     for i, (col, code, value) in enumerate(pairs):
         assert got[f"V{i}"][0 if col == "label" else 1] == code, (col, value)
@@ -109,14 +158,29 @@ def test_every_swev_vocabulary_value_maps_to_its_code(landing, warehouse):
 
 def test_every_register_vocabulary_value_maps_to_its_code(landing, warehouse):
     voc = _vocab()
-    header = ["Registratienummer", "Aanvraagdatum", "Besluitdatum", "Besluit", "Afwijzingsgrond", "Urgentiecategorie"]
+    header = [
+        "Registratienummer",
+        "Aanvraagdatum",
+        "Besluitdatum",
+        "Besluit",
+        "Afwijzingsgrond",
+        "Urgentiecategorie",
+    ]
     rows, expect = [], {}
     for code, vals in voc["besluit"]["values"].items():
         for v in vals:
             rid = f"B{len(rows)}"
             decided = code in ("toegekend", "afgewezen", "ingetrokken")
-            rows.append([rid, "01-02-2025", "15-02-2025" if decided else "", v,
-                         "Inkomen te hoog" if code == "afgewezen" else "", "Medisch" if code == "toegekend" else ""])
+            rows.append(
+                [
+                    rid,
+                    "01-02-2025",
+                    "15-02-2025" if decided else "",
+                    v,
+                    "Inkomen te hoog" if code == "afgewezen" else "",
+                    "Medisch" if code == "toegekend" else "",
+                ]
+            )
             expect[rid] = ("besluit", code)
     for code, vals in voc["afwijzingsgrond"]["values"].items():
         for v in [*vals, "Aanvrager woont in een kasteel"] if code == "overig" else vals:
@@ -125,32 +189,63 @@ def test_every_register_vocabulary_value_maps_to_its_code(landing, warehouse):
             expect[rid] = ("afwijzingsgrond", code)
     write_xlsx(landing / "urgentie" / "baarn_2025-04-02.xlsx", header, rows)
     load_all(landing, warehouse)
-    got = {r[0]: {"besluit": r[1], "afwijzingsgrond": r[2]} for r in
-           query(warehouse, "SELECT registratie_id, besluit, afwijzingsgrond FROM raw.urgentie_registraties")}
+    got = {
+        r[0]: {"besluit": r[1], "afwijzingsgrond": r[2]}
+        for r in query(
+            warehouse, "SELECT registratie_id, besluit, afwijzingsgrond FROM raw.urgentie_registraties"
+        )
+    }
     assert len(got) == len(rows)
     for rid, (col, code) in expect.items():
         assert got[rid][col] == code, (rid, col)
     # Free text is mapped to a code and never stored (it can hold personal details).
-    assert not query(warehouse, "SELECT 1 FROM raw.urgentie_registraties WHERE afwijzingsgrond LIKE '%kasteel%'")
+    assert not query(
+        warehouse, "SELECT 1 FROM raw.urgentie_registraties WHERE afwijzingsgrond LIKE '%kasteel%'"
+    )
 
 
 CATEGORY_CASES = [
     # (urgentiecategorie cell, subcategorie cell, expected category, expected subcategory)
-    *[(v, "", "mantelzorg", None) for v in ["Mantelzorg", "Mantelzorger", "Mantelzorgverlener", "Mantelzorgontvanger",
-                                            "Mantelzorgers en -ontvangers"]],
-    *[(v, "", "medisch", None) for v in ["Medisch", "Medische urgentie", "Beperking",
-                                         "Lichamelijke, verstandelijke of zintuiglijke beperking"]],
+    *[
+        (v, "", "mantelzorg", None)
+        for v in [
+            "Mantelzorg",
+            "Mantelzorger",
+            "Mantelzorgverlener",
+            "Mantelzorgontvanger",
+            "Mantelzorgers en -ontvangers",
+        ]
+    ],
+    *[
+        (v, "", "medisch", None)
+        for v in [
+            "Medisch",
+            "Medische urgentie",
+            "Beperking",
+            "Lichamelijke, verstandelijke of zintuiglijke beperking",
+        ]
+    ],
     *[(v, "", "uitstroom", "mo") for v in ["Uitstroom MO", "Maatschappelijke opvang", "MO"]],
     *[(v, "", "uitstroom", "bw") for v in ["Uitstroom BW", "Beschermd wonen", "BW"]],
     *[(v, "", "uitstroom", "vo") for v in ["Vrouwenopvang", "Uitstroom vrouwenopvang", "Mensenhandel"]],
     *[(v, "", "uitstroom", "ggz") for v in ["Klinische GGZ", "Uitstroom GGZ"]],
     *[(v, "", "uitstroom", "jeugd") for v in ["Jeugdzorg", "Jeugdzorg met verblijf", "Uitstroom jeugdzorg"]],
     *[(v, "", "uitstroom", "detentie") for v in ["Detentie", "Jeugddetentie", "Forensische zorg"]],
-    *[(v, "", "uitstap_sekswerk", None) for v in ["Uitstap sekswerk", "Uitstappende sekswerkers",
-                                                  "Stoppen met sekswerk", "DUUP"]],
+    *[
+        (v, "", "uitstap_sekswerk", None)
+        for v in ["Uitstap sekswerk", "Uitstappende sekswerkers", "Stoppen met sekswerk", "DUUP"]
+    ],
     *[(v, "", "begeleid_wonen", None) for v in ["Begeleid wonen", "Uitstroom begeleid wonen"]],
-    *[(v, "", "lokaal", None) for v in ["Financiële urgentie", "Vitale beroepen", "Stadsvernieuwing",
-                                        "Herstructurering", "Sociaal-medisch"]],
+    *[
+        (v, "", "lokaal", None)
+        for v in [
+            "Financiële urgentie",
+            "Vitale beroepen",
+            "Stadsvernieuwing",
+            "Herstructurering",
+            "Sociaal-medisch",
+        ]
+    ],
     ("Uitstroom instelling", "", "uitstroom", "onbekend"),
     ("Uitstroom", "", "uitstroom", "onbekend"),
     ("Uitstroom instelling", "Beschermd wonen", "uitstroom", "bw"),
@@ -162,71 +257,163 @@ CATEGORY_CASES = [
 
 
 def test_urgency_categories_one_or_two_columns(landing, warehouse):
-    header = ["Toewijzingsnummer", "Corporatie", "Gemeente", "Toewijzingsdatum", "Netto huur", "Aantal kamers",
-              "Urgentiecategorie", "Subcategorie"]
+    header = [
+        "Toewijzingsnummer",
+        "Corporatie",
+        "Gemeente",
+        "Toewijzingsdatum",
+        "Netto huur",
+        "Aantal kamers",
+        "Urgentiecategorie",
+        "Subcategorie",
+    ]
     rows = [swev_row(i) + [c, s] for i, (c, s, _, _) in enumerate(CATEGORY_CASES)]
     write_xlsx(landing / "swev" / "toewijzingen_2025-04-02.xlsx", header, rows)
     load_all(landing, warehouse)
-    got = {r[0]: (r[1], r[2]) for r in query(
-        warehouse, "SELECT toewijzing_id, urgentiecategorie, subcategorie FROM raw.swev_toewijzingen")}
+    got = {
+        r[0]: (r[1], r[2])
+        for r in query(
+            warehouse, "SELECT toewijzing_id, urgentiecategorie, subcategorie FROM raw.swev_toewijzingen"
+        )
+    }
     for i, (c, s, cat, sub) in enumerate(CATEGORY_CASES):
         assert got[f"T{i:04d}"] == (cat, sub), (c, s)
 
 
 def test_gemeente_by_code_name_and_woonplaats(landing, warehouse):
-    spellings = {"GM0307": "GM0307", "0307": "GM0307", "307": "GM0307", "Amersfoort": "GM0307",
-                 "Gemeente Amersfoort": "GM0307", "AMERSFOORT": "GM0307", "Hoogland": "GM0307",
-                 "Soesterberg": "GM0342", "Hoevelaken": "GM0267", "Spakenburg": "GM0313",
-                 "Lage Vuursche": "GM0308", "Achterveld": "GM0327", "Barneveld": "GM0203", "Voorthuizen": "GM0203",
-                 " eemnes ": "GM0317", "Woudenberg": "GM0351"}
-    header = ["Toewijzingsnummer", "Corporatie", "Woonplaats", "Toewijzingsdatum", "Netto huur", "Aantal kamers",
-              "Gemeente van herkomst"]
-    herkomst = {"Soest": ("GM0342", None), "onbekend": ("onbekend", None), "": ("onbekend", None),
-                "Unknown": ("onbekend", None), "Utrecht": ("buiten_regio", "Utrecht"),
-                "Barneveld": ("GM0203", None), "Zwolle": ("buiten_regio", "Zwolle")}
-    rows = [swev_row(i, gemeente=g) + [h] for i, (g, h) in
-            enumerate(zip(spellings, list(herkomst) * 3, strict=False))]
+    spellings = {
+        "GM0307": "GM0307",
+        "0307": "GM0307",
+        "307": "GM0307",
+        "Amersfoort": "GM0307",
+        "Gemeente Amersfoort": "GM0307",
+        "AMERSFOORT": "GM0307",
+        "Hoogland": "GM0307",
+        "Soesterberg": "GM0342",
+        "Hoevelaken": "GM0267",
+        "Spakenburg": "GM0313",
+        "Lage Vuursche": "GM0308",
+        "Achterveld": "GM0327",
+        "Barneveld": "GM0203",
+        "Voorthuizen": "GM0203",
+        " eemnes ": "GM0317",
+        "Woudenberg": "GM0351",
+    }
+    header = [
+        "Toewijzingsnummer",
+        "Corporatie",
+        "Woonplaats",
+        "Toewijzingsdatum",
+        "Netto huur",
+        "Aantal kamers",
+        "Gemeente van herkomst",
+    ]
+    herkomst = {
+        "Soest": ("GM0342", None),
+        "onbekend": ("onbekend", None),
+        "": ("onbekend", None),
+        "Unknown": ("onbekend", None),
+        "Utrecht": ("buiten_regio", "Utrecht"),
+        "Barneveld": ("GM0203", None),
+        "Zwolle": ("buiten_regio", "Zwolle"),
+    }
+    rows = [
+        swev_row(i, gemeente=g) + [h]
+        for i, (g, h) in enumerate(zip(spellings, list(herkomst) * 3, strict=False))
+    ]
     write_xlsx(landing / "swev" / "toewijzingen_2025-04-02.xlsx", header, rows)
     load_all(landing, warehouse)
-    got = {r[0]: r[1:] for r in query(warehouse, "SELECT toewijzing_id, gemeente, herkomstgemeente, "
-                                                 "herkomstgemeente_buiten_regio FROM raw.swev_toewijzingen")}
+    got = {
+        r[0]: r[1:]
+        for r in query(
+            warehouse,
+            "SELECT toewijzing_id, gemeente, herkomstgemeente, "
+            "herkomstgemeente_buiten_regio FROM raw.swev_toewijzingen",
+        )
+    }
     for i, (g, h) in enumerate(zip(spellings, list(herkomst) * 3, strict=False)):
         assert got[f"T{i:04d}"] == (spellings[g], *herkomst[h]), (g, h)
 
 
-@pytest.mark.parametrize("cells,expected", [(["ja", "nee"], [True, False]), (["j", "n"], [True, False]),
-                                            (["yes", "no"], [True, False]), (["true", "false"], [True, False]),
-                                            (["1", "0"], [True, False]), (["x", ""], [True, False]),
-                                            (["JA", "Nee"], [True, False])])
+@pytest.mark.parametrize(
+    "cells,expected",
+    [
+        (["ja", "nee"], [True, False]),
+        (["j", "n"], [True, False]),
+        (["yes", "no"], [True, False]),
+        (["true", "false"], [True, False]),
+        (["1", "0"], [True, False]),
+        (["x", ""], [True, False]),
+        (["JA", "Nee"], [True, False]),
+    ],
+)
 def test_booleans(landing, warehouse, cells, expected):
-    header = ["Toewijzingsnummer", "Corporatie", "Gemeente", "Toewijzingsdatum", "Netto huur", "Aantal kamers",
-              "Gepersonaliseerde huur"]
-    write_csv(landing / "swev" / "toewijzingen_2025-04-02.csv", header,
-              [swev_row(i, datum="01-03-2025") + [c] for i, c in enumerate(cells)])
+    header = [
+        "Toewijzingsnummer",
+        "Corporatie",
+        "Gemeente",
+        "Toewijzingsdatum",
+        "Netto huur",
+        "Aantal kamers",
+        "Gepersonaliseerde huur",
+    ]
+    write_csv(
+        landing / "swev" / "toewijzingen_2025-04-02.csv",
+        header,
+        [swev_row(i, datum="01-03-2025") + [c] for i, c in enumerate(cells)],
+    )
     load_all(landing, warehouse)
-    got = [r[0] for r in query(warehouse, "SELECT gepersonaliseerde_huur FROM raw.swev_toewijzingen ORDER BY toewijzing_id")]
+    got = [
+        r[0]
+        for r in query(
+            warehouse, "SELECT gepersonaliseerde_huur FROM raw.swev_toewijzingen ORDER BY toewijzing_id"
+        )
+    ]
     assert got == expected
 
 
 def test_absent_optional_columns_get_their_defaults(landing, warehouse):
-    write_csv(landing / "swev" / "toewijzingen_2025-04-02.csv", ["Toewijzingsnummer", "Corporatie", "Gemeente",
-              "Toewijzingsdatum", "Netto huur", "Aantal kamers"], [swev_row(1, datum="01-03-2025")])
+    write_csv(
+        landing / "swev" / "toewijzingen_2025-04-02.csv",
+        ["Toewijzingsnummer", "Corporatie", "Gemeente", "Toewijzingsdatum", "Netto huur", "Aantal kamers"],
+        [swev_row(1, datum="01-03-2025")],
+    )
     load_all(landing, warehouse)
-    assert query(warehouse, "SELECT label, toewijzingsroute, gepersonaliseerde_huur, herkomstgemeente, "
-                            "inschrijfnummer_pseudoniem FROM raw.swev_toewijzingen") == [
-        ("geen", "regulier", False, "onbekend", None)]
+    assert query(
+        warehouse,
+        "SELECT label, toewijzingsroute, gepersonaliseerde_huur, herkomstgemeente, "
+        "inschrijfnummer_pseudoniem FROM raw.swev_toewijzingen",
+    ) == [("geen", "regulier", False, "onbekend", None)]
 
 
 def test_amounts_and_dates_in_a_dutch_csv(landing, warehouse):
-    header = ["Verhuringnummer", "Verhuurder", "Plaats", "Datum toewijzing", "Kale huur", "Kamers", "Leeftijd",
-              "Postcode", "Aantal personen"]
-    rows = [["A1", "G&O", "Leusden", "3-1-2025", "€ 652,30", "3", "67", "3831 AB", "1"],
-            ["A2", "G&O", "Leusden", "2025-01-04", "1.052,30", "4", "22", "3832CD", "4"],
-            ["A3", "G&O", "Leusden", "05/01/2025 00:00", "652.30", "1", "19", "3833", "2"]]
-    write_csv(landing / "swev" / "toewijzingen_2025-04-02.csv", header, rows, delimiter=";", encoding="cp1252")
+    header = [
+        "Verhuringnummer",
+        "Verhuurder",
+        "Plaats",
+        "Datum toewijzing",
+        "Kale huur",
+        "Kamers",
+        "Leeftijd",
+        "Postcode",
+        "Aantal personen",
+    ]
+    rows = [
+        ["A1", "G&O", "Leusden", "3-1-2025", "€ 652,30", "3", "67", "3831 AB", "1"],
+        ["A2", "G&O", "Leusden", "2025-01-04", "1.052,30", "4", "22", "3832CD", "4"],
+        ["A3", "G&O", "Leusden", "05/01/2025 00:00", "652.30", "1", "19", "3833", "2"],
+    ]
+    write_csv(
+        landing / "swev" / "toewijzingen_2025-04-02.csv", header, rows, delimiter=";", encoding="cp1252"
+    )
     load_all(landing, warehouse)
-    got = query(warehouse, "SELECT toewijzing_id, toewijzingsdatum, netto_huur, aantal_kamers, leeftijdsklasse, pc4, "
-                           "huishoudgrootte FROM raw.swev_toewijzingen ORDER BY 1")
-    assert got == [("A1", dt.date(2025, 1, 3), 652.30, 3, "55-74", "3831", 1),
-                   ("A2", dt.date(2025, 1, 4), 1052.30, 4, "21-22", "3832", 4),
-                   ("A3", dt.date(2025, 1, 5), 652.30, 1, "<21", "3833", 2)]
+    got = query(
+        warehouse,
+        "SELECT toewijzing_id, toewijzingsdatum, netto_huur, aantal_kamers, leeftijdsklasse, pc4, "
+        "huishoudgrootte FROM raw.swev_toewijzingen ORDER BY 1",
+    )
+    assert got == [
+        ("A1", dt.date(2025, 1, 3), 652.30, 3, "55-74", "3831", 1),
+        ("A2", dt.date(2025, 1, 4), 1052.30, 4, "21-22", "3832", 4),
+        ("A3", dt.date(2025, 1, 5), 652.30, 1, "<21", "3833", 2),
+    ]

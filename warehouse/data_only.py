@@ -17,8 +17,12 @@ from pathlib import Path
 import duckdb
 
 # Applied in this order: allowed_paths can only be set while external access is on, and nothing after the lock.
-_OFF = ("SET autoinstall_known_extensions = false", "SET autoload_known_extensions = false",
-        "SET enable_external_access = false", "SET lock_configuration = true")
+_OFF = (
+    "SET autoinstall_known_extensions = false",
+    "SET autoload_known_extensions = false",
+    "SET enable_external_access = false",
+    "SET lock_configuration = true",
+)
 
 
 # A database file and what DuckDB writes beside it: its write-ahead log, and the log a checkpoint starts.
@@ -46,8 +50,15 @@ def connect(allowed: Iterable[Path] = ()) -> duckdb.DuckDBPyConnection:
 
 def connect_read_only(path: Path) -> duckdb.DuckDBPyConnection:
     """One DuckDB file, read-only, with external access off and locked before its first query."""
-    conn = duckdb.connect(str(path), read_only=True, config={
-        "enable_external_access": False, "autoinstall_known_extensions": False, "autoload_known_extensions": False})
+    conn = duckdb.connect(
+        str(path),
+        read_only=True,
+        config={
+            "enable_external_access": False,
+            "autoinstall_known_extensions": False,
+            "autoload_known_extensions": False,
+        },
+    )
     try:
         conn.execute("SET lock_configuration = true")
     except BaseException:

@@ -37,13 +37,18 @@ VERSCHILLEN_KOLOMMEN = {
     "waarde": "Het cijfer in dit rapport; leeg als het niet meer voorkomt.",
     "verschil": "waarde - vorige_waarde (ontbrekend telt als 0).",
     "soort": "correctie = een jaar dat het vorige rapport al volledig toonde is veranderd (latere levering); "
-             "lopend_jaar = het jaar was toen nog niet compleet; nieuw = het jaar stond nog niet in het vorige rapport.",
+    "lopend_jaar = het jaar was toen nog niet compleet; nieuw = het jaar stond nog niet in het vorige rapport.",
 }
 
 
 def _marts(conn: duckdb.DuckDBPyConnection) -> list[str]:
-    return [t for (t,) in conn.execute("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'marts' "
-                                       "AND database_name = current_database() ORDER BY 1").fetchall()]
+    return [
+        t
+        for (t,) in conn.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'marts' "
+            "AND database_name = current_database() ORDER BY 1"
+        ).fetchall()
+    ]
 
 
 def _quote(text: str) -> str:
@@ -55,9 +60,11 @@ def _figures_sql(source: str) -> str:
     parts = []
     for mart, gemeente, measures in FIGUREN:
         for m in measures:
-            parts.append(f"SELECT rapport_peildatum, {gemeente} AS gemeente_code, jaar, '{mart}' AS mart, "
-                         f"'{m}' AS kenmerk, CAST({m} AS DOUBLE) AS waarde FROM {source.format(mart=mart)} "
-                         f"WHERE {gemeente} IN (SELECT gemeente_code FROM referentie.gemeenten WHERE in_afspraak)")
+            parts.append(
+                f"SELECT rapport_peildatum, {gemeente} AS gemeente_code, jaar, '{mart}' AS mart, "
+                f"'{m}' AS kenmerk, CAST({m} AS DOUBLE) AS waarde FROM {source.format(mart=mart)} "
+                f"WHERE {gemeente} IN (SELECT gemeente_code FROM referentie.gemeenten WHERE in_afspraak)"
+            )
     return "\nUNION ALL\n".join(parts)
 
 
@@ -97,38 +104,70 @@ def record_conn(conn: duckdb.DuckDBPyConnection) -> dt.date:
         conn.execute("CREATE SCHEMA IF NOT EXISTS historie")
         for mart in _marts(conn):
             target = f"historie.{mart}"
-            conn.execute(f"CREATE TABLE IF NOT EXISTS {target} AS SELECT CAST(NULL AS DATE) AS {KOLOM_PEILDATUM}, * "
-                         f"FROM marts.{mart} LIMIT 0")
-            have = {c for (c,) in conn.execute("SELECT column_name FROM duckdb_columns() WHERE schema_name = 'historie' "
-                                               "AND table_name = ?", [mart]).fetchall()}
-            columns = conn.execute("SELECT column_name, data_type, comment FROM duckdb_columns() WHERE schema_name = "
-                                   "'marts' AND table_name = ? AND database_name = current_database() "
-                                   "ORDER BY column_index", [mart]).fetchall()
-            for name, typ, _ in columns:  # a column added to a mart's contract later: earlier reports have it empty
+            conn.execute(
+                f"CREATE TABLE IF NOT EXISTS {target} AS SELECT CAST(NULL AS DATE) AS {KOLOM_PEILDATUM}, * "
+                f"FROM marts.{mart} LIMIT 0"
+            )
+            have = {
+                c
+                for (c,) in conn.execute(
+                    "SELECT column_name FROM duckdb_columns() WHERE schema_name = 'historie' "
+                    "AND table_name = ?",
+                    [mart],
+                ).fetchall()
+            }
+            columns = conn.execute(
+                "SELECT column_name, data_type, comment FROM duckdb_columns() WHERE schema_name = "
+                "'marts' AND table_name = ? AND database_name = current_database() "
+                "ORDER BY column_index",
+                [mart],
+            ).fetchall()
+            for (
+                name,
+                typ,
+                _,
+            ) in columns:  # a column added to a mart's contract later: earlier reports have it empty
                 if name not in have:
                     conn.execute(f'ALTER TABLE {target} ADD COLUMN "{name}" {typ}')
             conn.execute(f"DELETE FROM {target} WHERE {KOLOM_PEILDATUM} = ?", [peildatum])
-            conn.execute(f"INSERT INTO {target} BY NAME SELECT ?::DATE AS {KOLOM_PEILDATUM}, * FROM marts.{mart}",
-                         [peildatum])
-            comment = conn.execute("SELECT comment FROM duckdb_tables() WHERE schema_name = 'marts' AND table_name = ? "
-                                   "AND database_name = current_database()", [mart]).fetchone()[0]
-            conn.execute(f"COMMENT ON TABLE {target} IS " + _quote(
-                f"Historie van marts.{mart}: de cijfers van elk rapport, per rapport_peildatum. {comment or ''}".strip()))
-            conn.execute(f"COMMENT ON COLUMN {target}.{KOLOM_PEILDATUM} IS "
-                         + _quote("Peildatum van het BO-rapport waarin deze cijfers stonden."))
+            conn.execute(
+                f"INSERT INTO {target} BY NAME SELECT ?::DATE AS {KOLOM_PEILDATUM}, * FROM marts.{mart}",
+                [peildatum],
+            )
+            comment = conn.execute(
+                "SELECT comment FROM duckdb_tables() WHERE schema_name = 'marts' AND table_name = ? "
+                "AND database_name = current_database()",
+                [mart],
+            ).fetchone()[0]
+            conn.execute(
+                f"COMMENT ON TABLE {target} IS "
+                + _quote(
+                    f"Historie van marts.{mart}: de cijfers van elk rapport, per rapport_peildatum. {comment or ''}".strip()
+                )
+            )
+            conn.execute(
+                f"COMMENT ON COLUMN {target}.{KOLOM_PEILDATUM} IS "
+                + _quote("Peildatum van het BO-rapport waarin deze cijfers stonden.")
+            )
             for name, _, text in columns:
                 if text:
                     conn.execute(f'COMMENT ON COLUMN {target}."{name}" IS {_quote(text)}')
         figures = _figures_sql("historie.{mart}")
         conn.execute(f"CREATE OR REPLACE TABLE historie.verschillen_sinds_vorige AS {_diff_sql(figures)}")
-        conn.execute("COMMENT ON TABLE historie.verschillen_sinds_vorige IS " + _quote(
-            "Per rapport en gemeente: welke cijfers anders zijn dan in het vorige rapport, ook correcties op "
-            "eerdere jaren door latere leveringen."))
+        conn.execute(
+            "COMMENT ON TABLE historie.verschillen_sinds_vorige IS "
+            + _quote(
+                "Per rapport en gemeente: welke cijfers anders zijn dan in het vorige rapport, ook correcties op "
+                "eerdere jaren door latere leveringen."
+            )
+        )
         for name, text in VERSCHILLEN_KOLOMMEN.items():
             conn.execute(f"COMMENT ON COLUMN historie.verschillen_sinds_vorige.{name} IS {_quote(text)}")
         conn.execute("COMMIT")
     except BaseException:
-        store.rollback(conn)  # a failed COMMIT (full disk) ended the transaction: keep its error, not rollback's
+        store.rollback(
+            conn
+        )  # a failed COMMIT (full disk) ended the transaction: keep its error, not rollback's
         raise
     return peildatum
 
@@ -143,12 +182,16 @@ def record(warehouse: Path) -> dt.date:
 
 def changes(conn: duckdb.DuckDBPyConnection, peildatum: dt.date) -> pd.DataFrame:
     """The current marts against the latest report in the history before ``peildatum`` (empty when none)."""
-    exists = conn.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'historie' "
-                          "AND table_name = 'fair_share_gemeente'").fetchone()[0]
+    exists = conn.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'historie' "
+        "AND table_name = 'fair_share_gemeente'"
+    ).fetchone()[0]
     if not exists:
         return pd.DataFrame(columns=list(VERSCHILLEN_KOLOMMEN))
-    earlier = (f"(SELECT * FROM historie.{{mart}} WHERE rapport_peildatum = (SELECT max(rapport_peildatum) "
-               f"FROM historie.fair_share_gemeente WHERE rapport_peildatum < DATE '{peildatum.isoformat()}'))")
+    earlier = (
+        f"(SELECT * FROM historie.{{mart}} WHERE rapport_peildatum = (SELECT max(rapport_peildatum) "
+        f"FROM historie.fair_share_gemeente WHERE rapport_peildatum < DATE '{peildatum.isoformat()}'))"
+    )
     now = f"(SELECT DATE '{peildatum.isoformat()}' AS rapport_peildatum, * FROM marts.{{mart}})"
     figures = f"{_figures_sql(earlier)}\nUNION ALL\n{_figures_sql(now)}"
     frame = conn.execute(_diff_sql(figures)).df()

@@ -116,13 +116,24 @@ def hold(warehouse: Path, wait: float = 0.0, poll: float = 0.2) -> Iterator[None
                 waited = f" after waiting {wait:g}s" if wait else ""
                 raise WarehouseLocked(
                     f"the warehouse {warehouse} is in use by {describe_holder(info)}{waited}: "
-                    "wait for that run to finish, or use --wait SECONDS") from None
+                    "wait for that run to finish, or use --wait SECONDS"
+                ) from None
             time.sleep(poll)
     os.ftruncate(fd, 0)
-    os.pwrite(fd, json.dumps({"pid": os.getpid(), "host": socket.gethostname(),
-                              "gestart": dt.datetime.now().isoformat(timespec="seconds"),
-                              "opdracht": " ".join(os.path.basename(a) if i == 0 else a
-                                                   for i, a in enumerate(sys.argv))[:300]}).encode(), 0)
+    os.pwrite(
+        fd,
+        json.dumps(
+            {
+                "pid": os.getpid(),
+                "host": socket.gethostname(),
+                "gestart": dt.datetime.now().isoformat(timespec="seconds"),
+                "opdracht": " ".join(os.path.basename(a) if i == 0 else a for i, a in enumerate(sys.argv))[
+                    :300
+                ],
+            }
+        ).encode(),
+        0,
+    )
     with _guard:
         _held[key] = (fd, 1)
     try:

@@ -66,7 +66,7 @@ KERNCIJFERS_SQL = """
 DESCRIPTIONS = {
     "regios": "De regio's in deze provinciale publicatie, met de peildatum van hun laatste gepubliceerde rapport.",
     "kerncijfers": "Per regio: wettelijk urgent gehuisvest in het laatste jaar (eigen uitzonderingen buiten "
-                   "beschouwing), per 1.000 inwoners, per 100 sociale huurwoningen en per 100 toewijzingen.",
+    "beschouwing), per 1.000 inwoners, per 100 sociale huurwoningen en per 100 toewijzingen.",
     "dubbel_geteld": "Gemeenten die in de afspraak van meer dan één regio meetellen (moet leeg zijn).",
 }
 
@@ -77,9 +77,15 @@ class CopyRefused(ValueError):
 
 # What the province reads of a region's copy: every table of these schemas, and these two tables' columns.
 READ_SCHEMAS = ("marts", "referentie")
-READ_TABLES = {("referentie", "regio"): {"regio_code": "VARCHAR", "regio_naam": "VARCHAR", "provincie": "VARCHAR",
-                                         "bestuur": "VARCHAR"},
-               ("info", "publicatie"): {"peildatum": "DATE", "data_tot": "DATE", "gepubliceerd_op": "TIMESTAMP"}}
+READ_TABLES = {
+    ("referentie", "regio"): {
+        "regio_code": "VARCHAR",
+        "regio_naam": "VARCHAR",
+        "provincie": "VARCHAR",
+        "bestuur": "VARCHAR",
+    },
+    ("info", "publicatie"): {"peildatum": "DATE", "data_tot": "DATE", "gepubliceerd_op": "TIMESTAMP"},
+}
 REGIOS_COLUMNS = {
     "regio_code": "De regio (map regions/<regio_code>/).",
     "regio_naam": "Naam van de regio.",
@@ -89,7 +95,7 @@ REGIOS_COLUMNS = {
     "data_tot": "Laatste dag met gegevens in dat rapport.",
     "gepubliceerd_op": "Wanneer de regio die kopie publiceerde.",
     "verouderd": "Waar als de peildatum van deze regio ouder is dan de laatste peildatum van de andere regio's: "
-                 "haar cijfers zijn dan niet van hetzelfde rapportmoment.",
+    "haar cijfers zijn dan niet van hetzelfde rapportmoment.",
 }
 _NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 
@@ -100,44 +106,72 @@ def _name(schema: str, name: str) -> str:
 
 
 def _tables(conn: duckdb.DuckDBPyConnection, catalog: str, schema: str) -> set[str]:
-    return {t for (t,) in conn.execute("SELECT table_name FROM duckdb_tables() WHERE database_name = ? AND "
-                                        "schema_name = ?", [catalog, schema]).fetchall()}
+    return {
+        t
+        for (t,) in conn.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE database_name = ? AND schema_name = ?",
+            [catalog, schema],
+        ).fetchall()
+    }
 
 
 def _check_copy(conn: duckdb.DuckDBPyConnection, regio: str, path: Path, alias: str) -> None:
     """Refuse a copy the province would have to run code of, or that is not this region's publication."""
+
     def refuse(what: str) -> CopyRefused:
         return CopyRefused(f"the published copy {path} of region '{regio}' {what}")
 
-    code = [f"macro {_name(s, f)}" for s, f in conn.execute(
-        "SELECT DISTINCT schema_name, function_name FROM duckdb_functions() WHERE database_name = ? ORDER BY 1, 2",
-        [alias]).fetchall()]
-    code += [f"view {_name(s, v)}" for s, v in conn.execute(
-        "SELECT schema_name, view_name FROM duckdb_views() WHERE database_name = ? AND (schema_name IN "
-        f"({', '.join(map(_quote, READ_SCHEMAS))}) OR (schema_name, view_name) IN "
-        f"({', '.join(f'({_quote(s)}, {_quote(t)})' for s, t in READ_TABLES)})) ORDER BY 1, 2", [alias]).fetchall()]
+    code = [
+        f"macro {_name(s, f)}"
+        for s, f in conn.execute(
+            "SELECT DISTINCT schema_name, function_name FROM duckdb_functions() WHERE database_name = ? ORDER BY 1, 2",
+            [alias],
+        ).fetchall()
+    ]
+    code += [
+        f"view {_name(s, v)}"
+        for s, v in conn.execute(
+            "SELECT schema_name, view_name FROM duckdb_views() WHERE database_name = ? AND (schema_name IN "
+            f"({', '.join(map(_quote, READ_SCHEMAS))}) OR (schema_name, view_name) IN "
+            f"({', '.join(f'({_quote(s)}, {_quote(t)})' for s, t in READ_TABLES)})) ORDER BY 1, 2",
+            [alias],
+        ).fetchall()
+    ]
     if code:
         shown = ", ".join(code[:3]) + (f" and {len(code) - 3} more" if len(code) > 3 else "")
-        raise refuse(f"holds {shown}: the province reads data only, never views or macros (publish the region "
-                     "again with fairshare)")
+        raise refuse(
+            f"holds {shown}: the province reads data only, never views or macros (publish the region "
+            "again with fairshare)"
+        )
     for (schema, table), wanted in READ_TABLES.items():
         if table not in _tables(conn, alias, schema):
             raise refuse(f"has no table {schema}.{table}: it is not a published copy of fairshare")
-        columns = dict(conn.execute("SELECT column_name, data_type FROM duckdb_columns() WHERE database_name = ? AND "
-                                    "schema_name = ? AND table_name = ?", [alias, schema, table]).fetchall())
+        columns = dict(
+            conn.execute(
+                "SELECT column_name, data_type FROM duckdb_columns() WHERE database_name = ? AND "
+                "schema_name = ? AND table_name = ?",
+                [alias, schema, table],
+            ).fetchall()
+        )
         wrong = [f"{c} {t}" for c, t in wanted.items() if columns.get(c) != t]
         if wrong:
-            raise refuse(f"lacks {', '.join(wrong)} in {schema}.{table}: it is not a published copy of fairshare")
+            raise refuse(
+                f"lacks {', '.join(wrong)} in {schema}.{table}: it is not a published copy of fairshare"
+            )
     codes = [c for (c,) in conn.execute(f"SELECT regio_code FROM {alias}.referentie.regio").fetchall()]
     if codes != [regio]:
         held = ", ".join(shown_text(str(c), str(c) in region.regions()) for c in codes[:3]) or "no region"
-        raise refuse(f"holds region {held}, not '{regio}': give each region its own copy (--serving REGIO=FILE)")
+        raise refuse(
+            f"holds region {held}, not '{regio}': give each region its own copy (--serving REGIO=FILE)"
+        )
     if conn.execute(f"SELECT count(*) FROM {alias}.info.publicatie").fetchone()[0] != 1:
         raise refuse("has not exactly one row in info.publicatie: it is not a published copy of fairshare")
 
 
 @contextmanager
-def attach_copies(sources: dict[str, Path], output: Path) -> Iterator[tuple[duckdb.DuckDBPyConnection, dict[str, str]]]:
+def attach_copies(
+    sources: dict[str, Path], output: Path
+) -> Iterator[tuple[duckdb.DuckDBPyConnection, dict[str, str]]]:
     """A connection with every region copy attached read-only (``regio`` -> alias), each checked.
 
     External access is off and locked before the first copy is attached; the connection may open only the
@@ -156,7 +190,9 @@ def attach_copies(sources: dict[str, Path], output: Path) -> Iterator[tuple[duck
             except duckdb.Error as exc:
                 text = str(exc).splitlines()[0]
                 reason = "it is no DuckDB database file" if "not a valid DuckDB database" in text else text
-                raise CopyRefused(f"the published copy {path} of region '{regio}' cannot be read: {reason}") from exc
+                raise CopyRefused(
+                    f"the published copy {path} of region '{regio}' cannot be read: {reason}"
+                ) from exc
             _check_copy(conn, regio, Path(path), aliases[regio])
         yield conn, aliases
     finally:
@@ -174,14 +210,18 @@ def build_province(sources: dict[str, Path], target: Path) -> Published:
     counts: dict[str, int] = {}
     with attach_copies(sources, tmp) as (conn, aliases):
         target.parent.mkdir(parents=True, exist_ok=True)
-        for stale in target.parent.glob(f".{target.name}.*.tmp*"):  # left by a killed publication (and its .wal)
+        for stale in target.parent.glob(
+            f".{target.name}.*.tmp*"
+        ):  # left by a killed publication (and its .wal)
             stale.unlink(missing_ok=True)
         try:
             conn.execute(f"ATTACH {_quote(str(tmp.resolve()))} AS uit")
             _write(conn, aliases, counts)
         except BaseException:
             conn.execute("USE memory")
-            if conn.execute("SELECT count(*) FROM duckdb_databases() WHERE database_name = 'uit'").fetchone()[0]:
+            if conn.execute("SELECT count(*) FROM duckdb_databases() WHERE database_name = 'uit'").fetchone()[
+                0
+            ]:
                 conn.execute("DETACH uit")
             tmp.unlink(missing_ok=True)
             Path(f"{tmp}.wal").unlink(missing_ok=True)
@@ -196,45 +236,68 @@ def _write(conn: duckdb.DuckDBPyConnection, aliases: dict[str, str], counts: dic
     conn.execute(f"CREATE SCHEMA uit.{SCHEMA}")
 
     def union(schema: str, table: str) -> str:
-        return " UNION ALL BY NAME ".join(f"SELECT {_quote(regio)} AS regio_code, * FROM {a}.{schema}.{ident(table)}"
-                                          for regio, a in aliases.items())
+        return " UNION ALL BY NAME ".join(
+            f"SELECT {_quote(regio)} AS regio_code, * FROM {a}.{schema}.{ident(table)}"
+            for regio, a in aliases.items()
+        )
 
     marts = set.intersection(*(_tables(conn, a, "marts") for a in aliases.values()))
     referentie = set.intersection(*(_tables(conn, a, "referentie") for a in aliases.values()))
     first = next(iter(aliases.values()))
-    for table in sorted(marts) + sorted(referentie & {"gemeenten", "inwoners", "sociale_huurvoorraad",
-                                                      "commissies", "ingroeipad_afspraak", "opgaven"}):
+    for table in sorted(marts) + sorted(
+        referentie
+        & {"gemeenten", "inwoners", "sociale_huurvoorraad", "commissies", "ingroeipad_afspraak", "opgaven"}
+    ):
         schema = "marts" if table in marts else "referentie"
         name = f"uit.{SCHEMA}.{ident(table)}"
         conn.execute(f"CREATE TABLE {name} AS {union(schema, table)}")
-        comment = conn.execute("SELECT comment FROM duckdb_tables() WHERE database_name = ? AND schema_name = ? "
-                               "AND table_name = ?", [first, schema, table]).fetchone()[0]
+        comment = conn.execute(
+            "SELECT comment FROM duckdb_tables() WHERE database_name = ? AND schema_name = ? "
+            "AND table_name = ?",
+            [first, schema, table],
+        ).fetchone()[0]
         if comment:
             conn.execute(f"COMMENT ON TABLE {name} IS {_quote(comment)}")
         for column, text in conn.execute(
-                "SELECT column_name, comment FROM duckdb_columns() WHERE database_name = ? AND schema_name = ? "
-                "AND table_name = ? AND comment IS NOT NULL", [first, schema, table]).fetchall():
+            "SELECT column_name, comment FROM duckdb_columns() WHERE database_name = ? AND schema_name = ? "
+            "AND table_name = ? AND comment IS NOT NULL",
+            [first, schema, table],
+        ).fetchall():
             conn.execute(f"COMMENT ON COLUMN {name}.{ident(column)} IS {_quote(text)}")
-        conn.execute(f"COMMENT ON COLUMN {name}.regio_code IS "
-                     "'De regio (map regions/<regio_code>/) waarvan de rij komt.'")
+        conn.execute(
+            f"COMMENT ON COLUMN {name}.regio_code IS "
+            "'De regio (map regions/<regio_code>/) waarvan de rij komt.'"
+        )
     regios = " UNION ALL ".join(
         f"SELECT r.regio_code, r.regio_naam, r.provincie, r.bestuur, p.peildatum, p.data_tot, p.gepubliceerd_op "
-        f"FROM {a}.referentie.regio AS r, {a}.info.publicatie AS p" for a in aliases.values())
-    conn.execute(f"CREATE TABLE uit.{SCHEMA}.regios AS SELECT *, peildatum < max(peildatum) OVER () AS verouderd "
-                 f"FROM ({regios}) ORDER BY regio_code")
+        f"FROM {a}.referentie.regio AS r, {a}.info.publicatie AS p"
+        for a in aliases.values()
+    )
+    conn.execute(
+        f"CREATE TABLE uit.{SCHEMA}.regios AS SELECT *, peildatum < max(peildatum) OVER () AS verouderd "
+        f"FROM ({regios}) ORDER BY regio_code"
+    )
     for column, text in REGIOS_COLUMNS.items():
         conn.execute(f"COMMENT ON COLUMN uit.{SCHEMA}.regios.{column} IS {_quote(text)}")
     conn.execute("USE uit")
-    conn.execute(f"CREATE TABLE {SCHEMA}.dubbel_geteld AS SELECT gemeente_code, any_value(gemeente_naam) AS "
-                 f"gemeente_naam, string_agg(regio_code, ', ' ORDER BY regio_code) AS regios FROM "
-                 f"{SCHEMA}.gemeenten WHERE in_afspraak GROUP BY gemeente_code HAVING count(*) > 1")
+    conn.execute(
+        f"CREATE TABLE {SCHEMA}.dubbel_geteld AS SELECT gemeente_code, any_value(gemeente_naam) AS "
+        f"gemeente_naam, string_agg(regio_code, ', ' ORDER BY regio_code) AS regios FROM "
+        f"{SCHEMA}.gemeenten WHERE in_afspraak GROUP BY gemeente_code HAVING count(*) > 1"
+    )
     conn.execute(f"CREATE TABLE {SCHEMA}.kerncijfers AS {KERNCIJFERS_SQL}")
     for table, text in DESCRIPTIONS.items():
         conn.execute(f"COMMENT ON TABLE {SCHEMA}.{table} IS {_quote(text)}")
-    conn.execute(f"CREATE TABLE {SCHEMA}.publicatie AS SELECT ?::TIMESTAMP AS gepubliceerd_op", [dt.datetime.now()])
-    for (table,) in conn.execute("SELECT table_name FROM duckdb_tables() WHERE schema_name = ? AND "
-                                 "database_name = 'uit' ORDER BY 1", [SCHEMA]).fetchall():
-        counts[f"{SCHEMA}.{table}"] = conn.execute(f"SELECT count(*) FROM {SCHEMA}.{ident(table)}").fetchone()[0]
+    conn.execute(
+        f"CREATE TABLE {SCHEMA}.publicatie AS SELECT ?::TIMESTAMP AS gepubliceerd_op", [dt.datetime.now()]
+    )
+    for (table,) in conn.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE schema_name = ? AND database_name = 'uit' ORDER BY 1",
+        [SCHEMA],
+    ).fetchall():
+        counts[f"{SCHEMA}.{table}"] = conn.execute(
+            f"SELECT count(*) FROM {SCHEMA}.{ident(table)}"
+        ).fetchone()[0]
     conn.execute("USE memory")
     conn.execute("DETACH uit")
 
@@ -242,8 +305,10 @@ def _write(conn: duckdb.DuckDBPyConnection, aliases: dict[str, str], counts: dic
 def stale_regions(province: Path) -> list[tuple[str, dt.date, dt.date]]:
     """Regions whose published peildatum is older than the latest of the others: (regio, peildatum, latest)."""
     with data_only.connect_read_only(province) as conn:
-        return conn.execute(f"SELECT regio_code, peildatum, (SELECT max(peildatum) FROM {SCHEMA}.regios) FROM "
-                            f"{SCHEMA}.regios WHERE verouderd ORDER BY regio_code").fetchall()
+        return conn.execute(
+            f"SELECT regio_code, peildatum, (SELECT max(peildatum) FROM {SCHEMA}.regios) FROM "
+            f"{SCHEMA}.regios WHERE verouderd ORDER BY regio_code"
+        ).fetchall()
 
 
 def publish_province_postgres(province: Path, dsn: str, reader_password: str | None = None) -> Published:

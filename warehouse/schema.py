@@ -86,7 +86,9 @@ QUALIFY row_number() OVER (PARTITION BY pad ORDER BY bestand_id DESC) = 1;
 """
 
 
-def ensure_schema(conn: duckdb.DuckDBPyConnection, raw_tables: dict[str, tuple[dict[str, str], list[str]]]) -> None:
+def ensure_schema(
+    conn: duckdb.DuckDBPyConnection, raw_tables: dict[str, tuple[dict[str, str], list[str]]]
+) -> None:
     """Create the audit schema and, per source, its raw tables and views (see the module docstring).
 
     ``raw_tables``: table -> (columns with types, natural key). A raw table of an older warehouse
@@ -100,10 +102,27 @@ def ensure_schema(conn: duckdb.DuckDBPyConnection, raw_tables: dict[str, tuple[d
             conn.execute(f"ALTER TABLE {table} RENAME TO {_name(table)}__oud")
         key = {k: columns[k] for k in natural_key}
         _create(conn, f"{table}__versies", {**columns, "_versie": "UBIGINT NOT NULL"})
-        _create(conn, f"{table}__waarnemingen", {"_bestand_id": "BIGINT NOT NULL", "_rijnummer": "BIGINT NOT NULL",
-                                                 **key, "_versie": "UBIGINT NOT NULL"})
-        _create(conn, f"{table}__actueel", {**key, "_versie": "UBIGINT NOT NULL", "_bestand_id": "BIGINT NOT NULL",
-                                            "_rijnummer": "BIGINT NOT NULL", "_leverdatum": "DATE NOT NULL"})
+        _create(
+            conn,
+            f"{table}__waarnemingen",
+            {
+                "_bestand_id": "BIGINT NOT NULL",
+                "_rijnummer": "BIGINT NOT NULL",
+                **key,
+                "_versie": "UBIGINT NOT NULL",
+            },
+        )
+        _create(
+            conn,
+            f"{table}__actueel",
+            {
+                **key,
+                "_versie": "UBIGINT NOT NULL",
+                "_bestand_id": "BIGINT NOT NULL",
+                "_rijnummer": "BIGINT NOT NULL",
+                "_leverdatum": "DATE NOT NULL",
+            },
+        )
         if old:
             _convert(conn, table, list(columns), natural_key)
         on = " AND ".join(f"v.{k} = s.{k}" for k in natural_key)
@@ -121,13 +140,17 @@ def ensure_schema(conn: duckdb.DuckDBPyConnection, raw_tables: dict[str, tuple[d
 def _number_builds(conn: duckdb.DuckDBPyConnection) -> None:
     """Create the sequence that orders builds; a warehouse from before it gets ``bouw_nr`` columns, its builds
     numbered in the order their clock said (all it has), and the sequence starting after them."""
-    if conn.execute("SELECT count(*) FROM duckdb_sequences() WHERE schema_name = 'audit' AND "
-                    "sequence_name = 'bouw_nr_seq' AND database_name = current_database()").fetchone()[0]:
+    if conn.execute(
+        "SELECT count(*) FROM duckdb_sequences() WHERE schema_name = 'audit' AND "
+        "sequence_name = 'bouw_nr_seq' AND database_name = current_database()"
+    ).fetchone()[0]:
         return
     for table in ("bouw", "bouw_invoer"):
         conn.execute(f"ALTER TABLE audit.{table} ADD COLUMN IF NOT EXISTS bouw_nr BIGINT")
-    conn.execute("UPDATE audit.bouw SET bouw_nr = o.n FROM (SELECT rowid AS r, row_number() OVER "
-                 "(ORDER BY voltooid_op, rowid) AS n FROM audit.bouw) AS o WHERE audit.bouw.rowid = o.r")
+    conn.execute(
+        "UPDATE audit.bouw SET bouw_nr = o.n FROM (SELECT rowid AS r, row_number() OVER "
+        "(ORDER BY voltooid_op, rowid) AS n FROM audit.bouw) AS o WHERE audit.bouw.rowid = o.r"
+    )
     done = conn.execute("SELECT coalesce(max(bouw_nr), 0) FROM audit.bouw").fetchone()[0]
     conn.execute(f"CREATE SEQUENCE audit.bouw_nr_seq START WITH {int(done) + 1}")
 
@@ -137,8 +160,9 @@ def version_hash(columns: list[str], alias: str = "") -> str:
     return "hash(" + ", ".join(f'{alias}"{c}"' for c in columns) + ")"
 
 
-def rebuild_actueel(conn: duckdb.DuckDBPyConnection, table: str, natural_key: list[str],
-                    keys: str | None = None) -> None:
+def rebuild_actueel(
+    conn: duckdb.DuckDBPyConnection, table: str, natural_key: list[str], keys: str | None = None
+) -> None:
     """Recompute ``<table>__actueel`` from the sightings: all keys, or those in the relation ``keys``."""
     cols = ", ".join(f"s.{k}" for k in natural_key)
     only = ""
@@ -160,8 +184,10 @@ def _name(table: str) -> str:
 
 def _kind_of(conn: duckdb.DuckDBPyConnection, table: str) -> str | None:
     schema_name, name = table.split(".", 1)
-    row = conn.execute("SELECT table_type FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
-                       [schema_name, name]).fetchone()
+    row = conn.execute(
+        "SELECT table_type FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
+        [schema_name, name],
+    ).fetchone()
     return row[0] if row else None
 
 
@@ -176,8 +202,12 @@ def _convert(conn: duckdb.DuckDBPyConnection, table: str, columns: list[str], na
     cols = ", ".join(f'"{c}"' for c in columns)
     keys = ", ".join(natural_key)
     conn.execute(f"CREATE TEMP TABLE _oud AS SELECT *, {version_hash(columns)} AS _versie FROM {old}")
-    conn.execute(f"INSERT INTO {table}__versies SELECT DISTINCT ON ({keys}, _versie) {cols}, _versie FROM _oud")
-    conn.execute(f"INSERT INTO {table}__waarnemingen SELECT _bestand_id, _rijnummer, {keys}, _versie FROM _oud")
+    conn.execute(
+        f"INSERT INTO {table}__versies SELECT DISTINCT ON ({keys}, _versie) {cols}, _versie FROM _oud"
+    )
+    conn.execute(
+        f"INSERT INTO {table}__waarnemingen SELECT _bestand_id, _rijnummer, {keys}, _versie FROM _oud"
+    )
     conn.execute("DROP TABLE _oud")
     conn.execute(f"DROP TABLE {old}")
     rebuild_actueel(conn, table, natural_key)

@@ -34,9 +34,14 @@ def connect(path: Path, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConn
     DuckDB's memory is capped (FAIRSHARE_DUCKDB_MEMORY, as for dbt): it spills to disk beyond that.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    conn = duckdb.connect(str(path), read_only=read_only,
-                          config={"memory_limit": os.environ.get("FAIRSHARE_DUCKDB_MEMORY", "1GB")})
-    conn.execute("SET enable_progress_bar = false")  # else drawn on stdout for queries over 2 s, into logs too
+    conn = duckdb.connect(
+        str(path),
+        read_only=read_only,
+        config={"memory_limit": os.environ.get("FAIRSHARE_DUCKDB_MEMORY", "1GB")},
+    )
+    conn.execute(
+        "SET enable_progress_bar = false"
+    )  # else drawn on stdout for queries over 2 s, into logs too
     try:
         yield conn
     finally:
@@ -52,7 +57,8 @@ def check_key(conn: duckdb.DuckDBPyConnection, fingerprint: str) -> None:
         # The fingerprints themselves stay out of the message: logged, they would be an offline oracle for key guesses.
         raise KeyMismatch(
             "FAIRSHARE_PSEUDONYM_KEY differs from the key this warehouse was built with: pseudonyms would no "
-            "longer link. Use the original key, or start a new warehouse file.")
+            "longer link. Use the original key, or start a new warehouse file."
+        )
 
 
 def stored_fingerprint(path: Path) -> str | None:
@@ -61,8 +67,10 @@ def stored_fingerprint(path: Path) -> str | None:
         return None
     # Checked before the run knows the file is its own: read as data (a view there could read any file).
     with data_only.connect_read_only(path) as conn:
-        exists = conn.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'audit' "
-                              "AND table_name = 'pseudoniem_sleutel'").fetchone()[0]
+        exists = conn.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'audit' "
+            "AND table_name = 'pseudoniem_sleutel'"
+        ).fetchone()[0]
         if not exists:
             return None
         row = conn.execute("SELECT vingerafdruk FROM audit.pseudoniem_sleutel LIMIT 1").fetchone()
@@ -80,38 +88,47 @@ class FileState:
 
 
 def file_state(conn: duckdb.DuckDBPyConnection, pad: str) -> FileState | None:
-    row = conn.execute("SELECT status, inhoud_hash, config_hash, reden FROM audit.bestanden_actueel WHERE pad = ?",
-                       [pad]).fetchone()
+    row = conn.execute(
+        "SELECT status, inhoud_hash, config_hash, reden FROM audit.bestanden_actueel WHERE pad = ?", [pad]
+    ).fetchone()
     return FileState(*row) if row else None
 
 
-def loaded_copy(conn: duckdb.DuckDBPyConnection, bron: str, commissie: str | None, inhoud_hash: str,
-                config_hash: str) -> str | None:
+def loaded_copy(
+    conn: duckdb.DuckDBPyConnection, bron: str, commissie: str | None, inhoud_hash: str, config_hash: str
+) -> str | None:
     """A loaded file of the same source (and committee) with the same content and configuration, if any.
 
     The committee is part of the identity: the same bytes named for another committee mean other rows.
     """
-    row = conn.execute("SELECT pad FROM audit.bestanden_actueel WHERE status = 'geladen' AND bron = ? "
-                       "AND commissie IS NOT DISTINCT FROM ? AND inhoud_hash = ? AND config_hash = ? "
-                       "ORDER BY bestand_id LIMIT 1", [bron, commissie, inhoud_hash, config_hash]).fetchone()
+    row = conn.execute(
+        "SELECT pad FROM audit.bestanden_actueel WHERE status = 'geladen' AND bron = ? "
+        "AND commissie IS NOT DISTINCT FROM ? AND inhoud_hash = ? AND config_hash = ? "
+        "ORDER BY bestand_id LIMIT 1",
+        [bron, commissie, inhoud_hash, config_hash],
+    ).fetchone()
     return row[0] if row else None
 
 
-def delivery_holder(conn: duckdb.DuckDBPyConnection, bron: str, commissie: str | None, leverdatum: dt.date,
-                    pad: str) -> str | None:
+def delivery_holder(
+    conn: duckdb.DuckDBPyConnection, bron: str, commissie: str | None, leverdatum: dt.date, pad: str
+) -> str | None:
     """Another loaded file of the same source (and committee) and date, if any."""
     row = conn.execute(
         "SELECT pad FROM audit.bestanden_actueel WHERE status = 'geladen' AND bron = ? "
         "AND commissie IS NOT DISTINCT FROM ? AND leverdatum = ? AND pad <> ? LIMIT 1",
-        [bron, commissie, leverdatum, pad]).fetchone()
+        [bron, commissie, leverdatum, pad],
+    ).fetchone()
     return row[0] if row else None
 
 
 def _insert_audit(conn: duckdb.DuckDBPyConnection, audit: dict) -> int:
     cols = list(audit)
     placeholders = ", ".join("?" for _ in cols)
-    return conn.execute(f"INSERT INTO audit.bestanden ({', '.join(cols)}) VALUES ({placeholders}) "
-                        "RETURNING bestand_id", [audit[c] for c in cols]).fetchone()[0]
+    return conn.execute(
+        f"INSERT INTO audit.bestanden ({', '.join(cols)}) VALUES ({placeholders}) RETURNING bestand_id",
+        [audit[c] for c in cols],
+    ).fetchone()[0]
 
 
 def record_sighting(conn: duckdb.DuckDBPyConnection, audit: dict) -> int:
@@ -129,8 +146,16 @@ class Delivery(Protocol):
     def chunks(self) -> Iterator: ...
 
 
-def store_file(conn: duckdb.DuckDBPyConnection, table: str, audit: dict, delivery: Delivery, key: bytes,
-               natural_key: list[str], key_header: str, verify: Callable[[], None] | None = None) -> tuple[int, int]:
+def store_file(
+    conn: duckdb.DuckDBPyConnection,
+    table: str,
+    audit: dict,
+    delivery: Delivery,
+    key: bytes,
+    natural_key: list[str],
+    key_header: str,
+    verify: Callable[[], None] | None = None,
+) -> tuple[int, int]:
     """Load one file atomically, chunk by chunk: replace its earlier sightings and quarantine entries, write its audit row.
 
     The file's rows are collected in a temporary table (identifiers pseudonymised in that INSERT,
@@ -147,8 +172,10 @@ def store_file(conn: duckdb.DuckDBPyConnection, table: str, audit: dict, deliver
         replaced = _drop_earlier_sightings(conn, table, pad, natural_key, bestand_id)
         conn.execute("DELETE FROM audit.quarantaine WHERE pad = ?", [pad])
         columns = _columns(conn, table)
-        conn.execute(f"CREATE OR REPLACE TEMP TABLE _nieuw AS SELECT * EXCLUDE (_versie), 0::BIGINT AS _rijnummer "
-                     f"FROM {table}__versies LIMIT 0")
+        conn.execute(
+            f"CREATE OR REPLACE TEMP TABLE _nieuw AS SELECT * EXCLUDE (_versie), 0::BIGINT AS _rijnummer "
+            f"FROM {table}__versies LIMIT 0"
+        )
         parts, bad_keys = 0, []
         for part in delivery.chunks():
             parts += 1
@@ -161,18 +188,30 @@ def store_file(conn: duckdb.DuckDBPyConnection, table: str, audit: dict, deliver
                 _take_duplicates(conn, natural_key, key_header, pd.concat(bad_keys), delivery.quarantine)
             quarantine = delivery.quarantine
             if quarantine:
-                q = pd.DataFrame(quarantine).assign(bestand_id=bestand_id, bron=audit["bron"], pad=pad,
-                                                    blad=audit.get("blad"))
+                q = pd.DataFrame(quarantine).assign(
+                    bestand_id=bestand_id, bron=audit["bron"], pad=pad, blad=audit.get("blad")
+                )
                 conn.register("_quarantine", q)
-                conn.execute("INSERT INTO audit.quarantaine (bestand_id, bron, pad, blad, rijnummer, kolom, reden, "
-                             "waarden) SELECT bestand_id, bron, pad, blad, rijnummer, kolom, reden, waarden "
-                             "FROM _quarantine")
+                conn.execute(
+                    "INSERT INTO audit.quarantaine (bestand_id, bron, pad, blad, rijnummer, kolom, reden, "
+                    "waarden) SELECT bestand_id, bron, pad, blad, rijnummer, kolom, reden, waarden "
+                    "FROM _quarantine"
+                )
                 conn.unregister("_quarantine")
-            loaded = _keep_versions(conn, table, columns, natural_key, bestand_id, audit["leverdatum"], replaced)
-            conn.execute("UPDATE audit.bestanden SET rijen_gelezen = ?, rijen_geladen = ?, rijen_quarantaine = ?, "
-                         "totaalrijen_overgeslagen = ? WHERE bestand_id = ?",
-                         [delivery.rijen_gelezen, loaded, len(quarantine), delivery.totaalrijen_overgeslagen,
-                          bestand_id])
+            loaded = _keep_versions(
+                conn, table, columns, natural_key, bestand_id, audit["leverdatum"], replaced
+            )
+            conn.execute(
+                "UPDATE audit.bestanden SET rijen_gelezen = ?, rijen_geladen = ?, rijen_quarantaine = ?, "
+                "totaalrijen_overgeslagen = ? WHERE bestand_id = ?",
+                [
+                    delivery.rijen_gelezen,
+                    loaded,
+                    len(quarantine),
+                    delivery.totaalrijen_overgeslagen,
+                    bestand_id,
+                ],
+            )
         if verify is not None:
             verify()
         conn.execute("COMMIT")
@@ -203,29 +242,47 @@ def rollback(conn: duckdb.DuckDBPyConnection) -> None:
 def _columns(conn: duckdb.DuckDBPyConnection, table: str) -> list[str]:
     """The canonical columns of a source's versions, in order."""
     schema_name, name = table.split(".", 1)
-    return [c for (c,) in conn.execute(
-        "SELECT column_name FROM information_schema.columns WHERE table_schema = ? AND table_name = ? "
-        "AND column_name <> '_versie' ORDER BY ordinal_position", [schema_name, f"{name}__versies"]).fetchall()]
+    return [
+        c
+        for (c,) in conn.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = ? AND table_name = ? "
+            "AND column_name <> '_versie' ORDER BY ordinal_position",
+            [schema_name, f"{name}__versies"],
+        ).fetchall()
+    ]
 
 
-def _drop_earlier_sightings(conn: duckdb.DuckDBPyConnection, table: str, pad: str, natural_key: list[str],
-                            bestand_id: int) -> bool:
+def _drop_earlier_sightings(
+    conn: duckdb.DuckDBPyConnection, table: str, pad: str, natural_key: list[str], bestand_id: int
+) -> bool:
     """Remove the sightings of an earlier load of this path (a re-delivered file), keeping their keys in ``_vorige``."""
     earlier = "SELECT bestand_id FROM audit.bestanden WHERE pad = ?"
     keys = ", ".join(natural_key)
-    if not conn.execute("SELECT count(*) FROM audit.bestanden WHERE pad = ? AND status = 'geladen' "
-                        "AND bestand_id <> ?", [pad, bestand_id]).fetchone()[0]:
+    if not conn.execute(
+        "SELECT count(*) FROM audit.bestanden WHERE pad = ? AND status = 'geladen' AND bestand_id <> ?",
+        [pad, bestand_id],
+    ).fetchone()[0]:
         return False  # a first load: no sightings to look for
-    conn.execute(f"CREATE OR REPLACE TEMP TABLE _vorige AS SELECT DISTINCT {keys} FROM {table}__waarnemingen "
-                 f"WHERE _bestand_id IN ({earlier})", [pad])
+    conn.execute(
+        f"CREATE OR REPLACE TEMP TABLE _vorige AS SELECT DISTINCT {keys} FROM {table}__waarnemingen "
+        f"WHERE _bestand_id IN ({earlier})",
+        [pad],
+    )
     if not conn.execute("SELECT count(*) FROM _vorige").fetchone()[0]:
         return False
     conn.execute(f"DELETE FROM {table}__waarnemingen WHERE _bestand_id IN ({earlier})", [pad])
     return True
 
 
-def _keep_versions(conn: duckdb.DuckDBPyConnection, table: str, columns: list[str], natural_key: list[str],
-                   bestand_id: int, leverdatum, replaced: bool) -> int:
+def _keep_versions(
+    conn: duckdb.DuckDBPyConnection,
+    table: str,
+    columns: list[str],
+    natural_key: list[str],
+    bestand_id: int,
+    leverdatum,
+    replaced: bool,
+) -> int:
     """Turn the file's rows (``_nieuw``) into sightings and new versions; move ``__actueel`` along.
 
     A key's current row is its sighting of the latest delivery (then the latest load): a new sighting
@@ -236,25 +293,34 @@ def _keep_versions(conn: duckdb.DuckDBPyConnection, table: str, columns: list[st
     on = " AND ".join(f"a.{k} = n.{k}" for k in natural_key)
     # The hash is computed where it is needed (cheap) rather than stored in a copy of the file's rows (not).
     nieuw = f"(SELECT *, {schema.version_hash(columns)} AS _versie FROM _nieuw)"
-    conn.execute(f"INSERT INTO {table}__waarnemingen SELECT ?, _rijnummer, {keys}, _versie FROM {nieuw}",
-                 [bestand_id])
+    conn.execute(
+        f"INSERT INTO {table}__waarnemingen SELECT ?, _rijnummer, {keys}, _versie FROM {nieuw}", [bestand_id]
+    )
     cols = ", ".join(f'n."{c}"' for c in columns)
-    conn.execute(f"INSERT INTO {table}__versies SELECT {cols}, n._versie FROM {nieuw} AS n "
-                 f"ANTI JOIN {table}__versies AS a ON {on} AND a._versie = n._versie")
+    conn.execute(
+        f"INSERT INTO {table}__versies SELECT {cols}, n._versie FROM {nieuw} AS n "
+        f"ANTI JOIN {table}__versies AS a ON {on} AND a._versie = n._versie"
+    )
     if replaced:
         conn.execute(f"INSERT INTO _vorige SELECT {keys} FROM _nieuw")
         schema.rebuild_actueel(conn, table, natural_key, "_vorige")
         on_v = " AND ".join(f"w.{k} = v.{k}" for k in natural_key)
         touched = " AND ".join(f"t.{k} = v.{k}" for k in natural_key)
-        conn.execute(f"DELETE FROM {table}__versies AS v WHERE EXISTS (SELECT 1 FROM _vorige AS t WHERE {touched}) "
-                     f"AND NOT EXISTS (SELECT 1 FROM {table}__waarnemingen AS w WHERE {on_v} "
-                     "AND w._versie = v._versie)")
+        conn.execute(
+            f"DELETE FROM {table}__versies AS v WHERE EXISTS (SELECT 1 FROM _vorige AS t WHERE {touched}) "
+            f"AND NOT EXISTS (SELECT 1 FROM {table}__waarnemingen AS w WHERE {on_v} "
+            "AND w._versie = v._versie)"
+        )
     else:
-        conn.execute(f"DELETE FROM {table}__actueel AS a USING _nieuw AS n WHERE {on} AND a._leverdatum <= ?",
-                     [leverdatum])
-        conn.execute(f"INSERT INTO {table}__actueel SELECT {', '.join(f'n.{k}' for k in natural_key)}, n._versie, ?, "
-                     f"n._rijnummer, ?::DATE FROM {nieuw} AS n ANTI JOIN {table}__actueel AS a ON {on}",
-                     [bestand_id, leverdatum])
+        conn.execute(
+            f"DELETE FROM {table}__actueel AS a USING _nieuw AS n WHERE {on} AND a._leverdatum <= ?",
+            [leverdatum],
+        )
+        conn.execute(
+            f"INSERT INTO {table}__actueel SELECT {', '.join(f'n.{k}' for k in natural_key)}, n._versie, ?, "
+            f"n._rijnummer, ?::DATE FROM {nieuw} AS n ANTI JOIN {table}__actueel AS a ON {on}",
+            [bestand_id, leverdatum],
+        )
     return conn.execute("SELECT count(*) FROM _nieuw").fetchone()[0]
 
 
@@ -269,25 +335,40 @@ def _insert_chunk(conn: duckdb.DuckDBPyConnection, part, pads: tuple[bytes, byte
             targets.append(col)
             exprs.append(f'"{col}"')
     conn.register("_incoming", part.rows)
-    conn.execute(f"INSERT INTO _nieuw ({', '.join(targets)}) SELECT {', '.join(exprs)} FROM _incoming", params)
+    conn.execute(
+        f"INSERT INTO _nieuw ({', '.join(targets)}) SELECT {', '.join(exprs)} FROM _incoming", params
+    )
     conn.unregister("_incoming")
 
 
-def _take_duplicates(conn: duckdb.DuckDBPyConnection, natural_key: list[str], key_header: str,
-                     bad_keys: pd.DataFrame, quarantine: list[dict]) -> None:
+def _take_duplicates(
+    conn: duckdb.DuckDBPyConnection,
+    natural_key: list[str],
+    key_header: str,
+    bad_keys: pd.DataFrame,
+    quarantine: list[dict],
+) -> None:
     """Rows whose natural key occurs more than once in the file, across chunks: loaded ones are removed and
     quarantined, already quarantined ones get the duplicate named too (as within one chunk)."""
     keys = ", ".join(f'"{k}"' for k in natural_key)
-    conn.register("_bad_keys", bad_keys if len(bad_keys) else
-                  pd.DataFrame({**{k: pd.Series(dtype=object) for k in natural_key},
-                                "_rijnummer": pd.Series(dtype="int64")}))
+    conn.register(
+        "_bad_keys",
+        bad_keys
+        if len(bad_keys)
+        else pd.DataFrame(
+            {**{k: pd.Series(dtype=object) for k in natural_key}, "_rijnummer": pd.Series(dtype="int64")}
+        ),
+    )
     counted = f"""
         WITH all_keys AS (SELECT {keys} FROM _nieuw UNION ALL SELECT {keys} FROM _bad_keys)
         SELECT {keys}, count(*) AS n FROM all_keys GROUP BY ALL HAVING count(*) > 1"""
     loaded = conn.execute(f"""SELECT t.*, c.n AS _aantal FROM _nieuw AS t JOIN ({counted}) AS c USING ({keys})
                               ORDER BY t._rijnummer""").fetchdf()
-    bad = dict(conn.execute(f"""SELECT b._rijnummer, c.n FROM _bad_keys AS b JOIN ({counted}) AS c USING ({keys})"""
-                            ).fetchall())
+    bad = dict(
+        conn.execute(
+            f"""SELECT b._rijnummer, c.n FROM _bad_keys AS b JOIN ({counted}) AS c USING ({keys})"""
+        ).fetchall()
+    )
     conn.unregister("_bad_keys")
     id_col = natural_key[-1]
 
@@ -304,29 +385,45 @@ def _take_duplicates(conn: duckdb.DuckDBPyConnection, natural_key: list[str], ke
     conn.execute("DELETE FROM _nieuw WHERE _rijnummer IN (SELECT unnest(?))", [loaded["_rijnummer"].tolist()])
     for row in loaded.to_dict("records"):
         shown = {k: v for k, v in row.items() if not k.startswith("_") and pd.notna(v)}
-        quarantine.append({"rijnummer": int(row["_rijnummer"]), "kolom": id_col, "reden": message(row[id_col], row["_aantal"]),
-                           "waarden": json.dumps(shown, ensure_ascii=False, default=str)})
+        quarantine.append(
+            {
+                "rijnummer": int(row["_rijnummer"]),
+                "kolom": id_col,
+                "reden": message(row[id_col], row["_aantal"]),
+                "waarden": json.dumps(shown, ensure_ascii=False, default=str),
+            }
+        )
     quarantine.sort(key=lambda q: q["rijnummer"])
 
 
-def quarantine_summary(conn: duckdb.DuckDBPyConnection, bron: str, examples: int = 5) -> tuple[int, list[str]]:
+def quarantine_summary(
+    conn: duckdb.DuckDBPyConnection, bron: str, examples: int = 5
+) -> tuple[int, list[str]]:
     """Quarantined rows of a source's current loads, with a few examples naming file, row and column."""
     total = conn.execute("SELECT count(*) FROM audit.quarantaine WHERE bron = ?", [bron]).fetchone()[0]
-    rows = conn.execute("SELECT pad, blad, rijnummer, reden FROM audit.quarantaine WHERE bron = ? "
-                        "ORDER BY pad, rijnummer LIMIT ?", [bron, examples]).fetchall()
+    rows = conn.execute(
+        "SELECT pad, blad, rijnummer, reden FROM audit.quarantaine WHERE bron = ? "
+        "ORDER BY pad, rijnummer LIMIT ?",
+        [bron, examples],
+    ).fetchall()
     return total, [f"{p}{', sheet ' + b if b else ''}, row {r}: {reden}" for p, b, r, reden in rows]
 
 
-def record_gate(conn: duckdb.DuckDBPyConnection, run_id: str, peildatum, suite: str, geslaagd: bool,
-                fouten: list[dict]) -> None:
+def record_gate(
+    conn: duckdb.DuckDBPyConnection, run_id: str, peildatum, suite: str, geslaagd: bool, fouten: list[dict]
+) -> None:
     """Keep one suite's outcome for this run (the blocked page lists all failures of the run)."""
     conn.execute("DELETE FROM audit.poort WHERE run_id = ? AND suite = ?", [run_id, suite])
-    conn.execute("INSERT INTO audit.poort (run_id, peildatum, suite, geslaagd, fouten) VALUES (?, ?, ?, ?, ?)",
-                 [run_id, peildatum, suite, geslaagd, json.dumps(fouten, ensure_ascii=False)])
+    conn.execute(
+        "INSERT INTO audit.poort (run_id, peildatum, suite, geslaagd, fouten) VALUES (?, ?, ?, ?, ?)",
+        [run_id, peildatum, suite, geslaagd, json.dumps(fouten, ensure_ascii=False)],
+    )
 
 
 def gate_failures(conn: duckdb.DuckDBPyConnection, run_id: str) -> list[tuple[str, list[dict]]]:
     """The failed suites of one run with their failures, in the order they were checked."""
-    rows = conn.execute("SELECT suite, fouten FROM audit.poort WHERE run_id = ? AND NOT geslaagd "
-                        "ORDER BY gecontroleerd_op", [run_id]).fetchall()
+    rows = conn.execute(
+        "SELECT suite, fouten FROM audit.poort WHERE run_id = ? AND NOT geslaagd ORDER BY gecontroleerd_op",
+        [run_id],
+    ).fetchall()
     return [(suite, json.loads(fouten)) for suite, fouten in rows]

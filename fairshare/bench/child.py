@@ -19,11 +19,16 @@ def main(mode: str, landing: str, warehouse: str) -> None:
         imported = time.perf_counter() - started  # interpreter start-up excluded: measured by the parent
 
         root = Path(warehouse).parent
-        settings = Settings.from_env(landing=landing, warehouse=warehouse, reports=str(root / "reports"),
-                                     demo=True)
+        settings = Settings.from_env(
+            landing=landing, warehouse=warehouse, reports=str(root / "reports"), demo=True
+        )
         outcome = run_pipeline(settings)
-        out = {"ok": outcome.success and not outcome.blocked, "error": outcome.error, **timing.snapshot(),
-               "imports": round(imported, 3)}
+        out = {
+            "ok": outcome.success and not outcome.blocked,
+            "error": outcome.error,
+            **timing.snapshot(),
+            "imports": round(imported, 3),
+        }
     else:
         from fairshare.bench import compare
 

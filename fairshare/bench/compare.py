@@ -26,14 +26,23 @@ from ingest.headers import synonyms
 from ingest.readers import sniff_encoding
 from ingest.text import match_key
 
-SWEV_COLUMNS = ["toewijzing_id", "gemeente", "toewijzingsdatum", "toewijzingsroute", "urgentiecategorie",
-                "subcategorie"]
+SWEV_COLUMNS = [
+    "toewijzing_id",
+    "gemeente",
+    "toewijzingsdatum",
+    "toewijzingsroute",
+    "urgentiecategorie",
+    "subcategorie",
+]
 DATE_FORMATS = ["%d-%m-%Y", "%Y-%m-%d", "%d/%m/%Y", "%Y-%m-%d %H:%M:%S"]
 
 
 def _files(landing: Path) -> list[tuple[str, Path]]:
-    return [(p.parent.name, p) for p in sorted(landing.glob("*/*")) if p.suffix in (".xlsx", ".csv")
-            and not p.name.startswith(("~$", "."))]
+    return [
+        (p.parent.name, p)
+        for p in sorted(landing.glob("*/*"))
+        if p.suffix in (".xlsx", ".csv") and not p.name.startswith(("~$", "."))
+    ]
 
 
 def _leverdatum(path: Path) -> dt.date:
@@ -50,8 +59,11 @@ def _csv_dialect(path: Path) -> tuple[str, str]:
 
 def _header(rows: list[list], lookup: dict[str, str]) -> tuple[int, dict[int, str]]:
     for i, row in enumerate(rows[:50]):
-        cols = {j: lookup[match_key(str(v))] for j, v in enumerate(row) if v is not None
-                and match_key(str(v)) in lookup}
+        cols = {
+            j: lookup[match_key(str(v))]
+            for j, v in enumerate(row)
+            if v is not None and match_key(str(v)) in lookup
+        }
         if "toewijzing_id" in cols.values() and "toewijzingsdatum" in cols.values():
             return i, cols
     raise ValueError("no header")
@@ -68,14 +80,21 @@ class _Reference:
         self.route = cfg.vocabularies["toewijzingsroute"].lookup
         gemeenten = seed("gemeenten.csv")
         self.in_scope = [g["gemeente_code"] for g in gemeenten if g["in_afspraak"] == "true"]
-        self.wettelijk = sorted({r["urgentiecategorie"] for r in seed("urgentiecategorieen.csv")
-                                 if r["wettelijk"] == "true"})
-        self.uitzonderingen = [(r["gemeente_code"], r["subcategorie"]) for r in seed("telt_mee_uitzonderingen.csv")]
+        self.wettelijk = sorted(
+            {r["urgentiecategorie"] for r in seed("urgentiecategorieen.csv") if r["wettelijk"] == "true"}
+        )
+        self.uitzonderingen = [
+            (r["gemeente_code"], r["subcategorie"]) for r in seed("telt_mee_uitzonderingen.csv")
+        ]
 
 
 def _peildatum(latest: dt.date) -> dt.date:
     """As int_peildatum: the latest 1 April or 1 November on or before the latest SWEV extraction."""
-    for candidate in (dt.date(latest.year, 11, 1), dt.date(latest.year, 4, 1), dt.date(latest.year - 1, 11, 1)):
+    for candidate in (
+        dt.date(latest.year, 11, 1),
+        dt.date(latest.year, 4, 1),
+        dt.date(latest.year - 1, 11, 1),
+    ):
         if latest >= candidate:
             return candidate
     raise ValueError(latest)
@@ -94,7 +113,7 @@ def peer(landing: Path) -> pd.DataFrame:
         if bron != "swev":
             continue
         pos, cols = _header(raw.head(50).values.tolist(), ref.headers)
-        df = raw.iloc[pos + 1:, list(cols)].set_axis(list(cols.values()), axis=1)
+        df = raw.iloc[pos + 1 :, list(cols)].set_axis(list(cols.values()), axis=1)
         df = df.reindex(columns=SWEV_COLUMNS)
         df["leverdatum"] = _leverdatum(path)
         frames.append(df)
@@ -117,34 +136,51 @@ def peer(landing: Path) -> pd.DataFrame:
     sub = key(swev["subcategorie"]).map(ref.categorie)
     code = sub.where(sub.str.contains("/", na=False), cat.fillna(sub))
     parts = code.str.partition("/")
-    df = pd.DataFrame({
-        "gemeente_code": key(swev["gemeente"]).map(ref.gemeente),
-        "datum": datum,
-        "route": key(swev["toewijzingsroute"]).map(ref.route),
-        "urgentiecategorie": parts[0],
-        "subcategorie": parts[2].where(parts[2] != "", None),
-    })
+    df = pd.DataFrame(
+        {
+            "gemeente_code": key(swev["gemeente"]).map(ref.gemeente),
+            "datum": datum,
+            "route": key(swev["toewijzingsroute"]).map(ref.route),
+            "urgentiecategorie": parts[0],
+            "subcategorie": parts[2].where(parts[2] != "", None),
+        }
+    )
     peildatum = _peildatum(max(_leverdatum(p) for b, p in _files(landing) if b == "swev"))
     data_tot = pd.Timestamp(peildatum - dt.timedelta(days=1))
-    df = df[(df["datum"] <= data_tot) & df["gemeente_code"].isin(ref.in_scope)
-            & df["urgentiecategorie"].isin(ref.wettelijk) & (df["route"] != "statushouder")]
+    df = df[
+        (df["datum"] <= data_tot)
+        & df["gemeente_code"].isin(ref.in_scope)
+        & df["urgentiecategorie"].isin(ref.wettelijk)
+        & (df["route"] != "statushouder")
+    ]
     uitgezonderd = pd.Series(False, index=df.index)
     for g, s in ref.uitzonderingen:
         uitgezonderd |= (df["subcategorie"] == s) & ((g == "*") | (df["gemeente_code"] == g))
     df = df[~uitgezonderd].assign(jaar=df["datum"].dt.year)
-    counts = df.groupby(["gemeente_code", "jaar", "urgentiecategorie"]).size().rename("gehuisvest").reset_index()
+    counts = (
+        df.groupby(["gemeente_code", "jaar", "urgentiecategorie"]).size().rename("gehuisvest").reset_index()
+    )
     first_year = int(df["jaar"].min())
-    grid = pd.MultiIndex.from_product([ref.in_scope, range(first_year, data_tot.year + 1), ref.wettelijk],
-                                      names=["gemeente_code", "jaar", "urgentiecategorie"]).to_frame(index=False)
+    grid = pd.MultiIndex.from_product(
+        [ref.in_scope, range(first_year, data_tot.year + 1), ref.wettelijk],
+        names=["gemeente_code", "jaar", "urgentiecategorie"],
+    ).to_frame(index=False)
     out = grid.merge(counts, how="left", on=["gemeente_code", "jaar", "urgentiecategorie"])
     out["gehuisvest"] = out["gehuisvest"].fillna(0).astype(int)
     opgaven = pd.DataFrame(seed("opgaven.csv"))
-    opgaven = opgaven.assign(jaar=[list(range(int(a), int(b) + 1)) for a, b in
-                                   zip(opgaven["jaar_van"], opgaven["jaar_tot"], strict=True)]).explode("jaar")
+    opgaven = opgaven.assign(
+        jaar=[
+            list(range(int(a), int(b) + 1))
+            for a, b in zip(opgaven["jaar_van"], opgaven["jaar_tot"], strict=True)
+        ]
+    ).explode("jaar")
     opgaven["jaar"] = opgaven["jaar"].astype(int)
     opgaven["opgave"] = opgaven["opgave"].astype(int)
-    out = out.merge(opgaven[["gemeente_code", "jaar", "urgentiecategorie", "opgave"]], how="left",
-                    on=["gemeente_code", "jaar", "urgentiecategorie"])
+    out = out.merge(
+        opgaven[["gemeente_code", "jaar", "urgentiecategorie", "opgave"]],
+        how="left",
+        on=["gemeente_code", "jaar", "urgentiecategorie"],
+    )
     maanden = out["jaar"].map(lambda j: 12 if j < data_tot.year else data_tot.month)
     out["opgave_naar_rato"] = out["opgave"] * maanden / 12
     out["verschil"] = out["gehuisvest"] - out["opgave_naar_rato"]
@@ -165,10 +201,12 @@ def limit(landing: Path) -> pd.DataFrame:
             if bron != "swev":
                 continue
             pos, cols = _header(rows, ref.headers)
-            frame = pd.DataFrame([[r[j] for j in cols] for r in rows[pos + 1:]], columns=list(cols.values()),
-                                 dtype=object)
-            frame["toewijzingsdatum"] = [v.strftime("%Y-%m-%d") if isinstance(v, dt.datetime) else v
-                                         for v in frame["toewijzingsdatum"]]
+            frame = pd.DataFrame(
+                [[r[j] for j in cols] for r in rows[pos + 1 :]], columns=list(cols.values()), dtype=object
+            )
+            frame["toewijzingsdatum"] = [
+                v.strftime("%Y-%m-%d") if isinstance(v, dt.datetime) else v for v in frame["toewijzingsdatum"]
+            ]
             conn.register(f"f{i}", frame.astype(str))
             mapping = {name: name for name in cols.values()}
         else:
@@ -176,12 +214,17 @@ def limit(landing: Path) -> pd.DataFrame:
             source = path
             if encoding == "cp1252":  # DuckDB reads UTF-8 and strict Latin-1 only: transcode on the fly
                 source = Path(tmp.name) / path.name
-                with open(path, encoding="cp1252", errors="replace", newline="") as src, \
-                        open(source, "w", encoding="utf-8", newline="") as dst:
+                with (
+                    open(path, encoding="cp1252", errors="replace", newline="") as src,
+                    open(source, "w", encoding="utf-8", newline="") as dst,
+                ):
                     while block := src.read(1 << 24):
                         dst.write(block)
-            conn.execute(f"CREATE TEMP TABLE f{i} AS SELECT * FROM read_csv(?, all_varchar = true, header = false, "
-                         f"delim = ?, null_padding = true, strict_mode = false)", [str(source), sep])
+            conn.execute(
+                f"CREATE TEMP TABLE f{i} AS SELECT * FROM read_csv(?, all_varchar = true, header = false, "
+                f"delim = ?, null_padding = true, strict_mode = false)",
+                [str(source), sep],
+            )
             if bron != "swev":
                 continue
             with open(path, encoding=encoding, errors="replace", newline="") as fh:
@@ -189,12 +232,20 @@ def limit(landing: Path) -> pd.DataFrame:
             names = [r[0] for r in conn.execute(f"DESCRIBE f{i}").fetchall()]
             mapping = {name: names[j] for j, name in cols.items()}
             conn.execute(f"DELETE FROM f{i} WHERE rowid = 0")  # the header row
-        select = ", ".join(f"{mapping[c]} AS {c}" if c in mapping else f"NULL::VARCHAR AS {c}" for c in SWEV_COLUMNS)
+        select = ", ".join(
+            f"{mapping[c]} AS {c}" if c in mapping else f"NULL::VARCHAR AS {c}" for c in SWEV_COLUMNS
+        )
         selects.append(f"SELECT {select}, DATE '{_leverdatum(path)}' AS leverdatum FROM f{i}")
-    for name, lookup in (("gemeente_lk", ref.gemeente), ("categorie_lk", ref.categorie), ("route_lk", ref.route)):
+    for name, lookup in (
+        ("gemeente_lk", ref.gemeente),
+        ("categorie_lk", ref.categorie),
+        ("route_lk", ref.route),
+    ):
         conn.register(name, pd.DataFrame({"k": list(lookup), "v": list(lookup.values())}))
     conn.register("opgaven_src", pd.DataFrame(seed("opgaven.csv")))
-    conn.register("uitzonderingen", pd.DataFrame(ref.uitzonderingen, columns=["gemeente_code", "subcategorie"]))
+    conn.register(
+        "uitzonderingen", pd.DataFrame(ref.uitzonderingen, columns=["gemeente_code", "subcategorie"])
+    )
     peildatum = _peildatum(max(_leverdatum(p) for b, p in _files(landing) if b == "swev"))
     key = "regexp_replace(lower(strip_accents(coalesce({}, ''))), '[^a-z0-9]', '', 'g')"
     dates = ", ".join(f"try_strptime(trim(toewijzingsdatum), '{f}')" for f in DATE_FORMATS)
@@ -206,10 +257,10 @@ def limit(landing: Path) -> pd.DataFrame:
             SELECT g.v AS gemeente_code, CAST(coalesce({dates}) AS DATE) AS datum, r.v AS route,
                    CASE WHEN s.v LIKE '%/%' THEN s.v ELSE coalesce(c.v, s.v) END AS code
             FROM actueel AS a
-            LEFT JOIN gemeente_lk AS g ON g.k = {key.format('a.gemeente')}
-            LEFT JOIN route_lk AS r ON r.k = {key.format('a.toewijzingsroute')}
-            LEFT JOIN categorie_lk AS c ON c.k = {key.format('a.urgentiecategorie')}
-            LEFT JOIN categorie_lk AS s ON s.k = {key.format('a.subcategorie')}),
+            LEFT JOIN gemeente_lk AS g ON g.k = {key.format("a.gemeente")}
+            LEFT JOIN route_lk AS r ON r.k = {key.format("a.toewijzingsroute")}
+            LEFT JOIN categorie_lk AS c ON c.k = {key.format("a.urgentiecategorie")}
+            LEFT JOIN categorie_lk AS s ON s.k = {key.format("a.subcategorie")}),
         geteld AS (
             SELECT gemeente_code, year(datum) AS jaar, split_part(code, '/', 1) AS urgentiecategorie,
                    nullif(split_part(code, '/', 2), '') AS subcategorie

@@ -72,9 +72,13 @@ def _child(mode: str, landing: Path, warehouse: Path) -> list[str]:
 def _agrees(warehouse: Path, mode: str) -> int:
     """Cells of marts.fair_share where the peer's or limit's gehuisvest differs from the pipeline's."""
     with duckdb.connect(str(warehouse), read_only=True) as conn:
-        mart = conn.execute("SELECT gemeente_code, jaar, urgentiecategorie, gehuisvest FROM marts.fair_share").df()
+        mart = conn.execute(
+            "SELECT gemeente_code, jaar, urgentiecategorie, gehuisvest FROM marts.fair_share"
+        ).df()
     other = pd.read_csv(warehouse.with_suffix(f".{mode}.csv"))
-    both = mart.merge(other, on=["gemeente_code", "jaar", "urgentiecategorie"], how="outer", suffixes=("", "_x"))
+    both = mart.merge(
+        other, on=["gemeente_code", "jaar", "urgentiecategorie"], how="outer", suffixes=("", "_x")
+    )
     return int((both["gehuisvest"] != both["gehuisvest_x"]).sum())
 
 
@@ -103,14 +107,18 @@ def run(scale: int, years: int, rounds: int, workdir: Path, seed: int = 2025, ec
             m = measure(_child("pipeline", landing, warehouse), run_dir / f"{kind}.log")
             results[kind].append(m)
             counts = m.report["counts"]
-            echo(f"round {r + 1} {kind:5}: {m.wall:7.1f}s wall, peak {m.peak_rss / 2**30:.2f} GiB, "
-                 f"{counts.get('rijen_gelezen', 0)} rows read, ok={m.report['ok']}")
+            echo(
+                f"round {r + 1} {kind:5}: {m.wall:7.1f}s wall, peak {m.peak_rss / 2**30:.2f} GiB, "
+                f"{counts.get('rijen_gelezen', 0)} rows read, ok={m.report['ok']}"
+            )
         for kind in ("peer", "limit"):
             m = measure(_child(kind, landing, warehouse), run_dir / f"{kind}.log")
             m.report["verschillen"] = _agrees(warehouse, kind)
             results[kind].append(m)
-            echo(f"round {r + 1} {kind:5}: {m.wall:7.1f}s wall, peak {m.peak_rss / 2**30:.2f} GiB, "
-                 f"fair_share cells differing from the mart: {m.report['verschillen']}")
+            echo(
+                f"round {r + 1} {kind:5}: {m.wall:7.1f}s wall, peak {m.peak_rss / 2**30:.2f} GiB, "
+                f"fair_share cells differing from the mart: {m.report['verschillen']}"
+            )
     return _summarise(results, scale, years, echo)
 
 
@@ -124,12 +132,17 @@ def _summarise(results: dict[str, list[Measured]], scale: int, years: int, echo)
     wall = _median(full, "wall")
     stages = {s: statistics.median(m.report["seconds"][s] for m in full) for s in STAGES}
     summary = {
-        "scale": scale, "years": years, "rounds": len(full),
-        "full_seconds": round(wall, 1), "full_peak_gib": round(max(m.peak_rss for m in full) / 2**30, 2),
-        "rows_read": int(rows), "rows_per_second": round(rows / wall),
+        "scale": scale,
+        "years": years,
+        "rounds": len(full),
+        "full_seconds": round(wall, 1),
+        "full_peak_gib": round(max(m.peak_rss for m in full) / 2**30, 2),
+        "rows_read": int(rows),
+        "rows_per_second": round(rows / wall),
         "noop_seconds": round(_median(noop, "wall"), 1),
         "noop_rows_read": max(m.report["counts"].get("rijen_gelezen", 0) for m in noop),
-        "peer_seconds": round(_median(peer, "wall"), 1), "limit_seconds": round(_median(limit, "wall"), 1),
+        "peer_seconds": round(_median(peer, "wall"), 1),
+        "limit_seconds": round(_median(limit, "wall"), 1),
         "stages": {s: round(v, 1) for s, v in stages.items()},
         "peer_differences": max(m.report["verschillen"] for m in peer),
         "limit_differences": max(m.report["verschillen"] for m in limit),
@@ -142,19 +155,33 @@ def _summarise(results: dict[str, list[Measured]], scale: int, years: int, echo)
     other = wall - sum(stages.values()) - imports
     echo("")
     echo(f"fairshare bench, scale {scale}, {years} years, median of {len(full)} round(s)")
-    echo(f"  full pipeline (empty warehouse) {summary['full_seconds']:>8.1f} s   peak RSS {summary['full_peak_gib']:.2f} GiB"
-         f"   {summary['rows_read']:,} rows read, {summary['rows_per_second']:,} rows/s")
-    echo(f"  no-op run (nothing new)         {summary['noop_seconds']:>8.1f} s   = {summary['noop_share_pct']}% of full,"
-         f" {summary['noop_rows_read']} rows re-read")
-    echo(f"  peer (pandas + openpyxl)        {summary['peer_seconds']:>8.1f} s   pipeline/peer  = "
-         f"{summary['peer_ratio']:.2f}  (the pipeline is {1 / summary['peer_ratio']:.1f}x as fast); "
-         f"cells differing from the mart: {summary['peer_differences']}")
-    echo(f"  limit (fastest parse + 1 SQL)   {summary['limit_seconds']:>8.1f} s   pipeline/limit = "
-         f"{summary['limit_ratio']:.2f}; cells differing from the mart: {summary['limit_differences']}")
-    echo("  stages (s): " + ", ".join(f"{s} {v:.1f}" for s, v in summary["stages"].items())
-         + f", imports {imports:.1f}, other (interpreter, Dagster, checks) {other:.1f}")
+    echo(
+        f"  full pipeline (empty warehouse) {summary['full_seconds']:>8.1f} s   peak RSS {summary['full_peak_gib']:.2f} GiB"
+        f"   {summary['rows_read']:,} rows read, {summary['rows_per_second']:,} rows/s"
+    )
+    echo(
+        f"  no-op run (nothing new)         {summary['noop_seconds']:>8.1f} s   = {summary['noop_share_pct']}% of full,"
+        f" {summary['noop_rows_read']} rows re-read"
+    )
+    echo(
+        f"  peer (pandas + openpyxl)        {summary['peer_seconds']:>8.1f} s   pipeline/peer  = "
+        f"{summary['peer_ratio']:.2f}  (the pipeline is {1 / summary['peer_ratio']:.1f}x as fast); "
+        f"cells differing from the mart: {summary['peer_differences']}"
+    )
+    echo(
+        f"  limit (fastest parse + 1 SQL)   {summary['limit_seconds']:>8.1f} s   pipeline/limit = "
+        f"{summary['limit_ratio']:.2f}; cells differing from the mart: {summary['limit_differences']}"
+    )
+    echo(
+        "  stages (s): "
+        + ", ".join(f"{s} {v:.1f}" for s, v in summary["stages"].items())
+        + f", imports {imports:.1f}, other (interpreter, Dagster, checks) {other:.1f}"
+    )
     slowest = full[len(full) // 2].report.get("dbt_nodes", {})
     summary["dbt_nodes"] = slowest
     if slowest:
-        echo("  slowest dbt nodes (s): " + ", ".join(f"{k.split('.')[-1]} {v:.1f}" for k, v in list(slowest.items())[:6]))
+        echo(
+            "  slowest dbt nodes (s): "
+            + ", ".join(f"{k.split('.')[-1]} {v:.1f}" for k, v in list(slowest.items())[:6])
+        )
     return summary

@@ -37,32 +37,55 @@ def use_region(regio: str | None = None) -> None:
         if w["woonplaats"] != NAMES[w["gemeente_code"]]:  # the first other woonplaats of each gemeente
             WOONPLAATS.setdefault(w["gemeente_code"], w["woonplaats"])
 
-CATEGORY_TEXT = {"mantelzorg": ["Mantelzorg", "Mantelzorger", "Mantelzorgverlener"],
-                 "medisch": ["Medisch", "Medische urgentie", "Beperking"],
-                 "uitstap_sekswerk": ["Uitstap sekswerk", "DUUP", "Stoppen met sekswerk"],
-                 "begeleid_wonen": ["Begeleid wonen", "Uitstroom begeleid wonen"],
-                 "lokaal": ["Financiële urgentie", "Sociaal-medisch", "Vitale beroepen"]}
-SUB_TEXT = {"mo": ["Uitstroom MO", "Maatschappelijke opvang", "MO"], "bw": ["Uitstroom BW", "Beschermd wonen", "BW"],
-            "vo": ["Vrouwenopvang", "Uitstroom vrouwenopvang"], "ggz": ["Klinische GGZ", "Uitstroom GGZ"],
-            "jeugd": ["Jeugdzorg met verblijf", "Uitstroom jeugdzorg", "Jeugdzorg"],
-            "detentie": ["Detentie", "Forensische zorg", "Jeugddetentie"], "onbekend": ["Uitstroom instelling", "Uitstroom"]}
-ROUTE_TEXT = {"regulier": ["Aanbodmodel", "Regulier", "Loting", "Inschrijfduur"], "urgentie": ["Urgentie", "Voorrang urgentie"],
-              "direct_bemiddeling": ["Direct bemiddeling", "Bemiddeling"], "statushouder": ["Statushouder", "Vergunninghouder"],
-              "overig": ["Wisselwoning", "Kamerverhuur"]}
-LABEL_TEXT = {"geen": ["", "Geen", "-", "Regulier"], "senioren": ["Senioren", "55+", "Ouderen", "65+"],
-              "jongeren": ["Jongeren", "Jongeren tot 23", "<23", "18-23"]}
-BESLUIT_TEXT = {"toegekend": ["Toegekend", "Positief", "Urgent", "Toegewezen"],
-                "afgewezen": ["Afgewezen", "Negatief", "Niet urgent"],
-                "ingetrokken": ["Ingetrokken", "Buiten behandeling"], "in_behandeling": ["", "In behandeling", "Lopend"]}
-GROND_TEXT = {"geen_urgentiecategorie": ["Geen wettelijke urgentiecategorie", "Valt niet onder een urgentiecategorie"],
-              "zelf_oplosbaar": ["Zelf oplosbaar woonprobleem", "Eigen verantwoordelijkheid"],
-              "niet_ingeschreven": ["Niet ingeschreven als woningzoekende", "Geen inschrijving"],
-              "onvoldoende_binding": ["Onvoldoende binding met de regio", "Geen binding"],
-              "inkomen_te_hoog": ["Inkomen boven de grens", "Inkomen te hoog"],
-              "overig": ["Woonprobleem niet aangetoond", "Aanvraag onvolledig na hersteltermijn"]}
-STATUS_TEXT = {"gerealiseerd": ["Gerealiseerd", "Opgeleverd"], "in_aanbouw": ["In aanbouw", "In uitvoering"],
-               "hard": ["Hard", "Harde plancapaciteit", "Onherroepelijk"],
-               "zacht": ["Zacht", "In voorbereiding", "Potentieel", "Initiatief"]}
+
+CATEGORY_TEXT = {
+    "mantelzorg": ["Mantelzorg", "Mantelzorger", "Mantelzorgverlener"],
+    "medisch": ["Medisch", "Medische urgentie", "Beperking"],
+    "uitstap_sekswerk": ["Uitstap sekswerk", "DUUP", "Stoppen met sekswerk"],
+    "begeleid_wonen": ["Begeleid wonen", "Uitstroom begeleid wonen"],
+    "lokaal": ["Financiële urgentie", "Sociaal-medisch", "Vitale beroepen"],
+}
+SUB_TEXT = {
+    "mo": ["Uitstroom MO", "Maatschappelijke opvang", "MO"],
+    "bw": ["Uitstroom BW", "Beschermd wonen", "BW"],
+    "vo": ["Vrouwenopvang", "Uitstroom vrouwenopvang"],
+    "ggz": ["Klinische GGZ", "Uitstroom GGZ"],
+    "jeugd": ["Jeugdzorg met verblijf", "Uitstroom jeugdzorg", "Jeugdzorg"],
+    "detentie": ["Detentie", "Forensische zorg", "Jeugddetentie"],
+    "onbekend": ["Uitstroom instelling", "Uitstroom"],
+}
+ROUTE_TEXT = {
+    "regulier": ["Aanbodmodel", "Regulier", "Loting", "Inschrijfduur"],
+    "urgentie": ["Urgentie", "Voorrang urgentie"],
+    "direct_bemiddeling": ["Direct bemiddeling", "Bemiddeling"],
+    "statushouder": ["Statushouder", "Vergunninghouder"],
+    "overig": ["Wisselwoning", "Kamerverhuur"],
+}
+LABEL_TEXT = {
+    "geen": ["", "Geen", "-", "Regulier"],
+    "senioren": ["Senioren", "55+", "Ouderen", "65+"],
+    "jongeren": ["Jongeren", "Jongeren tot 23", "<23", "18-23"],
+}
+BESLUIT_TEXT = {
+    "toegekend": ["Toegekend", "Positief", "Urgent", "Toegewezen"],
+    "afgewezen": ["Afgewezen", "Negatief", "Niet urgent"],
+    "ingetrokken": ["Ingetrokken", "Buiten behandeling"],
+    "in_behandeling": ["", "In behandeling", "Lopend"],
+}
+GROND_TEXT = {
+    "geen_urgentiecategorie": ["Geen wettelijke urgentiecategorie", "Valt niet onder een urgentiecategorie"],
+    "zelf_oplosbaar": ["Zelf oplosbaar woonprobleem", "Eigen verantwoordelijkheid"],
+    "niet_ingeschreven": ["Niet ingeschreven als woningzoekende", "Geen inschrijving"],
+    "onvoldoende_binding": ["Onvoldoende binding met de regio", "Geen binding"],
+    "inkomen_te_hoog": ["Inkomen boven de grens", "Inkomen te hoog"],
+    "overig": ["Woonprobleem niet aangetoond", "Aanvraag onvolledig na hersteltermijn"],
+}
+STATUS_TEXT = {
+    "gerealiseerd": ["Gerealiseerd", "Opgeleverd"],
+    "in_aanbouw": ["In aanbouw", "In uitvoering"],
+    "hard": ["Hard", "Harde plancapaciteit", "Onherroepelijk"],
+    "zacht": ["Zacht", "In voorbereiding", "Potentieel", "Initiatief"],
+}
 FAKE_NAMES = ["Jan Testpersoon", "Fatima Voorbeeld", "Piet Fictief", "Anna Nepnaam", "Mohammed Proefdata"]
 
 
@@ -103,7 +126,9 @@ class Formatter:
         d = pd.Timestamp(value).date()
         if self.layout.fmt == "xlsx" and self.v % 3 != 2:
             return dt.datetime(d.year, d.month, d.day)
-        return [d.strftime("%d-%m-%Y"), d.isoformat(), f"{d.day}-{d.month}-{d.year}", d.strftime("%d/%m/%Y")][self.v % 4]
+        return [d.strftime("%d-%m-%Y"), d.isoformat(), f"{d.day}-{d.month}-{d.year}", d.strftime("%d/%m/%Y")][
+            self.v % 4
+        ]
 
     def amount(self, value: float) -> object:
         if self.layout.fmt == "xlsx" and self.v % 2 == 0:
@@ -187,8 +212,13 @@ class Formatter:
         style = (self.v + self.rng.integers(0, 4, n)) % 5
         woonplaats = self.rng.random(n) < 0.5
         idx, uniques = pd.factorize(codes)
-        table = np.array([[NAMES[c], c, WOONPLAATS.get(c, NAMES[c]), f"Gemeente {NAMES[c]}", NAMES[c].upper()]
-                          for c in uniques], dtype=object).reshape(len(uniques), 5)
+        table = np.array(
+            [
+                [NAMES[c], c, WOONPLAATS.get(c, NAMES[c]), f"Gemeente {NAMES[c]}", NAMES[c].upper()]
+                for c in uniques
+            ],
+            dtype=object,
+        ).reshape(len(uniques), 5)
         column = np.where((style == 2) & ~woonplaats, 0, style)
         return table[idx, column] if n else np.empty(0, dtype=object)
 
@@ -232,9 +262,16 @@ def write_table(path: Path, frame: pd.DataFrame, layout: Layout, title: str) -> 
     path.parent.mkdir(parents=True, exist_ok=True)
     header = list(frame.columns)
     if layout.fmt == "xlsx" and fits_excel(len(frame)):
-        wb = xlsxwriter.Workbook(str(path), {"constant_memory": True, "default_date_format": "dd-mm-yyyy",
-                                             "strings_to_numbers": False, "strings_to_formulas": False,
-                                             "strings_to_urls": False})
+        wb = xlsxwriter.Workbook(
+            str(path),
+            {
+                "constant_memory": True,
+                "default_date_format": "dd-mm-yyyy",
+                "strings_to_numbers": False,
+                "strings_to_formulas": False,
+                "strings_to_urls": False,
+            },
+        )
         ws = wb.add_worksheet("Export")
         top = 0
         if layout.title_rows:
@@ -253,13 +290,27 @@ def write_table(path: Path, frame: pd.DataFrame, layout: Layout, title: str) -> 
         wb.close()
         return path
     path = path.with_suffix(".csv")
-    frame.to_csv(path, sep=layout.delimiter, encoding=layout.encoding, errors="replace", index=False,
-                 lineterminator="\r\n", na_rep="")
+    frame.to_csv(
+        path,
+        sep=layout.delimiter,
+        encoding=layout.encoding,
+        errors="replace",
+        index=False,
+        lineterminator="\r\n",
+        na_rep="",
+    )
     return path
 
 
 def layout_for(i: int, fmt: str, pii: bool = False) -> Layout:
     csv_style = i % 3
-    return Layout(fmt=fmt, variant=i, delimiter=";" if csv_style != 1 else ",",
-                  encoding="cp1252" if csv_style == 0 else ("utf-8-sig" if csv_style == 1 else "utf-8"),
-                  decimal_comma=csv_style != 1, title_rows=i % 2 == 0, total_row=True, pii=pii)
+    return Layout(
+        fmt=fmt,
+        variant=i,
+        delimiter=";" if csv_style != 1 else ",",
+        encoding="cp1252" if csv_style == 0 else ("utf-8-sig" if csv_style == 1 else "utf-8"),
+        decimal_comma=csv_style != 1,
+        title_rows=i % 2 == 0,
+        total_row=True,
+        pii=pii,
+    )

@@ -39,9 +39,19 @@ def calibration(regio: str | None = None) -> dict:
     """The region's ``steekproef.yaml``: the story its sample tells (defaults where a key is absent)."""
     path = region.regio_dir(regio) / "steekproef.yaml"
     cal = yaml.safe_load(path.read_text(encoding="utf-8")) if path.exists() else {}
-    return {"prestatie": {}, "centrumgemeente": None, "lokaal": {}, "lokaal_standaard": 0.5, "uitstroom_mix": {},
-            "buiten_afspraak_per_jaar": 240, "postcodes": {}, "plannen": {}, "plannen_standaard": 15,
-            "advies": {"subcategorieen": ["mo", "bw", "vo"], "aandeel": 0.4, "aandeel_afgewezen": 0.1}, **cal}
+    return {
+        "prestatie": {},
+        "centrumgemeente": None,
+        "lokaal": {},
+        "lokaal_standaard": 0.5,
+        "uitstroom_mix": {},
+        "buiten_afspraak_per_jaar": 240,
+        "postcodes": {},
+        "plannen": {},
+        "plannen_standaard": 15,
+        "advies": {"subcategorieen": ["mo", "bw", "vo"], "aandeel": 0.4, "aandeel_afgewezen": 0.1},
+        **cal,
+    }
 
 
 @dataclass
@@ -71,7 +81,12 @@ class Reference:
     @property
     def commissie_van(self) -> dict[str, str]:
         """gemeente -> the committee (own or regional) that decides its applications."""
-        return {g: c["commissie"] for c in self.commissies if c["soort"] != "advies" for g in c["gemeenten"].split()}
+        return {
+            g: c["commissie"]
+            for c in self.commissies
+            if c["soort"] != "advies"
+            for g in c["gemeenten"].split()
+        }
 
     @property
     def in_scope(self) -> list[str]:
@@ -93,10 +108,15 @@ def load_reference(regio: str | None = None) -> Reference:
     corps = seed("corporaties.csv", regio)
     return Reference(
         gemeenten=seed("gemeenten.csv", regio),
-        basis_2024={r["gemeente_code"]: int(r["toewijzingen_2024"]) for r in seed("basis_toewijzingen_2024.csv", regio)},
+        basis_2024={
+            r["gemeente_code"]: int(r["toewijzingen_2024"])
+            for r in seed("basis_toewijzingen_2024.csv", regio)
+        },
         funnel={r["stap"]: int(r["aantal"]) for r in seed("geschiktheid_referentie.csv", regio)},
-        thresholds={int(r["jaar"]): {k: float(v) for k, v in r.items() if k not in ("jaar", "voorlopig", "bron")}
-                    for r in seed("huurgrenzen.csv", regio)},
+        thresholds={
+            int(r["jaar"]): {k: float(v) for k, v in r.items() if k not in ("jaar", "voorlopig", "bron")}
+            for r in seed("huurgrenzen.csv", regio)
+        },
         swev=[c["corporatie"] for c in corps if c["is_swev"] == "true"],
         other_landlords=[c["corporatie"] for c in corps if c["is_swev"] != "true"],
         targets=targets,
@@ -140,9 +160,13 @@ def allocations(rng: np.random.Generator, ref: Reference, scale: int, start_year
             growth = 1.0 + 0.03 * (year - BASE_YEAR) + rng.normal(0, 0.02)
             counts = np.round(base * scale * growth * months / 12).astype(int)
         codes = list(ref.in_scope) + list(ref.outside)
-        counts = list(counts) + [round(ref.cal["buiten_afspraak_per_jaar"] * scale * months / 12)] * len(ref.outside)
+        counts = list(counts) + [round(ref.cal["buiten_afspraak_per_jaar"] * scale * months / 12)] * len(
+            ref.outside
+        )
         for g, n in zip(codes, counts, strict=True):
-            frames.append(pd.DataFrame({"gemeente": g, "jaar": year, "toewijzingsdatum": _dates(rng, year, n, END)}))
+            frames.append(
+                pd.DataFrame({"gemeente": g, "jaar": year, "toewijzingsdatum": _dates(rng, year, n, END)})
+            )
     df = pd.concat(frames, ignore_index=True)
     n = len(df)
     df["profiel"] = rng.choice(list("ABCDEF"), n, p=_profile_probabilities(ref))
@@ -151,30 +175,40 @@ def allocations(rng: np.random.Generator, ref: Reference, scale: int, start_year
         df.loc[funnel_rows, "profiel"] = rng.permutation(_profile_list(ref, scale))
     _dwelling(rng, ref, df)
     df["gepersonaliseerde_huur"] = (df["profiel"].isin(["C", "D"]) & (rng.random(n) < 0.21)) | (
-        (df["profiel"] == "B") & (rng.random(n) < 0.05))
+        (df["profiel"] == "B") & (rng.random(n) < 0.05)
+    )
     if len(funnel_rows) == funnel_total:
         cd = funnel_rows[df.loc[funnel_rows, "profiel"].isin(["C", "D"]).to_numpy()]
         df.loc[cd, "gepersonaliseerde_huur"] = False
-        df.loc[rng.choice(cd, ref.funnel["boven_lage_gepersonaliseerd"] * scale, replace=False),
-               "gepersonaliseerde_huur"] = True
-    df["toewijzingsroute"] = rng.choice(["regulier", "statushouder", "direct_bemiddeling", "overig"], n,
-                                        p=[0.89, 0.07, 0.03, 0.01])
+        df.loc[
+            rng.choice(cd, ref.funnel["boven_lage_gepersonaliseerd"] * scale, replace=False),
+            "gepersonaliseerde_huur",
+        ] = True
+    df["toewijzingsroute"] = rng.choice(
+        ["regulier", "statushouder", "direct_bemiddeling", "overig"], n, p=[0.89, 0.07, 0.03, 0.01]
+    )
     for col in ("urgentiecategorie", "subcategorie"):
         df[col] = None
     _urgent(rng, ref, df, scale, funnel_rows if len(funnel_rows) == funnel_total else None)
     _household(rng, ref, df)
     df = df.sort_values(["toewijzingsdatum", "gemeente"], kind="stable").reset_index(drop=True)
     years_of = pd.to_datetime(df["toewijzingsdatum"]).dt.year.astype(str)
-    df["toewijzing_id"] = "TW" + years_of + "-" + pd.Series(np.arange(1, len(df) + 1)).astype(str).str.zfill(7)
+    df["toewijzing_id"] = (
+        "TW" + years_of + "-" + pd.Series(np.arange(1, len(df) + 1)).astype(str).str.zfill(7)
+    )
     return df
 
 
 def _profile_counts(ref: Reference, scale: int) -> dict[str, int]:
     f = {k: v * scale for k, v in ref.funnel.items()}
-    return {"A": f["toewijzingen"] - f["swev"], "B": f["swev"] - f["swev_max_3_kamers"],
-            "C": f["swev_max_3_kamers"] - f["tot_hoge_aftoppingsgrens"],
-            "D": f["tot_hoge_aftoppingsgrens"] - f["tot_lage_aftoppingsgrens"],
-            "E": f["tot_lage_gelabeld"], "F": f["tot_lage_aftoppingsgrens"] - f["tot_lage_gelabeld"]}
+    return {
+        "A": f["toewijzingen"] - f["swev"],
+        "B": f["swev"] - f["swev_max_3_kamers"],
+        "C": f["swev_max_3_kamers"] - f["tot_hoge_aftoppingsgrens"],
+        "D": f["tot_hoge_aftoppingsgrens"] - f["tot_lage_aftoppingsgrens"],
+        "E": f["tot_lage_gelabeld"],
+        "F": f["tot_lage_aftoppingsgrens"] - f["tot_lage_gelabeld"],
+    }
 
 
 def _profile_list(ref: Reference, scale: int) -> np.ndarray:
@@ -197,39 +231,61 @@ def _dwelling(rng: np.random.Generator, ref: Reference, df: pd.DataFrame) -> Non
     maxh = np.array([ref.threshold(y)["maximale_huurgrens_huurtoeslag"] for y in years])
     korting = np.array([ref.threshold(y)["kwaliteitskortingsgrens"] for y in years])
     u = rng.random(n)
-    rent = np.where(p == "A", 450 + u * 650,
-           np.where(p == "B", lage - 40 + u * (maxh - lage + 80),
-           np.where(p == "C", hoge + 0.01 + u * (maxh + 60 - hoge),
-           np.where(p == "D", lage + 0.01 + u * (hoge - lage - 0.01),
-                    korting - 90 + u * (lage - korting + 90)))))
+    rent = np.where(
+        p == "A",
+        450 + u * 650,
+        np.where(
+            p == "B",
+            lage - 40 + u * (maxh - lage + 80),
+            np.where(
+                p == "C",
+                hoge + 0.01 + u * (maxh + 60 - hoge),
+                np.where(
+                    p == "D", lage + 0.01 + u * (hoge - lage - 0.01), korting - 90 + u * (lage - korting + 90)
+                ),
+            ),
+        ),
+    )
     rent = np.floor(rent * 100) / 100
     on_edge = np.isin(p, ["E", "F"]) & (rng.random(n) < 0.01)  # rents exactly at the (inclusive) threshold
     rent[on_edge] = lage[on_edge]
     df["netto_huur"] = rent
     rooms_small = rng.choice([1, 2, 3], n, p=[0.2, 0.45, 0.35])
-    df["aantal_kamers"] = np.where(p == "B", rng.choice([4, 5, 6], n, p=[0.7, 0.25, 0.05]),
-                                   np.where(p == "A", rng.choice([1, 2, 3, 4, 5], n), rooms_small))
-    df["corporatie"] = np.where(p == "A", rng.choice(ref.other_landlords, n, p=[0.7, 0.3]),
-                                rng.choice(ref.swev, n))
+    df["aantal_kamers"] = np.where(
+        p == "B",
+        rng.choice([4, 5, 6], n, p=[0.7, 0.25, 0.05]),
+        np.where(p == "A", rng.choice([1, 2, 3, 4, 5], n), rooms_small),
+    )
+    df["corporatie"] = np.where(
+        p == "A", rng.choice(ref.other_landlords, n, p=[0.7, 0.3]), rng.choice(ref.swev, n)
+    )
     labelled = rng.choice(["senioren", "jongeren"], n, p=[0.65, 0.35])
-    df["label"] = np.where(p == "E", labelled, np.where(np.isin(p, ["C", "D"]) & (rng.random(n) < 0.1),
-                                                        labelled, "geen"))
+    df["label"] = np.where(
+        p == "E", labelled, np.where(np.isin(p, ["C", "D"]) & (rng.random(n) < 0.1), labelled, "geen")
+    )
 
 
 def _urgent_counts(rng: np.random.Generator, ref: Reference, year: int, g: str, scale: int) -> dict[str, int]:
     """Urgent allocations per category for one gemeente and year."""
     months = 12 if year < END.year else END.month
     perf = ref.cal["prestatie"].get(g, 1.0) if year >= 2025 else 0.8
-    ref_year = year if (g, year, "uitstroom") in ref.targets else min(y for (gg, y, _) in ref.targets if gg == g)
+    ref_year = (
+        year if (g, year, "uitstroom") in ref.targets else min(y for (gg, y, _) in ref.targets if gg == g)
+    )
     out = {}
     for cat in ("mantelzorg", "medisch", "uitstroom", "uitstap_sekswerk"):
         target = ref.targets[(g, ref_year, cat)] * scale * months / 12
-        out[cat] = int(rng.poisson(target * perf)) if target * perf < 5 else round(target * perf * rng.normal(1, 0.04))
+        out[cat] = (
+            int(rng.poisson(target * perf))
+            if target * perf < 5
+            else round(target * perf * rng.normal(1, 0.04))
+        )
     return out
 
 
-def _urgent(rng: np.random.Generator, ref: Reference, df: pd.DataFrame, scale: int,
-            funnel_rows: np.ndarray | None) -> None:
+def _urgent(
+    rng: np.random.Generator, ref: Reference, df: pd.DataFrame, scale: int, funnel_rows: np.ndarray | None
+) -> None:
     """Mark urgent allocations (category, subcategory, route) in SWEV dwellings; six outside SWEV."""
     free = (df["profiel"] != "A") & (df["toewijzingsroute"] != "statushouder") & (df["aantal_kamers"] <= 3)
     groups = df[free].groupby(["gemeente", "jaar"]).groups
@@ -262,16 +318,21 @@ def _urgent(rng: np.random.Generator, ref: Reference, df: pd.DataFrame, scale: i
             subs.append("ggz")
     df.loc[chosen_idx, "urgentiecategorie"] = cats
     df.loc[chosen_idx, "subcategorie"] = subs
-    df.loc[chosen_idx, "toewijzingsroute"] = rng.choice(["urgentie", "direct_bemiddeling"], len(chosen_idx),
-                                                        p=[0.93, 0.07])
+    df.loc[chosen_idx, "toewijzingsroute"] = rng.choice(
+        ["urgentie", "direct_bemiddeling"], len(chosen_idx), p=[0.93, 0.07]
+    )
     if funnel_rows is not None:  # footnote 5: a handful of urgent house seekers with non-SWEV landlords
-        a_rows = funnel_rows[(df.loc[funnel_rows, "profiel"] == "A").to_numpy()
-                             & (df.loc[funnel_rows, "toewijzingsroute"] != "statushouder").to_numpy()]
+        a_rows = funnel_rows[
+            (df.loc[funnel_rows, "profiel"] == "A").to_numpy()
+            & (df.loc[funnel_rows, "toewijzingsroute"] != "statushouder").to_numpy()
+        ]
         pick = rng.choice(a_rows, ref.funnel["urgent_niet_swev"] * scale, replace=False)
         df.loc[pick, "urgentiecategorie"] = rng.choice(["uitstroom", "medisch"], len(pick), p=[0.7, 0.3])
         df.loc[pick, "subcategorie"] = np.where(df.loc[pick, "urgentiecategorie"] == "uitstroom", "mo", None)
         df.loc[pick, "toewijzingsroute"] = "urgentie"
-    df["huisvestingsvergunning_urgentie"] = df["urgentiecategorie"].notna() & (df["toewijzingsroute"] == "urgentie")
+    df["huisvestingsvergunning_urgentie"] = df["urgentiecategorie"].notna() & (
+        df["toewijzingsroute"] == "urgentie"
+    )
 
 
 def _household(rng: np.random.Generator, ref: Reference, df: pd.DataFrame) -> None:
@@ -282,10 +343,18 @@ def _household(rng: np.random.Generator, ref: Reference, df: pd.DataFrame) -> No
     region = np.array(ref.in_scope + ref.outside)
     u = rng.random(n)
     other = rng.choice(region, n)
-    herkomst = np.where(u < 0.62, gem, np.where(u < 0.8, np.where(rng.random(n) < 0.6, ref.centrum, other),
-                        np.where(u < 0.9, rng.choice(BUITEN_REGIO, n), "onbekend")))
-    df["herkomst_werkelijk"] = np.where(herkomst == "onbekend", np.where(rng.random(n) < 0.7, gem, ref.centrum),
-                                        herkomst)
+    herkomst = np.where(
+        u < 0.62,
+        gem,
+        np.where(
+            u < 0.8,
+            np.where(rng.random(n) < 0.6, ref.centrum, other),
+            np.where(u < 0.9, rng.choice(BUITEN_REGIO, n), "onbekend"),
+        ),
+    )
+    df["herkomst_werkelijk"] = np.where(
+        herkomst == "onbekend", np.where(rng.random(n) < 0.7, gem, ref.centrum), herkomst
+    )
     df["herkomstgemeente"] = herkomst
     df.loc[~urgent & (rng.random(n) < 0.3), "herkomstgemeente"] = "onbekend"
     df["inschrijfnummer"] = rng.choice(np.arange(10_000, 99_999_999), n, replace=False)
@@ -298,12 +367,14 @@ def _household(rng: np.random.Generator, ref: Reference, df: pd.DataFrame) -> No
     df["huishoudgrootte"] = rng.choice([1, 2, 3, 4, 5, 6], n, p=[0.45, 0.25, 0.13, 0.1, 0.05, 0.02])
     senior = df["label"].to_numpy() == "senioren"
     young = df["label"].to_numpy() == "jongeren"
-    df["leeftijd"] = np.where(senior, rng.integers(55, 95, n), np.where(young, rng.integers(18, 23, n),
-                              rng.integers(18, 90, n)))
+    df["leeftijd"] = np.where(
+        senior, rng.integers(55, 95, n), np.where(young, rng.integers(18, 23, n), rng.integers(18, 90, n))
+    )
 
 
-def registrations(rng: np.random.Generator, ref: Reference, allocs: pd.DataFrame, scale: int,
-                  start: dt.date) -> pd.DataFrame:
+def registrations(
+    rng: np.random.Generator, ref: Reference, allocs: pd.DataFrame, scale: int, start: dt.date
+) -> pd.DataFrame:
     """Urgency applications: a granted one behind every urgent allocation, plus refused and pending ones."""
     comm = ref.commissie_van
     advies = ref.cal["advies"]
@@ -311,79 +382,130 @@ def registrations(rng: np.random.Generator, ref: Reference, allocs: pd.DataFrame
     n = len(urgent)
     alloc_date = pd.to_datetime(urgent["toewijzingsdatum"]).to_numpy()
     besluit = alloc_date - rng.integers(7, 250, n).astype("timedelta64[D]")
-    housed = pd.DataFrame({
-        "inschrijfnummer": urgent["inschrijfnummer"].to_numpy(),
-        "urgentiecategorie": urgent["urgentiecategorie"].to_numpy(),
-        "subcategorie": urgent["subcategorie"].to_numpy(),
-        "herkomstgemeente": urgent["herkomst_werkelijk"].to_numpy(),
-        "besluit": "toegekend", "besluitdatum": besluit,
-        "woning_gemeente": urgent["gemeente"].to_numpy(),
-    })
-    by_advies = housed["subcategorie"].isin(advies["subcategorieen"]).to_numpy() & (rng.random(n) < advies["aandeel"])
+    housed = pd.DataFrame(
+        {
+            "inschrijfnummer": urgent["inschrijfnummer"].to_numpy(),
+            "urgentiecategorie": urgent["urgentiecategorie"].to_numpy(),
+            "subcategorie": urgent["subcategorie"].to_numpy(),
+            "herkomstgemeente": urgent["herkomst_werkelijk"].to_numpy(),
+            "besluit": "toegekend",
+            "besluitdatum": besluit,
+            "woning_gemeente": urgent["gemeente"].to_numpy(),
+        }
+    )
+    by_advies = housed["subcategorie"].isin(advies["subcategorieen"]).to_numpy() & (
+        rng.random(n) < advies["aandeel"]
+    )
     by_advies &= ref.advies is not None
     own = housed["herkomstgemeente"].map(comm)
     housed["commissie"] = np.where(by_advies, ref.advies, own.fillna(housed["woning_gemeente"].map(comm)))
     elsewhere = housed["herkomstgemeente"] != housed["woning_gemeente"]
-    housed["contra_indicatie"] = elsewhere & (housed["urgentiecategorie"] == "uitstroom") & (rng.random(n) < 0.3)
+    housed["contra_indicatie"] = (
+        elsewhere & (housed["urgentiecategorie"] == "uitstroom") & (rng.random(n) < 0.3)
+    )
 
     span_days = (END - start).days
+
     def random_dates(k: int) -> np.ndarray:
         return np.datetime64(start.isoformat()) + rng.integers(30, span_days, k).astype("timedelta64[D]")
 
     k_wait = round(0.18 * n)
     waiting = housed.sample(k_wait, random_state=int(rng.integers(1 << 31)), replace=True).assign(
-        besluitdatum=random_dates(k_wait), contra_indicatie=False,
-        inschrijfnummer=rng.choice(np.arange(100_000_000, 199_999_999), k_wait, replace=False))
+        besluitdatum=random_dates(k_wait),
+        contra_indicatie=False,
+        inschrijfnummer=rng.choice(np.arange(100_000_000, 199_999_999), k_wait, replace=False),
+    )
     k_ref = round(0.9 * (n + k_wait))
-    refused = pd.DataFrame({
-        "inschrijfnummer": rng.choice(np.arange(200_000_000, 299_999_999), k_ref, replace=False),
-        "urgentiecategorie": rng.choice(["uitstroom", "medisch", "mantelzorg", "lokaal", None], k_ref,
-                                        p=[0.3, 0.25, 0.1, 0.15, 0.2]),
-        "subcategorie": None, "besluit": "afgewezen", "besluitdatum": random_dates(k_ref),
-        "herkomstgemeente": rng.choice(ref.in_scope, k_ref), "contra_indicatie": False,
-        "afwijzingsgrond": rng.choice(["geen_urgentiecategorie", "zelf_oplosbaar", "niet_ingeschreven",
-                                       "onvoldoende_binding", "inkomen_te_hoog", "overig"], k_ref,
-                                      p=[0.35, 0.3, 0.08, 0.12, 0.07, 0.08]),
-    })
+    refused = pd.DataFrame(
+        {
+            "inschrijfnummer": rng.choice(np.arange(200_000_000, 299_999_999), k_ref, replace=False),
+            "urgentiecategorie": rng.choice(
+                ["uitstroom", "medisch", "mantelzorg", "lokaal", None], k_ref, p=[0.3, 0.25, 0.1, 0.15, 0.2]
+            ),
+            "subcategorie": None,
+            "besluit": "afgewezen",
+            "besluitdatum": random_dates(k_ref),
+            "herkomstgemeente": rng.choice(ref.in_scope, k_ref),
+            "contra_indicatie": False,
+            "afwijzingsgrond": rng.choice(
+                [
+                    "geen_urgentiecategorie",
+                    "zelf_oplosbaar",
+                    "niet_ingeschreven",
+                    "onvoldoende_binding",
+                    "inkomen_te_hoog",
+                    "overig",
+                ],
+                k_ref,
+                p=[0.35, 0.3, 0.08, 0.12, 0.07, 0.08],
+            ),
+        }
+    )
     refused.loc[refused["urgentiecategorie"] == "uitstroom", "subcategorie"] = "onbekend"
-    refused["commissie"] = np.where((rng.random(k_ref) < advies["aandeel_afgewezen"]) & (ref.advies is not None),
-                                    ref.advies, refused["herkomstgemeente"].map(comm))
+    refused["commissie"] = np.where(
+        (rng.random(k_ref) < advies["aandeel_afgewezen"]) & (ref.advies is not None),
+        ref.advies,
+        refused["herkomstgemeente"].map(comm),
+    )
     k_in = round(0.05 * (n + k_wait))
     withdrawn = refused.sample(k_in, random_state=int(rng.integers(1 << 31))).assign(
-        besluit="ingetrokken", afwijzingsgrond=None,
-        inschrijfnummer=rng.choice(np.arange(300_000_000, 399_999_999), k_in, replace=False))
+        besluit="ingetrokken",
+        afwijzingsgrond=None,
+        inschrijfnummer=rng.choice(np.arange(300_000_000, 399_999_999), k_in, replace=False),
+    )
     k_pend = max(3, round(0.04 * (n + k_wait)))
     pending = housed.sample(k_pend, random_state=int(rng.integers(1 << 31)), replace=True).assign(
-        besluit="in_behandeling", besluitdatum=np.datetime64("NaT"), contra_indicatie=False,
+        besluit="in_behandeling",
+        besluitdatum=np.datetime64("NaT"),
+        contra_indicatie=False,
         aanvraagdatum=np.datetime64(END.isoformat()) - rng.integers(1, 60, k_pend).astype("timedelta64[D]"),
-        inschrijfnummer=rng.choice(np.arange(400_000_000, 499_999_999), k_pend, replace=False))
+        inschrijfnummer=rng.choice(np.arange(400_000_000, 499_999_999), k_pend, replace=False),
+    )
     regs = pd.concat([housed, waiting, refused, withdrawn, pending], ignore_index=True)
     regs = regs.drop(columns=["woning_gemeente"], errors="ignore")
     regs["besluitdatum"] = pd.to_datetime(regs["besluitdatum"])
     missing = regs["aanvraagdatum"].isna() if "aanvraagdatum" in regs else pd.Series(True, index=regs.index)
     doorloop = pd.to_timedelta(rng.gamma(3.0, 14.0, len(regs)).astype(int) + 5, unit="D")
-    regs["aanvraagdatum"] = pd.to_datetime(regs.get("aanvraagdatum")).where(~missing, regs["besluitdatum"] - doorloop)
+    regs["aanvraagdatum"] = pd.to_datetime(regs.get("aanvraagdatum")).where(
+        ~missing, regs["besluitdatum"] - doorloop
+    )
     regs["geldig_tot"] = (regs["besluitdatum"] + pd.Timedelta(days=365)).where(
-        (regs["besluit"] == "toegekend") & (rng.random(len(regs)) < 0.85))
+        (regs["besluit"] == "toegekend") & (rng.random(len(regs)) < 0.85)
+    )
     regs = regs[regs["aanvraagdatum"] <= pd.Timestamp(END)].sort_values("aanvraagdatum", kind="stable")
-    regs["registratie_id"] = (regs["commissie"].str[:3].str.upper() + "-" + regs["aanvraagdatum"].dt.year.astype(str)
-                              + "-" + pd.Series(np.arange(1, len(regs) + 1), index=regs.index).astype(str).str.zfill(5))
+    regs["registratie_id"] = (
+        regs["commissie"].str[:3].str.upper()
+        + "-"
+        + regs["aanvraagdatum"].dt.year.astype(str)
+        + "-"
+        + pd.Series(np.arange(1, len(regs) + 1), index=regs.index).astype(str).str.zfill(5)
+    )
     return regs.reset_index(drop=True)
 
 
-def plans(rng: np.random.Generator, ref: Reference, scale: int, snapshots: list[dt.date]) -> dict[dt.date, pd.DataFrame]:
+def plans(
+    rng: np.random.Generator, ref: Reference, scale: int, snapshots: list[dt.date]
+) -> dict[dt.date, pd.DataFrame]:
     """Housing plans per snapshot, moving zacht -> hard -> in_aanbouw -> gerealiseerd between snapshots."""
-    per_gemeente = ref.cal["plannen"] or {g["gemeente_code"]: ref.cal["plannen_standaard"] for g in ref.gemeenten}
+    per_gemeente = ref.cal["plannen"] or {
+        g["gemeente_code"]: ref.cal["plannen_standaard"] for g in ref.gemeenten
+    }
     order = ["zacht", "hard", "in_aanbouw", "gerealiseerd"]
     rows = []
     for g, k in per_gemeente.items():
         for i in range(k * scale):
             size = int(rng.choice([8, 12, 20, 35, 60, 120, 250], p=[0.15, 0.2, 0.2, 0.2, 0.13, 0.08, 0.04]))
-            rows.append({"plan_id": f"{g[2:]}-{i + 1:04d}", "gemeente": g, "aantal_woningen": size,
-                         "fase": int(rng.choice(4, p=[0.4, 0.25, 0.2, 0.15])),
-                         "plannaam": f"{rng.choice(['Wonen aan de', 'Project', 'Hof van', 'Kwartier'])} "
-                                     f"{rng.choice(['Eem', 'Beek', 'Linde', 'Molen', 'Haven', 'Brink'])} {i + 1}",
-                         "transformatie": bool(rng.random() < 0.12)})
+            rows.append(
+                {
+                    "plan_id": f"{g[2:]}-{i + 1:04d}",
+                    "gemeente": g,
+                    "aantal_woningen": size,
+                    "fase": int(rng.choice(4, p=[0.4, 0.25, 0.2, 0.15])),
+                    "plannaam": f"{rng.choice(['Wonen aan de', 'Project', 'Hof van', 'Kwartier'])} "
+                    f"{rng.choice(['Eem', 'Beek', 'Linde', 'Molen', 'Haven', 'Brink'])} {i + 1}",
+                    "transformatie": bool(rng.random() < 0.12),
+                }
+            )
     base = pd.DataFrame(rows)
     n = len(base)
     sociaal = np.floor(base["aantal_woningen"] * rng.uniform(0.2, 0.5, n)).astype(int)
@@ -393,25 +515,39 @@ def plans(rng: np.random.Generator, ref: Reference, scale: int, snapshots: list[
     base["betaalbare_koop"] = np.floor(base["aantal_woningen"] * rng.uniform(0, 0.25, n)).astype(int)
     base["nultreden"] = np.floor(base["aantal_woningen"] * rng.uniform(0.1, 0.6, n)).astype(int)
     base["zorggeschikt"] = np.floor(base["nultreden"] * rng.uniform(0, 0.4, n)).astype(int)
-    base["geclusterd"] = np.where(rng.random(n) < 0.25, np.floor(base["nultreden"] * rng.uniform(0.2, 0.8, n)), 0
-                                  ).astype(int)
+    base["geclusterd"] = np.where(
+        rng.random(n) < 0.25, np.floor(base["nultreden"] * rng.uniform(0.2, 0.8, n)), 0
+    ).astype(int)
     out = {}
     current = base.copy()
     for k, peil in enumerate(snapshots):
         if k:
             advance = rng.random(len(current)) < 0.35
             current.loc[advance, "fase"] = np.minimum(current.loc[advance, "fase"] + 1, 3)
-            extra = base.sample(max(1, round(0.05 * n)), random_state=int(rng.integers(1 << 31))).assign(fase=0)
+            extra = base.sample(max(1, round(0.05 * n)), random_state=int(rng.integers(1 << 31))).assign(
+                fase=0
+            )
             extra["plan_id"] = [f"{p}-N{k}" for p in extra["plan_id"]]
             current = pd.concat([current, extra], ignore_index=True)
         snap = current.copy()
         snap["status"] = [order[f] for f in snap["fase"]]
         done = snap["status"] == "gerealiseerd"
-        new_done = done & ~snap["plan_id"].isin(out[snapshots[k - 1]].query("status == 'gerealiseerd'")["plan_id"]) \
-            if k else done
-        jaar = np.where(new_done, peil.year, np.where(done, peil.year - 1,
-                        np.where(snap["status"].isin(["hard", "in_aanbouw"]), peil.year + rng.integers(1, 4, len(snap)),
-                                 0)))
+        new_done = (
+            done & ~snap["plan_id"].isin(out[snapshots[k - 1]].query("status == 'gerealiseerd'")["plan_id"])
+            if k
+            else done
+        )
+        jaar = np.where(
+            new_done,
+            peil.year,
+            np.where(
+                done,
+                peil.year - 1,
+                np.where(
+                    snap["status"].isin(["hard", "in_aanbouw"]), peil.year + rng.integers(1, 4, len(snap)), 0
+                ),
+            ),
+        )
         previous = out[snapshots[k - 1]].set_index("plan_id")["oplevering_jaar"] if k else None
         snap["oplevering_jaar"] = [None if j == 0 else int(j) for j in jaar]
         if previous is not None:  # a plan realised earlier keeps its year

@@ -38,8 +38,9 @@ def _cutoff(extraction: dt.date) -> pd.Timestamp:
     return pd.Timestamp(extraction.replace(day=1)) - pd.Timedelta(days=1)
 
 
-def _category_columns(fmt: F.Formatter, cat: np.ndarray, sub: np.ndarray, one_column: bool
-                      ) -> tuple[np.ndarray, np.ndarray]:
+def _category_columns(
+    fmt: F.Formatter, cat: np.ndarray, sub: np.ndarray, one_column: bool
+) -> tuple[np.ndarray, np.ndarray]:
     """The urgentiecategorie and subcategorie cells: uitstroom in one column or split in two."""
     n = len(cat)
     ucat, usub = np.full(n, "", dtype=object), np.full(n, "", dtype=object)
@@ -47,7 +48,9 @@ def _category_columns(fmt: F.Formatter, cat: np.ndarray, sub: np.ndarray, one_co
     uit = has & (cat == "uitstroom")
     other = has & ~uit
     ucat[other] = fmt.vocabs(F.CATEGORY_TEXT, cat[other])
-    sub_u = np.where(pd.isna(pd.Series(sub[uit], dtype=object)).to_numpy(), "onbekend", sub[uit]).astype(object)
+    sub_u = np.where(pd.isna(pd.Series(sub[uit], dtype=object)).to_numpy(), "onbekend", sub[uit]).astype(
+        object
+    )
     text = fmt.vocabs(F.SUB_TEXT, sub_u)
     if one_column:
         ucat[uit] = text
@@ -68,27 +71,43 @@ def _swev_frame(allocs: pd.DataFrame, fmt: F.Formatter, cols: list[str], latest:
         herkomst[pd.notna(pd.Series(cat, dtype=object)).to_numpy() & (rng.random(n) < 0.04)] = "onbekend"
     ucat, usub = _category_columns(fmt, cat, sub, one_column=fmt.v % 2 == 1)
     values = {
-        "toewijzing_id": allocs["toewijzing_id"].to_numpy(dtype=object), "corporatie": allocs["corporatie"].to_numpy(),
-        "gemeente": fmt.gemeenten(allocs["gemeente"]), "toewijzingsdatum": fmt.dates(allocs["toewijzingsdatum"]),
-        "netto_huur": fmt.amounts(allocs["netto_huur"]), "aantal_kamers": fmt.counts(allocs["aantal_kamers"]),
+        "toewijzing_id": allocs["toewijzing_id"].to_numpy(dtype=object),
+        "corporatie": allocs["corporatie"].to_numpy(),
+        "gemeente": fmt.gemeenten(allocs["gemeente"]),
+        "toewijzingsdatum": fmt.dates(allocs["toewijzingsdatum"]),
+        "netto_huur": fmt.amounts(allocs["netto_huur"]),
+        "aantal_kamers": fmt.counts(allocs["aantal_kamers"]),
         "label": fmt.vocabs(F.LABEL_TEXT, allocs["label"]),
         "gepersonaliseerde_huur": fmt.booleans(allocs["gepersonaliseerde_huur"]),
         "toewijzingsroute": fmt.vocabs(F.ROUTE_TEXT, allocs["toewijzingsroute"]),
         "huisvestingsvergunning_urgentie": fmt.booleans(allocs["huisvestingsvergunning_urgentie"]),
-        "herkomstgemeente": fmt.herkomsten(herkomst), "inschrijfnummer": fmt.inschrijfnummers(allocs["inschrijfnummer"]),
-        "postcode": allocs["postcode"].to_numpy(), "huishoudgrootte": fmt.counts(allocs["huishoudgrootte"]),
-        "leeftijd": fmt.counts(allocs["leeftijd"]), "Opmerking": np.full(n, "", dtype=object),
-        "urgentiecategorie": ucat, "subcategorie": usub,
+        "herkomstgemeente": fmt.herkomsten(herkomst),
+        "inschrijfnummer": fmt.inschrijfnummers(allocs["inschrijfnummer"]),
+        "postcode": allocs["postcode"].to_numpy(),
+        "huishoudgrootte": fmt.counts(allocs["huishoudgrootte"]),
+        "leeftijd": fmt.counts(allocs["leeftijd"]),
+        "Opmerking": np.full(n, "", dtype=object),
+        "urgentiecategorie": ucat,
+        "subcategorie": usub,
     }
     return pd.DataFrame({c: values[c] for c in cols})
 
 
 def _bad_swev(cols: list[str], template: list, stamp: str, n: int, xlsx: bool) -> list[list]:
     """Extra bad rows, one kind after another (sources.md §6)."""
-    kinds = [("toewijzingsdatum", "31-02-2025"), ("netto_huur", "45,00"), ("aantal_kamers", "0"),
-             ("label", "Starters"), ("urgentiecategorie", "Urgent wegens sloop"), ("gemeente", "Utrecht"),
-             ("aantal_kamers", "2,5"), ("corporatie", ""), ("netto_huur", "#REF!" if xlsx else "onbekend"),
-             ("toewijzingsdatum", "gisteren"), ("toewijzing_id", None)]
+    kinds = [
+        ("toewijzingsdatum", "31-02-2025"),
+        ("netto_huur", "45,00"),
+        ("aantal_kamers", "0"),
+        ("label", "Starters"),
+        ("urgentiecategorie", "Urgent wegens sloop"),
+        ("gemeente", "Utrecht"),
+        ("aantal_kamers", "2,5"),
+        ("corporatie", ""),
+        ("netto_huur", "#REF!" if xlsx else "onbekend"),
+        ("toewijzingsdatum", "gisteren"),
+        ("toewijzing_id", None),
+    ]
     rows = []
     for k in range(n):
         col, value = kinds[k % len(kinds)]
@@ -124,31 +143,54 @@ def write_swev(out: Path, allocs: pd.DataFrame, rng, summary: SampleSummary) -> 
     for i, extraction in enumerate(EXTRACTIONS):
         latest = i == len(EXTRACTIONS) - 1
         part = allocs[dates <= _cutoff(extraction)]
-        layout = _layout(i, "xlsx" if i % 2 == 0 else "csv", len(part) + max(11, round(BAD_SHARE * len(part))) + 1)
+        layout = _layout(
+            i, "xlsx" if i % 2 == 0 else "csv", len(part) + max(11, round(BAD_SHARE * len(part))) + 1
+        )
         fmt = F.Formatter(layout, rng)
-        canonical = [c for c in variants if not (i == 0 and c in ("huisvestingsvergunning_urgentie", "leeftijd"))]
+        canonical = [
+            c for c in variants if not (i == 0 and c in ("huisvestingsvergunning_urgentie", "leeftijd"))
+        ]
         header = [F.pick(variants[c], i + k) for k, c in enumerate(canonical)]
         if i % 2:
             header.append("Opmerking")
             canonical.append("Opmerking")
         frame = _swev_frame(part, fmt, canonical, latest, rng)
         n_bad = max(11, round(BAD_SHARE * len(frame)))
-        bad = _bad_swev(canonical, frame.iloc[len(frame) // 2].tolist(), extraction.isoformat(), n_bad,
-                        layout.fmt == "xlsx")
+        bad = _bad_swev(
+            canonical,
+            frame.iloc[len(frame) // 2].tolist(),
+            extraction.isoformat(),
+            n_bad,
+            layout.fmt == "xlsx",
+        )
         frame = _with_bad_rows(frame, bad, rng, mix=40)
         frame.columns = header
-        path = F.write_table(out / "swev" / f"toewijzingen_{extraction.isoformat()}.xlsx", frame, layout,
-                             f"SWEV toewijzingen sociale huur, extractie {extraction:%d-%m-%Y}")
+        path = F.write_table(
+            out / "swev" / f"toewijzingen_{extraction.isoformat()}.xlsx",
+            frame,
+            layout,
+            f"SWEV toewijzingen sociale huur, extractie {extraction:%d-%m-%Y}",
+        )
         summary.files.append(path)
         summary.rows["swev"] = summary.rows.get("swev", 0) + len(frame)
         summary.bad_rows["swev"] = summary.bad_rows.get("swev", 0) + len(bad)
 
 
-def _register_frame(part: pd.DataFrame, fmt: F.Formatter, canonical: list[str], commissie_cell: str,
-                    cutoff: pd.Timestamp, latest: bool, one_column: bool, rng) -> pd.DataFrame:
+def _register_frame(
+    part: pd.DataFrame,
+    fmt: F.Formatter,
+    canonical: list[str],
+    commissie_cell: str,
+    cutoff: pd.Timestamp,
+    latest: bool,
+    one_column: bool,
+    rng,
+) -> pd.DataFrame:
     n = len(part)
     besluitdatum = part["besluitdatum"]
-    decided = (besluitdatum.notna() & (besluitdatum <= cutoff) & (part["besluit"] != "in_behandeling")).to_numpy()
+    decided = (
+        besluitdatum.notna() & (besluitdatum <= cutoff) & (part["besluit"] != "in_behandeling")
+    ).to_numpy()
     besluit = np.where(decided, part["besluit"].to_numpy(dtype=object), "in_behandeling")
     herkomst = part["herkomstgemeente"].to_numpy(dtype=object).copy()
     if not latest:
@@ -156,21 +198,28 @@ def _register_frame(part: pd.DataFrame, fmt: F.Formatter, canonical: list[str], 
     with_category = decided & np.isin(besluit, ["toegekend", "afgewezen"])
     ucat, usub = np.full(n, "", dtype=object), np.full(n, "", dtype=object)
     ucat[with_category], usub[with_category] = _category_columns(
-        fmt, part["urgentiecategorie"].to_numpy(dtype=object)[with_category],
-        part["subcategorie"].to_numpy(dtype=object)[with_category], one_column)
+        fmt,
+        part["urgentiecategorie"].to_numpy(dtype=object)[with_category],
+        part["subcategorie"].to_numpy(dtype=object)[with_category],
+        one_column,
+    )
     refused = decided & (besluit == "afgewezen")
     grond = np.full(n, "", dtype=object)
     grond[refused] = fmt.vocabs(F.GROND_TEXT, part["afwijzingsgrond"].to_numpy(dtype=object)[refused])
-    cells = {"registratie_id": part["registratie_id"].to_numpy(dtype=object),
-             "commissie": np.full(n, commissie_cell, dtype=object),
-             "aanvraagdatum": fmt.dates(part["aanvraagdatum"]),
-             "besluitdatum": np.where(decided, fmt.dates(besluitdatum), ""),
-             "besluit": fmt.vocabs(F.BESLUIT_TEXT, besluit), "afwijzingsgrond": grond,
-             "herkomstgemeente": fmt.herkomsten(herkomst),
-             "contra_indicatie": fmt.booleans(part["contra_indicatie"].fillna(False).astype(bool)),
-             "geldig_tot": np.where(decided, fmt.dates(part["geldig_tot"]), ""),
-             "inschrijfnummer": fmt.inschrijfnummers(part["inschrijfnummer"]),
-             "urgentiecategorie": ucat, "subcategorie": usub}
+    cells = {
+        "registratie_id": part["registratie_id"].to_numpy(dtype=object),
+        "commissie": np.full(n, commissie_cell, dtype=object),
+        "aanvraagdatum": fmt.dates(part["aanvraagdatum"]),
+        "besluitdatum": np.where(decided, fmt.dates(besluitdatum), ""),
+        "besluit": fmt.vocabs(F.BESLUIT_TEXT, besluit),
+        "afwijzingsgrond": grond,
+        "herkomstgemeente": fmt.herkomsten(herkomst),
+        "contra_indicatie": fmt.booleans(part["contra_indicatie"].fillna(False).astype(bool)),
+        "geldig_tot": np.where(decided, fmt.dates(part["geldig_tot"]), ""),
+        "inschrijfnummer": fmt.inschrijfnummers(part["inschrijfnummer"]),
+        "urgentiecategorie": ucat,
+        "subcategorie": usub,
+    }
     frame = pd.DataFrame({c: cells[c] for c in canonical})
     if fmt.layout.pii:
         born = np.datetime64("1960-01-01") + rng.integers(0, 15000, n).astype("timedelta64[D]")
@@ -181,12 +230,20 @@ def _register_frame(part: pd.DataFrame, fmt: F.Formatter, canonical: list[str], 
     return frame
 
 
-def write_registers(out: Path, regs: pd.DataFrame, rng, summary: SampleSummary,
-                    commissies: list[dict[str, str]]) -> None:
+def write_registers(
+    out: Path, regs: pd.DataFrame, rng, summary: SampleSummary, commissies: list[dict[str, str]]
+) -> None:
     """One register per committee (rows of the region's seed commissies) and extraction."""
     variants = F.headers_for("urgentie")
-    bad_kinds = ["besluit_voor_aanvraag", "toegekend_zonder_categorie", "afgewezen_zonder_grond",
-                 "besluit_zonder_datum", "onbekend_besluit", "datum_onleesbaar", "dubbel_id"]
+    bad_kinds = [
+        "besluit_voor_aanvraag",
+        "toegekend_zonder_categorie",
+        "afgewezen_zonder_grond",
+        "besluit_zonder_datum",
+        "onbekend_besluit",
+        "datum_onleesbaar",
+        "dubbel_id",
+    ]
     by_name = {n.lower(): n for n in F.NAMES.values()}
     file_no = 0
     for i, extraction in enumerate(EXTRACTIONS):
@@ -209,12 +266,18 @@ def write_registers(out: Path, regs: pd.DataFrame, rng, summary: SampleSummary,
             if len(frame) and file_no % 2 == 0:
                 kind = bad_kinds[(file_no // 2) % len(bad_kinds)]
                 template = frame.iloc[0].tolist()
-                bad = _bad_register(kind, canonical, template[:len(canonical)], f"{commissie[:3].upper()}-X{i}{j}", fmt)
-                frame = _with_bad_rows(frame, [b + template[len(canonical):] for b in bad], rng)
+                bad = _bad_register(
+                    kind, canonical, template[: len(canonical)], f"{commissie[:3].upper()}-X{i}{j}", fmt
+                )
+                frame = _with_bad_rows(frame, [b + template[len(canonical) :] for b in bad], rng)
                 summary.bad_rows["urgentie"] = summary.bad_rows.get("urgentie", 0) + len(bad)
-            frame.columns = header + list(frame.columns[len(canonical):])
-            path = F.write_table(out / "urgentie" / f"{commissie}_{extraction.isoformat()}.xlsx", frame, layout,
-                                 f"Register urgentiecommissie {commissie}, extractie {extraction:%d-%m-%Y}")
+            frame.columns = header + list(frame.columns[len(canonical) :])
+            path = F.write_table(
+                out / "urgentie" / f"{commissie}_{extraction.isoformat()}.xlsx",
+                frame,
+                layout,
+                f"Register urgentiecommissie {commissie}, extractie {extraction:%d-%m-%Y}",
+            )
             summary.files.append(path)
             summary.rows["urgentie"] = summary.rows.get("urgentie", 0) + len(frame)
 
@@ -246,11 +309,18 @@ def _bad_register(kind: str, cols: list[str], template: list, rid: str, fmt: F.F
     return [row]
 
 
-def write_planregister(out: Path, snapshots: dict[dt.date, pd.DataFrame], rng, summary: SampleSummary,
-                       regio_naam: str) -> None:
+def write_planregister(
+    out: Path, snapshots: dict[dt.date, pd.DataFrame], rng, summary: SampleSummary, regio_naam: str
+) -> None:
     variants = F.headers_for("planregister")
-    bad_kinds = [("nultreden", "_more"), ("aantal_woningen", "-5"), ("status", "Geschrapt"), ("gemeente", "Ede"),
-                 ("sociale_huur_tot_aftoppingsgrens", "_more_social"), ("oplevering_jaar", "1999")]
+    bad_kinds = [
+        ("nultreden", "_more"),
+        ("aantal_woningen", "-5"),
+        ("status", "Geschrapt"),
+        ("gemeente", "Ede"),
+        ("sociale_huur_tot_aftoppingsgrens", "_more_social"),
+        ("oplevering_jaar", "1999"),
+    ]
     for i, (peil, plans) in enumerate(snapshots.items()):
         year, month = peil.year, peil.month
         layout = _layout(i + 1, "xlsx" if i != 1 else "csv", len(plans) + 2)
@@ -258,14 +328,28 @@ def write_planregister(out: Path, snapshots: dict[dt.date, pd.DataFrame], rng, s
         canonical = list(variants)
         header = [F.pick(variants[c], i + k) for k, c in enumerate(canonical)]
         n = len(plans)
-        cells = {"plan_id": plans["plan_id"].to_numpy(dtype=object), "plannaam": plans["plannaam"].to_numpy(dtype=object),
-                 "gemeente": fmt.gemeenten(plans["gemeente"]), "status": fmt.vocabs(F.STATUS_TEXT, plans["status"]),
-                 "oplevering_jaar": fmt.counts(plans["oplevering_jaar"]),
-                 "transformatie": fmt.booleans(plans["transformatie"])}
-        for c in ("aantal_woningen", "sociale_huur", "sociale_huur_tot_aftoppingsgrens", "middenhuur",
-                  "betaalbare_koop", "nultreden", "zorggeschikt", "geclusterd"):
+        cells = {
+            "plan_id": plans["plan_id"].to_numpy(dtype=object),
+            "plannaam": plans["plannaam"].to_numpy(dtype=object),
+            "gemeente": fmt.gemeenten(plans["gemeente"]),
+            "status": fmt.vocabs(F.STATUS_TEXT, plans["status"]),
+            "oplevering_jaar": fmt.counts(plans["oplevering_jaar"]),
+            "transformatie": fmt.booleans(plans["transformatie"]),
+        }
+        for c in (
+            "aantal_woningen",
+            "sociale_huur",
+            "sociale_huur_tot_aftoppingsgrens",
+            "middenhuur",
+            "betaalbare_koop",
+            "nultreden",
+            "zorggeschikt",
+            "geclusterd",
+        ):
             value = plans[c].to_numpy()
-            cells[c] = np.where((value == 0) & (rng.random(n) < 0.2), "", fmt.counts(value))  # a missing count is 0
+            cells[c] = np.where(
+                (value == 0) & (rng.random(n) < 0.2), "", fmt.counts(value)
+            )  # a missing count is 0
         frame = pd.DataFrame({c: cells[c] for c in canonical})
         rows = []
         n_bad = 2
@@ -282,13 +366,19 @@ def write_planregister(out: Path, snapshots: dict[dt.date, pd.DataFrame], rng, s
         summary.bad_rows["planregister"] = summary.bad_rows.get("planregister", 0) + n_bad
         frame = _with_bad_rows(frame, rows, rng)
         frame.columns = header
-        path = F.write_table(out / "planregister" / f"planregister_{year}-{month:02d}.xlsx", frame, layout,
-                             f"Planregister Wonen {regio_naam}, peildatum {peil:%d-%m-%Y}")
+        path = F.write_table(
+            out / "planregister" / f"planregister_{year}-{month:02d}.xlsx",
+            frame,
+            layout,
+            f"Planregister Wonen {regio_naam}, peildatum {peil:%d-%m-%Y}",
+        )
         summary.files.append(path)
         summary.rows["planregister"] = summary.rows.get("planregister", 0) + len(frame)
 
 
-def write_sample(out: Path, seed: int = 2025, scale: int = 1, years: int = 5, regio: str | None = None) -> SampleSummary:
+def write_sample(
+    out: Path, seed: int = 2025, scale: int = 1, years: int = 5, regio: str | None = None
+) -> SampleSummary:
     """Write the sample landing folder of a region (default: FAIRSHARE_REGIO, else the default region);
     the same region, seed, scale and years give the same files."""
     regio = regio or region.current()
@@ -298,8 +388,9 @@ def write_sample(out: Path, seed: int = 2025, scale: int = 1, years: int = 5, re
     start_year = model.END.year - years + 1
     allocs = model.allocations(rng, ref, scale, start_year)
     regs = model.registrations(rng, ref, allocs, scale, dt.date(start_year, 1, 1))
-    snapshots = model.plans(rng, ref, scale, [model.dt.date(y, 3, 31) if m == 3 else dt.date(y, 10, 31)
-                                              for y, m in SNAPSHOTS])
+    snapshots = model.plans(
+        rng, ref, scale, [model.dt.date(y, 3, 31) if m == 3 else dt.date(y, 10, 31) for y, m in SNAPSHOTS]
+    )
     summary = SampleSummary(out=out)
     write_swev(out, allocs, rng, summary)
     write_registers(out, regs, rng, summary, ref.commissies)
