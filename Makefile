@@ -39,10 +39,12 @@ sample: install
 run: sample
 	$(BIN)/fairshare run --landing $(LANDING) $(if $(FAIRSHARE_PSEUDONYM_KEY),,--demo)
 
-# ruff for Python; sqlfluff (dbt templater, dbt_project/.sqlfluff) for the models' SQL, compiled against an
+# ruff (lint, format, complexity) for Python; import-linter for the layers (pyproject.toml); sqlfluff (dbt templater, dbt_project/.sqlfluff) for the models' SQL, compiled against an
 # in-memory DuckDB so linting never opens a warehouse.
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 	cd dbt_project && FAIRSHARE_WAREHOUSE=:memory: ../$(BIN)/sqlfluff lint models
 
 # The report is checked in headless Chromium: Debian's package, installed when missing (as root).

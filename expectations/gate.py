@@ -18,32 +18,11 @@ import duckdb
 import pandas as pd
 import yaml
 
+from basics import paths
+from basics.dutch import MAANDEN, datum_nl, pct_nl
 from expectations.suites import Suite, suspects_sql
 
-REPORT_CONFIG = Path(__file__).resolve().parent.parent / "fairshare" / "report" / "config.yaml"
-MAANDEN = [
-    "januari",
-    "februari",
-    "maart",
-    "april",
-    "mei",
-    "juni",
-    "juli",
-    "augustus",
-    "september",
-    "oktober",
-    "november",
-    "december",
-]
-
-
-def datum_nl(d: dt.date) -> str:
-    return f"{d.day} {MAANDEN[d.month - 1]} {d.year}"
-
-
-def pct_nl(share: float) -> str:
-    """A share as a Dutch percentage with one decimal: 0.031 -> '3,1%'."""
-    return f"{100 * share:.1f}".replace(".", ",") + "%"
+REPORT_CONFIG = paths.ROOT / "products" / "report" / "config.yaml"
 
 
 @functools.cache

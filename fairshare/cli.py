@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from fairshare.settings import DEMO_KEY, ConfigError, Settings
+from basics.settings import DEMO_KEY, ConfigError, Settings
 
 EXIT_OK, EXIT_BLOCKED, EXIT_USAGE, EXIT_FAILED = 0, 1, 2, 3
 
@@ -52,7 +52,7 @@ def main() -> None:
 @regio_option
 def sample(out: Path | None, seed: int, scale: int, years: int, regio: str | None) -> None:
     """Write a realistic, messy sample landing folder for a region (default: the default region)."""
-    from fairshare.sample import write_sample
+    from tools.sample import write_sample
 
     try:
         settings = Settings.from_env(regio=regio)
@@ -233,7 +233,7 @@ def quarantaine(
     Exit status: 0 written (an empty list too), 2 usage: no warehouse, a --levering it does not know, the
     warehouse in use by a run or another program, or --out not writable (one sentence, nothing written).
     """
-    from fairshare.feedback import QuarantaineError, export
+    from products.leverancierslijst import QuarantaineError, export
 
     try:
         settings = Settings.from_env(warehouse=warehouse, regio=regio)
@@ -288,8 +288,8 @@ def provincie(regios: tuple[str, ...], copies: tuple[str, ...], out: Path) -> No
     Reads only the regions' published copies. With FAIRSHARE_PUBLISH_POSTGRES_DSN set, schema `provincie`
     also goes to PostgreSQL, readable by the reader role.
     """
-    from fairshare.report.provincie import render_overview
-    from ingest import region
+    from basics import region
+    from products.provincie import render_overview
     from warehouse.province import build_province, publish_province_postgres, stale_regions
 
     given = dict(c.split("=", 1) for c in copies if "=" in c)
@@ -348,7 +348,7 @@ def bench(scale: int, years: int, rounds: int, workdir: Path, json_out: Path | N
     """Benchmark: full run, no-op run, peer and limit, with memory and a breakdown per stage."""
     import json
 
-    from fairshare.bench import run as run_bench
+    from tools.bench import run as run_bench
 
     summary = run_bench(scale, years, rounds, workdir, echo=click.echo)
     if json_out:

@@ -2,7 +2,7 @@
 
 Header synonyms and vocabularies live in ``ingest/config/*.yaml``; the CBS list of all Dutch gemeenten in the
 national dbt seeds; gemeenten, woonplaatsen, corporations and committees in the region's seeds
-(``regions/<regio>/seeds``, ``ingest.region``): one copy of each reference list. ``config_hash`` changes whenever
+(``regions/<regio>/seeds``, ``basics.region``): one copy of each reference list. ``config_hash`` changes whenever
 any of them does, so that a configuration fix makes the pipeline process files again.
 """
 
@@ -17,12 +17,12 @@ from pathlib import Path
 
 import yaml
 
-from ingest import region
+from basics import region
+from basics.paths import SEEDS_DIR
 from ingest.limits import csv_limits, xlsx_limits
 from ingest.text import match_key
 
 CONFIG_DIR = Path(__file__).parent / "config"
-SEEDS_DIR = Path(__file__).resolve().parent.parent / "dbt_project" / "seeds"
 # Bump when a change in the ingest code changes what a file yields: files are then processed again.
 INGEST_LOGIC_VERSION = (
     "3"  # 2: personal data reduced at the door; 3: csv lines all accounted for, serial 60 (issue 18)

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from fairshare import timing
+from basics import timing
 from ingest import privacy
 from ingest.config import IngestConfig, SourceSpec
 from ingest.headers import HeaderMatch, match_headers

@@ -15,9 +15,8 @@ import dagster as dg
 
 from expectations import gate
 from ingest.landing import SOURCES, candidates, content_hash
-from orchestration import builds
 from orchestration.resources import WAREHOUSE_POOL, FairshareResource
-from warehouse import store
+from warehouse import builds, store
 
 ACTIVE = [
     dg.DagsterRunStatus.QUEUED,

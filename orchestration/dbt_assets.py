@@ -29,13 +29,11 @@ from dagster_dbt import (
 from dagster_dbt.dbt_project import DagsterDbtProjectPreparer
 from dagster_dbt.errors import DagsterDbtCliRuntimeError
 
-from fairshare import console, timing
-from ingest import region
-from orchestration import builds
+from basics import paths, progress, region, timing
 from orchestration.resources import WAREHOUSE_POOL, FairshareResource
-from warehouse import schema, store
+from warehouse import builds, schema, store
 
-DBT_PROJECT_DIR = Path(__file__).resolve().parent.parent / "dbt_project"
+DBT_PROJECT_DIR = paths.DBT_PROJECT_DIR
 # The dbt installed beside this interpreter: `dagster dev` and `fairshare run` need no activated venv.
 DBT_EXECUTABLE = str(Path(sys.executable).parent / "dbt")
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
@@ -175,7 +173,7 @@ def fairshare_dbt_assets(
 ):
     """Seeds, staging, intermediate models and marts, with their tests, in one `dbt build`.
 
-    When nothing changed since the last complete run (``orchestration.builds``), nothing is built:
+    When nothing changed since the last complete run (``warehouse.builds``), nothing is built:
     Dagster then skips the gate, the report and the publication too.
     """
     settings = fairshare.settings()
@@ -184,7 +182,7 @@ def fairshare_dbt_assets(
         current, vingerafdruk = builds.up_to_date(conn, settings)
         if not current:
             builds.start(conn, context.run.run_id, vingerafdruk)
-    shown = console.report()
+    shown = progress.report()
     if current:
         context.log.info(
             "Niets nieuw sinds de vorige volledige run: marts, rapport en publicatie zijn actueel."

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dagster as dg
 from dagster_dbt import DbtCliResource
 
-from ingest import region
+from basics import region
 from orchestration.automation import actualiteit_leveringen, build_automation
 from orchestration.dbt_assets import DBT_EXECUTABLE, dbt_project, fairshare_dbt_assets
 from orchestration.gate_assets import bo_rapport, publicatie

@@ -12,13 +12,13 @@ import time
 
 import dagster as dg
 
+from basics import progress, timing
+from basics.dutch import datum_nl
 from expectations import gate
 from expectations.suites import SUITES
-from fairshare import console, timing
-from fairshare.report import MARTS, render_blocked, render_report, report_stem
-from orchestration import builds
 from orchestration.resources import WAREHOUSE_POOL, FairshareResource
-from warehouse import history, publish, schema, store
+from products.report import MARTS, render_blocked, render_report, report_stem
+from warehouse import builds, history, publish, schema, store
 
 REPORT = dg.AssetKey(["rapport", "bo_wonen_zorg"])
 GATE_CHECK = "poort"
@@ -90,7 +90,7 @@ def bo_rapport(context: dg.AssetExecutionContext, fairshare: FairshareResource):
             outcomes = _validate_all(conn, context.run.run_id, docs_root)
         peildatum = _peildatum(conn)
         failures = store.gate_failures(conn, context.run.run_id)
-    shown = console.report()
+    shown = progress.report()
     if shown:
         shown.stage(
             "gate (GX)",
@@ -138,8 +138,8 @@ def bo_rapport(context: dg.AssetExecutionContext, fairshare: FairshareResource):
 def _older_published(context: dg.AssetExecutionContext, before, now) -> None:
     """Say loudly that readers now see an older peildatum than they did: on the console, in the summary, in Dagster."""
     text = (
-        f"the published copy now holds an OLDER peildatum: {gate.datum_nl(now)}, where it held "
-        f"{gate.datum_nl(before)} (are the newer deliveries rejected, e.g. dated after a clock that is behind?)"
+        f"the published copy now holds an OLDER peildatum: {datum_nl(now)}, where it held "
+        f"{datum_nl(before)} (are the newer deliveries rejected, e.g. dated after a clock that is behind?)"
     )
     _warn(context, text)
 
@@ -147,7 +147,7 @@ def _older_published(context: dg.AssetExecutionContext, before, now) -> None:
 def _warn(context: dg.AssetExecutionContext, text: str) -> None:
     """A warning on the console, in the run's summary and in Dagster's log."""
     context.log.warning(text)
-    if shown := console.report():
+    if shown := progress.report():
         shown.line(f"  WARNING: {text}")
         shown.log.problems.append(f"WARNING: {text}")
 
@@ -199,7 +199,7 @@ def publicatie(context: dg.AssetExecutionContext, fairshare: FairshareResource) 
     with store.connect(settings.warehouse) as conn:
         report = sorted(p.name for p in settings.reports.glob(f"{report_stem(_peildatum(conn))}.*"))
         builds.record_complete(conn, context.run.run_id, report)
-    if shown := console.report():
+    if shown := progress.report():
         shown.stage(
             "publish",
             time.perf_counter() - started,

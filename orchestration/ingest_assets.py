@@ -4,12 +4,12 @@ import time
 
 import dagster as dg
 
-from fairshare import console
-from fairshare.settings import ConfigError
+from basics import progress
+from basics.settings import ConfigError
 from ingest.config import load_config
-from orchestration.loading import load_source
 from orchestration.resources import WAREHOUSE_POOL, FairshareResource
 from warehouse import store
+from warehouse.loading import load_source
 
 DESCRIPTIONS = {
     "swev": "SWEV-toewijzingen van sociale huurwoningen, elke levering met bestand en leverdatum (ruwe laag).",
@@ -116,7 +116,7 @@ def _ingest_asset(bron: str) -> dg.AssetsDefinition:
 
 def _show(bron: str, outcomes: list, counts: dict, seconds: float, warehouse) -> None:
     """The stage line of one source on the console, its quarantine per file and every file not loaded."""
-    shown = console.report()
+    shown = progress.report()
     if shown is None:
         return
     shown.log.files.update({s: n for s, n in counts.items() if n})
@@ -141,10 +141,10 @@ def _show(bron: str, outcomes: list, counts: dict, seconds: float, warehouse) ->
                 "WHERE pad IN (SELECT unnest(?)) GROUP BY pad ORDER BY pad",
                 [new],
             ).fetchall()
-        for pad, kolommen in per_file[: console.MAX_FILE_LINES]:
-            shown.line(console.quarantine_line(pad, kolommen))
-        if len(per_file) > console.MAX_FILE_LINES:
-            rest = per_file[console.MAX_FILE_LINES :]
+        for pad, kolommen in per_file[: progress.MAX_FILE_LINES]:
+            shown.line(progress.quarantine_line(pad, kolommen))
+        if len(per_file) > progress.MAX_FILE_LINES:
+            rest = per_file[progress.MAX_FILE_LINES :]
             shown.line(
                 f"  ... and {sum(len(k) for _, k in rest):,} rows in {len(rest)} more files "
                 "(fairshare quarantaine lists them all)"

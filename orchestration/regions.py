@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from ingest import region
+from basics import region
 from orchestration.definitions import build_definitions
 from orchestration.resources import FairshareResource
 

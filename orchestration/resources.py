@@ -8,8 +8,8 @@ from pathlib import Path
 
 import dagster as dg
 
-from fairshare.settings import ConfigError, Settings
-from ingest import region
+from basics import region
+from basics.settings import ConfigError, Settings
 from warehouse import lock
 
 # Every step that touches the warehouse sits in this concurrency pool (limit 1 in orchestration/dagster.yaml).

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from fairshare.sample import write_sample
 from ingest.config import load_config
+from tools.sample import write_sample
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -19,7 +19,7 @@ import duckdb
 from openpyxl import Workbook, load_workbook
 
 from ingest.config import load_config
-from orchestration.loading import FileOutcome, load_source
+from warehouse.loading import FileOutcome, load_source
 
 KEY = b"test-key-not-secret"
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from fairshare.settings import DEMO_KEY, MIN_KEY_LENGTH, ConfigError, Settings
+from basics.settings import DEMO_KEY, MIN_KEY_LENGTH, ConfigError, Settings
 from tests.helpers import SWEV_HEADER, query, swev_row, write_xlsx
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import dagster as dg
 
+from basics.settings import Settings
 from fairshare.runner import run_pipeline
-from fairshare.settings import Settings
 from orchestration.definitions import build_definitions
 from orchestration.resources import FairshareResource
 from tests.helpers import SWEV_HEADER, swev_row, write_xlsx

@@ -14,7 +14,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from fairshare.report import MARTS
+from products.report import MARTS
 
 ROOT = Path(__file__).resolve().parents[1]
 

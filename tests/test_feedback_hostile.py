@@ -337,7 +337,7 @@ def test_a_foreign_warehouse_view_never_reads_a_file_into_the_list(tmp_path):
 def test_the_bo_workbook_writes_descriptions_as_strings(sample_run, tmp_path):
     """Column descriptions reach the workbook's cover from the warehouse: one that looks like a formula or link
     (a dbt description starting with `=` or `https://`) stays text."""
-    from fairshare.report import MARTS, report_data, write_workbook
+    from products.report import MARTS, report_data, write_workbook
 
     _, _, warehouse, result = sample_run
     assert result.returncode == 0, result.stderr[-2000:]
@@ -362,7 +362,7 @@ def test_the_bo_workbook_writes_descriptions_as_strings(sample_run, tmp_path):
 
 def test_the_html_pages_escape_echoed_text(tmp_path):
     """A rejected file's name reaches the blocked page as an example: autoescape keeps it text."""
-    from fairshare.report import render_blocked
+    from products.report import render_blocked
 
     name = 'swev/<img src=x onerror="alert(1)">.csv'
     page = render_blocked(

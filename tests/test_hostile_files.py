@@ -22,9 +22,7 @@ from pathlib import Path
 import pytest
 from openpyxl import Workbook
 
-from fairshare.sample import write_sample
 from ingest.config import load_config
-from orchestration.loading import load_source
 from tests.helpers import (
     KEY,
     SWEV_HEADER,
@@ -35,6 +33,8 @@ from tests.helpers import (
     write_csv,
     write_xlsx,
 )
+from tools.sample import write_sample
+from warehouse.loading import load_source
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from ingest import region
+from basics import region
 from tests.helpers import query
 from tests.test_faults import marts
 from tests.test_operation import ROOT, fairshare, no_traceback, run_args, sample_copy

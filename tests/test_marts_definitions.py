@@ -7,8 +7,8 @@ import datetime as dt
 
 import pytest
 
+from basics.settings import Settings
 from fairshare.runner import run_pipeline
-from fairshare.settings import Settings
 from tests.helpers import query, write_csv, write_xlsx
 
 SWEV = [

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from fairshare.report import MARTS
-from fairshare.sample import model
+from products.report import MARTS
 from tests.helpers import query
+from tools.sample import model
 
 # Published in the afsprakenkader, hoofdstuk 4 (reference.md §4): expected share 2025-2026 per gemeente.
 PUBLISHED_VERWACHT_AANDEEL_2025_2026 = {

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import shutil
 
-from fairshare import timing
+from basics import timing
+from basics.settings import Settings
 from fairshare.runner import run_pipeline
-from fairshare.settings import Settings
-from orchestration import builds
 from orchestration.definitions import build_definitions
 from tests.helpers import lock_held_elsewhere, query
-from warehouse import store
+from warehouse import builds, store
 
 
 def _copy(sample_run, tmp_path):

@@ -16,14 +16,13 @@ import duckdb
 import pytest
 from openpyxl import Workbook
 
-from fairshare.files import atomic_path
-from fairshare.settings import DEMO_KEY, ConfigError, Settings
+from basics.files import atomic_path
+from basics.settings import DEMO_KEY, ConfigError, Settings
 from ingest.config import load_config
-from orchestration import builds
-from orchestration.loading import load_source
 from tests.helpers import SWEV_HEADER, load_all, lock_held_elsewhere, query, swev_row, write_csv, write_xlsx
 from tests.test_faults import marts
-from warehouse import lock, publish, store
+from warehouse import builds, lock, publish, store
+from warehouse.loading import load_source
 
 ROOT = Path(__file__).resolve().parents[1]
 REGISTER_HEADER = ["Registratienummer", "Aanvraagdatum", "Besluit"]

@@ -449,8 +449,8 @@ def test_no_planted_personal_data_reaches_warehouse_logs_dagster_or_report(tmp_p
     import subprocess
     import sys
 
-    from fairshare.sample import write_sample
     from tests.conftest import ROOT
+    from tools.sample import write_sample
 
     landing, data = tmp_path / "landing", tmp_path / "data"
     write_sample(landing)

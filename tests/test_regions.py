@@ -14,9 +14,9 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from basics import region
+from basics.settings import Settings
 from fairshare.runner import run_pipeline
-from fairshare.settings import Settings
-from ingest import region
 from tests.helpers import query, write_csv
 from tests.test_serving import postgres  # noqa: F401, F811  (the private PostgreSQL cluster fixture)
 from warehouse.publish import READER_ROLE
@@ -567,7 +567,7 @@ def test_a_change_in_a_region_pack_means_something_new(tmp_path, monkeypatch):
 
     import duckdb
 
-    from orchestration import builds
+    from warehouse import builds
 
     root = tmp_path / "regions"
     shutil.copytree(ROOT / "regions" / "voorbeeld", root / "voorbeeld")

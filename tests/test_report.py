@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
-from fairshare.report import MARTS
+from products.report import MARTS
 from tests.helpers import query
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -6,12 +6,12 @@ from collections import defaultdict
 
 import numpy as np
 
-from fairshare.sample import model, write_sample
 from ingest.headers import match_headers, synonyms
 from ingest.landing import scan
 from ingest.readers import read_sheets
 from ingest.text import match_key
 from tests.helpers import query
+from tools.sample import model, write_sample
 
 
 def test_sample_run_loads_every_row_but_the_bad_ones(sample_run):

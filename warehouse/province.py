@@ -22,7 +22,7 @@ from pathlib import Path
 
 import duckdb
 
-from ingest import region
+from basics import region
 from ingest.privacy import reduced
 from ingest.privacy import shown as shown_text
 from warehouse import data_only

@@ -73,7 +73,7 @@ def publish_duckdb(
     """Copy the published tables (with their descriptions) to ``target`` via a temporary file and one rename.
 
     ``info.publicatie`` says what the copy holds: the peildatum and, given ``build`` (number and fingerprint of
-    the build, ``orchestration.builds``), which build. ``target`` must be a regular file or absent, and never
+    the build, ``warehouse.builds``), which build. ``target`` must be a regular file or absent, and never
     the warehouse (or its ``.wal``): the rename would replace it.
     """
     real = Path(os.path.realpath(target))

@@ -18,7 +18,7 @@ from typing import Protocol
 import duckdb
 import pandas as pd
 
-from fairshare import timing
+from basics import timing
 from ingest.values import hmac_pads, pseudonym_sql
 from warehouse import data_only, schema
 

@@ -11,7 +11,7 @@ import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from ingest import region
+from basics import region
 
 # The documented, non-secret key of demo/dev mode (README, "Pseudonymisation"). Never for real data.
 DEMO_KEY = "fairshare-demo-sleutel-niet-geheim"

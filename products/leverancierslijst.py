@@ -24,7 +24,7 @@ from pathlib import Path
 import duckdb
 import yaml
 
-from fairshare.files import XLSX_INERT, atomic_path
+from basics.files import XLSX_INERT, atomic_path
 from ingest.config import CONFIG_DIR, ColumnSpec, IngestConfig, load_config
 from ingest.landing import escaped
 from warehouse import data_only, lock

@@ -5,8 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from fairshare.files import atomic_path
-from fairshare.report import _env, getal
+from basics.dutch import getal
+from basics.files import atomic_path
+from products.report import environment
 from warehouse import data_only
 
 KENMERKEN = [
@@ -38,7 +39,7 @@ def render_overview(province: Path, out: Path) -> Path:
         )
         dubbel = conn.execute("SELECT * FROM provincie.dubbel_geteld ORDER BY 1").df().to_dict("records")
         laatste = conn.execute("SELECT max(peildatum) FROM provincie.regios").fetchone()[0]
-    env = _env()
+    env = environment()
 
     def waarde(value, decimalen):
         if isinstance(value, (dt.date, dt.datetime)):

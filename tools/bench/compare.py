@@ -20,11 +20,11 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from fairshare.sample.model import seed
 from ingest.config import load_config
 from ingest.headers import synonyms
 from ingest.readers import sniff_encoding
 from ingest.text import match_key
+from tools.sample.model import seed
 
 SWEV_COLUMNS = [
     "toewijzing_id",

@@ -11,15 +11,15 @@ from __future__ import annotations
 import csv
 import datetime as dt
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import yaml
 
-from ingest import region
+from basics import region
+from basics.paths import SEEDS_DIR
 
-SEEDS = Path(__file__).resolve().parents[2] / "dbt_project" / "seeds"  # the national seeds
+SEEDS = SEEDS_DIR  # the national seeds
 END = dt.date(2026, 10, 31)  # last day of data in the sample
 FUNNEL_YEARS = (2022, 2023, 2024)
 BASE_YEAR = 2024

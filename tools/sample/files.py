@@ -16,8 +16,8 @@ import numpy as np
 import pandas as pd
 import xlsxwriter
 
-from fairshare.sample.model import seed
 from ingest.config import load_config
+from tools.sample.model import seed
 
 EXCEL_MAX_ROWS = 1_048_576
 # Names and woonplaatsen come from the region's reference seeds, like everything the pipeline checks against;

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import duckdb
 
-from fairshare import console, timing
+from basics import progress, timing
 from ingest.config import IngestConfig
 from ingest.landing import LandingFile, candidates, content_hash, scan, still_changing
 from ingest.loader import open_file
@@ -216,7 +216,7 @@ def load_source(
     for _, message in ignored:  # logged here once per run (scan and the sensor list the folder too)
         log.warning(message)
     outcomes = [FileOutcome(bron, pad, "genegeerd", reden=message) for pad, message in ignored]
-    shown = console.report()
+    shown = progress.report()
     if any(f.path.suffix.lower() == ".xlsx" for f in files):
         for note in xlsx_limit_notes():  # a limit set higher than this process may use: said, then clamped
             log.warning(note)

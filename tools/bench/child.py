@@ -12,9 +12,9 @@ def main(mode: str, landing: str, warehouse: str) -> None:
     started = time.perf_counter()
     out: dict = {}
     if mode == "pipeline":
-        from fairshare import timing
-        from fairshare.runner import run_pipeline
-        from fairshare.settings import Settings
+        from basics import timing
+        from basics.settings import Settings
+        from orchestration.run import execute
 
         imported = time.perf_counter() - started  # interpreter start-up excluded: measured by the parent
 
@@ -22,7 +22,7 @@ def main(mode: str, landing: str, warehouse: str) -> None:
         settings = Settings.from_env(
             landing=landing, warehouse=warehouse, reports=str(root / "reports"), demo=True
         )
-        outcome = run_pipeline(settings)
+        outcome = execute(settings)
         out = {
             "ok": outcome.success and not outcome.blocked,
             "error": outcome.error,
@@ -30,7 +30,7 @@ def main(mode: str, landing: str, warehouse: str) -> None:
             "imports": round(imported, 3),
         }
     else:
-        from fairshare.bench import compare
+        from tools.bench import compare
 
         result = getattr(compare, mode)(Path(landing))
         result.to_csv(Path(warehouse).with_suffix(f".{mode}.csv"), index=False)

@@ -15,9 +15,10 @@ import duckdb
 import pandas as pd
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from expectations.gate import MAANDEN, datum_nl, report_config
-from fairshare.files import XLSX_INERT, atomic_path
-from fairshare.settings import is_meeting_date
+from basics.dutch import MAANDEN, datum_nl, getal, leeg
+from basics.files import XLSX_INERT, atomic_path
+from basics.settings import is_meeting_date
+from expectations.gate import report_config
 from warehouse import history
 
 
@@ -61,27 +62,9 @@ def report_stem(peildatum: dt.date) -> str:
     return f"bo_wonen_zorg_{peildatum.year}-{'05' if peildatum.month <= 6 else '12'}"
 
 
-def _leeg(value) -> bool:
-    try:
-        return value is None or bool(pd.isna(value))
-    except (TypeError, ValueError):
-        return False
-
-
-def getal(value, decimals: int = 0) -> str:
-    """Dutch number formatting: 1.130 and 6,3; a dash for missing values; never -0 or -0,0."""
-    if _leeg(value):
-        return "–"
-    value = round(float(value), decimals)
-    if value == 0:
-        value = 0.0  # -0.04 rounds to -0.0: show 0,0
-    text = f"{value:,.{decimals}f}"
-    return text.replace(",", "_").replace(".", ",").replace("_", ".")
-
-
 def _finalize(value):
     """Every value a template prints: missing values as a dash, never <NA> or nan."""
-    return "–" if _leeg(value) else value
+    return "–" if leeg(value) else value
 
 
 def _svg(fig) -> str:
@@ -103,7 +86,7 @@ def _bars(
     fig, ax = _plt().subplots(figsize=(8, 3.4))
     width = 0.8 / max(1, len(series))
     for i, (name, values) in enumerate(series.items()):
-        values = [0 if _leeg(v) else v for v in values]
+        values = [0 if leeg(v) else v for v in values]
         bars = ax.bar(
             [x + i * width for x in range(len(labels))],
             values,
@@ -355,8 +338,8 @@ def samenvatting(d: dict) -> list[str]:
         f"wettelijk urgente woningzoekenden, tegenover een opgave naar rato van "
         f"{getal(jaar['opgave_naar_rato'].sum(), 1)}."
     )
-    boven = [r.gemeente_naam for r in jaar.itertuples() if not _leeg(r.verschil) and r.verschil >= 0]
-    onder = [r.gemeente_naam for r in jaar.itertuples() if not _leeg(r.verschil) and r.verschil < 0]
+    boven = [r.gemeente_naam for r in jaar.itertuples() if not leeg(r.verschil) and r.verschil >= 0]
+    onder = [r.gemeente_naam for r in jaar.itertuples() if not leeg(r.verschil) and r.verschil < 0]
 
     def opsomming(items: list[str]) -> str:
         return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " en " + items[-1]
@@ -404,7 +387,7 @@ def _charts(d: dict) -> dict[str, str]:
     jaar = fsg[fsg["jaar"] == d["jaar"]]
     # As a percentage of each gemeente's own share, so the small gemeenten compare with the large ones.
     pct = [
-        None if _leeg(o) or not o else 100 * g / o
+        None if leeg(o) or not o else 100 * g / o
         for g, o in zip(jaar["gehuisvest"], jaar["opgave_naar_rato"], strict=True)
     ]
     charts = {
@@ -471,7 +454,7 @@ def _charts(d: dict) -> dict[str, str]:
     return charts
 
 
-def _env() -> Environment:
+def environment() -> Environment:
     env = Environment(
         loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html", "j2"]), finalize=_finalize
     )
@@ -488,7 +471,7 @@ def render_report(
     stem = report_stem(d["peildatum"])
     reports.mkdir(parents=True, exist_ok=True)
     html = (
-        _env()
+        environment()
         .get_template("rapport.html.j2")
         .render(
             d=d,
@@ -633,7 +616,7 @@ def write_workbook(conn: duckdb.DuckDBPyConnection, out: Path, d: dict) -> None:
                 )
                 ws.set_column(j, j, min(max(width + 2, 8), 60), fmt[sort])
                 for i, v in enumerate(frame[col], start=1):
-                    if _leeg(v):
+                    if leeg(v):
                         continue
                     if sort == "date":
                         ws.write_datetime(i, j, pd.Timestamp(v).to_pydatetime(), fmt["date"])
@@ -656,7 +639,7 @@ def render_blocked(
     for suffix in (".html", ".xlsx"):  # never leave a report next to a block for the same peildatum
         (reports / f"{stem}{suffix}").unlink(missing_ok=True)
     html = (
-        _env()
+        environment()
         .get_template("geblokkeerd.html.j2")
         .render(
             peildatum=peildatum,

@@ -16,9 +16,11 @@ from pathlib import Path
 
 import yaml
 
-REGIONS_DIR = Path(__file__).resolve().parent.parent / "regions"
+from basics import paths
+
+REGIONS_DIR = paths.REGIONS_DIR
 # The seeds dbt loads, each with its columns: the national ones beside this file, every other one from the pack.
-SEEDS_SPEC = Path(__file__).resolve().parent.parent / "dbt_project" / "seeds" / "_seeds.yml"
+SEEDS_SPEC = paths.SEEDS_DIR / "_seeds.yml"
 DEFAULT_REGIO = "amersfoort"
 _CODE = re.compile(r"^[a-z][a-z0-9_]*$")
 

@@ -14,9 +14,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from fairshare.sample import files as F
-from fairshare.sample import model
-from ingest import region
+from basics import region
+from tools.sample import files as F
+from tools.sample import model
 
 EXTRACTIONS = [dt.date(2025, 4, 2), dt.date(2025, 11, 3), dt.date(2026, 4, 2), dt.date(2026, 11, 3)]
 SNAPSHOTS = [(2025, 3), (2025, 10), (2026, 3), (2026, 10)]

@@ -23,16 +23,16 @@ from pathlib import Path
 
 import duckdb
 
-from fairshare.settings import Settings
-from ingest import region
+from basics import region
+from basics.paths import MANIFEST, ROOT
+from basics.settings import Settings
 from warehouse import publish
 
-ROOT = Path(__file__).resolve().parent.parent
 # What turns loaded rows into marts, report and publication (a change in any of these rebuilds).
-MANIFEST = ROOT / "dbt_project" / "target" / "manifest.json"
 CODE = [
-    *sorted((ROOT / "fairshare" / "report").rglob("*.*")),
+    *sorted(p for p in (ROOT / "products" / "report").rglob("*.*") if "__pycache__" not in p.parts),
     *sorted((ROOT / "expectations").glob("*.py")),
+    ROOT / "basics" / "dutch.py",
     ROOT / "warehouse" / "publish.py",
 ]
 

@@ -22,7 +22,7 @@ import duckdb
 import pandas as pd
 import psutil
 
-from fairshare.timing import STAGES
+from basics.timing import STAGES
 
 
 @dataclass
@@ -66,7 +66,7 @@ def measure(args: list[str], log: Path) -> Measured:
 
 
 def _child(mode: str, landing: Path, warehouse: Path) -> list[str]:
-    return [sys.executable, "-m", "fairshare.bench.child", mode, str(landing), str(warehouse)]
+    return [sys.executable, "-m", "tools.bench.child", mode, str(landing), str(warehouse)]
 
 
 def _agrees(warehouse: Path, mode: str) -> int:
@@ -84,7 +84,7 @@ def _agrees(warehouse: Path, mode: str) -> int:
 
 def run(scale: int, years: int, rounds: int, workdir: Path, seed: int = 2025, echo=print) -> dict:
     """Measure and print; returns the medians."""
-    from fairshare.sample import write_sample
+    from tools.sample import write_sample
 
     landing = workdir / f"landing-scale{scale}-years{years}-seed{seed}"
     done = landing / ".compleet"

@@ -1,0 +1,67 @@
+"""Where the steps of a run report their progress: a sink that shows nothing unless the shell installs one.
+
+The steps (ingest, dbt, gate, publication) call ``report()`` and, when a sink is installed (``use``),
+give it one line per stage, a file count while a source loads and this run's file statuses (``RunLog``).
+Under `dagster dev` no sink is installed, so the same steps only log to Dagster. The command line's
+sink draws on a terminal (``fairshare.console.Console``); ``Sink`` itself only counts.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+MAX_FILE_LINES = 4  # quarantine lines per source; the rest is counted (`fairshare quarantaine` lists all)
+
+
+@dataclass
+class RunLog:
+    """What this run did, collected for the closing summary."""
+
+    files: Counter = field(default_factory=Counter)  # status -> files of this run
+    problems: list[str] = field(default_factory=list)  # rejected, skipped and ignored files, one line each
+    nothing_new: bool = False
+
+
+class Sink:
+    """A progress sink that shows nothing and keeps this run's ``RunLog`` (for the summary)."""
+
+    def __init__(self) -> None:
+        self.log = RunLog()
+
+    def line(self, text: str) -> None:
+        """One line for the person running the pipeline."""
+
+    def stage(self, name: str, seconds: float, detail: str = "") -> None:
+        self.line(f"{name:<22} {seconds:6.1f} s  {detail}".rstrip())
+
+    @contextmanager
+    def files(self, label: str, total: int) -> Iterator[None]:
+        """While a source's ``total`` files load (``advance`` counts them)."""
+        yield
+
+    def advance(self, files: int = 0, rows: int = 0) -> None:
+        """One more file loaded, ``rows`` more rows read."""
+
+
+_current: Sink | None = None
+
+
+def use(sink: Sink | None) -> None:
+    """Install the sink the steps of this process report to (None: report nothing)."""
+    global _current
+    _current = sink
+
+
+def report() -> Sink | None:
+    return _current
+
+
+def quarantine_line(pad: str, kolommen: list[str]) -> str:
+    """`swev/x.csv: 12 rows quarantined - netto_huur 5, label 4, ... - see fairshare quarantaine`."""
+    counts = Counter(k for kolom in kolommen for k in kolom.split(", ") if k)
+    parts = ", ".join(f"{k} {n}" for k, n in counts.most_common(4)) + (", ..." if len(counts) > 4 else "")
+    rows = f"{len(kolommen)} row{'s' if len(kolommen) != 1 else ''}"
+    return f"  {pad}: {rows} quarantined - {parts} - see fairshare quarantaine"

@@ -1,0 +1,1 @@
+"""What the users receive: the BO report, the supplier list (``leverancierslijst``) and the province page."""

@@ -1,0 +1,5 @@
+"""The sample landing folder of a region (``fairshare sample``): see ``tools.sample.writer``."""
+
+from tools.sample.writer import SampleSummary, write_sample
+
+__all__ = ["SampleSummary", "write_sample"]
