@@ -10,7 +10,7 @@ from pathlib import Path
 
 import duckdb
 
-from basics import region
+from basics import extras, region
 from basics.dutch import datum_nl
 from basics.files import clean_stale
 from basics.progress import RunLog
@@ -80,11 +80,12 @@ def _warehouse_free(warehouse: Path) -> None:
 def check_configuration(settings: Settings) -> None:
     """What the settings and the region pack say, checked before the lock is taken and anything is read or written:
     the warehouse, the published copy and the reports never share a file, a board run's copy path is a regular
-    file or nothing, and the pack has every seed file dbt needs, each with every column (ConfigError, exit 2,
-    naming the path)."""
+    file or nothing, a board run that publishes to PostgreSQL has psycopg (the ``postgres`` extra), and the
+    pack has every seed file dbt needs, each with every column (ConfigError, exit 2, naming the path)."""
     settings.check_separate()
     if settings.publishes:
         _serving_is_a_file(settings.serving_file)
+        extras.require_postgres(settings.publish_postgres_dsn)
     try:
         region.check_pack(settings.regio)
     except region.BadPack as exc:
