@@ -6,6 +6,7 @@ from collections import defaultdict
 
 import numpy as np
 
+from basics import region
 from ingest.headers import match_headers, synonyms
 from ingest.landing import scan
 from ingest.readers import read_sheets
@@ -35,7 +36,8 @@ def test_sample_run_loads_every_row_but_the_bad_ones(sample_run):
 def test_sample_is_calibrated_to_the_documents(sample_run):
     _, _, warehouse, _ = sample_run
     basis = {
-        r["gemeente_code"]: int(r["toewijzingen_2024"]) for r in model.seed("basis_toewijzingen_2024.csv")
+        r["gemeente_code"]: int(r["toewijzingen_2024"])
+        for r in region.read_seed("basis_toewijzingen_2024.csv")
     }
     per_gemeente = dict(
         query(
@@ -45,7 +47,7 @@ def test_sample_is_calibrated_to_the_documents(sample_run):
         )
     )
     assert {g: per_gemeente[g] for g in basis} == basis
-    funnel = {r["stap"]: int(r["aantal"]) for r in model.seed("geschiktheid_referentie.csv")}
+    funnel = {r["stap"]: int(r["aantal"]) for r in region.read_seed("geschiktheid_referentie.csv")}
     in_scope = tuple(basis)
     assert query(
         warehouse,

@@ -16,8 +16,8 @@ import numpy as np
 import pandas as pd
 import xlsxwriter
 
+from basics import region
 from ingest.config import load_config
-from tools.sample.model import seed
 
 EXCEL_MAX_ROWS = 1_048_576
 # Names and woonplaatsen come from the region's reference seeds, like everything the pipeline checks against;
@@ -32,8 +32,8 @@ def use_region(regio: str | None = None) -> None:
     _REGIO[0] = regio
     NAMES.clear()
     WOONPLAATS.clear()
-    NAMES.update({g["gemeente_code"]: g["gemeente_naam"] for g in seed("gemeenten.csv", regio)})
-    for w in seed("woonplaatsen.csv", regio):
+    NAMES.update({g["gemeente_code"]: g["gemeente_naam"] for g in region.read_seed("gemeenten.csv", regio)})
+    for w in region.read_seed("woonplaatsen.csv", regio):
         if w["woonplaats"] != NAMES[w["gemeente_code"]]:  # the first other woonplaats of each gemeente
             WOONPLAATS.setdefault(w["gemeente_code"], w["woonplaats"])
 
