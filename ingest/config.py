@@ -70,6 +70,8 @@ class Vocabulary:
     name: str
     lookup: dict[str, str]
     catch_all: str | None = None
+    # code -> its accepted values as the configuration spells them (national first, then the region's)
+    spellings: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 @dataclass
@@ -188,7 +190,8 @@ def _vocabulary(name: str, spec: dict) -> Vocabulary:
                     f"vocabulary '{name}': value {value!r} maps to both {lookup[key]!r} and {code!r}"
                 )
             lookup[key] = code
-    return Vocabulary(name=name, lookup=lookup, catch_all=spec.get("catch_all"))
+    spellings = {code: tuple(values) for code, values in spec["values"].items()}
+    return Vocabulary(name=name, lookup=lookup, catch_all=spec.get("catch_all"), spellings=spellings)
 
 
 def _add_variants(src: dict, voc: dict, extra: dict) -> None:
