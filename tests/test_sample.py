@@ -114,6 +114,28 @@ def test_sample_is_messy_like_real_exports(sample_run, config):
     } <= kinds
 
 
+def test_sample_writes_every_spelling_of_the_vocabularies(sample_run, config):
+    """The sample's spellings come from the vocabulary configuration: each accepted value is in some file."""
+    _, landing, _, _ = sample_run
+    seen = {
+        str(v).strip()
+        for f in landing.rglob("*")
+        if f.is_file()
+        for sheet in read_sheets(f)
+        for v in sheet.cells.to_numpy().ravel()
+    }
+    for name in (
+        "urgentiecategorie",
+        "toewijzingsroute",
+        "label",
+        "besluit",
+        "afwijzingsgrond",
+        "planstatus",
+    ):
+        spellings = [s for values in config.vocabularies[name].spellings.values() for s in values if s]
+        assert spellings and not [s for s in spellings if s not in seen], name
+
+
 def test_sample_has_corrections_in_later_deliveries(sample_run):
     _, _, warehouse, _ = sample_run
     changed = query(
