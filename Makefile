@@ -6,13 +6,17 @@ PYTHON ?= python3
 BIN := $(VENV)/bin
 LANDING ?= data/landing
 
-.PHONY: run test install lint sample dev clean browser faketime docs lock
+.PHONY: run test install install-dev lint sample dev clean browser faketime docs lock
 
 MANIFEST := dbt_project/target/manifest.json
 DBT_SOURCES := $(shell find dbt_project -path dbt_project/target -prune -o -type f \( -name '*.sql' -o -name '*.yml' -o -name '*.csv' \) -print) \
 	$(wildcard regions/*/seeds/*.csv)
 
+# `make run` installs the lean set (the pipeline); `make test`/`make lint` add the extras (pyproject.toml):
+# dev tools, postgres (psycopg) and bench (psutil, openpyxl). Each set has its own stamp, so a `make test`
+# after a `make run` still installs the extras.
 install: $(VENV)/.installed $(MANIFEST)
+install-dev: $(VENV)/.installed-dev $(MANIFEST)
 
 # The dbt manifest is prepared at build time, never when the Dagster definitions are imported.
 $(MANIFEST): $(VENV)/.installed $(DBT_SOURCES)
@@ -22,10 +26,15 @@ $(MANIFEST): $(VENV)/.installed $(DBT_SOURCES)
 $(VENV)/.installed: pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -c requirements.lock -e .
+	touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed
 	$(BIN)/pip install --quiet -c requirements.lock -e ".[dev]"
 	touch $@
 
-# Resolve pyproject.toml's dependencies afresh in a throwaway venv and pin the result in requirements.lock.
+# Resolve pyproject.toml's dependencies afresh in a throwaway venv and pin the result in requirements.lock
+# (every extra included: dev pulls postgres and bench, so one lock covers `make run` and `make test`).
 lock:
 	rm -rf .venv-lock && $(PYTHON) -m venv .venv-lock && .venv-lock/bin/pip install --quiet -e ".[dev]"
 	{ sed -n '1,2p' requirements.lock; .venv-lock/bin/pip freeze --exclude-editable | grep -v '^fairshare'; } > requirements.lock.new
@@ -41,7 +50,7 @@ run: sample
 
 # ruff (lint, format, complexity) for Python; import-linter for the layers (pyproject.toml); sqlfluff (dbt templater, dbt_project/.sqlfluff) for the models' SQL, compiled against an
 # in-memory DuckDB so linting never opens a warehouse.
-lint: install
+lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import yaml
 
-from basics import paths
+from basics import paths, seeds
 
 REGIONS_DIR = paths.REGIONS_DIR
 # The seeds dbt loads, each with its columns: the national ones beside this file, every other one from the pack.
@@ -64,11 +64,10 @@ def seeds_dir(regio: str | None = None) -> Path:
 
 
 def read_seed(name: str, regio: str | None = None) -> list[dict[str, str]]:
-    """One of the region's seeds as rows of text."""
-    with open(
-        seeds_dir(regio) / name, newline="", encoding="utf-8-sig"
-    ) as fh:  # Excel's "CSV UTF-8" has a BOM
-        return list(csv.DictReader(fh))
+    """A seed of the region (``regions/<regio>/seeds``), else the national one (``dbt_project/seeds``), as rows
+    of text (``basics.seeds``)."""
+    path, national = seeds_dir(regio) / name, paths.SEEDS_DIR / name
+    return seeds.read(national if national.exists() and not path.exists() else path)
 
 
 @dataclass(frozen=True)
@@ -122,10 +121,7 @@ def check_pack(regio: str | None = None) -> None:
                 f"{', '.join(wanted)}): every region needs it, see another region's pack for an example"
             )
         try:
-            with open(file, newline="", encoding="utf-8-sig") as fh:  # dbt reads a seed with a BOM too
-                rows = csv.reader(fh)
-                header = next(rows, [])
-                count = sum(1 for row in rows if any(row))
+            header, count = seeds.header_and_count(file)
         except (OSError, UnicodeDecodeError, csv.Error) as exc:
             raise BadPack(f"the seed file {file} cannot be read as UTF-8 csv: {exc}") from exc
         missing = [c for c in wanted if c not in header]

@@ -55,6 +55,49 @@ class _WrittenName:
         return any(p.is_relative_to(folder) for p in self._forms())
 
 
+# The FAIRSHARE_* variables and the setting each one gives when it is set (not empty).
+_PATH_VARIABLES = (
+    ("landing", "FAIRSHARE_LANDING"),
+    ("warehouse", "FAIRSHARE_WAREHOUSE"),
+    ("reports", "FAIRSHARE_REPORTS"),
+    ("serving", "FAIRSHARE_SERVING"),
+)
+_TEXT_VARIABLES = (  # kept as text here; the settle interval becomes a number in ``Settings.from_env``
+    ("pseudonym_key", "FAIRSHARE_PSEUDONYM_KEY"),
+    ("publish_postgres_dsn", "FAIRSHARE_PUBLISH_POSTGRES_DSN"),
+    ("postgres_reader_password", "FAIRSHARE_POSTGRES_READER_PASSWORD"),
+    ("settle_seconds", "FAIRSHARE_SETTLE_SECONDS"),
+)
+
+
+def _from_environment(env: dict[str, str]) -> dict[str, object]:
+    """The settings the environment gives (an empty variable counts as unset)."""
+    values: dict[str, object] = {field: Path(env[var]) for field, var in _PATH_VARIABLES if env.get(var)}
+    values.update({field: env[var] for field, var in _TEXT_VARIABLES if env.get(var)})
+    if env.get("FAIRSHARE_DEMO", "").lower() in ("1", "true", "ja", "yes"):
+        values["demo"] = True
+    return values
+
+
+def _choose_region(values: dict[str, object], env: dict[str, str]) -> None:
+    """The region (flag, else FAIRSHARE_REGIO, else the default) must have a pack; any region but the default
+    gets its own folders under ``data/regio/<regio>/`` where no path was given."""
+    regio = str(values.get("regio") or env.get("FAIRSHARE_REGIO") or region.DEFAULT_REGIO)
+    try:
+        region.regio_dir(regio)
+    except region.UnknownRegion as exc:
+        raise ConfigError(str(exc)) from exc
+    values["regio"] = regio
+    if regio != region.DEFAULT_REGIO:  # a region of its own: its own folders unless given
+        base = Path("data") / "regio" / regio
+        for field, default in (
+            ("landing", "landing"),
+            ("warehouse", "warehouse/fairshare.duckdb"),
+            ("reports", "reports"),
+        ):
+            values.setdefault(field, base / default)
+
+
 @dataclass(frozen=True)
 class Settings:
     """Where the data lives and how to pseudonymise it, for one region.
@@ -80,42 +123,9 @@ class Settings:
     def from_env(cls, env: dict[str, str] | None = None, **overrides: object) -> Settings:
         """Defaults, overridden by FAIRSHARE_* variables, overridden by explicit values (flags)."""
         env = os.environ if env is None else env
-        values: dict[str, object] = {}
-        for field, var in (
-            ("landing", "FAIRSHARE_LANDING"),
-            ("warehouse", "FAIRSHARE_WAREHOUSE"),
-            ("reports", "FAIRSHARE_REPORTS"),
-            ("serving", "FAIRSHARE_SERVING"),
-        ):
-            if env.get(var):
-                values[field] = Path(env[var])
-        if env.get("FAIRSHARE_PSEUDONYM_KEY"):
-            values["pseudonym_key"] = env["FAIRSHARE_PSEUDONYM_KEY"]
-        for field, var in (
-            ("publish_postgres_dsn", "FAIRSHARE_PUBLISH_POSTGRES_DSN"),
-            ("postgres_reader_password", "FAIRSHARE_POSTGRES_READER_PASSWORD"),
-        ):
-            if env.get(var):
-                values[field] = env[var]
-        if env.get("FAIRSHARE_DEMO", "").lower() in ("1", "true", "ja", "yes"):
-            values["demo"] = True
-        if env.get("FAIRSHARE_SETTLE_SECONDS"):
-            values["settle_seconds"] = env["FAIRSHARE_SETTLE_SECONDS"]
+        values = _from_environment(env)
         values.update({k: v for k, v in overrides.items() if v is not None})
-        regio = str(values.get("regio") or env.get("FAIRSHARE_REGIO") or region.DEFAULT_REGIO)
-        try:
-            region.regio_dir(regio)
-        except region.UnknownRegion as exc:
-            raise ConfigError(str(exc)) from exc
-        values["regio"] = regio
-        if regio != region.DEFAULT_REGIO:  # a region of its own: its own folders unless given
-            base = Path("data") / "regio" / regio
-            for field, default in (
-                ("landing", "landing"),
-                ("warehouse", "warehouse/fairshare.duckdb"),
-                ("reports", "reports"),
-            ):
-                values.setdefault(field, base / default)
+        _choose_region(values, env)
         for field in ("landing", "warehouse", "reports", "serving"):
             if isinstance(values.get(field), str):
                 values[field] = Path(values[field])

@@ -288,7 +288,7 @@ def provincie(regios: tuple[str, ...], copies: tuple[str, ...], out: Path) -> No
     Reads only the regions' published copies. With FAIRSHARE_PUBLISH_POSTGRES_DSN set, schema `provincie`
     also goes to PostgreSQL, readable by the reader role.
     """
-    from basics import region
+    from basics import extras, region
     from products.provincie import render_overview
     from warehouse.province import build_province, publish_province_postgres, stale_regions
 
@@ -299,6 +299,7 @@ def provincie(regios: tuple[str, ...], copies: tuple[str, ...], out: Path) -> No
             r: Path(given[r]) if r in given else Settings.from_env(regio=r).serving_file for r in chosen
         }
         settings = Settings.from_env()
+        extras.require_postgres(settings.publish_postgres_dsn)  # before anything is written
         # A refused copy (views or macros where the province reads tables, another region's copy) is ValueError.
         published = build_province(sources, out / "fairshare_provincie.duckdb")
     except (ConfigError, FileNotFoundError, ValueError) as exc:
@@ -348,6 +349,12 @@ def bench(scale: int, years: int, rounds: int, workdir: Path, json_out: Path | N
     """Benchmark: full run, no-op run, peer and limit, with memory and a breakdown per stage."""
     import json
 
+    from basics import extras
+
+    try:
+        extras.require_bench()
+    except ConfigError as exc:
+        _stop(EXIT_USAGE, str(exc))
     from tools.bench import run as run_bench
 
     summary = run_bench(scale, years, rounds, workdir, echo=click.echo)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import duckdb
 
-from basics import region
+from basics import extras, region
 from basics.dutch import datum_nl
 from basics.files import clean_stale
 from basics.progress import RunLog
@@ -80,11 +80,12 @@ def _warehouse_free(warehouse: Path) -> None:
 def check_configuration(settings: Settings) -> None:
     """What the settings and the region pack say, checked before the lock is taken and anything is read or written:
     the warehouse, the published copy and the reports never share a file, a board run's copy path is a regular
-    file or nothing, and the pack has every seed file dbt needs, each with every column (ConfigError, exit 2,
-    naming the path)."""
+    file or nothing, a board run that publishes to PostgreSQL has psycopg (the ``postgres`` extra), and the
+    pack has every seed file dbt needs, each with every column (ConfigError, exit 2, naming the path)."""
     settings.check_separate()
     if settings.publishes:
         _serving_is_a_file(settings.serving_file)
+        extras.require_postgres(settings.publish_postgres_dsn)
     try:
         region.check_pack(settings.regio)
     except region.BadPack as exc:
@@ -189,24 +190,7 @@ def summarise(
                 + ("" if is_meeting_date(peildatum[0]) else ", an ad-hoc report")
             )
         if log is not None:
-            names = {
-                "geladen": "new",
-                "ongewijzigd": "unchanged",
-                "afgewezen": "rejected",
-                "overgeslagen": "skipped (incomplete)",
-                "genegeerd": "ignored (links)",
-            }
-            counts = ", ".join(
-                f"{log.files.get(k, 0)} {v}"
-                for k, v in names.items()
-                if log.files.get(k, 0) or k in ("geladen", "ongewijzigd", "afgewezen")
-            )
-            lines.append(f"  files this run: {counts}")
-            if log.nothing_new:
-                lines.append(
-                    "  nothing new since the last complete build: marts, report and published copy are "
-                    "current"
-                )
+            lines += _files_this_run(log)
         for (reden,) in conn.execute(
             "SELECT reden FROM audit.bestanden_actueel WHERE status = 'afgewezen' ORDER BY pad"
         ).fetchall():
@@ -238,24 +222,54 @@ def summarise(
             lines.append(f"BLOCKED, see {blocked.resolve()}")
         elif html.exists():
             lines.append(f"Report: {html.resolve()} (and {stem}.xlsx)")
-    held = publish.holds(settings.serving_file) if settings.publishes else None
-    if (
-        held is not None
-    ):  # a regular file that says what it holds (never a folder or a link at the copy's path)
-        served = settings.serving_file.resolve()
-        lines.append(f"Published for readers (read-only copy): {served}")
-        if held.get("peildatum"):
-            lines.append(
-                f"  it holds peildatum {datum_nl(held['peildatum'])}"
-                + (f" (build {held['bouw']})" if held.get("bouw") is not None else "")
-            )
-        lines.append(
-            f"  connect: duckdb -readonly {shlex.quote(str(served))}   or in Python: "
-            f"duckdb.connect({str(served)!r}, read_only=True)"
-        )
+    lines += _published(settings)
     lines.append(f"Warehouse: {settings.warehouse.resolve()} (the pipeline's own file: readers use the copy)")
     lines.append(f"Run finished in {seconds:.1f}s.")
     return "\n".join(lines)
+
+
+# The file statuses of this run in the summary's order; the last two are shown only when they occurred.
+_FILE_WORDS = {
+    "geladen": "new",
+    "ongewijzigd": "unchanged",
+    "afgewezen": "rejected",
+    "overgeslagen": "skipped (incomplete)",
+    "genegeerd": "ignored (links)",
+}
+
+
+def _files_this_run(log: RunLog) -> list[str]:
+    """The summary's lines on this run's files: how many of each status, and whether anything was new."""
+    counts = ", ".join(
+        f"{log.files.get(k, 0)} {v}"
+        for k, v in _FILE_WORDS.items()
+        if log.files.get(k, 0) or k in ("geladen", "ongewijzigd", "afgewezen")
+    )
+    lines = [f"  files this run: {counts}"]
+    if log.nothing_new:
+        lines.append(
+            "  nothing new since the last complete build: marts, report and published copy are current"
+        )
+    return lines
+
+
+def _published(settings: Settings) -> list[str]:
+    """The summary's lines on the published copy: where it is, what it holds, how to open it (board runs)."""
+    held = publish.holds(settings.serving_file) if settings.publishes else None
+    if held is None:  # only a regular file that says what it holds (never a folder or a link at its path)
+        return []
+    served = settings.serving_file.resolve()
+    lines = [f"Published for readers (read-only copy): {served}"]
+    if held.get("peildatum"):
+        lines.append(
+            f"  it holds peildatum {datum_nl(held['peildatum'])}"
+            + (f" (build {held['bouw']})" if held.get("bouw") is not None else "")
+        )
+    lines.append(
+        f"  connect: duckdb -readonly {shlex.quote(str(served))}   or in Python: "
+        f"duckdb.connect({str(served)!r}, read_only=True)"
+    )
+    return lines
 
 
 def _has(conn, schema: str, table: str) -> bool:

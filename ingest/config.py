@@ -8,7 +8,6 @@ any of them does, so that a configuration fix makes the pipeline process files a
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import re
 from dataclasses import dataclass, field
@@ -17,7 +16,7 @@ from pathlib import Path
 
 import yaml
 
-from basics import region
+from basics import region, seeds
 from basics.paths import SEEDS_DIR
 from ingest.limits import csv_limits, xlsx_limits
 from ingest.text import match_key
@@ -71,6 +70,8 @@ class Vocabulary:
     name: str
     lookup: dict[str, str]
     catch_all: str | None = None
+    # code -> its accepted values as the configuration spells them (national first, then the region's)
+    spellings: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 @dataclass
@@ -189,7 +190,8 @@ def _vocabulary(name: str, spec: dict) -> Vocabulary:
                     f"vocabulary '{name}': value {value!r} maps to both {lookup[key]!r} and {code!r}"
                 )
             lookup[key] = code
-    return Vocabulary(name=name, lookup=lookup, catch_all=spec.get("catch_all"))
+    spellings = {code: tuple(values) for code, values in spec["values"].items()}
+    return Vocabulary(name=name, lookup=lookup, catch_all=spec.get("catch_all"), spellings=spellings)
 
 
 def _add_variants(src: dict, voc: dict, extra: dict) -> None:
@@ -269,19 +271,14 @@ def load_config(
         direct_identifiers=frozenset(match_key(x) for x in src["direct_identifiers"]),
         commissies=pack.commissie_keys,
         herkomst_onbekend=frozenset(match_key(x) for x in voc["herkomst_onbekend"]),
-        gemeenten=_read_csv(regio_seeds / "gemeenten.csv"),
-        woonplaatsen=_read_csv(regio_seeds / "woonplaatsen.csv"),
+        gemeenten=seeds.read(regio_seeds / "gemeenten.csv"),
+        woonplaatsen=seeds.read(regio_seeds / "woonplaatsen.csv"),
         config_hash=digest.hexdigest()[:16],
         files=files,
-        corporaties=_read_csv(regio_seeds / "corporaties.csv"),
-        cbs_gemeenten=_read_csv(seeds_dir / "cbs_gemeenten.csv"),
+        corporaties=seeds.read(regio_seeds / "corporaties.csv"),
+        cbs_gemeenten=seeds.read(seeds_dir / "cbs_gemeenten.csv"),
         other_headers=tuple(src.get("other_headers", ())),
         sheet_word_list=tuple(src.get("sheet_words", ())),
         regio_naam=pack.naam,
         commissie_rows=list(pack.commissies),
     )
-
-
-def _read_csv(path: Path) -> list[dict[str, str]]:
-    with open(path, newline="", encoding="utf-8-sig") as fh:  # a seed saved by Excel as "CSV UTF-8" has a BOM
-        return list(csv.DictReader(fh))

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from basics import region
+from basics import extras, region
 from basics.settings import ConfigError, Settings
 from warehouse import lock
 
@@ -65,6 +65,8 @@ class FairshareResource(dg.ConfigurableResource):
             settings = self.settings()
             settings.check_separate()  # as `fairshare run` does before anything is read (fairshare.runner)
             region.check_pack(settings.regio)
+            if settings.publishes:  # psycopg is an extra: missing, the run stops before it reads anything
+                extras.require_postgres(settings.publish_postgres_dsn)
             held = lock.hold(Path(settings.warehouse), wait=self.wait_seconds)
             held.__enter__()
         except (lock.WarehouseLocked, ConfigError, region.BadPack) as exc:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from basics import region
 from products.report import MARTS
 from tests.helpers import query
-from tools.sample import model
 
 # Published in the afsprakenkader, hoofdstuk 4 (reference.md §4): expected share 2025-2026 per gemeente.
 PUBLISHED_VERWACHT_AANDEEL_2025_2026 = {
@@ -44,7 +44,7 @@ def test_the_report_is_as_of_1_november_2026(warehouse):
 
 
 def test_suitability_funnel_2022_2024_equals_the_published_funnel(warehouse):
-    published = {r["stap"]: int(r["aantal"]) for r in model.seed("geschiktheid_referentie.csv")}
+    published = {r["stap"]: int(r["aantal"]) for r in region.read_seed("geschiktheid_referentie.csv")}
     steps = [
         "toewijzingen",
         "swev",

@@ -6,6 +6,7 @@ from collections import defaultdict
 
 import numpy as np
 
+from basics import region
 from ingest.headers import match_headers, synonyms
 from ingest.landing import scan
 from ingest.readers import read_sheets
@@ -35,7 +36,8 @@ def test_sample_run_loads_every_row_but_the_bad_ones(sample_run):
 def test_sample_is_calibrated_to_the_documents(sample_run):
     _, _, warehouse, _ = sample_run
     basis = {
-        r["gemeente_code"]: int(r["toewijzingen_2024"]) for r in model.seed("basis_toewijzingen_2024.csv")
+        r["gemeente_code"]: int(r["toewijzingen_2024"])
+        for r in region.read_seed("basis_toewijzingen_2024.csv")
     }
     per_gemeente = dict(
         query(
@@ -45,7 +47,7 @@ def test_sample_is_calibrated_to_the_documents(sample_run):
         )
     )
     assert {g: per_gemeente[g] for g in basis} == basis
-    funnel = {r["stap"]: int(r["aantal"]) for r in model.seed("geschiktheid_referentie.csv")}
+    funnel = {r["stap"]: int(r["aantal"]) for r in region.read_seed("geschiktheid_referentie.csv")}
     in_scope = tuple(basis)
     assert query(
         warehouse,
@@ -110,6 +112,28 @@ def test_sample_is_messy_like_real_exports(sample_run, config):
         "registratie_id",
         "urgentiecategorie",
     } <= kinds
+
+
+def test_sample_writes_every_spelling_of_the_vocabularies(sample_run, config):
+    """The sample's spellings come from the vocabulary configuration: each accepted value is in some file."""
+    _, landing, _, _ = sample_run
+    seen = {
+        str(v).strip()
+        for f in landing.rglob("*")
+        if f.is_file()
+        for sheet in read_sheets(f)
+        for v in sheet.cells.to_numpy().ravel()
+    }
+    for name in (
+        "urgentiecategorie",
+        "toewijzingsroute",
+        "label",
+        "besluit",
+        "afwijzingsgrond",
+        "planstatus",
+    ):
+        spellings = [s for values in config.vocabularies[name].spellings.values() for s in values if s]
+        assert spellings and not [s for s in spellings if s not in seen], name
 
 
 def test_sample_has_corrections_in_later_deliveries(sample_run):

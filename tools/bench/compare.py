@@ -20,11 +20,11 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from basics import region, seeds
 from ingest.config import load_config
 from ingest.headers import synonyms
 from ingest.readers import sniff_encoding
 from ingest.text import match_key
-from tools.sample.model import seed
 
 SWEV_COLUMNS = [
     "toewijzing_id",
@@ -78,13 +78,17 @@ class _Reference:
         self.gemeente = cfg.gemeente_lookup
         self.categorie = cfg.vocabularies["urgentiecategorie"].lookup
         self.route = cfg.vocabularies["toewijzingsroute"].lookup
-        gemeenten = seed("gemeenten.csv")
-        self.in_scope = [g["gemeente_code"] for g in gemeenten if g["in_afspraak"] == "true"]
+        gemeenten = region.read_seed("gemeenten.csv")
+        self.in_scope = [g["gemeente_code"] for g in gemeenten if seeds.flag(g["in_afspraak"])]
         self.wettelijk = sorted(
-            {r["urgentiecategorie"] for r in seed("urgentiecategorieen.csv") if r["wettelijk"] == "true"}
+            {
+                r["urgentiecategorie"]
+                for r in region.read_seed("urgentiecategorieen.csv")
+                if seeds.flag(r["wettelijk"])
+            }
         )
         self.uitzonderingen = [
-            (r["gemeente_code"], r["subcategorie"]) for r in seed("telt_mee_uitzonderingen.csv")
+            (r["gemeente_code"], r["subcategorie"]) for r in region.read_seed("telt_mee_uitzonderingen.csv")
         ]
 
 
@@ -167,7 +171,7 @@ def peer(landing: Path) -> pd.DataFrame:
     ).to_frame(index=False)
     out = grid.merge(counts, how="left", on=["gemeente_code", "jaar", "urgentiecategorie"])
     out["gehuisvest"] = out["gehuisvest"].fillna(0).astype(int)
-    opgaven = pd.DataFrame(seed("opgaven.csv"))
+    opgaven = pd.DataFrame(region.read_seed("opgaven.csv"))
     opgaven = opgaven.assign(
         jaar=[
             list(range(int(a), int(b) + 1))
@@ -242,7 +246,7 @@ def limit(landing: Path) -> pd.DataFrame:
         ("route_lk", ref.route),
     ):
         conn.register(name, pd.DataFrame({"k": list(lookup), "v": list(lookup.values())}))
-    conn.register("opgaven_src", pd.DataFrame(seed("opgaven.csv")))
+    conn.register("opgaven_src", pd.DataFrame(region.read_seed("opgaven.csv")))
     conn.register(
         "uitzonderingen", pd.DataFrame(ref.uitzonderingen, columns=["gemeente_code", "subcategorie"])
     )

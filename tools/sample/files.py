@@ -16,8 +16,8 @@ import numpy as np
 import pandas as pd
 import xlsxwriter
 
+from basics import region
 from ingest.config import load_config
-from tools.sample.model import seed
 
 EXCEL_MAX_ROWS = 1_048_576
 # Names and woonplaatsen come from the region's reference seeds, like everything the pipeline checks against;
@@ -32,59 +32,51 @@ def use_region(regio: str | None = None) -> None:
     _REGIO[0] = regio
     NAMES.clear()
     WOONPLAATS.clear()
-    NAMES.update({g["gemeente_code"]: g["gemeente_naam"] for g in seed("gemeenten.csv", regio)})
-    for w in seed("woonplaatsen.csv", regio):
+    NAMES.update({g["gemeente_code"]: g["gemeente_naam"] for g in region.read_seed("gemeenten.csv", regio)})
+    for w in region.read_seed("woonplaatsen.csv", regio):
         if w["woonplaats"] != NAMES[w["gemeente_code"]]:  # the first other woonplaats of each gemeente
             WOONPLAATS.setdefault(w["gemeente_code"], w["woonplaats"])
+    _use_vocabularies(load_config(regio=regio).vocabularies)
 
 
-CATEGORY_TEXT = {
-    "mantelzorg": ["Mantelzorg", "Mantelzorger", "Mantelzorgverlener"],
-    "medisch": ["Medisch", "Medische urgentie", "Beperking"],
-    "uitstap_sekswerk": ["Uitstap sekswerk", "DUUP", "Stoppen met sekswerk"],
-    "begeleid_wonen": ["Begeleid wonen", "Uitstroom begeleid wonen"],
-    "lokaal": ["Financiële urgentie", "Sociaal-medisch", "Vitale beroepen"],
-}
-SUB_TEXT = {
-    "mo": ["Uitstroom MO", "Maatschappelijke opvang", "MO"],
-    "bw": ["Uitstroom BW", "Beschermd wonen", "BW"],
-    "vo": ["Vrouwenopvang", "Uitstroom vrouwenopvang"],
-    "ggz": ["Klinische GGZ", "Uitstroom GGZ"],
-    "jeugd": ["Jeugdzorg met verblijf", "Uitstroom jeugdzorg", "Jeugdzorg"],
-    "detentie": ["Detentie", "Forensische zorg", "Jeugddetentie"],
-    "onbekend": ["Uitstroom instelling", "Uitstroom"],
-}
-ROUTE_TEXT = {
-    "regulier": ["Aanbodmodel", "Regulier", "Loting", "Inschrijfduur"],
-    "urgentie": ["Urgentie", "Voorrang urgentie"],
-    "direct_bemiddeling": ["Direct bemiddeling", "Bemiddeling"],
-    "statushouder": ["Statushouder", "Vergunninghouder"],
-    "overig": ["Wisselwoning", "Kamerverhuur"],
-}
-LABEL_TEXT = {
-    "geen": ["", "Geen", "-", "Regulier"],
-    "senioren": ["Senioren", "55+", "Ouderen", "65+"],
-    "jongeren": ["Jongeren", "Jongeren tot 23", "<23", "18-23"],
-}
-BESLUIT_TEXT = {
-    "toegekend": ["Toegekend", "Positief", "Urgent", "Toegewezen"],
-    "afgewezen": ["Afgewezen", "Negatief", "Niet urgent"],
-    "ingetrokken": ["Ingetrokken", "Buiten behandeling"],
-    "in_behandeling": ["", "In behandeling", "Lopend"],
-}
-GROND_TEXT = {
-    "geen_urgentiecategorie": ["Geen wettelijke urgentiecategorie", "Valt niet onder een urgentiecategorie"],
-    "zelf_oplosbaar": ["Zelf oplosbaar woonprobleem", "Eigen verantwoordelijkheid"],
-    "niet_ingeschreven": ["Niet ingeschreven als woningzoekende", "Geen inschrijving"],
-    "onvoldoende_binding": ["Onvoldoende binding met de regio", "Geen binding"],
-    "inkomen_te_hoog": ["Inkomen boven de grens", "Inkomen te hoog"],
-    "overig": ["Woonprobleem niet aangetoond", "Aanvraag onvolledig na hersteltermijn"],
-}
-STATUS_TEXT = {
-    "gerealiseerd": ["Gerealiseerd", "Opgeleverd"],
-    "in_aanbouw": ["In aanbouw", "In uitvoering"],
-    "hard": ["Hard", "Harde plancapaciteit", "Onherroepelijk"],
-    "zacht": ["Zacht", "In voorbereiding", "Potentieel", "Initiatief"],
+def _use_vocabularies(vocabularies: dict) -> None:
+    """Fill the spelling tables from the region's vocabulary configuration."""
+
+    def spellings(name: str) -> dict[str, list[str]]:
+        vocabulary = vocabularies[name]
+        table = {code: list(values) for code, values in vocabulary.spellings.items()}
+        if vocabulary.catch_all:
+            table[vocabulary.catch_all] = [*table.get(vocabulary.catch_all, []), *OTHER_TEXT[name]]
+        return table
+
+    categories = spellings("urgentiecategorie")
+    for table, values in (
+        (CATEGORY_TEXT, {c: v for c, v in categories.items() if "/" not in c and c != "uitstroom"}),
+        (SUB_TEXT, {"onbekend": categories["uitstroom"]}),
+        (ROUTE_TEXT, spellings("toewijzingsroute")),
+        (LABEL_TEXT, spellings("label")),
+        (BESLUIT_TEXT, spellings("besluit")),
+        (GROND_TEXT, spellings("afwijzingsgrond")),
+        (STATUS_TEXT, spellings("planstatus")),
+    ):
+        table.clear()
+        table.update(values)
+    SUB_TEXT.update({c.split("/", 1)[1]: v for c, v in categories.items() if c.startswith("uitstroom/")})
+
+
+# The spellings the sample writes per code: every accepted value of the vocabulary configuration
+# (ingest/config/vocabularies.yaml and the region's leveranciers.yaml), so a new variant is written once.
+# Filled by ``use_region``. A catch-all code has no list there: the sample writes texts outside the vocabulary.
+CATEGORY_TEXT: dict[str, list[str]] = {}
+SUB_TEXT: dict[str, list[str]] = {}  # uitstroom's subcategories; onbekend: uitstroom without one
+ROUTE_TEXT: dict[str, list[str]] = {}
+LABEL_TEXT: dict[str, list[str]] = {}
+BESLUIT_TEXT: dict[str, list[str]] = {}
+GROND_TEXT: dict[str, list[str]] = {}
+STATUS_TEXT: dict[str, list[str]] = {}
+OTHER_TEXT = {  # values no vocabulary knows, for its catch-all code
+    "toewijzingsroute": ["Wisselwoning", "Kamerverhuur"],
+    "afwijzingsgrond": ["Woonprobleem niet aangetoond", "Aanvraag onvolledig na hersteltermijn"],
 }
 FAKE_NAMES = ["Jan Testpersoon", "Fatima Voorbeeld", "Piet Fictief", "Anna Nepnaam", "Mohammed Proefdata"]
 

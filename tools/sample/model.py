@@ -8,7 +8,6 @@ several others below). ``files.py`` writes this truth as messy supplier exports.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 from dataclasses import dataclass
 
@@ -16,23 +15,14 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from basics import region
-from basics.paths import SEEDS_DIR
+from basics import region, seeds
 
-SEEDS = SEEDS_DIR  # the national seeds
 END = dt.date(2026, 10, 31)  # last day of data in the sample
 FUNNEL_YEARS = (2022, 2023, 2024)
 BASE_YEAR = 2024
 
 UITSTROOM_MIX = {"mo": 0.3, "bw": 0.3, "vo": 0.1, "jeugd": 0.15, "detentie": 0.1, "onbekend": 0.05}
 BUITEN_REGIO = ["Utrecht", "Apeldoorn", "Hilversum", "Zeist", "Ede", "Amsterdam"]
-
-
-def seed(name: str, regio: str | None = None) -> list[dict[str, str]]:
-    """A seed of the region (``regions/<regio>/seeds``), else a national one (``dbt_project/seeds``)."""
-    path = region.seeds_dir(regio) / name
-    with open(path if path.exists() else SEEDS / name, newline="", encoding="utf-8") as fh:
-        return list(csv.DictReader(fh))
 
 
 def calibration(regio: str | None = None) -> dict:
@@ -90,11 +80,11 @@ class Reference:
 
     @property
     def in_scope(self) -> list[str]:
-        return [g["gemeente_code"] for g in self.gemeenten if g["in_afspraak"] == "true"]
+        return [g["gemeente_code"] for g in self.gemeenten if seeds.flag(g["in_afspraak"])]
 
     @property
     def outside(self) -> list[str]:
-        return [g["gemeente_code"] for g in self.gemeenten if g["in_afspraak"] != "true"]
+        return [g["gemeente_code"] for g in self.gemeenten if not seeds.flag(g["in_afspraak"])]
 
     def threshold(self, year: int) -> dict[str, float]:
         return self.thresholds.get(year) or self.thresholds[min(self.thresholds, key=lambda y: abs(y - year))]
@@ -102,27 +92,27 @@ class Reference:
 
 def load_reference(regio: str | None = None) -> Reference:
     targets = {}
-    for r in seed("opgaven.csv", regio):
+    for r in region.read_seed("opgaven.csv", regio):
         for year in range(int(r["jaar_van"]), int(r["jaar_tot"]) + 1):
             targets[(r["gemeente_code"], year, r["urgentiecategorie"])] = int(r["opgave"])
-    corps = seed("corporaties.csv", regio)
+    corps = region.read_seed("corporaties.csv", regio)
     return Reference(
-        gemeenten=seed("gemeenten.csv", regio),
+        gemeenten=region.read_seed("gemeenten.csv", regio),
         basis_2024={
             r["gemeente_code"]: int(r["toewijzingen_2024"])
-            for r in seed("basis_toewijzingen_2024.csv", regio)
+            for r in region.read_seed("basis_toewijzingen_2024.csv", regio)
         },
-        funnel={r["stap"]: int(r["aantal"]) for r in seed("geschiktheid_referentie.csv", regio)},
+        funnel={r["stap"]: int(r["aantal"]) for r in region.read_seed("geschiktheid_referentie.csv", regio)},
         thresholds={
             int(r["jaar"]): {k: float(v) for k, v in r.items() if k not in ("jaar", "voorlopig", "bron")}
-            for r in seed("huurgrenzen.csv", regio)
+            for r in region.read_seed("huurgrenzen.csv", regio)
         },
-        swev=[c["corporatie"] for c in corps if c["is_swev"] == "true"],
-        other_landlords=[c["corporatie"] for c in corps if c["is_swev"] != "true"],
+        swev=[c["corporatie"] for c in corps if seeds.flag(c["is_swev"])],
+        other_landlords=[c["corporatie"] for c in corps if not seeds.flag(c["is_swev"])],
         targets=targets,
         cal=calibration(regio),
-        commissies=seed("commissies.csv", regio),
-        regio_naam=seed("regio.csv", regio)[0]["regio_naam"],
+        commissies=region.read_seed("commissies.csv", regio),
+        regio_naam=region.read_seed("regio.csv", regio)[0]["regio_naam"],
     )
 
 
