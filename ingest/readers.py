@@ -417,6 +417,30 @@ def _unclosed(line: int, after: int) -> BadFile:
     return BadFile("csv_quote_unclosed_at_end", line=line)
 
 
+def _next_block(fh, block: int) -> bytes:
+    """The next block of the file, extended while it ends in ``\r`` or ``"``: is it ``\r\n``, or a closing
+    quote? The next byte tells."""
+    chunk = fh.read(block)
+    while chunk.endswith((b"\r", b'"')):
+        more = fh.read(1)
+        chunk += more
+        if not more:
+            break
+    return chunk
+
+
+def _line_ends(b: np.ndarray) -> np.ndarray:
+    """Positions of the line ends of a block: ``\n``, and a ``\r`` not followed by ``\n`` (old Mac line ends,
+    as pandas reads them)."""
+    at = np.flatnonzero(b == 10)
+    crs = np.flatnonzero(b == 13)
+    if crs.size:
+        bare = crs[(crs + 1 >= len(b)) | (b[np.minimum(crs + 1, len(b) - 1)] != 10)]
+        if bare.size:
+            at = np.union1d(at, bare)
+    return at
+
+
 def csv_field_counts(
     path: Path, encoding: str, delimiter: str, block: int = 1 << 23, limits: dict[str, int] | None = None
 ) -> np.ndarray:
@@ -445,23 +469,13 @@ def csv_field_counts(
     offset = 0  # of this block in the file
     line_start = 0  # offset of the line being read
     swallowed = 0  # line breaks after the quote that opened the field still open at the end of the last block
-    sep, newline, cr, quote = ord(delimiter), 10, 13, 34
-    edges = np.array([sep, newline, cr, quote, -1])
+    sep, newline, quote = ord(delimiter), 10, 34
+    edges = np.array([sep, newline, 13, quote, -1])
     with open(path, "rb") as fh:
-        while chunk := fh.read(block):
-            while chunk.endswith((b"\r", b'"')):  # is it \r\n, or a closing quote? look at the next byte
-                more = fh.read(1)
-                chunk += more
-                if not more:
-                    break
+        while chunk := _next_block(fh, block):
             b = np.frombuffer(chunk, dtype=np.uint8)
             quotes = np.flatnonzero(b == quote)
-            at = np.flatnonzero(b == newline)
-            crs = np.flatnonzero(b == cr)
-            if crs.size:  # old Mac line ends (a \r not followed by \n), as pandas reads them
-                bare = crs[(crs + 1 >= len(b)) | (b[np.minimum(crs + 1, len(b) - 1)] != newline)]
-                if bare.size:
-                    at = np.union1d(at, bare)
+            at = _line_ends(b)
             seps = np.flatnonzero(b == sep)
             breaks = at
             if quotes.size or inside:
