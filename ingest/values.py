@@ -162,11 +162,13 @@ def check_range(
         or below is not None
         and number >= below
     ):
-        limits = [
-            reden(code, limit=limit)
-            for code, limit in (("at_least", lo), ("at_most", hi), ("below", below))
-            if limit is not None
-        ]
+        limits = []
+        if lo is not None:
+            limits.append(reden("at_least", limit=lo))
+        if hi is not None:
+            limits.append(reden("at_most", limit=hi))
+        if below is not None:
+            limits.append(reden("below", limit=below))
         shown = f"{number:g}" if show else reduced(f"{number:g}")
         return reden("out_of_range", value=shown, limits=limits)
     return None
