@@ -68,8 +68,11 @@ def as_text(value: object) -> str:
 
 def excel_error(value: object) -> Reden | None:
     """``excel_error`` with the error value (``#REF!``) when the cell holds one."""
-    if isinstance(value, ExcelError):
-        return reden("excel_error", value=value.code)
+    if isinstance(
+        value, ExcelError
+    ):  # the worker read it from the sheet's XML: any text, unless a known code
+        code = value.code if value.code.upper() in EXCEL_ERRORS else reduced(value.code)
+        return reden("excel_error", value=code)
     if isinstance(value, str) and clean(value).upper() in EXCEL_ERRORS:
         return reden("excel_error", value=clean(value).upper())
     return None
