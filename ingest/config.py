@@ -23,9 +23,9 @@ from ingest.text import match_key
 
 CONFIG_DIR = Path(__file__).parent / "config"
 # Bump when a change in the ingest code changes what a file yields: files are then processed again.
-INGEST_LOGIC_VERSION = (
-    "3"  # 2: personal data reduced at the door; 3: csv lines all accounted for, serial 60 (issue 18)
-)
+# 2: personal data reduced at the door; 3: csv lines all accounted for, serial 60 (issue 18); 4: reasons
+# as codes (issue 19: files are read again so that their rejection and quarantine rows get codes).
+INGEST_LOGIC_VERSION = "4"
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ingest.config import IngestConfig, SourceSpec
+from ingest.reasons import Reden, reden
 
 SOURCES = ("swev", "urgentie", "planregister")
 
@@ -29,7 +30,7 @@ class LandingFile:
     pad: str  # relative to the landing folder, with forward slashes
     leverdatum: dt.date | None = None  # extraction date (swev, urgentie) or peildatum (planregister)
     commissie: str | None = None
-    name_error: str | None = None
+    name_error: Reden | None = None  # why the name is wrong (``ingest.reasons``)
 
     @property
     def shown(self) -> str:
@@ -78,9 +79,11 @@ def describe(
     m = re.fullmatch(
         source.pattern, path.name
     )  # fullmatch: a pattern's `$` also matches before a final line break
-    error = f"file name '{escaped(path.name)}' does not follow the pattern {source.pattern_text}"
+    # The name itself is a parameter for the data engineer's English only: the supplier's list shows it
+    # in its own column, and a name is whatever the supplier typed.
+    naam = {"naam": escaped(path.name), **_pattern_params(source, config)}
     if not m:
-        return LandingFile(bron, path, pad, name_error=error)
+        return LandingFile(bron, path, pad, name_error=reden("file_name_pattern", **naam))
     groups = m.groupdict()
     try:
         if bron == "planregister":
@@ -88,7 +91,7 @@ def describe(
         else:
             datum = dt.date.fromisoformat(groups["datum"])
     except ValueError:
-        return LandingFile(bron, path, pad, name_error=f"{error} (not a real date)")
+        return LandingFile(bron, path, pad, name_error=reden("file_name_not_a_date", **naam))
     today = today or dt.date.today()
     # A planregister snapshot is named by its month (filled in during that month), the others by their day.
     future = (
@@ -100,15 +103,25 @@ def describe(
             bron,
             path,
             pad,
-            name_error=(
-                f"the date in the file name ({shown}) lies after today "
-                f"({today.isoformat()}): correct the name to the real extraction date"
-            ),
+            name_error=reden("file_name_future_date", date=shown, today=today.isoformat()),
         )
     commissie = groups.get("commissie")
     if commissie is not None and commissie not in config.commissies:
-        return LandingFile(bron, path, pad, name_error=f"{error} ('{commissie}' is not a known committee)")
+        return LandingFile(
+            bron, path, pad, name_error=reden("file_name_unknown_committee", commissie=commissie, **naam)
+        )
     return LandingFile(bron, path, pad, leverdatum=datum, commissie=commissie)
+
+
+_COMMITTEES = ", commissie one of: "  # how sources.yaml's pattern_text lists the committees
+
+
+def _pattern_params(source: SourceSpec, config: IngestConfig) -> dict:
+    """The pattern as a reason shows it: its text, and the region's committees as a list of their own."""
+    pattern, sep, rest = source.pattern_text.partition(_COMMITTEES)
+    if not sep or rest != ", ".join(config.commissies):
+        return {"pattern": source.pattern_text, "committees": None}
+    return {"pattern": pattern, "committees": reden("committee_list", commissies=list(config.commissies))}
 
 
 def candidates(

@@ -22,6 +22,7 @@ from ingest.headers import HeaderMatch, match_headers
 from ingest.landing import LandingFile
 from ingest.normalise import Normalised, normalise
 from ingest.readers import BadFile, Sheet, read_sheets
+from ingest.reasons import Reden, reden
 from ingest.text import clean
 
 SUMMARY_PREFIXES = ("totaal", "total")
@@ -105,7 +106,7 @@ class OpenedFile:
         self.quarantine.extend(result.quarantine)
         return result
 
-    def _short_lines(self, data: pd.DataFrame) -> list[tuple[str, np.ndarray, str]]:
+    def _short_lines(self, data: pd.DataFrame) -> list[tuple[str, np.ndarray, Reden]]:
         """csv lines with fewer fields than the header (a cut-off line, e.g. of a half-copied file).
 
         pandas reads missing trailing fields as empty ones, so the reader counts each line's fields.
@@ -129,8 +130,7 @@ class OpenedFile:
                 (
                     column,
                     fields == n,
-                    f"the line has {n} of the header's {width} fields "
-                    "(cut off, e.g. a file still being copied?)",
+                    reden("line_cut_off", fields=int(n), width=int(width)),
                 )
             )
         return flags
@@ -193,24 +193,19 @@ def _find_header(
             if found == len(source.required):
                 if match.duplicates:
                     col, heads = next(iter(match.duplicates.items()))
-                    raise BadFile(
-                        f"two columns match the same column '{col}': " + ", ".join(f"'{h}'" for h in heads)
-                    )
+                    raise BadFile("header_duplicate", column=col, headers=list(heads))
                 return sheet, int(row_number), match
             if found > best[0] and match.headers:
                 best = (found, match)
     if best[1] is None:
-        raise BadFile("no sheet with the required headers (the file holds no header row)")
-    missing = best[1].missing(source)
-    where = "" if len(sheets) == 1 else " in any visible sheet"
-    noun = "column" if len(missing) == 1 else "columns"
+        raise BadFile("header_row_missing")
     seen = best[1].headers
-    more = f" … and {len(seen) - HEADERS_SHOWN:,} more" if len(seen) > HEADERS_SHOWN else ""
-    message = (
-        f"required {noun} {', '.join(repr(m) for m in missing)} not found{where}; "
-        f"headers seen: {', '.join(seen[:HEADERS_SHOWN])}{more}"
+    raise BadFile(
+        "required_columns_missing" if len(sheets) == 1 else "required_columns_missing_sheets",
+        columns=list(best[1].missing(source)),
+        headers=seen[:HEADERS_SHOWN],
+        more=reden("headers_more", count=len(seen) - HEADERS_SHOWN) if len(seen) > HEADERS_SHOWN else None,
     )
-    raise BadFile(message)
 
 
 @contextmanager
@@ -224,15 +219,13 @@ def reader_failures() -> Iterator[None]:
     except BadFile:
         raise
     except MemoryError as exc:
-        raise BadFile(
-            "not read: reading it needs more memory than this process may use (MemoryError)"
-        ) from exc
+        raise BadFile("reader_memory") from exc
     except OSError as exc:  # vanished or unreadable while it was read
-        raise BadFile(f"not read: the file could not be read ({type(exc).__name__})") from exc
+        raise BadFile("reader_os_error", error=type(exc).__name__) from exc
     except Exception as exc:
         frame = traceback.extract_tb(exc.__traceback__)[-1]
         where = f"{Path(frame.filename).name}:{frame.lineno}"
-        raise BadFile(f"not read: the reader failed on it ({type(exc).__name__} in {where})") from exc
+        raise BadFile("reader_failed", error=type(exc).__name__, where=where) from exc
 
 
 def open_file(file: LandingFile, config: IngestConfig, key: bytes) -> OpenedFile:

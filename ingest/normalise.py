@@ -20,6 +20,7 @@ import pandas as pd
 
 from ingest import privacy
 from ingest.config import ColumnSpec, IngestConfig, SourceSpec
+from ingest.reasons import Reden, column_parts, reden
 from ingest.text import clean, match_key
 from ingest.values import (
     EXCEL_ERRORS,
@@ -36,13 +37,14 @@ from ingest.values import (
     vocab_key,
 )
 
-Scalar = Callable[[object], tuple[object, str | None]]
+Scalar = Callable[[object], tuple[object, Reden | None]]
 
 # Storage types of the canonical output columns (DuckDB types, see warehouse/schema.py).
 DATE, INT, FLOAT, BOOL, TEXT = "DATE", "INTEGER", "DOUBLE", "BOOLEAN", "VARCHAR"
 _TYPE_OF = {"date": DATE, "amount": FLOAT, "count": INT, "boolean": BOOL, "leeftijd": TEXT}
 NOT_LOADED = "niet_geladen"  # a recognised column that is never read (free text no mart uses)
 BUITEN_REGIO_ONBEKEND = "onbekend buiten de regio"  # a herkomst outside the region that is no Dutch gemeente
+EMPTY = reden("value_empty")  # one object for every empty required cell
 ONBEKENDE_VERHUURDER = "onbekende verhuurder"  # prefix of the keyed placeholder of a landlord not in the seed
 
 
@@ -157,20 +159,20 @@ class _Parsers:
 
         keeps_empty = col.type in ("vocab", "boolean", "herkomst", "commissie")
 
-        def fn(value: object) -> tuple[object, str | None]:
+        def fn(value: object) -> tuple[object, Reden | None]:
             if type(value) is str:  # csv cells: clean once, the common case
                 text = clean(value) if "\xa0" in value or "\u202f" in value else value.strip()
                 if text[:1] == "#" and text.upper() in EXCEL_ERRORS:
-                    return None, f"Excel error value {text.upper()}"
+                    return None, reden("excel_error", value=text.upper())
                 if text or keeps_empty:
                     return parse(text, col)
-                return (None, "required value is empty") if col.required else (col.default, None)
+                return (None, EMPTY) if col.required else (col.default, None)
             err = excel_error(value)
             if err:
                 return None, err
             if is_empty(value) and not keeps_empty:
                 if col.required:
-                    return None, "required value is empty"
+                    return None, EMPTY
                 return col.default, None
             return parse(value, col)
 
@@ -178,8 +180,8 @@ class _Parsers:
 
     @staticmethod
     def _ranged(
-        parsed: tuple[object, str | None], col: ColumnSpec, show: bool = True
-    ) -> tuple[object, str | None]:
+        parsed: tuple[object, Reden | None], col: ColumnSpec, show: bool = True
+    ) -> tuple[object, Reden | None]:
         value, err = parsed
         if err is None and value is not None:
             err = check_range(value, col.min, col.max, col.below, show=show)
@@ -220,7 +222,7 @@ class _Parsers:
             return col.default, None
         code = self.config.vocabularies["boolean"].lookup.get(vocab_key(value))
         if code is None:
-            return None, f"{privacy.reduced(value)} is not yes/no (ja/nee, j/n, true/false, 1/0, x)"
+            return None, reden("not_boolean", value=privacy.reduced(value))
         return code == "true", None
 
     def _vocab(self, value, col):
@@ -231,10 +233,10 @@ class _Parsers:
                 return col.empty_value or col.default, None
             if "" in vocab.lookup:
                 return vocab.lookup[""], None
-            return None, "required value is empty" if col.required else None
+            return None, EMPTY if col.required else None
         code = vocab.lookup.get(key) or vocab.catch_all
         if code is None:
-            return None, f"{privacy.reduced(value)} is not a known {col.vocabulary}"
+            return None, reden("unknown_value", value=privacy.reduced(value), vocabulary=col.vocabulary)
         return code, None
 
     def _gemeente(self, value, col):
@@ -242,8 +244,8 @@ class _Parsers:
         if code is None:
             if self.config.cbs_gemeente_lookup.get(match_key(as_text(value))):
                 name = self.config.cbs_gemeente_lookup[match_key(as_text(value))]
-                return None, f"'{name}' is not a gemeente of {self.config.regio_naam}"
-            return None, f"{privacy.reduced(value)} is not a gemeente of {self.config.regio_naam}"
+                return None, reden("not_in_region", value=f"'{name}'", region=self.config.regio_naam)
+            return None, reden("not_in_region", value=privacy.reduced(value), region=self.config.regio_naam)
         return code, None
 
     def _herkomst(self, value, col):
@@ -278,10 +280,10 @@ class _Parsers:
             return None, None  # filled from the file name
         key = self.config.commissie_lookup.get(match_key(as_text(value)))
         if key is None:
-            return None, f"{privacy.reduced(value)} is not a known urgency committee"
+            return None, reden("unknown_committee", value=privacy.reduced(value))
         return key, None
 
-    def category(self, cat: object, sub: object) -> tuple[tuple[str | None, str | None], str | None]:
+    def category(self, cat: object, sub: object) -> tuple[tuple[str | None, str | None], Reden | None]:
         """Resolve the (urgentiecategorie, subcategorie) pair of sources.md §4."""
         lookup = self.config.vocabularies["urgentiecategorie"].lookup
         for v in (cat, sub):
@@ -290,13 +292,13 @@ class _Parsers:
                 return (None, None), err
         c = lookup.get(vocab_key(cat)) if not is_empty(cat) else None
         if not is_empty(cat) and c is None:
-            return (None, None), f"{privacy.reduced(cat)} is not a known urgentiecategorie"
+            return (None, None), reden("unknown_category", value=privacy.reduced(cat))
         s = lookup.get(vocab_key(sub)) if not is_empty(sub) else None
         if s is not None and "/" in s:
             if c is not None and not c.startswith("uitstroom"):
-                return (None, None), (
-                    f"urgentiecategorie '{as_text(cat)}' contradicts subcategorie "
-                    f"'{as_text(sub)}' (an uitstroom subcategory)"
+                # both are known vocabulary values (they matched): shown as written
+                return (None, None), reden(
+                    "category_contradicts", category=as_text(cat), subcategory=as_text(sub)
                 )
             code = s
         else:
@@ -317,7 +319,7 @@ def normalise(
     config: IngestConfig,
     key: bytes,
     context: dict[str, object],
-    row_flags: list[tuple[str, np.ndarray, str]] = (),
+    row_flags: list[tuple[str, np.ndarray, Reden]] = (),
     memo: dict[str, dict] | None = None,
 ) -> Normalised:
     """Parse the recognised columns of one file (``cells``: canonical name -> raw cell values).
@@ -325,7 +327,7 @@ def normalise(
     ``headers`` maps canonical names to the header as written in the file (for messages);
     ``context`` holds what the file name says (``commissie``, ``peildatum``). Output columns are
     built from the per-distinct-value results with numpy ``take``; only bad rows are looked at one by one.
-    ``row_flags`` are problems the reader found (column, rows mask, message), e.g. a csv line cut short.
+    ``row_flags`` are problems the reader found (column, rows mask, reason), e.g. a csv line cut short.
     ``memo`` (column -> parsed values) carries parses from one chunk of a file to the next.
     """
     n = len(cells)
@@ -460,7 +462,7 @@ def _quarantine_entry(
         col = source.columns[name]
         raw = cells[name].iat[i]
         if excel_error(raw):
-            value = excel_error(raw).removeprefix("Excel error value ")
+            value = excel_error(raw).params["value"]
         elif is_empty(raw):
             value = None
         elif col.type == "pseudoniem":
@@ -477,8 +479,7 @@ def _quarantine_entry(
             shown[name] = value
     return {
         "rijnummer": rijnummer,
-        "kolom": ", ".join(c for c, _ in row_errors),
-        "reden": "; ".join(f"column '{headers.get(c, c)}' ({c}): {e}" for c, e in row_errors),
+        **column_parts([(c, headers.get(c, c), e) for c, e in row_errors]),
         "waarden": json.dumps(shown, ensure_ascii=False, default=str),
     }
 
@@ -491,7 +492,7 @@ def _context_columns(frame: pd.DataFrame, source: SourceSpec, context: dict[str,
         frame["peildatum"] = np.datetime64(context["peildatum"], "s")
 
 
-def _flag(err: pd.DataFrame, column: str, mask: pd.Series, message: str) -> None:
+def _flag(err: pd.DataFrame, column: str, mask: pd.Series, message: Reden) -> None:
     mask = mask.fillna(False).to_numpy(dtype=bool) & err[column].isna().to_numpy()
     if mask.any():
         col = err[column].to_numpy(dtype=object).copy()
@@ -509,26 +510,26 @@ def _row_rules(frame: pd.DataFrame, err: pd.DataFrame, source: SourceSpec) -> No
             err,
             "besluitdatum",
             (besluit < aanvraag) & ok["aanvraagdatum"],
-            "decision date is before the application date",
+            reden("decision_before_application"),
         )
         decided = frame["besluit"].isin(["toegekend", "afgewezen"])
         _flag(
             err,
             "besluitdatum",
             decided & frame["besluitdatum"].isna() & ok["besluit"],
-            "a decided application (toegekend/afgewezen) needs a besluitdatum",
+            reden("decision_date_missing"),
         )
         _flag(
             err,
             "urgentiecategorie",
             (frame["besluit"] == "toegekend") & frame["urgentiecategorie"].isna(),
-            "a toegekend application needs an urgentiecategorie",
+            reden("category_missing"),
         )
         _flag(
             err,
             "afwijzingsgrond",
             (frame["besluit"] == "afgewezen") & frame["afwijzingsgrond"].isna(),
-            "an afgewezen application needs an afwijzingsgrond",
+            reden("rejection_ground_missing"),
         )
     if source.name == "planregister":
         total = pd.to_numeric(frame["aantal_woningen"], errors="coerce")
@@ -536,13 +537,15 @@ def _row_rules(frame: pd.DataFrame, err: pd.DataFrame, source: SourceSpec) -> No
             if not col.segment:
                 continue
             count = pd.to_numeric(frame[col.name], errors="coerce")
-            _flag(err, col.name, count > total, f"{col.name} is larger than aantal_woningen")
+            _flag(
+                err, col.name, count > total, reden("larger_than", column=col.name, total="aantal_woningen")
+            )
             if col.at_most:
                 _flag(
                     err,
                     col.name,
                     count > pd.to_numeric(frame[col.at_most], errors="coerce"),
-                    f"{col.name} is larger than {col.at_most}",
+                    reden("larger_than", column=col.name, total=col.at_most),
                 )
     keys = list(source.natural_key)
     present = frame[keys].notna().all(axis=1)
@@ -554,7 +557,7 @@ def _row_rules(frame: pd.DataFrame, err: pd.DataFrame, source: SourceSpec) -> No
         mask[dup] = True
         messages = pd.Series(None, index=frame.index, dtype=object)
         messages[dup] = [
-            f"{id_col} '{v}' appears {c} times in this file"
+            reden("duplicate_key", column=id_col, value=v, count=int(c))
             for v, c in zip(frame.loc[dup, id_col], counts, strict=True)
         ]
         col = err[id_col].to_numpy(dtype=object).copy()

@@ -35,11 +35,17 @@ import numpy as np
 import pandas as pd
 
 from ingest.limits import csv_limits, xlsx_limits
+from ingest.reasons import Reden
 from ingest.values import ExcelError
 
 
 class BadFile(Exception):
-    """A file that cannot be loaded at all (sources.md §6); the message names the reason."""
+    """A file that cannot be loaded at all (sources.md §6): ``reden`` is the reason's code and parameters
+    (``ingest.reasons``); the message is its English text."""
+
+    def __init__(self, code: str, **params):
+        self.reden = Reden(code, params)
+        super().__init__(self.reden.render("en"))
 
 
 CHUNK_ROWS = 100_000  # rows per chunk: ~100 MB of Python objects at 18 columns
@@ -76,7 +82,7 @@ def read_sheets(path: Path) -> list[Sheet]:
         return _read_xlsx(path)
     if suffix == ".csv":
         return [_read_csv(path)]
-    raise BadFile(f"not an xlsx or csv file ({path.suffix})")
+    raise BadFile("not_xlsx_or_csv", suffix=path.suffix)
 
 
 _ENCRYPTED = "EncryptedPackage".encode(
@@ -105,33 +111,19 @@ def _check_zip(path: Path, limits: dict[str, int]) -> None:
         if fh.read(len(OLE2_MAGIC)) == OLE2_MAGIC:
             kind = _ole2_kind(path)
             if kind == "encrypted":
-                raise BadFile(
-                    "not a readable xlsx file (it is encrypted: a password-protected workbook; "
-                    "save it without a password)"
-                )
+                raise BadFile("xlsx_encrypted")
             if kind == "xls":
-                raise BadFile(
-                    "not a readable xlsx file (it is an old Excel 97-2003 workbook, .xls, named .xlsx: "
-                    "save it as an Excel workbook, .xlsx)"
-                )
-            raise BadFile(
-                "not a readable xlsx file (it is an OLE2 compound file: an encrypted workbook or an "
-                "old .xls?)"
-            )
+                raise BadFile("xlsx_old_xls")
+            raise BadFile("xlsx_ole2")
     try:
         with zipfile.ZipFile(path) as zf:
             unpacked = sum(info.file_size for info in zf.infolist())
             if "xl/workbook.xml" not in zf.namelist():
-                raise BadFile("not a readable xlsx file (no workbook in the archive)")
+                raise BadFile("xlsx_no_workbook")
     except (zipfile.BadZipFile, OSError, EOFError) as exc:
-        raise BadFile(
-            f"not a readable xlsx file (the archive is damaged or cut off: {type(exc).__name__})"
-        ) from exc
+        raise BadFile("xlsx_damaged", error=type(exc).__name__) from exc
     if unpacked > limits["max_bytes"]:
-        raise BadFile(
-            f"not read: the xlsx unpacks to {unpacked:,} bytes, more than the limit of "
-            f"{limits['max_bytes']:,} (FAIRSHARE_XLSX_MAX_BYTES)"
-        )
+        raise BadFile("xlsx_unpacks_too_large", unpacked=unpacked, limit=limits["max_bytes"])
 
 
 _noted: set[str] = set()
@@ -213,7 +205,7 @@ class _Worker:
                 break
             if message[0] == "fail":
                 self.busy = False
-                raise BadFile(f"not read: {message[1]}")
+                raise BadFile(message[1], **message[2])  # the worker's code and parameters
             if message[0] == "end":
                 self.busy = False
                 return
@@ -229,17 +221,13 @@ class _Worker:
         needed = re.search(r"memory allocation of (\d+) bytes failed", stderr)
         if needed:
             return BadFile(
-                f"not read: the sheet's used range needs {int(needed.group(1)) / (1 << 30):,.1f} GiB, "
-                f"more than the reader's limit of {memory / (1 << 30):,.1f} GiB "
-                "(a stray cell far below or to the right of the table?)"
+                "xlsx_memory_needed", needed=int(needed.group(1)) / (1 << 30), limit=memory / (1 << 30)
             )
         if code in (-signal.SIGXCPU, -signal.SIGKILL) and "memory allocation" not in stderr:
-            return BadFile(
-                f"not read: parsing it took more than the reader's limit of {seconds:,} s of CPU "
-                "(FAIRSHARE_XLSX_READER_SECONDS)"
-            )
-        how = f"signal {-code}" if code < 0 else f"exit status {code}"
-        return BadFile(f"not a readable xlsx file (the reader stopped with {how})")
+            return BadFile("xlsx_cpu_limit", seconds=seconds)
+        if code < 0:
+            return BadFile("xlsx_reader_signal", signal=-code)
+        return BadFile("xlsx_reader_exit", status=code)
 
     @property
     def alive(self) -> bool:
@@ -370,24 +358,18 @@ CHUNK_CELLS = CHUNK_ROWS * 40  # a wide csv reads in fewer rows per chunk: memor
 def _check_csv_start(start: bytes) -> None:
     """Reject what is no csv of ours before decoding it, naming what it is where that is known."""
     if start.startswith((b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")):
-        raise BadFile("not a readable csv file (it is UTF-32 text: save it as CSV UTF-8 or Windows-1252)")
+        raise BadFile("csv_utf32")
     if start.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        raise BadFile(
-            "not a readable csv file (it is UTF-16 text, e.g. Excel's 'Unicode text': "
-            "save it as CSV UTF-8 or Windows-1252)"
-        )
+        raise BadFile("csv_utf16")
     if start.startswith(b"PK\x03\x04"):
-        raise BadFile("not a readable csv file (binary content: a zip archive, an xlsx named .csv?)")
+        raise BadFile("csv_zip")
     if start.startswith(OLE2_MAGIC):
-        raise BadFile("not a readable csv file (binary content: an Excel 97-2003 .xls named .csv?)")
+        raise BadFile("csv_xls")
     if b"\x00" in start:
         even, odd = start[0::2], start[1::2]
         if len(start) >= 4 and (even.count(0) > 0.9 * len(even) or odd.count(0) > 0.9 * len(odd)):
-            raise BadFile(
-                "not a readable csv file (it is UTF-16 text without a byte order mark: "
-                "save it as CSV UTF-8 or Windows-1252)"
-            )
-        raise BadFile("not a readable csv file (binary content)")
+            raise BadFile("csv_utf16_no_bom")
+        raise BadFile("csv_binary")
 
 
 def _read_csv(path: Path) -> Sheet:
@@ -422,30 +404,41 @@ def _read_csv(path: Path) -> Sheet:
 
 
 def _too_long(line: int, limit: int, inside: bool) -> BadFile:
-    why = ": a quoted field opens on it and has not closed by then (an unbalanced quote?)" if inside else ""
-    return BadFile(
-        f"not read: line {line:,} is longer than the limit of {limit:,} bytes "
-        f"(FAIRSHARE_CSV_MAX_LINE_BYTES){why}"
-    )
+    return BadFile("csv_line_too_long_quote" if inside else "csv_line_too_long", line=line, limit=limit)
 
 
 def _too_wide(line: int, fields: int, limit: int) -> BadFile:
-    return BadFile(
-        f"not read: line {line:,} has {fields:,} fields, more than the limit of {limit:,} "
-        "(FAIRSHARE_CSV_MAX_FIELDS)"
-    )
+    return BadFile("csv_too_many_fields", line=line, fields=fields, limit=limit)
 
 
 def _unclosed(line: int, after: int) -> BadFile:
-    what = (
-        f", so the {after:,} line{'s' if after != 1 else ''} after it cannot be told apart"
-        if after
-        else ": the file ends inside it"
-    )
-    return BadFile(
-        f'not read: line {line:,} opens a quoted field (") that is never closed{what} '
-        "(close or remove that quote)"
-    )
+    if after:
+        return BadFile("csv_quote_unclosed", line=line, after=after)
+    return BadFile("csv_quote_unclosed_at_end", line=line)
+
+
+def _next_block(fh, block: int) -> bytes:
+    """The next block of the file, extended while it ends in ``\r`` or ``"``: is it ``\r\n``, or a closing
+    quote? The next byte tells."""
+    chunk = fh.read(block)
+    while chunk.endswith((b"\r", b'"')):
+        more = fh.read(1)
+        chunk += more
+        if not more:
+            break
+    return chunk
+
+
+def _line_ends(b: np.ndarray) -> np.ndarray:
+    """Positions of the line ends of a block: ``\n``, and a ``\r`` not followed by ``\n`` (old Mac line ends,
+    as pandas reads them)."""
+    at = np.flatnonzero(b == 10)
+    crs = np.flatnonzero(b == 13)
+    if crs.size:
+        bare = crs[(crs + 1 >= len(b)) | (b[np.minimum(crs + 1, len(b) - 1)] != 10)]
+        if bare.size:
+            at = np.union1d(at, bare)
+    return at
 
 
 def csv_field_counts(
@@ -476,23 +469,13 @@ def csv_field_counts(
     offset = 0  # of this block in the file
     line_start = 0  # offset of the line being read
     swallowed = 0  # line breaks after the quote that opened the field still open at the end of the last block
-    sep, newline, cr, quote = ord(delimiter), 10, 13, 34
-    edges = np.array([sep, newline, cr, quote, -1])
+    sep, newline, quote = ord(delimiter), 10, 34
+    edges = np.array([sep, newline, 13, quote, -1])
     with open(path, "rb") as fh:
-        while chunk := fh.read(block):
-            while chunk.endswith((b"\r", b'"')):  # is it \r\n, or a closing quote? look at the next byte
-                more = fh.read(1)
-                chunk += more
-                if not more:
-                    break
+        while chunk := _next_block(fh, block):
             b = np.frombuffer(chunk, dtype=np.uint8)
             quotes = np.flatnonzero(b == quote)
-            at = np.flatnonzero(b == newline)
-            crs = np.flatnonzero(b == cr)
-            if crs.size:  # old Mac line ends (a \r not followed by \n), as pandas reads them
-                bare = crs[(crs + 1 >= len(b)) | (b[np.minimum(crs + 1, len(b) - 1)] != newline)]
-                if bare.size:
-                    at = np.union1d(at, bare)
+            at = _line_ends(b)
             seps = np.flatnonzero(b == sep)
             breaks = at
             if quotes.size or inside:
@@ -640,11 +623,11 @@ def _csv_chunks(
         pass  # a line pandas cannot split: the csv module from the row where pandas stopped
     except pd.errors.EmptyDataError as exc:
         if first_row == 1:
-            raise BadFile(f"not a readable csv file ({exc})") from exc
+            raise BadFile("csv_empty", error=str(exc)) from exc
         _all_read(first_row, row, lines)
         return  # nothing below the header
     except UnicodeDecodeError as exc:
-        raise BadFile(f"not a readable csv file ({exc})") from exc
+        raise BadFile("csv_decode", error=str(exc)) from exc
     with open(path, encoding=encoding, errors="replace", newline="") as fh:
         records = islice(csv.reader(fh, delimiter=delimiter), row - 1, None)
         while block := list(islice(records, size)):
@@ -658,7 +641,4 @@ def _csv_chunks(
 def _all_read(first_row: int, next_row: int, lines: int | None) -> None:
     """Every line the scan counted was read: a parser that stops early never shortens a file silently."""
     if lines is not None and next_row - 1 != max(lines, first_row - 1):
-        raise BadFile(
-            f"not read: the csv reader found {next_row - 1:,} lines where the file has {lines:,} "
-            "(a shape the reader cannot account for)"
-        )
+        raise BadFile("csv_lines_lost", found=next_row - 1, lines=lines)

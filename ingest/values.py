@@ -1,8 +1,8 @@
 """Value parsers of sources.md §2: dates, amounts, counts, booleans, gemeenten, vocabularies.
 
 Each parser takes one cell value (str, number, date, bool, None or an ``ExcelError``) and
-returns ``(value, None)`` or ``(None, reason)``; reasons are plain words for the quarantine and
-name a value that did not parse only in reduced form (``ingest.privacy``).
+returns ``(value, None)`` or ``(None, reason)``; a reason is a code with parameters (``ingest.reasons``)
+that names a value that did not parse only in reduced form (``ingest.privacy``).
 They are pure, so ``ingest.normalise`` applies them once per distinct value of a column.
 """
 
@@ -15,9 +15,10 @@ import re
 from dataclasses import dataclass
 
 from ingest.privacy import reduced
+from ingest.reasons import Reden, reden
 from ingest.text import clean, match_key
 
-Parsed = tuple[object, str | None]
+Parsed = tuple[object, Reden | None]
 
 # Excel's error values; calamine returns them as strings in cached cells.
 EXCEL_ERRORS = frozenset(
@@ -65,11 +66,15 @@ def as_text(value: object) -> str:
     return clean(str(value))
 
 
-def excel_error(value: object) -> str | None:
-    if isinstance(value, ExcelError):
-        return f"Excel error value {value.code}"
+def excel_error(value: object) -> Reden | None:
+    """``excel_error`` with the error value (``#REF!``) when the cell holds one."""
+    if isinstance(
+        value, ExcelError
+    ):  # the worker read it from the sheet's XML: any text, unless a known code
+        code = value.code if value.code.upper() in EXCEL_ERRORS else reduced(value.code)
+        return reden("excel_error", value=code)
     if isinstance(value, str) and clean(value).upper() in EXCEL_ERRORS:
-        return f"Excel error value {clean(value).upper()}"
+        return reden("excel_error", value=clean(value).upper())
     return None
 
 
@@ -90,7 +95,7 @@ def parse_date(value: object) -> Parsed:
     else:
         m = _DATE_YMD.match(text)
         if not m:
-            return None, f"{reduced(text)} is not a date (expected dd-mm-yyyy or yyyy-mm-dd)"
+            return None, reden("not_a_date", value=reduced(text))
         y, mo, d = (int(x) for x in m.groups())
     try:
         return dt.date(y, mo, d), None
@@ -100,8 +105,8 @@ def parse_date(value: object) -> Parsed:
             2,
             29,
         ):  # Excel's serial 60 (its 1900 leap-year bug): no one's birthday, shown
-            return None, "'29-02-1900' is not an existing date"
-        return None, f"{reduced(text)} is not an existing date"
+            return None, reden("not_an_existing_date", value="'29-02-1900'")
+        return None, reden("not_an_existing_date", value=reduced(text))
 
 
 _AMOUNT = re.compile(r"^-?\d+(?:\.\d+)?$")
@@ -110,7 +115,7 @@ _AMOUNT = re.compile(r"^-?\d+(?:\.\d+)?$")
 def parse_amount(value: object) -> Parsed:
     """`652,30`, `€ 652,30`, `652.30`, `1.052,30`, `1052.3`: with both separators `.` groups thousands."""
     if isinstance(value, bool):
-        return None, f"{reduced(value)} is not an amount"
+        return None, reden("not_an_amount", value=reduced(value))
     if isinstance(value, int | float):
         return float(value), None
     text = as_text(value).replace("€", "").replace("EUR", "").replace(" ", "")
@@ -119,7 +124,7 @@ def parse_amount(value: object) -> Parsed:
     elif "," in text:
         text = text.replace(",", ".")
     if not _AMOUNT.match(text):
-        return None, f"{reduced(value)} is not an amount"
+        return None, reden("not_an_amount", value=reduced(value))
     return float(text), None
 
 
@@ -129,28 +134,28 @@ _THOUSANDS = re.compile(r"^-?\d{1,3}(?:\.\d{3})+$")
 def parse_count(value: object) -> Parsed:
     """Integers: `1.130` and `1130` are both 1130; a fractional part makes the value bad."""
     if isinstance(value, bool):
-        return None, f"{reduced(value)} is not a whole number"
+        return None, reden("not_a_whole_number", value=reduced(value))
     if isinstance(value, int):
         return value, None
     if isinstance(value, float):
         if value.is_integer():
             return int(value), None
-        return None, f"{reduced(value)} is not a whole number"
+        return None, reden("not_a_whole_number", value=reduced(value))
     text = as_text(value).replace(" ", "")
     if _THOUSANDS.match(text):
         return int(text.replace(".", "")), None
     try:
         number = float(text.replace(",", "."))
     except ValueError:
-        return None, f"{reduced(value)} is not a whole number"
+        return None, reden("not_a_whole_number", value=reduced(value))
     if not number.is_integer():
-        return None, f"{reduced(value)} is not a whole number"
+        return None, reden("not_a_whole_number", value=reduced(value))
     return int(number), None
 
 
 def check_range(
     number: float, lo: float | None, hi: float | None, below: float | None, show: bool = True
-) -> str | None:
+) -> Reden | None:
     """Why a parsed number breaks its range, if it does; ``show=False`` names it in reduced form (an age)."""
     if (
         lo is not None
@@ -160,15 +165,15 @@ def check_range(
         or below is not None
         and number >= below
     ):
-        parts = []
+        limits = []
         if lo is not None:
-            parts.append(f"at least {lo:g}")
+            limits.append(reden("at_least", limit=lo))
         if hi is not None:
-            parts.append(f"at most {hi:g}")
+            limits.append(reden("at_most", limit=hi))
         if below is not None:
-            parts.append(f"below {below:g}")
+            limits.append(reden("below", limit=below))
         shown = f"{number:g}" if show else reduced(f"{number:g}")
-        return f"{shown} is out of range (must be {' and '.join(parts)})"
+        return reden("out_of_range", value=shown, limits=limits)
     return None
 
 
@@ -192,7 +197,7 @@ def parse_pc4(value: object) -> Parsed:
     """A Dutch postcode cut to its 4 digits."""
     m = _POSTCODE.match(as_text(value))
     if not m or m.group(1).startswith("0"):
-        return None, "not a Dutch postcode"
+        return None, reden("not_a_postcode")
     return m.group(1), None
 
 

@@ -17,8 +17,8 @@ sheets of the open file, so each sheet is parsed once (not once for the header a
   could be anything), then ``("end",)``; the file is opened again if another one was opened since;
 - ``("close",)``: forget the open file.
 
-A failure is ``("fail", reason)`` in fixed text with the exception's class only (parser messages
-can quote cells); the worker then waits for the next command. Each file gets ``cpu_seconds`` of CPU
+A failure is ``("fail", code, parameters)``: a reason code of ``ingest/config/redenen.yaml`` with the
+exception's class at most (parser messages can quote cells); the worker then waits for the next command. Each file gets ``cpu_seconds`` of CPU
 from the moment it is opened (the soft CPU limit moves along; exceeding it kills the worker).
 """
 
@@ -159,9 +159,13 @@ def _open(out, path: str, max_cells: int, heads: bool = True) -> _Open | None:
                     out,
                     (
                         "fail",
-                        f"sheet {visible.index(name) + 1} declares the "
-                        f"range {declared[0]} ({declared[1]:,} cells, more than the limit of "
-                        f"{max_cells:,}): a stray cell far below or to the right of the table?",
+                        "xlsx_range_too_large",
+                        {
+                            "sheet": visible.index(name) + 1,
+                            "range": declared[0],
+                            "cells": declared[1],
+                            "limit": max_cells,
+                        },
                     ),
                 )
                 return None
@@ -252,10 +256,10 @@ def main() -> int:
                 opened = None
         except MemoryError:
             opened = None
-            _send(out, ("fail", "reading it needs more memory than the reader's limit"))
+            _send(out, ("fail", "xlsx_reader_memory", {}))
         except Exception as exc:  # calamine raises several types for broken files; their text may quote cells
             opened = None
-            _send(out, ("fail", f"the xlsx reader could not parse it ({type(exc).__name__})"))
+            _send(out, ("fail", "xlsx_parse_failed", {"error": type(exc).__name__}))
         out.flush()
 
 

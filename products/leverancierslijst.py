@@ -1,10 +1,11 @@
 """`fairshare quarantaine`: the quarantined rows and rejected files, written for the supplier who can fix them.
 
 Every row of ``audit.quarantaine`` becomes one row of the list, with the file, sheet, row as Excel counts it,
-the column as the supplier wrote it, the reason in Dutch and what a valid value looks like. The stored
-reasons are English (they name the canonical column for the data engineer); the Dutch text is derived from
-them here, and the valid values from the source contract (ingest/config/sources.yaml, vocabularies.yaml),
-so a new header variant or vocabulary value shows up in the list without a code change.
+the column as the supplier wrote it, the reason in Dutch and what a valid value looks like. The reasons are
+stored as codes with parameters (``reden_codes``/``reden_code``, ``reden_parameters``); their Dutch text comes
+from the one message table (ingest/config/redenen.yaml, ``ingest.reasons``), and the valid values from the
+source contract (ingest/config/sources.yaml, vocabularies.yaml), so a new header variant or vocabulary value
+shows up in the list without a code change.
 
 Echoed text is inert: a file name or header is shown as the supplier wrote it (ingest/privacy.py lets
 file paths and known headers through verbatim), but never becomes live. Every text goes into the xlsx as a
@@ -27,6 +28,7 @@ import yaml
 from basics.files import XLSX_INERT, atomic_path
 from ingest.config import CONFIG_DIR, ColumnSpec, IngestConfig, load_config
 from ingest.landing import escaped
+from ingest.reasons import Reden, column_reason, hint, stored_parts
 from warehouse import data_only, lock
 
 BRON_NAMEN = {
@@ -36,84 +38,6 @@ BRON_NAMEN = {
 }
 KOLOMMEN = ["Bestand", "Blad", "Rij", "Kolom", "Reden", "Geldige waarde", "Gelezen waarden"]
 
-# English message of the loader (ingest/normalise.py, ingest/values.py) -> Dutch text, optional hint for the valid
-# value. Matched in order; a message no pattern knows is shown as stored (still naming column and value).
-_VERTALING: list[tuple[str, str, str | None]] = [
-    (r"required value is empty", "verplichte waarde ontbreekt", None),
-    (r"Excel error value (?P<v>.+)", "Excel-foutwaarde {v} in plaats van een waarde", None),
-    (r"(?P<v>'.*?'|<[^>]*>) is not yes/no \(.*\)", "{v} is geen ja/nee", None),
-    (r"(?P<v>'.*?'|<[^>]*>) is not a known urgency committee", "{v} is geen bekende urgentiecommissie", None),
-    (r"(?P<v>'.*?'|<[^>]*>) is not a known urgentiecategorie", "{v} is geen bekende urgentiecategorie", None),
-    (r"(?P<v>'.*?'|<[^>]*>) is not a known (?P<w>\w+)", "{v} is geen bekende waarde voor {w}", None),
-    (r"(?P<v>'.*?'|<[^>]*>) is not a gemeente of (?P<r>.+)", "{v} is geen gemeente van {r}", None),
-    (r"(?P<v>'.*?'|<[^>]*>) is not a date \(.*\)", "{v} is geen datum", None),
-    (r"(?P<v>'.*?'|<[^>]*>) is not an existing date", "{v} is een datum die niet bestaat", None),
-    (r"(?P<v>'.*?'|<[^>]*>) is not an amount", "{v} is geen bedrag", None),
-    (r"(?P<v>'.*?'|<[^>]*>) is not a whole number", "{v} is geen geheel getal", None),
-    (r"(?P<v>\S+) is out of range \(must be (?P<r>.*)\)", "{v} valt buiten het toegestane bereik", None),
-    (r"not a Dutch postcode", "geen Nederlandse postcode", None),
-    (
-        r"urgentiecategorie '(?P<a>.*)' contradicts subcategorie '(?P<b>.*)' \(an uitstroom subcategory\)",
-        "urgentiecategorie '{a}' past niet bij subcategorie '{b}' (een subcategorie van uitstroom)",
-        "een subcategorie die bij de urgentiecategorie hoort, of de urgentiecategorie Uitstroom",
-    ),
-    (
-        r"decision date is before the application date",
-        "de besluitdatum ligt vóór de aanvraagdatum",
-        "een besluitdatum op of na de aanvraagdatum",
-    ),
-    (
-        r"a decided application \(toegekend/afgewezen\) needs a besluitdatum",
-        "een besluit (toegekend of afgewezen) zonder besluitdatum",
-        "de datum van het besluit, bijv. 15-03-2026",
-    ),
-    (r"a toegekend application needs an urgentiecategorie", "toegekend zonder urgentiecategorie", None),
-    (r"an afgewezen application needs an afwijzingsgrond", "afgewezen zonder afwijzingsgrond", None),
-    (r"(?P<a>\w+) is larger than (?P<b>\w+)", "{a} is groter dan {b}", "een aantal van ten hoogste {b}"),
-    (
-        r"(?P<k>\w+) (?P<v>'.*?'|<[^>]*>) appears (?P<n>\d+) times in this file",
-        "{k} {v} komt {n} keer voor in dit bestand",
-        "een {k} die maar één keer in het bestand voorkomt",
-    ),
-]
-_DEEL = re.compile(r"column '(?P<kop>.*?)' \((?P<kolom>\w+)\): (?P<fout>.*?)(?=; column '|$)")
-_AFGEWEZEN: list[tuple[str, str]] = [
-    (r"not a readable xlsx file", "geen leesbaar xlsx-bestand"),
-    (r"same content as (?P<v>.*), already loaded", "zelfde inhoud als {v}, al geladen"),
-    (r"required column (?P<v>\w+) missing", "verplichte kolom {v} ontbreekt"),
-    (
-        r"^required columns? (?P<v>.+?) not found in any visible sheet; headers seen: (?P<h>.*)",
-        "verplichte kolom(men) {v} in geen enkel zichtbaar tabblad gevonden; gevonden kolomkoppen: {h}",
-    ),
-    (
-        r"^required columns? (?P<v>.+?) not found; headers seen: (?P<h>.*)",
-        "verplichte kolom(men) {v} niet gevonden; gevonden kolomkoppen: {h}",
-    ),
-    (
-        r"^no sheet with the required headers",
-        "geen tabblad met de verplichte kolomkoppen (geen kopregel gevonden)",
-    ),
-    (
-        r"^two columns match the same column '(?P<c>\w+)': (?P<h>.*)",
-        "twee kolommen horen bij dezelfde kolom {c}: {h}",
-    ),
-    (
-        r"^a second file for the same delivery \((?P<w>.*?)\): (?P<h>.*) is already loaded",
-        "een tweede bestand voor dezelfde levering ({w}): {h} is al geladen",
-    ),
-    (r"^not a readable csv file", "geen leesbaar csv-bestand"),
-    (r"^not an xlsx or csv file", "geen xlsx- of csv-bestand"),
-    (
-        r"the date in the file name \((?P<d>[\d-]+)\) lies after today \((?P<t>[\d-]+)\).*",
-        "de datum in de bestandsnaam ({d}) ligt na vandaag ({t}): geef het bestand de echte extractiedatum",
-    ),
-]
-# A file name that does not follow its source's pattern (ingest/landing.py). The name itself is left out: the
-# Bestand column has it, and a name is whatever the supplier typed (a formula, a link, a person's name).
-_NAAMFOUT = re.compile(
-    r"does not follow the pattern (?P<p>.+?)(?P<x> \(not a real date\)"
-    r"| \('(?P<c>[a-z]+)' is not a known committee\))?"
-)
 CSV_TRIGGER = ("=", "+", "-", "@", "\t", "\r")  # OWASP CSV injection: a spreadsheet evaluates these
 
 
@@ -191,58 +115,28 @@ class _Geldig:
         return f"{text}, {bereik}" if bereik else text
 
 
-def vertaal(reden: str) -> tuple[str, str | None]:
-    """One English loader message (without its column prefix) in Dutch, and a hint for the valid value if any."""
-    for pattern, nl, hint in _VERTALING:
-        m = re.fullmatch(pattern, reden.strip())
-        if m:
-            return nl.format(**m.groupdict()), hint.format(**m.groupdict()) if hint else None
-    return reden, None
+def _afgewezen_nl(code: str | None, parameters: str | None, reden: str, pad: str) -> str:
+    """The reason of a rejected file in Dutch, from its code (``ingest/config/redenen.yaml``), without its path.
 
-
-def _afgewezen_nl(reden: str, pad: str) -> str:
-    """The reason of a rejected file in Dutch, without the file's path and name.
-
-    The loader stores ``"<pad>: <reason>"`` with control characters of the name escaped
-    (``ingest.landing.escaped``); exactly this file's own path is stripped (a name may itself hold ``": "``).
-    A message no pattern knows is shown as stored, with the file's name taken out.
+    A row stored before reasons had codes (a warehouse no run has read since) keeps its English text, with
+    exactly this file's path taken off the front (``"<pad>: <reason>"``, the path escaped as
+    ``ingest.landing.escaped`` does); the next run reads such files again and gives them codes.
     """
-    pad = escaped(pad)
-    tekst = reden.removeprefix(f"{pad}: ")
-    naam = pad.rsplit("/", 1)[-1]
-    vorm = f"file name '{naam}' "
-    if tekst.startswith(vorm):
-        m = _NAAMFOUT.fullmatch(tekst[len(vorm) :])
-        if m:
-            patroon = m["p"].replace(" one of: ", " een van: ")
-            extra = (
-                " (de datum bestaat niet)"
-                if m["x"] and not m["c"]
-                else f" ('{m['c']}' is geen bekende commissie)"
-                if m["c"]
-                else ""
-            )
-            return f"de bestandsnaam volgt het patroon {patroon} niet{extra}"
-    for pattern, nl in _AFGEWEZEN:
-        m = re.search(pattern, tekst)
-        if m:
-            return nl.format(**m.groupdict())
-    return tekst.replace(f"'{naam}'", "de bestandsnaam") if naam else tekst
+    if code:
+        return Reden.from_json(code, parameters).render("nl")
+    return reden.removeprefix(f"{escaped(pad)}: ")
 
 
 def _regel(row: dict, config: IngestConfig, geldig: _Geldig) -> Regel:
     source = config.sources.get(row["bron"])
     columns = source.columns if source else {}
-    koppen, redenen, hints = [], [], []
-    for m in _DEEL.finditer(row["reden"]):
-        koppen.append(m["kop"])
-        for fout in m["fout"].split("; "):
-            nl, hint = vertaal(fout)
-            redenen.append(f"{m['kop']}: {nl}")
-            hints.append(f"{m['kop']}: {hint or geldig.describe(columns.get(m['kolom']))}")
-    if not koppen:  # a message without a column prefix: keep it whole
-        nl, hint = vertaal(row["reden"])
-        koppen, redenen, hints = [row["kolom"]], [nl], [hint or ""]
+    parts = stored_parts(row["reden_codes"], row["reden_parameters"])
+    if parts:
+        koppen = [kop for _, kop, _ in parts]
+        redenen = [column_reason(kolom, kop, r).render("nl") for kolom, kop, r in parts]
+        hints = [f"{kop}: {hint(r) or geldig.describe(columns.get(kolom))}" for kolom, kop, r in parts]
+    else:  # stored before reasons had codes: the text as stored, until the next run reads the file again
+        koppen, redenen, hints = [row["kolom"]], [row["reden"]], [""]
     waarden = json.loads(row["waarden"]) if row["waarden"] else {}
     # Pseudonyms mean nothing to the supplier: they find the row by its number.
     shown = {k: v for k, v in waarden.items() if getattr(columns.get(k), "type", None) != "pseudoniem"}
@@ -256,6 +150,28 @@ def _regel(row: dict, config: IngestConfig, geldig: _Geldig) -> Regel:
         "; ".join(dict.fromkeys(hints)),
         "; ".join(f"{k}: {v}" for k, v in shown.items()),
     )
+
+
+def _code_columns(conn: duckdb.DuckDBPyConnection) -> tuple[str, str]:
+    """The code columns to read: a warehouse written before reasons had codes lacks them (read as NULL)."""
+    have = {
+        (t, c)
+        for t, c in conn.execute(
+            "SELECT table_name, column_name FROM duckdb_columns() WHERE schema_name = 'audit' "
+            "AND column_name IN ('reden_codes', 'reden_code', 'reden_parameters')"
+        ).fetchall()
+    }
+    q = (
+        "q.reden_codes, CAST(q.reden_parameters AS VARCHAR) AS reden_parameters"
+        if {("quarantaine", "reden_codes"), ("quarantaine", "reden_parameters")} <= have
+        else "NULL AS reden_codes, NULL AS reden_parameters"
+    )
+    b = (
+        "b.reden_code, CAST(b.reden_parameters AS VARCHAR)"
+        if {("bestanden", "reden_code"), ("bestanden", "reden_parameters")} <= have
+        else "NULL, NULL"
+    )
+    return q, b
 
 
 def _filter(bron: str | None, levering: str | None) -> tuple[str, list]:
@@ -310,18 +226,19 @@ def collect(
     extra, params = _filter(bron, levering)
     if levering is not None:  # an empty one too: it names nothing
         _check_levering(conn, bron, levering, extra, params)
+    codes_q, codes_b = _code_columns(conn)
     cur = conn.execute(
-        "SELECT q.bron, q.pad, q.blad, q.rijnummer, q.kolom, q.reden, CAST(q.waarden AS VARCHAR) AS waarden "
-        "FROM audit.quarantaine AS q JOIN audit.bestanden AS b USING (bestand_id) "
+        "SELECT q.bron, q.pad, q.blad, q.rijnummer, q.kolom, q.reden, CAST(q.waarden AS VARCHAR) AS waarden, "
+        f"{codes_q} FROM audit.quarantaine AS q JOIN audit.bestanden AS b USING (bestand_id) "
         f"WHERE TRUE{extra} ORDER BY q.pad, q.rijnummer, q.kolom",
         params,
     )
     names = [d[0] for d in cur.description]
     regels = [_regel(dict(zip(names, r, strict=True)), config, geldig) for r in cur.fetchall()]
     afgewezen = [
-        (b, p, lever, _afgewezen_nl(r or "", p))
-        for b, p, lever, r in conn.execute(
-            f"SELECT b.bron, b.pad, b.leverdatum, b.reden FROM audit.bestanden_actueel AS b "
+        (b, p, lever, _afgewezen_nl(code, parameters, r or "", p))
+        for b, p, lever, r, code, parameters in conn.execute(
+            f"SELECT b.bron, b.pad, b.leverdatum, b.reden, {codes_b} FROM audit.bestanden_actueel AS b "
             f"WHERE b.status = 'afgewezen'{extra} ORDER BY b.pad",
             params,
         ).fetchall()

@@ -90,7 +90,10 @@ def test_xlsx_has_one_sheet_per_file_with_the_rows_of_audit_quarantaine(landing,
             assert not ENGLISH.search(r[4]), r[4]
     rejected = list(wb["Afgewezen bestanden"].iter_rows(min_row=2, values_only=True))
     assert [(r[1], r[3]) for r in rejected] == [
-        ("swev/toewijzingen_2026-04-02.xlsx", "geen leesbaar xlsx-bestand")
+        (
+            "swev/toewijzingen_2026-04-02.xlsx",
+            "geen leesbaar xlsx-bestand (het archief is beschadigd of onvolledig)",
+        )
     ]
 
 

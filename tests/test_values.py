@@ -43,8 +43,13 @@ def test_real_excel_dates_and_datetimes():
 
 @pytest.mark.parametrize("text", ["31-02-2025", "gisteren", "2025/13/01", "03-2025"])
 def test_bad_dates_are_reported(text):
-    value, err = parse_date(text)
-    assert value is None and text not in err and err.startswith("<") and "tekens>" in err  # reduced (privacy)
+    value, reason = parse_date(text)
+    assert reason.code in ("not_a_date", "not_an_existing_date")
+    for lang in ("en", "nl"):
+        err = reason.render(lang)
+        assert (
+            value is None and text not in err and err.startswith("<") and "tekens>" in err
+        )  # reduced (privacy)
 
 
 @pytest.mark.parametrize(
@@ -79,8 +84,9 @@ def test_counts(text, expected):
 
 @pytest.mark.parametrize("text", ["2,5", 2.5, "1.5", "veel"])
 def test_counts_with_a_fraction_are_bad(text):
-    value, err = parse_count(text)
-    assert value is None and "whole number" in err
+    value, reason = parse_count(text)
+    assert value is None and reason.code == "not_a_whole_number" and "whole number" in reason.render("en")
+    assert "geen geheel getal" in reason.render("nl")
 
 
 def test_age_bands():

@@ -16,6 +16,7 @@ from ingest.landing import LandingFile, candidates, content_hash, scan, still_ch
 from ingest.loader import open_file
 from ingest.normalise import output_columns
 from ingest.readers import BadFile, stop_worker, xlsx_limit_notes
+from ingest.reasons import Reden, reden
 from ingest.values import key_fingerprint
 from warehouse import schema, store
 
@@ -85,10 +86,21 @@ def load_file(
     except OSError as exc:  # listed a moment ago: gone, a folder now, or not ours to read
         if not _regular(file):
             return _skip(file, GONE)
-        return _reject(conn, file, config, None, f"cannot be read ({type(exc).__name__})")
+        return _reject(conn, file, config, None, reden("file_unreadable", error=type(exc).__name__))
     state = store.file_state(conn, file.pad)
     if state and state.inhoud_hash == digest and state.config_hash == config.config_hash:
-        store.record_sighting(conn, _audit(file, config, digest, "ongewijzigd", reden=state.reden))
+        store.record_sighting(
+            conn,
+            _audit(
+                file,
+                config,
+                digest,
+                "ongewijzigd",
+                reden=state.reden,
+                reden_code=state.reden_code,
+                reden_parameters=state.reden_parameters,
+            ),
+        )
         return FileOutcome(
             file.bron,
             file.pad,
@@ -98,9 +110,14 @@ def load_file(
         )
     copy = store.loaded_copy(conn, file.bron, file.commissie, digest, config.config_hash)
     if copy and copy != file.pad:
-        reden = f"same content as {copy}, already loaded"
-        store.record_sighting(conn, _audit(file, config, digest, "ongewijzigd", reden=reden))
-        return FileOutcome(file.bron, file.pad, "ongewijzigd", reden=reden)
+        same = reden("same_content", pad=copy)
+        store.record_sighting(
+            conn,
+            _audit(
+                file, config, digest, "ongewijzigd", reden=same.render("en"), **store.reason_columns(same)
+            ),
+        )
+        return FileOutcome(file.bron, file.pad, "ongewijzigd", reden=same.render("en"))
     holder = store.delivery_holder(conn, file.bron, file.commissie, file.leverdatum, file.pad)
     if holder:
         what = f"{file.bron} {file.commissie + ' ' if file.commissie else ''}{file.leverdatum.isoformat()}"
@@ -109,7 +126,7 @@ def load_file(
             file,
             config,
             digest,
-            f"a second file for the same delivery ({what}): {holder} is already loaded",
+            reden("second_delivery", delivery=what, holder=holder),
         )
     try:
         opened = open_file(file, config, key)
@@ -141,7 +158,7 @@ def load_file(
             return _skip(file, GONE if not _regular(file) else str(changed))
         except OSError:
             return _skip(file, GONE)
-        return _reject(conn, file, config, digest, str(exc))
+        return _reject(conn, file, config, digest, exc.reden)
     except FileChanged as exc:
         return _skip(file, str(exc))
     quarantine = opened.quarantine
@@ -193,10 +210,13 @@ def _skip(file: LandingFile, reason: str) -> FileOutcome:
     return FileOutcome(file.bron, file.pad, "overgeslagen", reden=message)
 
 
-def _reject(conn, file: LandingFile, config: IngestConfig, digest: str | None, reason: str) -> FileOutcome:
-    message = f"{file.shown}: {reason}"
+def _reject(conn, file: LandingFile, config: IngestConfig, digest: str | None, reason: Reden) -> FileOutcome:
+    """Record a rejection: ``reden`` in English with the file's path in front, beside the reason's code."""
+    message = f"{file.shown}: {reason.render('en')}"
     log.warning("rejected %s", message)
-    store.record_sighting(conn, _audit(file, config, digest, "afgewezen", reden=message))
+    store.record_sighting(
+        conn, _audit(file, config, digest, "afgewezen", reden=message, **store.reason_columns(reason))
+    )
     return FileOutcome(file.bron, file.pad, "afgewezen", reden=message)
 
 

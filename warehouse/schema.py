@@ -38,7 +38,9 @@ CREATE TABLE IF NOT EXISTS audit.bestanden (
     kolommen_verwijderd VARCHAR[],
     blad VARCHAR,
     reden VARCHAR,
-    geladen_op TIMESTAMP NOT NULL DEFAULT current_timestamp
+    geladen_op TIMESTAMP NOT NULL DEFAULT current_timestamp,
+    reden_code VARCHAR,
+    reden_parameters JSON
 );
 CREATE TABLE IF NOT EXISTS audit.quarantaine (
     bestand_id BIGINT NOT NULL,
@@ -48,8 +50,16 @@ CREATE TABLE IF NOT EXISTS audit.quarantaine (
     rijnummer BIGINT NOT NULL,
     kolom VARCHAR NOT NULL,
     reden VARCHAR NOT NULL,
-    waarden JSON
+    waarden JSON,
+    reden_codes VARCHAR[],
+    reden_parameters JSON
 );
+-- Reasons as codes (ingest/reasons.py): a warehouse from before them gets the columns (NULL for its old rows,
+-- until the next run reads those files again: the ingest logic version changed with them).
+ALTER TABLE audit.bestanden ADD COLUMN IF NOT EXISTS reden_code VARCHAR;
+ALTER TABLE audit.bestanden ADD COLUMN IF NOT EXISTS reden_parameters JSON;
+ALTER TABLE audit.quarantaine ADD COLUMN IF NOT EXISTS reden_codes VARCHAR[];
+ALTER TABLE audit.quarantaine ADD COLUMN IF NOT EXISTS reden_parameters JSON;
 CREATE TABLE IF NOT EXISTS audit.pseudoniem_sleutel (
     vingerafdruk VARCHAR NOT NULL,
     vastgelegd_op TIMESTAMP NOT NULL DEFAULT current_timestamp

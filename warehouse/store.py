@@ -19,6 +19,7 @@ import duckdb
 import pandas as pd
 
 from basics import timing
+from ingest.reasons import Reden, column_parts, reden, stored_parts
 from ingest.values import hmac_pads, pseudonym_sql
 from warehouse import data_only, schema
 
@@ -85,13 +86,27 @@ class FileState:
     inhoud_hash: str | None
     config_hash: str
     reden: str | None
+    reden_code: str | None = None
+    reden_parameters: str | None = None  # JSON
 
 
 def file_state(conn: duckdb.DuckDBPyConnection, pad: str) -> FileState | None:
     row = conn.execute(
-        "SELECT status, inhoud_hash, config_hash, reden FROM audit.bestanden_actueel WHERE pad = ?", [pad]
+        "SELECT status, inhoud_hash, config_hash, reden, reden_code, CAST(reden_parameters AS VARCHAR) "
+        "FROM audit.bestanden_actueel WHERE pad = ?",
+        [pad],
     ).fetchone()
     return FileState(*row) if row else None
+
+
+def reason_columns(r: Reden | None) -> dict:
+    """The code and parameter columns of a file's reason (``audit.bestanden``), beside its English ``reden``."""
+    if r is None:
+        return {"reden_code": None, "reden_parameters": None}
+    return {
+        "reden_code": r.code,
+        "reden_parameters": json.dumps(r.to_json(), ensure_ascii=False, default=str),
+    }
 
 
 def loaded_copy(
@@ -194,8 +209,8 @@ def store_file(
                 conn.register("_quarantine", q)
                 conn.execute(
                     "INSERT INTO audit.quarantaine (bestand_id, bron, pad, blad, rijnummer, kolom, reden, "
-                    "waarden) SELECT bestand_id, bron, pad, blad, rijnummer, kolom, reden, waarden "
-                    "FROM _quarantine"
+                    "reden_codes, reden_parameters, waarden) SELECT bestand_id, bron, pad, blad, rijnummer, "
+                    "kolom, reden, reden_codes, reden_parameters, waarden FROM _quarantine"
                 )
                 conn.unregister("_quarantine")
             loaded = _keep_versions(
@@ -372,14 +387,15 @@ def _take_duplicates(
     conn.unregister("_bad_keys")
     id_col = natural_key[-1]
 
-    def message(value: object, n: int) -> str:
-        return f"column '{key_header}' ({id_col}): {id_col} '{value}' appears {n} times in this file"
+    def duplicate(value: object, n: int) -> tuple[str, str, Reden]:
+        return id_col, key_header, reden("duplicate_key", column=id_col, value=value, count=int(n))
 
     for entry in quarantine:
         if entry["rijnummer"] in bad and id_col not in entry["kolom"].split(", "):
             value = json.loads(entry["waarden"]).get(id_col)
-            entry["kolom"] = f"{id_col}, {entry['kolom']}"  # the key column comes first in every source
-            entry["reden"] = f"{message(value, bad[entry['rijnummer']])}; {entry['reden']}"
+            # the key column comes first in every source
+            parts = [duplicate(value, bad[entry["rijnummer"]])]
+            entry.update(column_parts(parts + stored_parts(entry["reden_codes"], entry["reden_parameters"])))
     if not len(loaded):
         return
     conn.execute("DELETE FROM _nieuw WHERE _rijnummer IN (SELECT unnest(?))", [loaded["_rijnummer"].tolist()])
@@ -388,8 +404,7 @@ def _take_duplicates(
         quarantine.append(
             {
                 "rijnummer": int(row["_rijnummer"]),
-                "kolom": id_col,
-                "reden": message(row[id_col], row["_aantal"]),
+                **column_parts([duplicate(row[id_col], row["_aantal"])]),
                 "waarden": json.dumps(shown, ensure_ascii=False, default=str),
             }
         )

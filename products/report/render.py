@@ -19,6 +19,8 @@ from basics.dutch import MAANDEN, datum_nl, getal, leeg
 from basics.files import XLSX_INERT, atomic_path
 from basics.settings import is_meeting_date
 from expectations.gate import report_config
+from ingest.landing import escaped
+from ingest.reasons import Reden
 from warehouse import history
 
 
@@ -265,9 +267,10 @@ def report_data(conn: duckdb.DuckDBPyConnection) -> dict:
         "ORDER BY bron",
     )
     d["afgewezen_bestanden"] = [
-        r
-        for (r,) in conn.execute(
-            "SELECT reden FROM audit.bestanden_actueel WHERE status = 'afgewezen' ORDER BY pad"
+        afgewezen_nl(*row)
+        for row in conn.execute(
+            "SELECT pad, reden, reden_code, CAST(reden_parameters AS VARCHAR) FROM audit.bestanden_actueel "
+            "WHERE status = 'afgewezen' ORDER BY pad"
         ).fetchall()
     ]
     for key, col, then in [
@@ -306,6 +309,16 @@ def report_data(conn: duckdb.DuckDBPyConnection) -> dict:
     d["aandeel_urgent"] = 100 * urgent / alle if urgent is not None and alle else None
     d["samenvatting"] = samenvatting(d)
     return d
+
+
+def afgewezen_nl(pad: str, reden: str | None, code: str | None, parameters: str | None) -> str:
+    """A rejected file for the appendix: its path and the reason in Dutch, from the reason's code.
+
+    A row from before reasons had codes keeps its stored (English) text until a run reads the file again.
+    """
+    if not code:
+        return reden or escaped(pad)
+    return f"{escaped(pad)}: {Reden.from_json(code, parameters).render('nl')}"
 
 
 def sorteer(
