@@ -21,6 +21,7 @@ import yaml
 from basics import paths
 from basics.dutch import MAANDEN, datum_nl, pct_nl
 from expectations.suites import Suite, suspects_sql
+from ingest.config import source_labels
 
 REPORT_CONFIG = paths.ROOT / "products" / "report" / "config.yaml"
 
@@ -115,12 +116,7 @@ def poort_regels(conn: duckdb.DuckDBPyConnection) -> pd.DataFrame:
             plan[pd.to_datetime(plan["leverdatum"]).dt.date == snapshot],
         ]
     )
-    namen = {
-        "swev": f"{label}-toewijzingen",
-        "urgentie": "registers van de urgentiecommissies",
-        "planregister": "Planregister Wonen",
-    }
-    for bron, naam in namen.items():
+    for bron, naam in source_labels(label).items():
         part = used[used["bron"] == bron]
         bad, good = int(part["rijen_quarantaine"].sum()), int(part["rijen_geladen"].sum())
         share = bad / (bad + good) if bad + good else 0.0

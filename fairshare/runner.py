@@ -16,7 +16,7 @@ from basics.files import clean_stale
 from basics.progress import RunLog
 from basics.settings import ConfigError, Settings, is_meeting_date
 from fairshare.console import Console
-from ingest.landing import SOURCES
+from ingest.config import source_folders
 from ingest.values import key_fingerprint
 from products.report import report_stem
 from warehouse import data_only, lock, publish, store
@@ -45,17 +45,18 @@ def _writable(folder: Path, what: str) -> None:
 
 
 def _landing_ready(landing: Path) -> None:
+    folders = [f + "/" for f in source_folders().values()]
     if not landing.is_dir():
         what = "is not a folder" if landing.exists() else "does not exist"
         raise ConfigError(
             f"the landing folder {landing} {what}: point --landing (FAIRSHARE_LANDING) at the folder "
-            f"with the subfolders {', '.join(s + '/' for s in SOURCES)}"
+            f"with the subfolders {', '.join(folders)}"
         )
-    missing = [s + "/" for s in SOURCES if not (landing / s).is_dir()]
+    missing = [f for f in folders if not (landing / f).is_dir()]
     if missing:
         raise ConfigError(
             f"the landing folder {landing} has no subfolder {', '.join(missing)} "
-            f"(expected {', '.join(s + '/' for s in SOURCES)}; an empty subfolder is fine)"
+            f"(expected {', '.join(folders)}; an empty subfolder is fine)"
         )
 
 

@@ -17,8 +17,6 @@ from pathlib import Path
 
 from ingest.config import IngestConfig, SourceSpec
 
-SOURCES = ("swev", "urgentie", "planregister")
-
 
 @dataclass(frozen=True)
 class LandingFile:

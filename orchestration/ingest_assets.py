@@ -6,25 +6,15 @@ import dagster as dg
 
 from basics import progress
 from basics.settings import ConfigError
-from ingest.config import load_config
+from ingest.config import load_config, source_descriptions, source_names, source_tables
 from orchestration.resources import WAREHOUSE_POOL, FairshareResource
 from warehouse import store
 from warehouse.loading import load_source
 
-DESCRIPTIONS = {
-    "swev": "SWEV-toewijzingen van sociale huurwoningen, elke levering met bestand en leverdatum (ruwe laag).",
-    "urgentie": "Registers van de urgentiecommissies: aanvragen en besluiten, elke levering bewaard (ruwe laag).",
-    "planregister": "Planregister Wonen: woningbouwplannen per peildatum (maart en oktober), als volledige momentopnamen.",
-}
-TABLES = {
-    "swev": "swev_toewijzingen",
-    "urgentie": "urgentie_registraties",
-    "planregister": "planregister_plannen",
-}
-
 
 def raw_asset_key(bron: str) -> dg.AssetKey:
-    return dg.AssetKey(["raw", TABLES[bron]])
+    """The asset of a source's raw table (ingest/config/sources.yaml `table`)."""
+    return dg.AssetKey(list(source_tables()[bron]))
 
 
 def _ingest_asset(bron: str) -> dg.AssetsDefinition:
@@ -34,7 +24,7 @@ def _ingest_asset(bron: str) -> dg.AssetsDefinition:
         key=key,
         pool=WAREHOUSE_POOL,
         group_name="ingest",
-        description=DESCRIPTIONS[bron],
+        description=source_descriptions()[bron],
         kinds={"duckdb", "python"},
         check_specs=[
             dg.AssetCheckSpec(
@@ -156,4 +146,4 @@ def _show(bron: str, outcomes: list, counts: dict, seconds: float, warehouse) ->
             shown.line(f"  {line}: {o.reden}")
 
 
-ingest_assets = [_ingest_asset(bron) for bron in ("swev", "urgentie", "planregister")]
+ingest_assets = [_ingest_asset(bron) for bron in source_names()]

@@ -24,16 +24,18 @@ from pathlib import Path
 import duckdb
 import yaml
 
+from basics import region
 from basics.files import XLSX_INERT, atomic_path
-from ingest.config import CONFIG_DIR, ColumnSpec, IngestConfig, load_config
+from ingest.config import CONFIG_DIR, ColumnSpec, IngestConfig, load_config, source_labels
 from ingest.landing import escaped
 from warehouse import data_only, lock
 
-BRON_NAMEN = {
-    "swev": "SWEV-toewijzingen",
-    "urgentie": "Urgentieregister",
-    "planregister": "Planregister Wonen",
-}
+
+def bron_namen() -> dict[str, str]:
+    """Source key -> its Dutch label (``label`` in ingest/config/sources.yaml) for the region of this process."""
+    return source_labels(region.load_regio().samenwerkend_label)
+
+
 KOLOMMEN = ["Bestand", "Blad", "Rij", "Kolom", "Reden", "Geldige waarde", "Gelezen waarden"]
 
 # English message of the loader (ingest/normalise.py, ingest/values.py) -> Dutch text, optional hint for the valid
@@ -365,13 +367,14 @@ def write(regels: list[Regel], afgewezen: list, out: Path) -> list[Path]:
     The csv pair is always written together, so an earlier list's rejected files never stay beside a new list.
     """
     out.parent.mkdir(parents=True, exist_ok=True)
+    namen = bron_namen()
     if out.suffix.lower() == ".csv":
         side = out.with_name(f"{out.stem}_afgewezen.csv")
-        _csv(out, ["Bron", *KOLOMMEN], ([BRON_NAMEN.get(r.bron, r.bron), *_rij(r)] for r in regels))
+        _csv(out, ["Bron", *KOLOMMEN], ([namen.get(r.bron, r.bron), *_rij(r)] for r in regels))
         _csv(
             side,
             ["Bron", "Bestand", "Leverdatum", "Reden"],
-            ([BRON_NAMEN.get(b, b), p, lever, r] for b, p, lever, r in afgewezen),
+            ([namen.get(b, b), p, lever, r] for b, p, lever, r in afgewezen),
         )
         return [out, side]
     if out.suffix.lower() != ".xlsx":
@@ -380,13 +383,13 @@ def write(regels: list[Regel], afgewezen: list, out: Path) -> list[Path]:
 
     try:
         with atomic_path(out) as tmp:
-            _xlsx(xlsxwriter.Workbook(str(tmp), XLSX_INERT), regels, afgewezen)
+            _xlsx(xlsxwriter.Workbook(str(tmp), XLSX_INERT), regels, afgewezen, namen)
     except xlsxwriter.exceptions.FileCreateError as exc:  # an OSError inside: the folder cannot be written
         raise (exc.args[0] if exc.args and isinstance(exc.args[0], OSError) else OSError(str(exc))) from None
     return [out]
 
 
-def _xlsx(workbook, regels: list[Regel], afgewezen: list) -> None:
+def _xlsx(workbook, regels: list[Regel], afgewezen: list, namen: dict[str, str]) -> None:
     with workbook as wb:
         kop = wb.add_format(
             {"bold": True, "bg_color": "#DBE7EC", "text_wrap": True, "valign": "top", "border": 1}
@@ -433,7 +436,7 @@ def _xlsx(workbook, regels: list[Regel], afgewezen: list) -> None:
             for j, naam in enumerate(["Bron", "Bestand", "Leverdatum", "Reden"]):
                 ws.write_string(0, j, naam, kop)
             for i, (b, p, lever, r) in enumerate(afgewezen, start=1):
-                ws.write_string(i, 0, BRON_NAMEN.get(b, b), tekst)
+                ws.write_string(i, 0, namen.get(b, b), tekst)
                 ws.write_string(i, 1, p, tekst)
                 if lever is not None:
                     ws.write_datetime(i, 2, lever, datum)

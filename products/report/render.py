@@ -19,6 +19,7 @@ from basics.dutch import MAANDEN, datum_nl, getal, leeg
 from basics.files import XLSX_INERT, atomic_path
 from basics.settings import is_meeting_date
 from expectations.gate import report_config
+from ingest.config import source_labels
 from warehouse import history
 
 
@@ -178,7 +179,7 @@ def report_data(conn: duckdb.DuckDBPyConnection) -> dict:
         "jaar": laatste,
         "namen": namen,
         "volgorde": {code: i for i, code in enumerate(namen)},
-        "labels": cfg["labels"],
+        "labels": {**cfg["labels"], "bron": source_labels(regio["samenwerkend_label"])},
         "maand": MAANDEN[4 if peildatum.month <= 6 else 11],
         "vanaf": vanaf,
     }
