@@ -12,12 +12,12 @@ import time
 
 import dagster as dg
 
-from basics import progress, timing
+from basics import manifest, progress, timing
 from basics.dutch import datum_nl
 from expectations import gate
 from expectations.suites import SUITES
 from orchestration.resources import WAREHOUSE_POOL, FairshareResource
-from products.report import MARTS, render_blocked, render_report, report_stem
+from products.report import render_blocked, render_report, report_stem
 from warehouse import builds, history, publish, schema, store
 
 REPORT = dg.AssetKey(["rapport", "bo_wonen_zorg"])
@@ -65,7 +65,8 @@ def _gate_metadata(outcomes: list[tuple[str, gate.SuiteOutcome]]) -> dict:
     key=REPORT,
     pool=WAREHOUSE_POOL,
     group_name="rapport",
-    deps=[dg.AssetKey(["marts", m]) for m in MARTS] + [dg.AssetKey(list(a)) for a in CHECKED_ASSETS],
+    deps=[dg.AssetKey(["marts", m]) for m in manifest.mart_names()]
+    + [dg.AssetKey(list(a)) for a in CHECKED_ASSETS],
     description="Het halfjaarlijkse rapport voor het BO Wonen en Zorg (HTML en xlsx), alleen als de poort slaagt.",
     kinds={"html", "excel"},
     check_specs=[

@@ -15,6 +15,7 @@ import duckdb
 import pandas as pd
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from basics import manifest
 from basics.dutch import MAANDEN, datum_nl, getal, leeg
 from basics.files import XLSX_INERT, atomic_path
 from basics.settings import is_meeting_date
@@ -34,22 +35,6 @@ def _plt():
 
 
 TEMPLATES = Path(__file__).parent / "templates"
-MARTS = [
-    "fair_share",
-    "fair_share_gemeente",
-    "ingroeipad",
-    "compensatie_saldo",
-    "instroom_uitstroom",
-    "terugkeer",
-    "urgentie_aanvragen",
-    "urgentie_toekenningen",
-    "urgentie_afwijzingen",
-    "doorlooptijd_huisvesting",
-    "toewijzingen_geschiktheid",
-    "ouderenhuisvesting",
-    "sociale_huur_plannen",
-    "verdeelsleutels",
-]
 KLEUREN = ["#1b5e7a", "#e0883a", "#6a9a4b", "#a04668", "#7d6bb0", "#8c8c8c"]
 
 
@@ -545,7 +530,6 @@ def write_workbook(conn: duckdb.DuckDBPyConnection, out: Path, d: dict) -> None:
     """The workbook: a cover sheet, then one sheet per mart with frozen header, filter, widths and Dutch formats."""
     import xlsxwriter
 
-    cfg = report_config()
     comments = dict(
         ((t, c), text)
         for t, c, text in conn.execute(
@@ -569,7 +553,9 @@ def write_workbook(conn: duckdb.DuckDBPyConnection, out: Path, d: dict) -> None:
             "jaar": wb.add_format({"num_format": "0"}),
         }
         wrap = wb.add_format({"text_wrap": True, "valign": "top"})
-        frames = {mart: _mart_frame(conn, mart, d, cfg["grain"][mart]) for mart in MARTS}
+        # The marts and their grain as dbt declares them (meta in _marts__models.yml, read from the manifest).
+        marts = manifest.marts()
+        frames = {m.name: _mart_frame(conn, m.name, d, list(m.grain)) for m in marts}
         cover = wb.add_worksheet("Toelichting")
         cover.write_string(
             0,
@@ -589,7 +575,7 @@ def write_workbook(conn: duckdb.DuckDBPyConnection, out: Path, d: dict) -> None:
         rij = 5
         for j, kolom in enumerate(["Tabblad", "Kolom", "Betekenis"]):
             cover.write_string(rij, j, kolom, kop)
-        for mart in MARTS:
+        for mart in frames:
             rij += 1
             cover.write_string(rij, 0, mart, wb.add_format({"bold": True}))
             cover.write_string(rij, 2, tabellen.get(mart) or "", wrap)
@@ -605,8 +591,7 @@ def write_workbook(conn: duckdb.DuckDBPyConnection, out: Path, d: dict) -> None:
         cover.set_column(2, 2, 100)
         cover.freeze_panes(6, 0)
         cover.autofilter(5, 0, rij, 2)
-        for mart in MARTS:
-            frame = frames[mart]
+        for mart, frame in frames.items():
             ws = wb.add_worksheet(mart)
             for j, col in enumerate(frame.columns):
                 ws.write_string(0, j, col, kop)
