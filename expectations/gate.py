@@ -36,12 +36,11 @@ def snapshot_for(peildatum: dt.date) -> dt.date:
     return dt.date(peildatum.year, 3, 31) if peildatum.month <= 6 else dt.date(peildatum.year, 10, 31)
 
 
-def poort_regels(conn: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """All gate rules and freshness warnings for the peildatum of the marts."""
+def poort_regels(conn: duckdb.DuckDBPyConnection, peil: tuple[dt.date, dt.date]) -> pd.DataFrame:
+    """All gate rules and freshness warnings for the peildatum of the marts: ``peil`` = (peildatum, data_tot)
+    of the build (``warehouse.audit.peildatum``)."""
     cfg = report_config()
-    peildatum, data_tot = conn.execute(
-        "SELECT peildatum, data_tot FROM intermediate.int_peildatum"
-    ).fetchone()
+    peildatum, data_tot = peil
     rows: list[dict] = []
 
     def add(regel, onderwerp, geslaagd, bericht, ernst="blokkerend"):
@@ -228,10 +227,12 @@ def gx_context(root: str):
     return context
 
 
-def suite_frame(conn: duckdb.DuckDBPyConnection, suite: Suite) -> tuple[pd.DataFrame, int]:
+def suite_frame(
+    conn: duckdb.DuckDBPyConnection, suite: Suite, peil: tuple[dt.date, dt.date]
+) -> tuple[pd.DataFrame, int]:
     """The DataFrame GX validates (only the suspect rows of a large table) and the table's row count."""
     if suite.name == "poort":
-        frame = poort_regels(conn)
+        frame = poort_regels(conn, peil)
         frame = frame[frame["ernst"] == "blokkerend"].reset_index(drop=True)
         return frame, len(frame)
     suspects = suspects_sql(suite.sql, suite.expectations())
@@ -242,11 +243,13 @@ def suite_frame(conn: duckdb.DuckDBPyConnection, suite: Suite) -> tuple[pd.DataF
     return conn.execute(suspects).df(), total
 
 
-def validate(conn: duckdb.DuckDBPyConnection, suite: Suite, docs_root: Path) -> SuiteOutcome:
-    """Run one suite with GX on its DataFrame; update the Data Docs."""
+def validate(
+    conn: duckdb.DuckDBPyConnection, suite: Suite, docs_root: Path, peil: tuple[dt.date, dt.date]
+) -> SuiteOutcome:
+    """Run one suite with GX on its DataFrame; update the Data Docs. ``peil``: (peildatum, data_tot) of the build."""
     import great_expectations as gx
 
-    frame, rijen = suite_frame(conn, suite)
+    frame, rijen = suite_frame(conn, suite, peil)
     context = gx_context(str(docs_root))
     source = context.data_sources.add_or_update_pandas("fairshare")
     asset = next((a for a in source.assets if a.name == suite.name), None) or source.add_dataframe_asset(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import shlex
 from dataclasses import dataclass
@@ -19,7 +18,7 @@ from fairshare.console import Console
 from ingest.config import source_folders
 from ingest.values import key_fingerprint
 from products.report import report_stem
-from warehouse import data_only, lock, publish, store
+from warehouse import audit, data_only, lock, publish, store
 
 
 @dataclass
@@ -183,7 +182,7 @@ def summarise(
         return f"No warehouse written ({settings.warehouse})."
     lines = ["Summary"]
     with store.connect(settings.warehouse, read_only=True) as conn:
-        peildatum = _scalar(conn, "SELECT peildatum, data_tot FROM intermediate.int_peildatum")
+        peildatum = audit.peildatum(conn)
         if peildatum:
             lines.append(
                 f"  peildatum {datum_nl(peildatum[0])} (data up to {datum_nl(peildatum[1])})"
@@ -208,22 +207,13 @@ def summarise(
                     "  nothing new since the last complete build: marts, report and published copy are "
                     "current"
                 )
-        for (reden,) in conn.execute(
-            "SELECT reden FROM audit.bestanden_actueel WHERE status = 'afgewezen' ORDER BY pad"
-        ).fetchall():
-            lines.append(f"  rejected: {reden}")
+        for rejected in audit.rejected_files(conn):
+            lines.append(f"  rejected: {rejected.reden}")
         for problem in log.problems if log else []:
             if not problem.startswith("rejected: "):
                 lines.append(f"  {problem}")
-        gate_rows = (
-            conn.execute(
-                "SELECT suite, geslaagd, fouten FROM audit.poort WHERE run_id = ? ORDER BY gecontroleerd_op",
-                [run_id],
-            ).fetchall()
-            if run_id and _has(conn, "audit", "poort")
-            else []
-        )
-        failed = [(suite, json.loads(fouten)) for suite, geslaagd, fouten in gate_rows if not geslaagd]
+        gate_rows = audit.gate_outcomes(conn, run_id) if run_id else []
+        failed = [(suite, fouten) for suite, geslaagd, fouten in gate_rows if not geslaagd]
         if failed:
             lines.append(f"  gate: BLOCKED - {sum(len(f) for _, f in failed)} rule(s) failed:")
             lines += [f"    - {suite}: {f['uitleg']}" for suite, fs in failed for f in fs]
@@ -257,20 +247,3 @@ def summarise(
     lines.append(f"Warehouse: {settings.warehouse.resolve()} (the pipeline's own file: readers use the copy)")
     lines.append(f"Run finished in {seconds:.1f}s.")
     return "\n".join(lines)
-
-
-def _has(conn, schema: str, table: str) -> bool:
-    return (
-        conn.execute(
-            "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
-            [schema, table],
-        ).fetchone()[0]
-        > 0
-    )
-
-
-def _scalar(conn, sql: str):
-    try:
-        return conn.execute(sql).fetchone()
-    except duckdb.Error:  # no marts built yet (e.g. the first run failed early)
-        return None

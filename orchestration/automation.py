@@ -17,7 +17,7 @@ from expectations import gate
 from ingest.config import source_folders
 from ingest.landing import candidates, content_hash
 from orchestration.resources import WAREHOUSE_POOL, FairshareResource
-from warehouse import builds, store
+from warehouse import audit, builds, store
 
 ACTIVE = [
     dg.DagsterRunStatus.QUEUED,
@@ -100,7 +100,7 @@ def build_automation(job):
 )
 def actualiteit_leveringen(fairshare: FairshareResource) -> dg.AssetCheckResult:
     with store.connect(fairshare.settings().warehouse) as conn:
-        regels = gate.poort_regels(conn)
+        regels = gate.poort_regels(conn, audit.peildatum(conn))
     versheid = regels[regels["regel"].isin(["planregister_tijdig", "register_levering"])]
     missing = versheid[~versheid["geslaagd"]]
     return dg.AssetCheckResult(

@@ -8,7 +8,7 @@ from basics import progress
 from basics.settings import ConfigError
 from ingest.config import load_config, source_descriptions, source_names, source_tables
 from orchestration.resources import WAREHOUSE_POOL, FairshareResource
-from warehouse import store
+from warehouse import audit, store
 from warehouse.loading import load_source
 
 
@@ -56,7 +56,7 @@ def _ingest_asset(bron: str) -> dg.AssetsDefinition:
         except (ConfigError, store.KeyMismatch) as exc:
             raise dg.Failure(description=str(exc), allow_retries=False) from exc
         with store.connect(settings.warehouse) as conn:
-            quarantined, examples = store.quarantine_summary(conn, bron)
+            quarantined, examples = audit.quarantine_summary(conn, bron)
         rejected = [o for o in outcomes if o.afgewezen]
         not_read = [o for o in outcomes if o.status in ("overgeslagen", "genegeerd")]
         counts = {
@@ -126,11 +126,7 @@ def _show(bron: str, outcomes: list, counts: dict, seconds: float, warehouse) ->
     new = [o.pad for o in outcomes if o.status == "geladen" and o.rijen_quarantaine]
     if new:
         with store.connect(warehouse, read_only=True) as conn:
-            per_file = conn.execute(
-                "SELECT pad, list(kolom ORDER BY rijnummer) FROM audit.quarantaine "
-                "WHERE pad IN (SELECT unnest(?)) GROUP BY pad ORDER BY pad",
-                [new],
-            ).fetchall()
+            per_file = audit.quarantined_columns(conn, new)
         for pad, kolommen in per_file[: progress.MAX_FILE_LINES]:
             shown.line(progress.quarantine_line(pad, kolommen))
         if len(per_file) > progress.MAX_FILE_LINES:

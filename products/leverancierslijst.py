@@ -28,7 +28,7 @@ from basics import region
 from basics.files import XLSX_INERT, atomic_path
 from ingest.config import CONFIG_DIR, ColumnSpec, IngestConfig, load_config, source_labels
 from ingest.landing import escaped
-from warehouse import data_only, lock
+from warehouse import audit, data_only, lock
 
 
 def bron_namen() -> dict[str, str]:
@@ -322,11 +322,7 @@ def collect(
     regels = [_regel(dict(zip(names, r, strict=True)), config, geldig) for r in cur.fetchall()]
     afgewezen = [
         (b, p, lever, _afgewezen_nl(r or "", p))
-        for b, p, lever, r in conn.execute(
-            f"SELECT b.bron, b.pad, b.leverdatum, b.reden FROM audit.bestanden_actueel AS b "
-            f"WHERE b.status = 'afgewezen'{extra} ORDER BY b.pad",
-            params,
-        ).fetchall()
+        for b, p, lever, r in audit.rejected_files(conn, extra, params)
     ]
     return regels, afgewezen
 

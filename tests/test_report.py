@@ -266,6 +266,7 @@ def test_a_funnel_that_is_not_nested_fails_the_gate_naming_gemeente_and_year(
 
     from expectations import gate
     from expectations.suites import SUITES
+    from warehouse import audit
 
     _, _, warehouse, result = sample_run
     assert result.returncode == 0, result.stderr[-2000:]
@@ -273,13 +274,13 @@ def test_a_funnel_that_is_not_nested_fails_the_gate_naming_gemeente_and_year(
     shutil.copy(warehouse, copy)
     suite = next(s for s in SUITES if s.name == "invarianten")
     with duckdb.connect(str(copy)) as conn:
-        assert gate.validate(conn, suite, tmp_path / "gx").geslaagd
+        assert gate.validate(conn, suite, tmp_path / "gx", audit.peildatum(conn)).geslaagd
         gemeente, jaar = conn.execute(
             f"UPDATE marts.toewijzingen_geschiktheid SET {kolom} = {waarde} WHERE (gemeente_code, jaar) = "
             "(SELECT (gemeente_code, jaar) FROM marts.toewijzingen_geschiktheid "
             "WHERE tot_lage_aftoppingsgrens IS NOT NULL ORDER BY ALL LIMIT 1) RETURNING gemeente_code, jaar"
         ).fetchone()
-        outcome = gate.validate(conn, suite, tmp_path / "gx")
+        outcome = gate.validate(conn, suite, tmp_path / "gx", audit.peildatum(conn))
     assert not outcome.geslaagd
     [fout] = outcome.fouten
     assert fout.uitleg == "De marts kloppen onderling: elke controle (zie onderwerp) heeft verschil 0."

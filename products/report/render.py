@@ -21,7 +21,7 @@ from basics.files import XLSX_INERT, atomic_path
 from basics.settings import is_meeting_date
 from expectations.gate import report_config
 from ingest.config import source_labels
-from warehouse import history
+from warehouse import audit, history
 
 
 def _plt():
@@ -125,14 +125,12 @@ def _frame(conn, sql: str, params=None) -> pd.DataFrame:
 def report_data(conn: duckdb.DuckDBPyConnection) -> dict:
     """Every figure of the report, read from the marts and audit tables."""
     cfg = report_config()
-    peildatum, data_tot = conn.execute(
-        "SELECT peildatum, data_tot FROM intermediate.int_peildatum"
-    ).fetchone()
+    peildatum, data_tot = audit.peildatum(conn)
     vanaf, trechter = cfg["jaren_vanaf"], cfg["trechter_vanaf"]
     laatste = data_tot.year
     namen = dict(
         conn.execute(
-            "SELECT gemeente_code, gemeente_naam FROM intermediate.int_gemeenten ORDER BY gemeente_naam"
+            "SELECT gemeente_code, gemeente_naam FROM referentie.gemeenten WHERE in_afspraak ORDER BY gemeente_naam"
         ).fetchall()
     )
     namen.update(cfg["herkomst_extra"])  # Buiten de regio, Onbekend: after the gemeenten, in this order
@@ -243,19 +241,8 @@ def report_data(conn: duckdb.DuckDBPyConnection) -> dict:
     d["sleutels_voorlopig"] = (
         "de sociale huurvoorraad bevat voorlopige cijfers (seed sociale_huurvoorraad)" if voorlopig else ""
     )
-    d["bestanden"] = _frame(
-        conn,
-        "SELECT bron, count(*) AS bestanden, count(*) FILTER (status = 'geladen') AS geladen, "
-        "count(*) FILTER (status = 'afgewezen') AS afgewezen, sum(rijen_geladen) AS rijen, "
-        "sum(rijen_quarantaine) AS quarantaine FROM audit.bestanden_actueel GROUP BY bron "
-        "ORDER BY bron",
-    )
-    d["afgewezen_bestanden"] = [
-        r
-        for (r,) in conn.execute(
-            "SELECT reden FROM audit.bestanden_actueel WHERE status = 'afgewezen' ORDER BY pad"
-        ).fetchall()
-    ]
+    d["bestanden"] = audit.files_per_source(conn)
+    d["afgewezen_bestanden"] = [f.reden for f in audit.rejected_files(conn)]
     for key, col, then in [
         ("fair_share_gemeente", "gemeente_code", ["jaar"]),
         ("fair_share", "gemeente_code", []),
