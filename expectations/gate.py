@@ -139,7 +139,7 @@ def poort_regels(conn: duckdb.DuckDBPyConnection, peil: tuple[dt.date, dt.date])
     jaren = [
         j
         for (j,) in conn.execute(
-            "SELECT jaar FROM intermediate.int_jaren WHERE jaar >= ? ORDER BY 1", [cfg["trechter_vanaf"]]
+            "SELECT jaar FROM info.jaren WHERE jaar >= ? ORDER BY 1", [cfg["trechter_vanaf"]]
         ).fetchall()
     ]
     grenzen = {j: v for j, v in conn.execute("SELECT jaar, voorlopig FROM referentie.huurgrenzen").fetchall()}
@@ -173,12 +173,9 @@ def poort_regels(conn: duckdb.DuckDBPyConnection, peil: tuple[dt.date, dt.date])
             ernst="waarschuwing",
         )
     # An unknown landlord is stored as a keyed placeholder (README "Personal data"): say where to look it up.
-    for corp, aantal, pad, rij in conn.execute("""
-            SELECT t.corporatie, count(*), first(r._pad ORDER BY r._pad, r._rijnummer),
-                   first(r._rijnummer ORDER BY r._pad, r._rijnummer)
-            FROM intermediate.int_toewijzingen AS t
-            LEFT JOIN raw.swev_toewijzingen_actueel AS r USING (toewijzing_id)
-            WHERE t.corporatie_onbekend GROUP BY 1 ORDER BY 1""").fetchall():
+    for corp, aantal, pad, rij in conn.execute(
+        "SELECT corporatie, toewijzingen, pad, rijnummer FROM info.verhuurders_onbekend ORDER BY 1"
+    ).fetchall():
         waar = (
             f" ({aantal} {'toewijzing' if aantal == 1 else 'toewijzingen'}, o.a. {pad} rij {rij})"
             if pad

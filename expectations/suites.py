@@ -217,7 +217,7 @@ WITH mart AS (
     SELECT gemeente_code, jaar, sum(gehuisvest + gehuisvest_buiten_afspraak) AS n FROM marts.fair_share GROUP BY ALL
 ), staging AS (
     SELECT t.gemeente_code, year(t.toewijzingsdatum) AS jaar, count(*) AS n
-    FROM staging.stg_swev__toewijzingen t, intermediate.int_peildatum p
+    FROM staging.stg_swev__toewijzingen t, info.peildatum p
     WHERE t.toewijzingsdatum <= p.data_tot AND t.toewijzingsroute <> 'statushouder'
       AND t.gemeente_code IN (SELECT gemeente_code FROM referentie.gemeenten WHERE in_afspraak)
       AND t.urgentiecategorie IN (SELECT urgentiecategorie FROM referentie.urgentiecategorieen WHERE wettelijk)

@@ -162,3 +162,25 @@ def test_definitions_load_without_the_venv_on_path(tmp_path):
     )
     assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
     assert "dbt not found" not in result.stdout + result.stderr
+
+
+def test_every_mart_declares_its_grain_once_and_dbt_tests_it():
+    """The grain is written once (meta.grain in _marts__models.yml): it names columns of the mart, and the
+    generic test unique_grain, which reads it, is attached to every mart."""
+    import json
+
+    from basics import paths
+    from basics.manifest import marts
+
+    nodes = json.loads(paths.MANIFEST.read_text(encoding="utf-8"))["nodes"]
+    tested = {
+        n["attached_node"].rsplit(".", 1)[-1]
+        for n in nodes.values()
+        if n["resource_type"] == "test" and n.get("test_metadata", {}).get("name") == "unique_grain"
+    }
+    declared = marts()
+    assert [m.name for m in declared] == mart_names() and len(declared) == 14
+    for mart in declared:
+        columns = nodes[f"model.fairshare.{mart.name}"]["columns"]
+        assert mart.grain and set(mart.grain) <= set(columns), mart
+        assert mart.name in tested, mart

@@ -36,7 +36,7 @@ def peildatum(conn: duckdb.DuckDBPyConnection, database: str | None = None) -> P
     """
     prefix = f"{database}." if database else ""
     try:
-        row = conn.execute(f"SELECT peildatum, data_tot FROM {prefix}intermediate.int_peildatum").fetchone()
+        row = conn.execute(f"SELECT peildatum, data_tot FROM {prefix}info.peildatum").fetchone()
     except (
         duckdb.CatalogException,
         duckdb.BinderException,
