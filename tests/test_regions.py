@@ -321,6 +321,23 @@ def test_example_region_names_itself_in_messages(voorbeeld):
     assert "'Amersfoort' is not a gemeente of Regio Voorbeeld" in reden
 
 
+def test_example_supplier_list_names_the_sources_by_the_region_s_labels(voorbeeld, tmp_path):
+    """A source's label is written once (ingest/config/sources.yaml) with the region's own label for its
+    cooperating corporations: the example region's supplier list says SCV, never another region's SWEV."""
+    out = tmp_path / "lijst.csv"
+    result = subprocess.run(
+        [FAIRSHARE, "quarantaine", "--regio", "voorbeeld", "--warehouse", str(voorbeeld), "--out", str(out)],
+        capture_output=True,
+        text=True,
+        env=_clean_env(),
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    with open(out, encoding="utf-8-sig", newline="") as fh:
+        rows = list(csv.DictReader(fh, delimiter=";"))
+    assert [r["Bron"] for r in rows] == ["SCV-toewijzingen"]
+
+
 # ---- two regions in parallel processes, and the province publication -------------------------------------------
 
 
