@@ -57,8 +57,3 @@ def marts(manifest: Path = MANIFEST) -> tuple[Mart, ...]:
 def mart_names(manifest: Path = MANIFEST) -> list[str]:
     """The marts' names in their order."""
     return [m.name for m in marts(manifest)]
-
-
-def grain(mart: str, manifest: Path = MANIFEST) -> list[str]:
-    """The columns that identify one row of ``mart``."""
-    return {m.name: list(m.grain) for m in marts(manifest)}[mart]
