@@ -21,6 +21,7 @@ import yaml
 from basics import paths
 from basics.dutch import MAANDEN, datum_nl, pct_nl
 from expectations.suites import Suite, suspects_sql
+from ingest.config import source_labels
 
 REPORT_CONFIG = paths.ROOT / "products" / "report" / "config.yaml"
 
@@ -35,12 +36,11 @@ def snapshot_for(peildatum: dt.date) -> dt.date:
     return dt.date(peildatum.year, 3, 31) if peildatum.month <= 6 else dt.date(peildatum.year, 10, 31)
 
 
-def poort_regels(conn: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """All gate rules and freshness warnings for the peildatum of the marts."""
+def poort_regels(conn: duckdb.DuckDBPyConnection, peil: tuple[dt.date, dt.date]) -> pd.DataFrame:
+    """All gate rules and freshness warnings for the peildatum of the marts: ``peil`` = (peildatum, data_tot)
+    of the build (``warehouse.audit.peildatum``)."""
     cfg = report_config()
-    peildatum, data_tot = conn.execute(
-        "SELECT peildatum, data_tot FROM intermediate.int_peildatum"
-    ).fetchone()
+    peildatum, data_tot = peil
     rows: list[dict] = []
 
     def add(regel, onderwerp, geslaagd, bericht, ernst="blokkerend"):
@@ -115,12 +115,7 @@ def poort_regels(conn: duckdb.DuckDBPyConnection) -> pd.DataFrame:
             plan[pd.to_datetime(plan["leverdatum"]).dt.date == snapshot],
         ]
     )
-    namen = {
-        "swev": f"{label}-toewijzingen",
-        "urgentie": "registers van de urgentiecommissies",
-        "planregister": "Planregister Wonen",
-    }
-    for bron, naam in namen.items():
+    for bron, naam in source_labels(label).items():
         part = used[used["bron"] == bron]
         bad, good = int(part["rijen_quarantaine"].sum()), int(part["rijen_geladen"].sum())
         share = bad / (bad + good) if bad + good else 0.0
@@ -144,7 +139,7 @@ def poort_regels(conn: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     jaren = [
         j
         for (j,) in conn.execute(
-            "SELECT jaar FROM intermediate.int_jaren WHERE jaar >= ? ORDER BY 1", [cfg["trechter_vanaf"]]
+            "SELECT jaar FROM info.jaren WHERE jaar >= ? ORDER BY 1", [cfg["trechter_vanaf"]]
         ).fetchall()
     ]
     grenzen = {j: v for j, v in conn.execute("SELECT jaar, voorlopig FROM referentie.huurgrenzen").fetchall()}
@@ -178,12 +173,9 @@ def poort_regels(conn: duckdb.DuckDBPyConnection) -> pd.DataFrame:
             ernst="waarschuwing",
         )
     # An unknown landlord is stored as a keyed placeholder (README "Personal data"): say where to look it up.
-    for corp, aantal, pad, rij in conn.execute("""
-            SELECT t.corporatie, count(*), first(r._pad ORDER BY r._pad, r._rijnummer),
-                   first(r._rijnummer ORDER BY r._pad, r._rijnummer)
-            FROM intermediate.int_toewijzingen AS t
-            LEFT JOIN raw.swev_toewijzingen_actueel AS r USING (toewijzing_id)
-            WHERE t.corporatie_onbekend GROUP BY 1 ORDER BY 1""").fetchall():
+    for corp, aantal, pad, rij in conn.execute(
+        "SELECT corporatie, toewijzingen, pad, rijnummer FROM info.verhuurders_onbekend ORDER BY 1"
+    ).fetchall():
         waar = (
             f" ({aantal} {'toewijzing' if aantal == 1 else 'toewijzingen'}, o.a. {pad} rij {rij})"
             if pad
@@ -232,10 +224,12 @@ def gx_context(root: str):
     return context
 
 
-def suite_frame(conn: duckdb.DuckDBPyConnection, suite: Suite) -> tuple[pd.DataFrame, int]:
+def suite_frame(
+    conn: duckdb.DuckDBPyConnection, suite: Suite, peil: tuple[dt.date, dt.date]
+) -> tuple[pd.DataFrame, int]:
     """The DataFrame GX validates (only the suspect rows of a large table) and the table's row count."""
     if suite.name == "poort":
-        frame = poort_regels(conn)
+        frame = poort_regels(conn, peil)
         frame = frame[frame["ernst"] == "blokkerend"].reset_index(drop=True)
         return frame, len(frame)
     suspects = suspects_sql(suite.sql, suite.expectations())
@@ -246,11 +240,13 @@ def suite_frame(conn: duckdb.DuckDBPyConnection, suite: Suite) -> tuple[pd.DataF
     return conn.execute(suspects).df(), total
 
 
-def validate(conn: duckdb.DuckDBPyConnection, suite: Suite, docs_root: Path) -> SuiteOutcome:
-    """Run one suite with GX on its DataFrame; update the Data Docs."""
+def validate(
+    conn: duckdb.DuckDBPyConnection, suite: Suite, docs_root: Path, peil: tuple[dt.date, dt.date]
+) -> SuiteOutcome:
+    """Run one suite with GX on its DataFrame; update the Data Docs. ``peil``: (peildatum, data_tot) of the build."""
     import great_expectations as gx
 
-    frame, rijen = suite_frame(conn, suite)
+    frame, rijen = suite_frame(conn, suite, peil)
     context = gx_context(str(docs_root))
     source = context.data_sources.add_or_update_pandas("fairshare")
     asset = next((a for a in source.assets if a.name == suite.name), None) or source.add_dataframe_asset(

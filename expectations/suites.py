@@ -209,18 +209,20 @@ def suspects_sql(sql: str, expectations: list) -> str | None:
     return f"WITH _basis AS ({sql}) SELECT * FROM _basis WHERE " + " OR ".join(terms)
 
 
-# Cross-table invariants: one row per check and subject, with the difference that must be 0.
+# Cross-table invariants of the marts, written here only (not as dbt tests): a failing one must block the report
+# with its Dutch explanation and examples on the blocked page (spec/marts.md, "The BO report and the gate"),
+# whereas a failing dbt test stops the whole run. One row per check and subject, with a difference that must be 0.
 INVARIANTEN_SQL = """
 WITH mart AS (
     SELECT gemeente_code, jaar, sum(gehuisvest + gehuisvest_buiten_afspraak) AS n FROM marts.fair_share GROUP BY ALL
 ), staging AS (
     SELECT t.gemeente_code, year(t.toewijzingsdatum) AS jaar, count(*) AS n
-    FROM staging.stg_swev__toewijzingen t, intermediate.int_peildatum p
+    FROM staging.stg_swev__toewijzingen t, info.peildatum p
     WHERE t.toewijzingsdatum <= p.data_tot AND t.toewijzingsroute <> 'statushouder'
-      AND t.gemeente_code IN (SELECT gemeente_code FROM intermediate.int_gemeenten)
+      AND t.gemeente_code IN (SELECT gemeente_code FROM referentie.gemeenten WHERE in_afspraak)
       AND t.urgentiecategorie IN (SELECT urgentiecategorie FROM referentie.urgentiecategorieen WHERE wettelijk)
     GROUP BY ALL
-), gemeenten AS (SELECT count(*) AS n FROM intermediate.int_gemeenten)
+), gemeenten AS (SELECT count(*) AS n FROM referentie.gemeenten WHERE in_afspraak)
 SELECT 'fair_share gelijk aan urgente toewijzingen in staging' AS controle,
        coalesce(mart.gemeente_code, staging.gemeente_code) || ' ' || coalesce(mart.jaar, staging.jaar) AS onderwerp,
        coalesce(mart.n, 0) - coalesce(staging.n, 0) AS verschil
@@ -234,10 +236,13 @@ FROM (
     UNION ALL SELECT 'terugkeer', jaar, count(DISTINCT herkomst) FROM marts.terugkeer GROUP BY ALL
 )
 UNION ALL
+-- each column of the suitability funnel is a subset of the one before (a missing threshold judges nothing)
 SELECT 'trechter genest', gemeente_code || ' ' || jaar,
-       (swev > toewijzingen)::int + (swev_max_3_kamers > swev)::int
-       + (coalesce(tot_hoge_aftoppingsgrens, 0) > swev_max_3_kamers)::int
-       + (coalesce(tot_lage_aftoppingsgrens, 0) > coalesce(tot_hoge_aftoppingsgrens, 0))::int
+       coalesce((swev > toewijzingen)::int, 0) + coalesce((swev_max_3_kamers > swev)::int, 0)
+       + coalesce((tot_hoge_aftoppingsgrens > swev_max_3_kamers)::int, 0)
+       + coalesce((tot_lage_aftoppingsgrens > tot_hoge_aftoppingsgrens)::int, 0)
+       + coalesce((tot_lage_gelabeld > tot_lage_aftoppingsgrens)::int, 0)
+       + coalesce((boven_lage_gepersonaliseerd > swev_max_3_kamers - tot_lage_aftoppingsgrens)::int, 0)
 FROM marts.toewijzingen_geschiktheid
 """
 

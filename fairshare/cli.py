@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 
 from basics.settings import DEMO_KEY, ConfigError, Settings
+from ingest.config import source_names
 
 EXIT_OK, EXIT_BLOCKED, EXIT_USAGE, EXIT_FAILED = 0, 1, 2, 3
 
@@ -204,9 +205,7 @@ def _run_locked(settings: Settings, quiet: bool, verbose: bool) -> None:
 
 
 @main.command()
-@click.option(
-    "--bron", type=click.Choice(["swev", "urgentie", "planregister"]), default=None, help="Only this source."
-)
+@click.option("--bron", type=click.Choice(source_names()), default=None, help="Only this source.")
 @click.option(
     "--levering",
     default=None,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import shlex
 from dataclasses import dataclass
@@ -16,10 +15,10 @@ from basics.files import clean_stale
 from basics.progress import RunLog
 from basics.settings import ConfigError, Settings, is_meeting_date
 from fairshare.console import Console
-from ingest.landing import SOURCES
+from ingest.config import source_folders
 from ingest.values import key_fingerprint
 from products.report import report_stem
-from warehouse import data_only, lock, publish, store
+from warehouse import audit, data_only, lock, publish, store
 
 
 @dataclass
@@ -45,17 +44,18 @@ def _writable(folder: Path, what: str) -> None:
 
 
 def _landing_ready(landing: Path) -> None:
+    folders = [f + "/" for f in source_folders().values()]
     if not landing.is_dir():
         what = "is not a folder" if landing.exists() else "does not exist"
         raise ConfigError(
             f"the landing folder {landing} {what}: point --landing (FAIRSHARE_LANDING) at the folder "
-            f"with the subfolders {', '.join(s + '/' for s in SOURCES)}"
+            f"with the subfolders {', '.join(folders)}"
         )
-    missing = [s + "/" for s in SOURCES if not (landing / s).is_dir()]
+    missing = [f for f in folders if not (landing / f).is_dir()]
     if missing:
         raise ConfigError(
             f"the landing folder {landing} has no subfolder {', '.join(missing)} "
-            f"(expected {', '.join(s + '/' for s in SOURCES)}; an empty subfolder is fine)"
+            f"(expected {', '.join(folders)}; an empty subfolder is fine)"
         )
 
 
@@ -183,7 +183,7 @@ def summarise(
         return f"No warehouse written ({settings.warehouse})."
     lines = ["Summary"]
     with store.connect(settings.warehouse, read_only=True) as conn:
-        peildatum = _scalar(conn, "SELECT peildatum, data_tot FROM intermediate.int_peildatum")
+        peildatum = audit.peildatum(conn)
         if peildatum:
             lines.append(
                 f"  peildatum {datum_nl(peildatum[0])} (data up to {datum_nl(peildatum[1])})"
@@ -191,22 +191,13 @@ def summarise(
             )
         if log is not None:
             lines += _files_this_run(log)
-        for (reden,) in conn.execute(
-            "SELECT reden FROM audit.bestanden_actueel WHERE status = 'afgewezen' ORDER BY pad"
-        ).fetchall():
-            lines.append(f"  rejected: {reden}")
+        for rejected in audit.rejected_files(conn):
+            lines.append(f"  rejected: {rejected.reden}")
         for problem in log.problems if log else []:
             if not problem.startswith("rejected: "):
                 lines.append(f"  {problem}")
-        gate_rows = (
-            conn.execute(
-                "SELECT suite, geslaagd, fouten FROM audit.poort WHERE run_id = ? ORDER BY gecontroleerd_op",
-                [run_id],
-            ).fetchall()
-            if run_id and _has(conn, "audit", "poort")
-            else []
-        )
-        failed = [(suite, json.loads(fouten)) for suite, geslaagd, fouten in gate_rows if not geslaagd]
+        gate_rows = audit.gate_outcomes(conn, run_id) if run_id else []
+        failed = [(suite, fouten) for suite, geslaagd, fouten in gate_rows if not geslaagd]
         if failed:
             lines.append(f"  gate: BLOCKED - {sum(len(f) for _, f in failed)} rule(s) failed:")
             lines += [f"    - {suite}: {f['uitleg']}" for suite, fs in failed for f in fs]
@@ -270,20 +261,3 @@ def _published(settings: Settings) -> list[str]:
         f"duckdb.connect({str(served)!r}, read_only=True)"
     )
     return lines
-
-
-def _has(conn, schema: str, table: str) -> bool:
-    return (
-        conn.execute(
-            "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
-            [schema, table],
-        ).fetchone()[0]
-        > 0
-    )
-
-
-def _scalar(conn, sql: str):
-    try:
-        return conn.execute(sql).fetchone()
-    except duckdb.Error:  # no marts built yet (e.g. the first run failed early)
-        return None

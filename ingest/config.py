@@ -8,6 +8,7 @@ any of them does, so that a configuration fix makes the pipeline process files a
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from dataclasses import dataclass, field
@@ -48,7 +49,7 @@ class ColumnSpec:
 
 @dataclass(frozen=True)
 class SourceSpec:
-    """One source: its landing folder, file-name pattern, table and columns."""
+    """One source: its landing folder, file-name pattern, table, Dutch label and columns."""
 
     name: str
     folder: str
@@ -57,6 +58,7 @@ class SourceSpec:
     table: str
     natural_key: tuple[str, ...]
     columns: dict[str, ColumnSpec]
+    label: str = ""  # the region's Dutch name of the source (board report, supplier list, gate)
 
     @property
     def required(self) -> list[str]:
@@ -180,6 +182,43 @@ class IngestConfig:
         return lookup
 
 
+def _sources_of(src: dict) -> dict[str, dict]:
+    """The sources of a parsed ``sources.yaml`` in load order: its top-level entries that name a ``table``."""
+    return {name: entry for name, entry in src.items() if isinstance(entry, dict) and "table" in entry}
+
+
+@functools.cache
+def _source_entries(config_dir: Path = CONFIG_DIR) -> dict[str, dict]:
+    return _sources_of(yaml.safe_load((config_dir / "sources.yaml").read_text(encoding="utf-8")))
+
+
+def source_names(config_dir: Path = CONFIG_DIR) -> tuple[str, ...]:
+    """The source keys (``swev``, ...) in load order: the one source list (reads only ``sources.yaml``)."""
+    return tuple(_source_entries(config_dir))
+
+
+def source_folders(config_dir: Path = CONFIG_DIR) -> dict[str, str]:
+    """Source key -> its subfolder of the landing folder."""
+    return {name: e["folder"] for name, e in _source_entries(config_dir).items()}
+
+
+def source_tables(config_dir: Path = CONFIG_DIR) -> dict[str, tuple[str, str]]:
+    """Source key -> its raw table as (schema, table), e.g. ``("raw", "swev_toewijzingen")``."""
+    return {name: tuple(e["table"].split(".", 1)) for name, e in _source_entries(config_dir).items()}
+
+
+def source_descriptions(config_dir: Path = CONFIG_DIR) -> dict[str, str]:
+    """Source key -> the Dutch description of its raw table (region-neutral: one Dagster code location)."""
+    return {name: e["description"] for name, e in _source_entries(config_dir).items()}
+
+
+def source_labels(samenwerkend: str, config_dir: Path = CONFIG_DIR) -> dict[str, str]:
+    """Source key -> its Dutch label, with the region's label for its cooperating corporations filled in."""
+    return {
+        name: e["label"].format(samenwerkend=samenwerkend) for name, e in _source_entries(config_dir).items()
+    }
+
+
 def _vocabulary(name: str, spec: dict) -> Vocabulary:
     lookup: dict[str, str] = {}
     for code, values in spec["values"].items():
@@ -237,8 +276,7 @@ def load_config(
         _add_variants(src, voc, yaml.safe_load(variants_file.read_text(encoding="utf-8")) or {})
 
     sources = {}
-    for name in ("swev", "urgentie", "planregister"):
-        s = src[name]
+    for name, s in _sources_of(src).items():
         cols = {}
         for col, c in s["columns"].items():
             cols[col] = ColumnSpec(
@@ -263,6 +301,7 @@ def load_config(
             table=s["table"],
             natural_key=tuple(s["natural_key"]),
             columns=cols,
+            label=s["label"].format(samenwerkend=pack.samenwerkend_label),
         )
     vocabularies = {n: _vocabulary(n, v) for n, v in voc.items() if isinstance(v, dict)}
     return IngestConfig(

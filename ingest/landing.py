@@ -18,8 +18,6 @@ from pathlib import Path
 from ingest.config import IngestConfig, SourceSpec
 from ingest.reasons import Reden, reden
 
-SOURCES = ("swev", "urgentie", "planregister")
-
 
 @dataclass(frozen=True)
 class LandingFile:

@@ -14,9 +14,10 @@ import time
 import dagster as dg
 
 from expectations import gate
-from ingest.landing import SOURCES, candidates, content_hash
+from ingest.config import source_folders
+from ingest.landing import candidates, content_hash
 from orchestration.resources import WAREHOUSE_POOL, FairshareResource
-from warehouse import builds, store
+from warehouse import audit, builds, store
 
 ACTIVE = [
     dg.DagsterRunStatus.QUEUED,
@@ -36,8 +37,8 @@ def landing_hashes(fairshare: FairshareResource) -> dict[str, str]:
     settings = fairshare.settings()
     now = time.time()
     hashes = {}
-    for bron in SOURCES:
-        paths, _ = candidates(settings.landing, bron)
+    for folder in source_folders().values():
+        paths, _ = candidates(settings.landing, folder)
         for path in paths:
             st = path.stat()
             if now - max(st.st_mtime, st.st_ctime) >= settings.settle_seconds:
@@ -99,7 +100,7 @@ def build_automation(job):
 )
 def actualiteit_leveringen(fairshare: FairshareResource) -> dg.AssetCheckResult:
     with store.connect(fairshare.settings().warehouse) as conn:
-        regels = gate.poort_regels(conn)
+        regels = gate.poort_regels(conn, audit.peildatum(conn))
     versheid = regels[regels["regel"].isin(["planregister_tijdig", "register_levering"])]
     missing = versheid[~versheid["geslaagd"]]
     return dg.AssetCheckResult(

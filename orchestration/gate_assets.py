@@ -12,13 +12,13 @@ import time
 
 import dagster as dg
 
-from basics import progress, timing
+from basics import manifest, progress, timing
 from basics.dutch import datum_nl
 from expectations import gate
 from expectations.suites import SUITES
 from orchestration.resources import WAREHOUSE_POOL, FairshareResource
-from products.report import MARTS, render_blocked, render_report, report_stem
-from warehouse import builds, history, publish, schema, store
+from products.report import render_blocked, render_report, report_stem
+from warehouse import audit, builds, history, publish, schema, store
 
 REPORT = dg.AssetKey(["rapport", "bo_wonen_zorg"])
 GATE_CHECK = "poort"
@@ -26,19 +26,19 @@ CHECKED_ASSETS = sorted({s.asset for s in SUITES})
 
 
 def _peildatum(conn) -> object:
-    return conn.execute("SELECT peildatum FROM intermediate.int_peildatum").fetchone()[0]
+    return audit.peildatum(conn).peildatum
 
 
 def _validate_all(conn, run_id: str, docs_root) -> list[tuple[str, gate.SuiteOutcome]]:
     """Every suite, in order; each outcome recorded for this run (the blocked page lists all failures)."""
-    peildatum = _peildatum(conn)
+    peil = audit.peildatum(conn)
     outcomes = []
     for suite in SUITES:
-        outcome = gate.validate(conn, suite, docs_root)
+        outcome = gate.validate(conn, suite, docs_root, peil)
         fouten = [
             {"uitleg": f.uitleg, "aantal": f.aantal, "voorbeelden": f.voorbeelden} for f in outcome.fouten
         ]
-        store.record_gate(conn, run_id, peildatum, suite.name, outcome.geslaagd, fouten)
+        store.record_gate(conn, run_id, peil.peildatum, suite.name, outcome.geslaagd, fouten)
         outcomes.append((suite.name, outcome))
     return outcomes
 
@@ -65,7 +65,8 @@ def _gate_metadata(outcomes: list[tuple[str, gate.SuiteOutcome]]) -> dict:
     key=REPORT,
     pool=WAREHOUSE_POOL,
     group_name="rapport",
-    deps=[dg.AssetKey(["marts", m]) for m in MARTS] + [dg.AssetKey(list(a)) for a in CHECKED_ASSETS],
+    deps=[dg.AssetKey(["marts", m]) for m in manifest.mart_names()]
+    + [dg.AssetKey(list(a)) for a in CHECKED_ASSETS],
     description="Het halfjaarlijkse rapport voor het BO Wonen en Zorg (HTML en xlsx), alleen als de poort slaagt.",
     kinds={"html", "excel"},
     check_specs=[
@@ -89,7 +90,7 @@ def bo_rapport(context: dg.AssetExecutionContext, fairshare: FairshareResource):
         with timing.stage("gate"):
             outcomes = _validate_all(conn, context.run.run_id, docs_root)
         peildatum = _peildatum(conn)
-        failures = store.gate_failures(conn, context.run.run_id)
+        failures = audit.gate_failures(conn, context.run.run_id)
     shown = progress.report()
     if shown:
         shown.stage(
@@ -118,7 +119,9 @@ def bo_rapport(context: dg.AssetExecutionContext, fairshare: FairshareResource):
         return
     started = time.perf_counter()
     with store.connect(settings.warehouse) as conn, timing.stage("report"):
-        paths = render_report(conn, settings.reports, gate.poort_regels(conn), gate.docs_index(docs_root))
+        paths = render_report(
+            conn, settings.reports, gate.poort_regels(conn, audit.peildatum(conn)), gate.docs_index(docs_root)
+        )
     context.log.info(f"BO-rapport: {paths[0]}")
     if shown:
         shown.stage("report", time.perf_counter() - started, paths[0].name)

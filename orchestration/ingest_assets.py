@@ -6,25 +6,15 @@ import dagster as dg
 
 from basics import progress
 from basics.settings import ConfigError
-from ingest.config import load_config
+from ingest.config import load_config, source_descriptions, source_names, source_tables
 from orchestration.resources import WAREHOUSE_POOL, FairshareResource
-from warehouse import store
+from warehouse import audit, store
 from warehouse.loading import load_source
-
-DESCRIPTIONS = {
-    "swev": "SWEV-toewijzingen van sociale huurwoningen, elke levering met bestand en leverdatum (ruwe laag).",
-    "urgentie": "Registers van de urgentiecommissies: aanvragen en besluiten, elke levering bewaard (ruwe laag).",
-    "planregister": "Planregister Wonen: woningbouwplannen per peildatum (maart en oktober), als volledige momentopnamen.",
-}
-TABLES = {
-    "swev": "swev_toewijzingen",
-    "urgentie": "urgentie_registraties",
-    "planregister": "planregister_plannen",
-}
 
 
 def raw_asset_key(bron: str) -> dg.AssetKey:
-    return dg.AssetKey(["raw", TABLES[bron]])
+    """The asset of a source's raw table (ingest/config/sources.yaml `table`)."""
+    return dg.AssetKey(list(source_tables()[bron]))
 
 
 def _ingest_asset(bron: str) -> dg.AssetsDefinition:
@@ -34,7 +24,7 @@ def _ingest_asset(bron: str) -> dg.AssetsDefinition:
         key=key,
         pool=WAREHOUSE_POOL,
         group_name="ingest",
-        description=DESCRIPTIONS[bron],
+        description=source_descriptions()[bron],
         kinds={"duckdb", "python"},
         check_specs=[
             dg.AssetCheckSpec(
@@ -66,7 +56,7 @@ def _ingest_asset(bron: str) -> dg.AssetsDefinition:
         except (ConfigError, store.KeyMismatch) as exc:
             raise dg.Failure(description=str(exc), allow_retries=False) from exc
         with store.connect(settings.warehouse) as conn:
-            quarantined, examples = store.quarantine_summary(conn, bron)
+            quarantined, examples = audit.quarantine_summary(conn, bron)
         rejected = [o for o in outcomes if o.afgewezen]
         not_read = [o for o in outcomes if o.status in ("overgeslagen", "genegeerd")]
         counts = {
@@ -136,11 +126,7 @@ def _show(bron: str, outcomes: list, counts: dict, seconds: float, warehouse) ->
     new = [o.pad for o in outcomes if o.status == "geladen" and o.rijen_quarantaine]
     if new:
         with store.connect(warehouse, read_only=True) as conn:
-            per_file = conn.execute(
-                "SELECT pad, list(kolom ORDER BY rijnummer) FROM audit.quarantaine "
-                "WHERE pad IN (SELECT unnest(?)) GROUP BY pad ORDER BY pad",
-                [new],
-            ).fetchall()
+            per_file = audit.quarantined_columns(conn, new)
         for pad, kolommen in per_file[: progress.MAX_FILE_LINES]:
             shown.line(progress.quarantine_line(pad, kolommen))
         if len(per_file) > progress.MAX_FILE_LINES:
@@ -156,4 +142,4 @@ def _show(bron: str, outcomes: list, counts: dict, seconds: float, warehouse) ->
             shown.line(f"  {line}: {o.reden}")
 
 
-ingest_assets = [_ingest_asset(bron) for bron in ("swev", "urgentie", "planregister")]
+ingest_assets = [_ingest_asset(bron) for bron in source_names()]

@@ -25,17 +25,19 @@ from pathlib import Path
 import duckdb
 import yaml
 
+from basics import region
 from basics.files import XLSX_INERT, atomic_path
-from ingest.config import CONFIG_DIR, ColumnSpec, IngestConfig, load_config
+from ingest.config import CONFIG_DIR, ColumnSpec, IngestConfig, load_config, source_labels
 from ingest.landing import escaped
 from ingest.reasons import Reden, column_reason, hint, stored_parts
-from warehouse import data_only, lock
+from warehouse import audit, data_only, lock
 
-BRON_NAMEN = {
-    "swev": "SWEV-toewijzingen",
-    "urgentie": "Urgentieregister",
-    "planregister": "Planregister Wonen",
-}
+
+def bron_namen() -> dict[str, str]:
+    """Source key -> its Dutch label (``label`` in ingest/config/sources.yaml) for the region of this process."""
+    return source_labels(region.load_regio().samenwerkend_label)
+
+
 KOLOMMEN = ["Bestand", "Blad", "Rij", "Kolom", "Reden", "Geldige waarde", "Gelezen waarden"]
 
 CSV_TRIGGER = ("=", "+", "-", "@", "\t", "\r")  # OWASP CSV injection: a spreadsheet evaluates these
@@ -152,28 +154,6 @@ def _regel(row: dict, config: IngestConfig, geldig: _Geldig) -> Regel:
     )
 
 
-def _code_columns(conn: duckdb.DuckDBPyConnection) -> tuple[str, str]:
-    """The code columns to read: a warehouse written before reasons had codes lacks them (read as NULL)."""
-    have = {
-        (t, c)
-        for t, c in conn.execute(
-            "SELECT table_name, column_name FROM duckdb_columns() WHERE schema_name = 'audit' "
-            "AND column_name IN ('reden_codes', 'reden_code', 'reden_parameters')"
-        ).fetchall()
-    }
-    q = (
-        "q.reden_codes, CAST(q.reden_parameters AS VARCHAR) AS reden_parameters"
-        if {("quarantaine", "reden_codes"), ("quarantaine", "reden_parameters")} <= have
-        else "NULL AS reden_codes, NULL AS reden_parameters"
-    )
-    b = (
-        "b.reden_code, CAST(b.reden_parameters AS VARCHAR)"
-        if {("bestanden", "reden_code"), ("bestanden", "reden_parameters")} <= have
-        else "NULL, NULL"
-    )
-    return q, b
-
-
 def _filter(bron: str | None, levering: str | None) -> tuple[str, list]:
     where, params = [], []
     if bron:
@@ -226,7 +206,7 @@ def collect(
     extra, params = _filter(bron, levering)
     if levering is not None:  # an empty one too: it names nothing
         _check_levering(conn, bron, levering, extra, params)
-    codes_q, codes_b = _code_columns(conn)
+    codes_q, _ = audit.code_columns(conn)
     cur = conn.execute(
         "SELECT q.bron, q.pad, q.blad, q.rijnummer, q.kolom, q.reden, CAST(q.waarden AS VARCHAR) AS waarden, "
         f"{codes_q} FROM audit.quarantaine AS q JOIN audit.bestanden AS b USING (bestand_id) "
@@ -236,12 +216,8 @@ def collect(
     names = [d[0] for d in cur.description]
     regels = [_regel(dict(zip(names, r, strict=True)), config, geldig) for r in cur.fetchall()]
     afgewezen = [
-        (b, p, lever, _afgewezen_nl(code, parameters, r or "", p))
-        for b, p, lever, r, code, parameters in conn.execute(
-            f"SELECT b.bron, b.pad, b.leverdatum, b.reden, {codes_b} FROM audit.bestanden_actueel AS b "
-            f"WHERE b.status = 'afgewezen'{extra} ORDER BY b.pad",
-            params,
-        ).fetchall()
+        (f.bron, f.pad, f.leverdatum, _afgewezen_nl(f.reden_code, f.reden_parameters, f.reden or "", f.pad))
+        for f in audit.rejected_files(conn, extra, params)
     ]
     return regels, afgewezen
 
@@ -282,13 +258,14 @@ def write(regels: list[Regel], afgewezen: list, out: Path) -> list[Path]:
     The csv pair is always written together, so an earlier list's rejected files never stay beside a new list.
     """
     out.parent.mkdir(parents=True, exist_ok=True)
+    namen = bron_namen()
     if out.suffix.lower() == ".csv":
         side = out.with_name(f"{out.stem}_afgewezen.csv")
-        _csv(out, ["Bron", *KOLOMMEN], ([BRON_NAMEN.get(r.bron, r.bron), *_rij(r)] for r in regels))
+        _csv(out, ["Bron", *KOLOMMEN], ([namen.get(r.bron, r.bron), *_rij(r)] for r in regels))
         _csv(
             side,
             ["Bron", "Bestand", "Leverdatum", "Reden"],
-            ([BRON_NAMEN.get(b, b), p, lever, r] for b, p, lever, r in afgewezen),
+            ([namen.get(b, b), p, lever, r] for b, p, lever, r in afgewezen),
         )
         return [out, side]
     if out.suffix.lower() != ".xlsx":
@@ -297,13 +274,13 @@ def write(regels: list[Regel], afgewezen: list, out: Path) -> list[Path]:
 
     try:
         with atomic_path(out) as tmp:
-            _xlsx(xlsxwriter.Workbook(str(tmp), XLSX_INERT), regels, afgewezen)
+            _xlsx(xlsxwriter.Workbook(str(tmp), XLSX_INERT), regels, afgewezen, namen)
     except xlsxwriter.exceptions.FileCreateError as exc:  # an OSError inside: the folder cannot be written
         raise (exc.args[0] if exc.args and isinstance(exc.args[0], OSError) else OSError(str(exc))) from None
     return [out]
 
 
-def _xlsx(workbook, regels: list[Regel], afgewezen: list) -> None:
+def _xlsx(workbook, regels: list[Regel], afgewezen: list, namen: dict[str, str]) -> None:
     with workbook as wb:
         kop = wb.add_format(
             {"bold": True, "bg_color": "#DBE7EC", "text_wrap": True, "valign": "top", "border": 1}
@@ -350,7 +327,7 @@ def _xlsx(workbook, regels: list[Regel], afgewezen: list) -> None:
             for j, naam in enumerate(["Bron", "Bestand", "Leverdatum", "Reden"]):
                 ws.write_string(0, j, naam, kop)
             for i, (b, p, lever, r) in enumerate(afgewezen, start=1):
-                ws.write_string(i, 0, BRON_NAMEN.get(b, b), tekst)
+                ws.write_string(i, 0, namen.get(b, b), tekst)
                 ws.write_string(i, 1, p, tekst)
                 if lever is not None:
                     ws.write_datetime(i, 2, lever, datum)

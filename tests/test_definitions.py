@@ -6,6 +6,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from basics.manifest import mart_names
 from basics.settings import Settings
 from fairshare.runner import run_pipeline
 from orchestration.definitions import build_definitions
@@ -13,22 +14,6 @@ from orchestration.resources import FairshareResource
 from tests.helpers import SWEV_HEADER, swev_row, write_xlsx
 
 ROOT = Path(__file__).resolve().parents[1]
-MARTS = {
-    "fair_share",
-    "fair_share_gemeente",
-    "ingroeipad",
-    "compensatie_saldo",
-    "instroom_uitstroom",
-    "terugkeer",
-    "urgentie_aanvragen",
-    "urgentie_toekenningen",
-    "urgentie_afwijzingen",
-    "doorlooptijd_huisvesting",
-    "toewijzingen_geschiktheid",
-    "ouderenhuisvesting",
-    "sociale_huur_plannen",
-    "verdeelsleutels",
-}
 
 
 def test_asset_keys_and_checks_snapshot():
@@ -37,7 +22,8 @@ def test_asset_keys_and_checks_snapshot():
     graph = defs.resolve_asset_graph()
     keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
     assert {"raw/swev_toewijzingen", "raw/urgentie_registraties", "raw/planregister_plannen"} <= keys
-    assert {k for k in keys if k.startswith("marts/")} == {f"marts/{m}" for m in MARTS}
+    # every mart dbt declares (the manifest: _marts__models.yml) is an asset, and nothing else in marts/
+    assert {k for k in keys if k.startswith("marts/")} == {f"marts/{m}" for m in mart_names()}
     assert {"staging/stg_swev__toewijzingen", "intermediate/int_koppeling", "referentie/opgaven"} <= keys
     checks = {(k.asset_key.to_user_string(), k.name) for k in graph.asset_check_keys}
     assert {
@@ -46,7 +32,7 @@ def test_asset_keys_and_checks_snapshot():
         for c in ("geen_afgewezen_bestanden", "quarantaine")
     } <= checks
     # dbt tests show as asset checks on their models
-    assert any(a == "marts/fair_share" and c.startswith("unique_combination") for a, c in checks)
+    assert any(a == "marts/fair_share" and c.startswith("unique_grain") for a, c in checks)
     assert defs.resolve_job_def("fairshare") is not None
     for key in graph.get_all_asset_keys():
         if key.path[0] in ("raw", "marts"):
@@ -176,3 +162,25 @@ def test_definitions_load_without_the_venv_on_path(tmp_path):
     )
     assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
     assert "dbt not found" not in result.stdout + result.stderr
+
+
+def test_every_mart_declares_its_grain_once_and_dbt_tests_it():
+    """The grain is written once (meta.grain in _marts__models.yml): it names columns of the mart, and the
+    generic test unique_grain, which reads it, is attached to every mart."""
+    import json
+
+    from basics import paths
+    from basics.manifest import marts
+
+    nodes = json.loads(paths.MANIFEST.read_text(encoding="utf-8"))["nodes"]
+    tested = {
+        n["attached_node"].rsplit(".", 1)[-1]
+        for n in nodes.values()
+        if n["resource_type"] == "test" and n.get("test_metadata", {}).get("name") == "unique_grain"
+    }
+    declared = marts()
+    assert [m.name for m in declared] == mart_names() and len(declared) == 14
+    for mart in declared:
+        columns = nodes[f"model.fairshare.{mart.name}"]["columns"]
+        assert mart.grain and set(mart.grain) <= set(columns), mart
+        assert mart.name in tested, mart

@@ -14,14 +14,14 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from products.report import MARTS
+from basics.manifest import mart_names
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def marts(path: Path) -> dict[str, list]:
     with duckdb.connect(str(path), read_only=True) as conn:
-        return {m: conn.execute(f"SELECT * FROM marts.{m} ORDER BY ALL").fetchall() for m in MARTS}
+        return {m: conn.execute(f"SELECT * FROM marts.{m} ORDER BY ALL").fetchall() for m in mart_names()}
 
 
 def _group(pid: int) -> list[str]:

@@ -337,13 +337,14 @@ def test_a_foreign_warehouse_view_never_reads_a_file_into_the_list(tmp_path):
 def test_the_bo_workbook_writes_descriptions_as_strings(sample_run, tmp_path):
     """Column descriptions reach the workbook's cover from the warehouse: one that looks like a formula or link
     (a dbt description starting with `=` or `https://`) stays text."""
-    from products.report import MARTS, report_data, write_workbook
+    from basics.manifest import mart_names
+    from products.report import report_data, write_workbook
 
     _, _, warehouse, result = sample_run
     assert result.returncode == 0, result.stderr[-2000:]
     copy = tmp_path / "kopie.duckdb"
     shutil.copy(warehouse, copy)
-    mart = MARTS[0]
+    mart = mart_names()[0]
     out = tmp_path / "werkboek.xlsx"
     with duckdb.connect(str(copy)) as conn:
         col = conn.execute(

@@ -258,9 +258,7 @@ def test_statushouders_count_in_toewijzingen_but_never_as_urgent(wh):
         "SELECT toewijzingen, gehuisvest, opgave, opgave_naar_rato, aandeel_urgent_pct, verwacht_aandeel_pct "
         "FROM marts.fair_share_gemeente WHERE gemeente_code = 'GM0308' AND jaar = 2025",
     ) == (5, 2, 14, pytest.approx(14 * 10 / 12), pytest.approx(40.0), 8.3)
-    assert query(
-        wh, "SELECT count(*) FROM intermediate.int_urgente_toewijzingen WHERE toewijzing_id = 'B3'"
-    ) == [(0,)]
+    assert query(wh, "SELECT count(*) FROM info.urgente_toewijzingen WHERE toewijzing_id = 'B3'") == [(0,)]
 
 
 def test_eemnes_counts_only_jeugdzorg(wh):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from basics import region
-from products.report import MARTS
+from basics.manifest import mart_names
 from tests.helpers import query
 
 # Published in the afsprakenkader, hoofdstuk 4 (reference.md §4): expected share 2025-2026 per gemeente.
@@ -29,14 +29,14 @@ def warehouse(sample_run):
 
 
 def test_every_mart_is_built_with_rows(warehouse):
-    for mart in MARTS:
+    for mart in mart_names():
         assert query(warehouse, f"SELECT count(*) FROM marts.{mart}")[0][0] > 0, mart
 
 
 def test_the_report_is_as_of_1_november_2026(warehouse):
     assert query(
         warehouse,
-        "SELECT CAST(peildatum AS VARCHAR), CAST(data_tot AS VARCHAR) FROM intermediate.int_peildatum",
+        "SELECT CAST(peildatum AS VARCHAR), CAST(data_tot AS VARCHAR) FROM info.peildatum",
     ) == [("2026-11-01", "2026-10-31")]
     assert query(
         warehouse, "SELECT jaar, maanden_data FROM marts.ingroeipad WHERE groep = 'Amersfoort' ORDER BY 1"
@@ -110,17 +110,16 @@ def test_sample_tells_its_story_amersfoort_above_others_below(warehouse):
 def test_fair_share_equals_urgent_allocations_and_linking_is_complete(warehouse):
     assert query(
         warehouse, "SELECT sum(gehuisvest + gehuisvest_buiten_afspraak) FROM marts.fair_share"
-    ) == query(warehouse, "SELECT count(*) FROM intermediate.int_urgente_toewijzingen")
+    ) == query(warehouse, "SELECT count(*) FROM info.urgente_toewijzingen")
     linked, total = query(
         warehouse,
-        "SELECT count(*) FILTER (is_gekoppeld), count(*) FROM "
-        "intermediate.int_urgente_toewijzingen WHERE jaar >= 2025",
+        "SELECT count(*) FILTER (is_gekoppeld), count(*) FROM info.urgente_toewijzingen WHERE jaar >= 2025",
     )[0]
     assert linked > 0.9 * total
 
 
 def test_marts_hold_no_row_for_barneveld(warehouse):
-    for mart in MARTS:
+    for mart in mart_names():
         cols = [
             c
             for (c,) in query(

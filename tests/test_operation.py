@@ -261,8 +261,8 @@ def test_links_future_dates_and_hostile_sheets_never_stop_a_run_nor_change_its_f
     no_traceback(result)
     warehouse = tmp_path / "warehouse" / "fairshare.duckdb"
     assert marts(warehouse) == marts(reference)
-    assert query(warehouse, "SELECT * FROM intermediate.int_peildatum") == query(
-        reference, "SELECT * FROM intermediate.int_peildatum"
+    assert query(warehouse, "SELECT * FROM info.peildatum") == query(
+        reference, "SELECT * FROM info.peildatum"
     )
     rejected = dict(
         query(warehouse, "SELECT pad, reden FROM audit.bestanden_actueel WHERE status = 'afgewezen'")

@@ -270,11 +270,11 @@ def test_example_regional_committees_count_each_registration_once(voorbeeld):
     ) == [("noord", 2, 1, 1, 0), ("zuid", 2, 1, 0, 1)]
     assert query(
         voorbeeld,
-        "SELECT count(*), count(DISTINCT (commissie, registratie_id)) FROM intermediate.int_registraties",
-    ) == [(4, 4)]
+        "SELECT sum(aanvragen) FROM marts.urgentie_aanvragen",  # the four registrations, each counted once
+    ) == [(4,)]
     assert query(
         voorbeeld,
-        "SELECT toewijzing_id, commissie, registratie_id FROM intermediate.int_koppeling ORDER BY 1",
+        "SELECT toewijzing_id, commissie, registratie_id FROM info.koppeling ORDER BY 1",
     ) == [("V1", "noord", "R1"), ("W2", "zuid", "R1")]
 
 
@@ -319,6 +319,23 @@ def test_supplier_variants_of_a_region_are_its_own():
 def test_example_region_names_itself_in_messages(voorbeeld):
     [(reden,)] = query(voorbeeld, "SELECT reden FROM audit.quarantaine")
     assert "'Amersfoort' is not a gemeente of Regio Voorbeeld" in reden
+
+
+def test_example_supplier_list_names_the_sources_by_the_region_s_labels(voorbeeld, tmp_path):
+    """A source's label is written once (ingest/config/sources.yaml) with the region's own label for its
+    cooperating corporations: the example region's supplier list says SCV, never another region's SWEV."""
+    out = tmp_path / "lijst.csv"
+    result = subprocess.run(
+        [FAIRSHARE, "quarantaine", "--regio", "voorbeeld", "--warehouse", str(voorbeeld), "--out", str(out)],
+        capture_output=True,
+        text=True,
+        env=_clean_env(),
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    with open(out, encoding="utf-8-sig", newline="") as fh:
+        rows = list(csv.DictReader(fh, delimiter=";"))
+    assert [r["Bron"] for r in rows] == ["SCV-toewijzingen"]
 
 
 # ---- two regions in parallel processes, and the province publication -------------------------------------------

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
-from products.report import MARTS
+from basics.manifest import mart_names
 from tests.helpers import query
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -94,8 +94,8 @@ def test_report_figures_equal_the_marts(report):
 def test_workbook_has_one_sheet_per_mart_with_its_rows(report):
     _, reports, warehouse, _ = report
     wb = load_workbook(reports / "bo_wonen_zorg_2026-12.xlsx", read_only=True)
-    assert wb.sheetnames == ["Toelichting", *MARTS]
-    for mart in MARTS:
+    assert wb.sheetnames == ["Toelichting", *mart_names()]
+    for mart in mart_names():
         assert wb[mart].max_row - 1 == query(warehouse, f"SELECT count(*) FROM marts.{mart}")[0][0], mart
 
 
@@ -106,7 +106,7 @@ def test_workbook_sheets_have_frozen_header_filter_widths_and_dutch_formats(repo
     assert "Peildatum" in cover and wb["Toelichting"]["B2"].is_date
     for ws in wb.worksheets:
         assert ws.freeze_panes and ws.auto_filter.ref, ws.title
-    for mart in MARTS:
+    for mart in mart_names():
         ws = wb[mart]
         header = [c.value for c in ws[1]]
         for j, name in enumerate(header, start=1):
@@ -131,7 +131,10 @@ def test_html_has_one_gemeente_order_and_no_missing_value_markers(report):
     assert not re.search(r"&lt;NA&gt;|<NA>|\bNaN\b|\bnan\b|-0,0\b|>-0<", html)
     assert "afspraak_2025_2026" not in re.sub(r'data-[a-z]+="[^"]*"', "", html)
     names = [
-        n for (n,) in query(warehouse, "SELECT gemeente_naam FROM intermediate.int_gemeenten ORDER BY 1")
+        n
+        for (n,) in query(
+            warehouse, "SELECT gemeente_naam FROM referentie.gemeenten WHERE in_afspraak ORDER BY 1"
+        )
     ]
     order = [*names, "Buiten de regio", "Onbekend", "RATU"]
     for table in (
@@ -245,3 +248,41 @@ def test_data_docs_overview_opens_offline_and_the_report_links_it(report):
     links = re.findall(r'href="([^"]+)"', text)
     assert len(links) >= 5 and all((page.parent / link).exists() for link in links)
     assert page.resolve().as_uri() in html_path.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("kolom", "waarde"),
+    [
+        ("tot_lage_gelabeld", "tot_lage_aftoppingsgrens + 1"),  # a step GX did not check before (dbt did)
+        ("swev", "toewijzingen + 1"),
+    ],
+)
+def test_a_funnel_that_is_not_nested_fails_the_gate_naming_gemeente_and_year(
+    sample_run, tmp_path, kolom, waarde
+):
+    """Each mart invariant lives once, in the gate (expectations/suites.py): every step of the funnel is checked
+    there, and a break is a Dutch failure naming the gemeente and year, which the blocked page lists."""
+    import duckdb
+
+    from expectations import gate
+    from expectations.suites import SUITES
+    from warehouse import audit
+
+    _, _, warehouse, result = sample_run
+    assert result.returncode == 0, result.stderr[-2000:]
+    copy = tmp_path / "kopie.duckdb"
+    shutil.copy(warehouse, copy)
+    suite = next(s for s in SUITES if s.name == "invarianten")
+    with duckdb.connect(str(copy)) as conn:
+        assert gate.validate(conn, suite, tmp_path / "gx", audit.peildatum(conn)).geslaagd
+        gemeente, jaar = conn.execute(
+            f"UPDATE marts.toewijzingen_geschiktheid SET {kolom} = {waarde} WHERE (gemeente_code, jaar) = "
+            "(SELECT (gemeente_code, jaar) FROM marts.toewijzingen_geschiktheid "
+            "WHERE tot_lage_aftoppingsgrens IS NOT NULL ORDER BY ALL LIMIT 1) RETURNING gemeente_code, jaar"
+        ).fetchone()
+        outcome = gate.validate(conn, suite, tmp_path / "gx", audit.peildatum(conn))
+    assert not outcome.geslaagd
+    [fout] = outcome.fouten
+    assert fout.uitleg == "De marts kloppen onderling: elke controle (zie onderwerp) heeft verschil 0."
+    assert re.fullmatch(rf"trechter genest: {gemeente} {jaar} \(verschil 1(\.0)?\)", fout.voorbeelden[0])
+    assert len(fout.voorbeelden) == 1

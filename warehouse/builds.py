@@ -95,7 +95,7 @@ def nothing_new(settings: Settings) -> bool:
     lock is taken without waiting, so a reader never blocks a run: a run in progress means False.
     """
     from ingest.config import load_config
-    from ingest.landing import SOURCES, content_hash, scan
+    from ingest.landing import content_hash, scan
     from warehouse import lock, store
 
     if not settings.warehouse.exists():
@@ -103,7 +103,7 @@ def nothing_new(settings: Settings) -> bool:
     config = load_config(regio=settings.regio)
     try:
         with lock.hold(settings.warehouse), store.connect(settings.warehouse, read_only=True) as conn:
-            for bron in SOURCES:
+            for bron in config.sources:
                 for f in scan(settings.landing, config, bron):
                     state = store.file_state(conn, f.pad)
                     digest = None if f.name_error else content_hash(f.path)

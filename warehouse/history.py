@@ -16,7 +16,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from warehouse import store
+from warehouse import audit, store
 
 # The figures compared between reports: (mart, gemeente column, measures). A regional or advisory committee is no gemeente.
 FIGUREN = [
@@ -98,7 +98,7 @@ def _diff_sql(figures: str) -> str:
 
 def record_conn(conn: duckdb.DuckDBPyConnection) -> dt.date:
     """Copy the current marts into `historie` under their peildatum (replacing an earlier build of it)."""
-    peildatum = conn.execute("SELECT peildatum FROM intermediate.int_peildatum").fetchone()[0]
+    peildatum = audit.peildatum(conn).peildatum
     conn.execute("BEGIN TRANSACTION")
     try:
         conn.execute("CREATE SCHEMA IF NOT EXISTS historie")

@@ -18,6 +18,8 @@ from pathlib import Path
 
 import duckdb
 
+from warehouse import audit
+
 # What is published: every mart, and every seed (the region's reference data the marts use, national ones).
 SCHEMAS = {
     "marts": None,  # all tables
@@ -121,9 +123,7 @@ def publish_duckdb(
                     conn.execute(
                         f'COMMENT ON COLUMN publicatie.{schema}.{table}."{column}" IS {_quote(text)}'
                     )
-            peildatum, data_tot = conn.execute(
-                "SELECT peildatum, data_tot FROM bron.intermediate.int_peildatum"
-            ).fetchone()
+            peildatum, data_tot = audit.peildatum(conn, "bron")
             conn.execute("CREATE SCHEMA publicatie.info")
             bouw_nr, vingerafdruk = build or (None, None)
             conn.execute(

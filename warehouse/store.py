@@ -411,19 +411,6 @@ def _take_duplicates(
     quarantine.sort(key=lambda q: q["rijnummer"])
 
 
-def quarantine_summary(
-    conn: duckdb.DuckDBPyConnection, bron: str, examples: int = 5
-) -> tuple[int, list[str]]:
-    """Quarantined rows of a source's current loads, with a few examples naming file, row and column."""
-    total = conn.execute("SELECT count(*) FROM audit.quarantaine WHERE bron = ?", [bron]).fetchone()[0]
-    rows = conn.execute(
-        "SELECT pad, blad, rijnummer, reden FROM audit.quarantaine WHERE bron = ? "
-        "ORDER BY pad, rijnummer LIMIT ?",
-        [bron, examples],
-    ).fetchall()
-    return total, [f"{p}{', sheet ' + b if b else ''}, row {r}: {reden}" for p, b, r, reden in rows]
-
-
 def record_gate(
     conn: duckdb.DuckDBPyConnection, run_id: str, peildatum, suite: str, geslaagd: bool, fouten: list[dict]
 ) -> None:
@@ -433,12 +420,3 @@ def record_gate(
         "INSERT INTO audit.poort (run_id, peildatum, suite, geslaagd, fouten) VALUES (?, ?, ?, ?, ?)",
         [run_id, peildatum, suite, geslaagd, json.dumps(fouten, ensure_ascii=False)],
     )
-
-
-def gate_failures(conn: duckdb.DuckDBPyConnection, run_id: str) -> list[tuple[str, list[dict]]]:
-    """The failed suites of one run with their failures, in the order they were checked."""
-    rows = conn.execute(
-        "SELECT suite, fouten FROM audit.poort WHERE run_id = ? AND NOT geslaagd ORDER BY gecontroleerd_op",
-        [run_id],
-    ).fetchall()
-    return [(suite, json.loads(fouten)) for suite, fouten in rows]

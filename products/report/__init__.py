@@ -1,7 +1,6 @@
 """The half-yearly report to the BO Wonen en Zorg (html and xlsx) and the page shown when the gate blocks it."""
 
 from products.report.render import (
-    MARTS,
     environment,
     render_blocked,
     render_report,
@@ -11,7 +10,6 @@ from products.report.render import (
 )
 
 __all__ = [
-    "MARTS",
     "environment",
     "render_blocked",
     "render_report",

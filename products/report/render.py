@@ -15,13 +15,15 @@ import duckdb
 import pandas as pd
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from basics import manifest
 from basics.dutch import MAANDEN, datum_nl, getal, leeg
 from basics.files import XLSX_INERT, atomic_path
 from basics.settings import is_meeting_date
 from expectations.gate import report_config
+from ingest.config import source_labels
 from ingest.landing import escaped
 from ingest.reasons import Reden
-from warehouse import history
+from warehouse import audit, history
 
 
 def _plt():
@@ -35,22 +37,6 @@ def _plt():
 
 
 TEMPLATES = Path(__file__).parent / "templates"
-MARTS = [
-    "fair_share",
-    "fair_share_gemeente",
-    "ingroeipad",
-    "compensatie_saldo",
-    "instroom_uitstroom",
-    "terugkeer",
-    "urgentie_aanvragen",
-    "urgentie_toekenningen",
-    "urgentie_afwijzingen",
-    "doorlooptijd_huisvesting",
-    "toewijzingen_geschiktheid",
-    "ouderenhuisvesting",
-    "sociale_huur_plannen",
-    "verdeelsleutels",
-]
 KLEUREN = ["#1b5e7a", "#e0883a", "#6a9a4b", "#a04668", "#7d6bb0", "#8c8c8c"]
 
 
@@ -141,14 +127,12 @@ def _frame(conn, sql: str, params=None) -> pd.DataFrame:
 def report_data(conn: duckdb.DuckDBPyConnection) -> dict:
     """Every figure of the report, read from the marts and audit tables."""
     cfg = report_config()
-    peildatum, data_tot = conn.execute(
-        "SELECT peildatum, data_tot FROM intermediate.int_peildatum"
-    ).fetchone()
+    peildatum, data_tot = audit.peildatum(conn)
     vanaf, trechter = cfg["jaren_vanaf"], cfg["trechter_vanaf"]
     laatste = data_tot.year
     namen = dict(
         conn.execute(
-            "SELECT gemeente_code, gemeente_naam FROM intermediate.int_gemeenten ORDER BY gemeente_naam"
+            "SELECT gemeente_code, gemeente_naam FROM referentie.gemeenten WHERE in_afspraak ORDER BY gemeente_naam"
         ).fetchall()
     )
     namen.update(cfg["herkomst_extra"])  # Buiten de regio, Onbekend: after the gemeenten, in this order
@@ -180,7 +164,7 @@ def report_data(conn: duckdb.DuckDBPyConnection) -> dict:
         "jaar": laatste,
         "namen": namen,
         "volgorde": {code: i for i, code in enumerate(namen)},
-        "labels": cfg["labels"],
+        "labels": {**cfg["labels"], "bron": source_labels(regio["samenwerkend_label"])},
         "maand": MAANDEN[4 if peildatum.month <= 6 else 11],
         "vanaf": vanaf,
     }
@@ -259,19 +243,9 @@ def report_data(conn: duckdb.DuckDBPyConnection) -> dict:
     d["sleutels_voorlopig"] = (
         "de sociale huurvoorraad bevat voorlopige cijfers (seed sociale_huurvoorraad)" if voorlopig else ""
     )
-    d["bestanden"] = _frame(
-        conn,
-        "SELECT bron, count(*) AS bestanden, count(*) FILTER (status = 'geladen') AS geladen, "
-        "count(*) FILTER (status = 'afgewezen') AS afgewezen, sum(rijen_geladen) AS rijen, "
-        "sum(rijen_quarantaine) AS quarantaine FROM audit.bestanden_actueel GROUP BY bron "
-        "ORDER BY bron",
-    )
+    d["bestanden"] = audit.files_per_source(conn)
     d["afgewezen_bestanden"] = [
-        afgewezen_nl(*row)
-        for row in conn.execute(
-            "SELECT pad, reden, reden_code, CAST(reden_parameters AS VARCHAR) FROM audit.bestanden_actueel "
-            "WHERE status = 'afgewezen' ORDER BY pad"
-        ).fetchall()
+        afgewezen_nl(f.pad, f.reden, f.reden_code, f.reden_parameters) for f in audit.rejected_files(conn)
     ]
     for key, col, then in [
         ("fair_share_gemeente", "gemeente_code", ["jaar"]),
@@ -557,7 +531,6 @@ def write_workbook(conn: duckdb.DuckDBPyConnection, out: Path, d: dict) -> None:
     """The workbook: a cover sheet, then one sheet per mart with frozen header, filter, widths and Dutch formats."""
     import xlsxwriter
 
-    cfg = report_config()
     comments = dict(
         ((t, c), text)
         for t, c, text in conn.execute(
@@ -581,7 +554,9 @@ def write_workbook(conn: duckdb.DuckDBPyConnection, out: Path, d: dict) -> None:
             "jaar": wb.add_format({"num_format": "0"}),
         }
         wrap = wb.add_format({"text_wrap": True, "valign": "top"})
-        frames = {mart: _mart_frame(conn, mart, d, cfg["grain"][mart]) for mart in MARTS}
+        # The marts and their grain as dbt declares them (meta in _marts__models.yml, read from the manifest).
+        marts = manifest.marts()
+        frames = {m.name: _mart_frame(conn, m.name, d, list(m.grain)) for m in marts}
         cover = wb.add_worksheet("Toelichting")
         cover.write_string(
             0,
@@ -601,7 +576,7 @@ def write_workbook(conn: duckdb.DuckDBPyConnection, out: Path, d: dict) -> None:
         rij = 5
         for j, kolom in enumerate(["Tabblad", "Kolom", "Betekenis"]):
             cover.write_string(rij, j, kolom, kop)
-        for mart in MARTS:
+        for mart in frames:
             rij += 1
             cover.write_string(rij, 0, mart, wb.add_format({"bold": True}))
             cover.write_string(rij, 2, tabellen.get(mart) or "", wrap)
@@ -617,8 +592,7 @@ def write_workbook(conn: duckdb.DuckDBPyConnection, out: Path, d: dict) -> None:
         cover.set_column(2, 2, 100)
         cover.freeze_panes(6, 0)
         cover.autofilter(5, 0, rij, 2)
-        for mart in MARTS:
-            frame = frames[mart]
+        for mart, frame in frames.items():
             ws = wb.add_worksheet(mart)
             for j, col in enumerate(frame.columns):
                 ws.write_string(0, j, col, kop)
