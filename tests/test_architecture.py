@@ -96,3 +96,16 @@ def test_init_files_only_hand_names_on():
                 if not (docstring or handing_on or exported):
                     offenders.append(f"{init.relative_to(ROOT)}:{node.lineno}")
     assert offenders == []
+
+
+def test_nothing_outside_dbt_reads_the_intermediate_layer():
+    """Python reads marts, info views and audit tables; `intermediate.*` is dbt's own (issue 19)."""
+    readers = [
+        f"{p.relative_to(ROOT)}:{n}"
+        for package in [*PACKAGES, "tests"]
+        for p in _modules(package)
+        if p.name != "test_architecture.py"
+        for n, line in enumerate(p.read_text().splitlines(), 1)
+        if "intermediate." in line
+    ]
+    assert readers == []
