@@ -8,7 +8,9 @@ test that needs a real pipeline run.
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -99,3 +101,58 @@ def sample_run(tmp_path_factory):
         timeout=900,
     )
     return summary, landing, warehouse, result
+
+
+def _digest(folder: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+@pytest.fixture(scope="session")
+def two_regions(tmp_path_factory):
+    """Both regions from their samples, run at the same time as two `fairshare run` processes.
+
+    Returns (base, {regio: (exit code, stdout, stderr)}, digests of the landing folders before the runs, digest
+    of regions/ before them). test_regions.py checks the runs themselves; the province's tests
+    (test_province_hostile.py) read their published copies. Both modules are in the xdist group "regions/",
+    so one worker makes it once; every test only reads its folders (a test's own output goes elsewhere)."""
+    fairshare = str(Path(sys.executable).parent / "fairshare")
+    base = tmp_path_factory.mktemp("regios")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("FAIRSHARE_", "DAGSTER_HOME"))}
+    for regio in ("amersfoort", "voorbeeld"):
+        subprocess.run(
+            [fairshare, "sample", "--regio", regio, "--out", str(base / regio / "landing")],
+            env=env,
+            check=True,
+            capture_output=True,
+        )
+    before = {r: _digest(base / r / "landing") for r in ("amersfoort", "voorbeeld")}
+    packs = _digest(ROOT / "regions")
+    runs = {
+        r: subprocess.Popen(
+            [
+                fairshare,
+                "run",
+                "--regio",
+                r,
+                "--demo",
+                "--landing",
+                str(base / r / "landing"),
+                "--warehouse",
+                str(base / r / "warehouse" / "fairshare.duckdb"),
+                "--reports",
+                str(base / r / "reports"),
+            ],
+            env=env,
+            cwd=base,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for r in ("amersfoort", "voorbeeld")
+    }
+    results = {r: (p.wait(timeout=1500), *p.communicate()) for r, p in runs.items()}
+    return base, results, before, packs

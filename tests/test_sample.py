@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 import numpy as np
+import pytest
 
 from ingest.headers import match_headers, synonyms
 from ingest.landing import scan
@@ -123,6 +124,7 @@ def test_sample_has_corrections_in_later_deliveries(sample_run):
     assert changed > 0
 
 
+@pytest.mark.slow
 def test_same_seed_same_files(tmp_path):
     a = write_sample(tmp_path / "a", seed=7)
     b = write_sample(tmp_path / "b", seed=7)
