@@ -19,6 +19,7 @@ import duckdb
 from openpyxl import Workbook, load_workbook
 
 from ingest.config import load_config
+from warehouse import publish
 from warehouse.loading import FileOutcome, load_source
 
 KEY = b"test-key-not-secret"
@@ -221,6 +222,22 @@ def assert_every_line_accounted_for(
         f"{pad}: the warehouse holds {sightings} rows and {quarantined} quarantine rows of it"
     )
     return status
+
+
+def sample_built(sample_run, base: Path) -> Path:
+    """The sample run's landing folder, warehouse, reports and published copy, copied to ``base`` (as an
+    installation moved to another disk: the copy's owner note names the warehouse at its new place).
+
+    For a test that starts from a complete build of the sample: the same files the run wrote, without running
+    it again. Returns the warehouse file."""
+    _, landing, reference, result = sample_run
+    assert result.returncode == 0, result.stderr[-3000:]
+    shutil.copytree(landing, base / "landing")
+    for name in ("warehouse", "reports", "serving"):
+        shutil.copytree(reference.parent.parent / name, base / name)
+    warehouse = base / "warehouse" / "fairshare.duckdb"
+    publish.owner_file(base / "serving" / "fairshare.duckdb").write_text(f"{warehouse.resolve()}\n")
+    return warehouse
 
 
 def _free_port() -> int:

@@ -109,6 +109,7 @@ def test_bad_peildatum_is_a_usage_error(tmp_path):
     assert result.returncode == 2 and "YYYY-MM-DD" in result.stderr
 
 
+@pytest.mark.slow
 def test_demo_mode_is_announced(tmp_path):
     landing = landing_with(tmp_path)
     result = fairshare(

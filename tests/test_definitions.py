@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import dagster as dg
+import pytest
 
 from basics.manifest import mart_names
 from basics.settings import Settings
@@ -104,6 +105,7 @@ def test_missing_key_fails_the_step_with_the_reason(tmp_path, monkeypatch):
     assert any("no pseudonym key" in m for m in messages)
 
 
+@pytest.mark.slow
 def test_run_pipeline_reports_success_and_summary(tmp_path):
     landing = tmp_path / "landing"
     write_xlsx(landing / "swev" / "toewijzingen_2025-04-02.xlsx", SWEV_HEADER, [swev_row(1)])

@@ -54,6 +54,7 @@ def outcomes_by_pad(landing: Path, warehouse: Path) -> dict:
 # The sample's own files ---------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_every_line_of_the_sample_files_is_accounted_for(tmp_path):
     landing, warehouse = tmp_path / "landing", tmp_path / "w.duckdb"
     summary = write_sample(landing)

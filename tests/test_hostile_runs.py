@@ -22,23 +22,12 @@ import pytest
 
 from basics import region
 from tests.helpers import query
+from tests.helpers import sample_built as built
 from tests.test_faults import marts
 from tests.test_operation import ROOT, fairshare, no_traceback, run_args, sample_copy
 from warehouse import publish
 
 NOVEMBER, APRIL = dt.date(2026, 11, 1), dt.date(2026, 4, 1)
-
-
-def built(sample_run, base: Path) -> Path:
-    """The sample run's landing folder, warehouse, reports and published copy, moved to ``base`` (as an
-    installation moved to another disk: the copy's owner note names the warehouse at its new place)."""
-    _, _, reference, _ = sample_run
-    sample_copy(sample_run, base)
-    for name in ("warehouse", "reports", "serving"):
-        shutil.copytree(reference.parent.parent / name, base / name)
-    warehouse = base / "warehouse" / "fairshare.duckdb"
-    publish.owner_file(base / "serving" / "fairshare.duckdb").write_text(f"{warehouse.resolve()}\n")
-    return warehouse
 
 
 def digest(path: Path) -> str:
@@ -229,6 +218,7 @@ def region_pack(name: str) -> Iterator[Path]:
     """A region pack in regions/ for the block: a copy of the default region's under another code (its own
     regio.csv says so: a warehouse built for one region never runs for another)."""
     pack = region.REGIONS_DIR / name
+    _packs_made.append(pack)
     shutil.copytree(region.regio_dir(region.DEFAULT_REGIO), pack)
     regio = pack / "seeds" / "regio.csv"
     header, row = regio.read_text(encoding="utf-8").split("\n", 1)
@@ -346,12 +336,17 @@ def test_a_full_disk_under_the_published_copy_names_the_file_and_the_next_run_pu
         normal_run_is_whole(tmp_path, reference)
 
 
+_packs_made: list[Path] = []  # by region_pack, in this process
+
+
 @pytest.fixture(autouse=True)
 def _no_pack_left_behind():
-    """A region pack made by a test never outlives it (the other tests read every pack in regions/)."""
-    before = set(region.regions())
+    """A region pack made by a test never outlives it (the other tests read every pack in regions/).
+
+    Checked on the packs this test made: another xdist worker may hold a pack of its own test meanwhile."""
+    made = len(_packs_made)
     yield
-    assert set(region.regions()) == before
+    assert [p for p in _packs_made[made:] if p.exists()] == []
 
 
 def test_an_existing_warehouse_is_read_as_data_before_it_is_known_to_be_ours(tmp_path):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import duckdb
+import pytest
 
 from ingest.values import pseudonym
 from tests.helpers import KEY, SWEV_HEADER, load_all, query, swev_row, write_csv, write_xlsx
@@ -442,6 +443,7 @@ def _files_text(root) -> dict[str, str]:
     return out
 
 
+@pytest.mark.slow
 def test_no_planted_personal_data_reaches_warehouse_logs_dagster_or_report(tmp_path, config):
     """Issue 11 "Done when": plant each marker in real xlsx/csv files, run `fairshare run` with a persistent
     DAGSTER_HOME, and find none of them anywhere; the quarantine still says which file, sheet, row and column."""

@@ -33,56 +33,42 @@ def _clean_env() -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def copies(tmp_path_factory):
+def copies(two_regions, tmp_path_factory):
     """Published copies of two regions (peildatum 1 November 2026), and one of `voorbeeld` at 1 April 2026.
 
-    Three real `fairshare run` processes side by side, each on its own sample (two years of data).
+    The two regions' copies are those of the session's two side-by-side runs of their samples (two_regions,
+    tests/conftest.py: only read here; a hostile copy is made from a copy of them); the April copy is one more
+    real `fairshare run` over the `voorbeeld` sample, into this module's own folder.
     """
+    regios, results, _, _ = two_regions
+    for regio, (code, out, err) in results.items():
+        assert code == 0, (regio, out[-2000:], err[-2000:])
     base = tmp_path_factory.mktemp("kopieen")
     env = _clean_env()
-    for regio in ("amersfoort", "voorbeeld"):
-        subprocess.run(
-            [FAIRSHARE, "sample", "--regio", regio, "--years", "2", "--out", str(base / regio / "landing")],
-            env=env,
-            check=True,
-            capture_output=True,
-        )
-    runs = {
-        name: (regio, extra)
-        for name, regio, extra in (
-            ("amersfoort", "amersfoort", []),
-            ("voorbeeld", "voorbeeld", []),
-            ("voorbeeld-april", "voorbeeld", ["--peildatum", "2026-04-01"]),
-        )
-    }
-    procs = {
-        name: subprocess.Popen(
-            [
-                FAIRSHARE,
-                "run",
-                "--regio",
-                regio,
-                "--demo",
-                "-q",
-                "--landing",
-                str(base / regio / "landing"),
-                "--warehouse",
-                str(base / name / "warehouse" / "fairshare.duckdb"),
-                "--reports",
-                str(base / name / "reports"),
-                *extra,
-            ],
-            env=env,
-            cwd=base,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for name, (regio, extra) in runs.items()
-    }
-    for name, proc in procs.items():
-        out, err = proc.communicate(timeout=1500)
-        assert proc.returncode == 0, (name, out[-2000:], err[-2000:])
+    april = subprocess.run(
+        [
+            FAIRSHARE,
+            "run",
+            "--regio",
+            "voorbeeld",
+            "--demo",
+            "-q",
+            "--landing",
+            str(regios / "voorbeeld" / "landing"),
+            "--warehouse",
+            str(base / "voorbeeld-april" / "warehouse" / "fairshare.duckdb"),
+            "--reports",
+            str(base / "voorbeeld-april" / "reports"),
+            "--peildatum",
+            "2026-04-01",
+        ],
+        env=env,
+        cwd=base,
+        capture_output=True,
+        text=True,
+        timeout=1500,
+    )
+    assert april.returncode == 0, (april.stdout[-2000:], april.stderr[-2000:])
     # A file of another region's register on the province host: names, BSNs, dates of birth.
     secret = base / "elders" / "urgentie"
     secret.mkdir(parents=True)
@@ -90,7 +76,11 @@ def copies(tmp_path_factory):
         f"Naam;BSN;Geboortedatum\n{NAAM};{BSN};{GEBOORTE}\n", encoding="utf-8"
     )
     (secret / f"aanvraag_{NAAM.replace(' ', '_')}_{BSN}.pdf").write_bytes(b"%PDF-1.4\n")
-    return base, {name: base / name / "serving" / "fairshare.duckdb" for name in runs}
+    return base, {
+        "amersfoort": regios / "amersfoort" / "serving" / "fairshare.duckdb",
+        "voorbeeld": regios / "voorbeeld" / "serving" / "fairshare.duckdb",
+        "voorbeeld-april": base / "voorbeeld-april" / "serving" / "fairshare.duckdb",
+    }
 
 
 @pytest.fixture(scope="module")

@@ -353,45 +353,7 @@ def _digest(folder: Path) -> dict[str, str]:
     }
 
 
-@pytest.fixture(scope="module")
-def two_regions(tmp_path_factory):
-    """Both regions from their samples, run at the same time as two `fairshare run` processes."""
-    base = tmp_path_factory.mktemp("regios")
-    env = _clean_env()
-    for regio in ("amersfoort", "voorbeeld"):
-        subprocess.run(
-            [FAIRSHARE, "sample", "--regio", regio, "--out", str(base / regio / "landing")],
-            env=env,
-            check=True,
-            capture_output=True,
-        )
-    before = {r: _digest(base / r / "landing") for r in ("amersfoort", "voorbeeld")}
-    packs = _digest(ROOT / "regions")
-    runs = {
-        r: subprocess.Popen(
-            [
-                FAIRSHARE,
-                "run",
-                "--regio",
-                r,
-                "--demo",
-                "--landing",
-                str(base / r / "landing"),
-                "--warehouse",
-                str(base / r / "warehouse" / "fairshare.duckdb"),
-                "--reports",
-                str(base / r / "reports"),
-            ],
-            env=env,
-            cwd=base,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for r in ("amersfoort", "voorbeeld")
-    }
-    results = {r: (p.wait(timeout=1500), *p.communicate()) for r, p in runs.items()}
-    return base, results, before, packs
+# two_regions: a session fixture (tests/conftest.py), shared with the province's tests.
 
 
 def test_two_regions_run_in_parallel_without_touching_each_others_files(two_regions):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 import numpy as np
+import pytest
 
 from basics import region
 from ingest.headers import match_headers, synonyms
@@ -147,6 +148,7 @@ def test_sample_has_corrections_in_later_deliveries(sample_run):
     assert changed > 0
 
 
+@pytest.mark.slow
 def test_same_seed_same_files(tmp_path):
     a = write_sample(tmp_path / "a", seed=7)
     b = write_sample(tmp_path / "b", seed=7)
