@@ -23,32 +23,19 @@ from tools.sample import write_sample
 ROOT = Path(__file__).resolve().parents[1]
 
 
-# Modules whose tests run on one worker, in order (`--dist loadgroup`): the module fixture runs once, and the
-# tests that read or change regions/ never run beside each other. test_hostile_runs.py's region-pack test puts a
-# pack into regions/ for its duration; test_regions.py digests and lists every pack, and the province
-# (test_province_hostile.py) takes every pack in regions/ as a region: they share the group "regions/".
-GROUPS = {
-    "test_history.py": "history",
-    "test_marts_definitions.py": "marts_definitions",
-    "test_province_hostile.py": "regions/",
-    "test_regions.py": "regions/",
-    "test_serving.py": "serving",
-    "test_hostile_runs.py::test_a_region_pack_without_a_seed_or_with_a_bad_header_stops_before_anything_is_read": (
-        "regions/"
-    ),
-}
+# Tests are spread over two workers by module (`--dist loadfile`: a module's fixtures run once, on one worker).
+# regions/ is shared by every worker: the region-pack test of test_hostile_runs.py puts a pack there for its
+# duration, while test_regions.py and test_province_hostile.py list and digest every pack, so those two hold
+# `helpers.regions_lock` shared for their whole module and the pack test holds it exclusively.
+# (`--dist loadgroup` would be the obvious tool, but xdist 3.8 writes its group suffix to a node attribute
+# pytest 9 no longer reads, so its groups are silently ignored.)
 # Fixtures that make a real pipeline run (the sample's, or a module's own): a test using one is slow.
 PIPELINE_FIXTURES = {"sample_run", "two_builds", "copies", "two_regions", "voorbeeld", "wh"}
 
 
-@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
-    """Group (``xdist_group``, before xdist reads the marks) and mark slow by the table above."""
+    """Mark slow every test that uses a pipeline fixture."""
     for item in items:
-        module, name = item.path.name, item.originalname
-        group = GROUPS.get(f"{module}::{name}") or GROUPS.get(module)
-        if group:
-            item.add_marker(pytest.mark.xdist_group(group))
         if PIPELINE_FIXTURES & set(item.fixturenames):
             item.add_marker(pytest.mark.slow)
 

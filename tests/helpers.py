@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import fcntl
+import hashlib
 import io
 import os
 import shutil
@@ -303,3 +305,18 @@ def postgres_cluster(
             _as_postgres([str(bindir / "pg_ctl"), "-D", str(data), "-m", "fast", "stop"]), capture_output=True
         )
         shutil.rmtree(base, ignore_errors=True)
+
+
+@contextmanager
+def regions_lock(exclusive: bool) -> Iterator[None]:
+    """regions/ across test workers and sessions: held exclusively while a test adds a pack there, shared
+    by the modules that list or digest every pack (tests/conftest.py says why)."""
+    from basics.region import REGIONS_DIR
+
+    digest = hashlib.sha1(str(REGIONS_DIR.resolve()).encode()).hexdigest()[:12]
+    with open(Path(tempfile.gettempdir()) / f"fairshare-regions-{digest}.lock", "a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from basics import region
-from tests.helpers import query
+from tests.helpers import query, regions_lock
 from tests.helpers import sample_built as built
 from tests.test_faults import marts
 from tests.test_operation import ROOT, fairshare, no_traceback, run_args, sample_copy
@@ -218,16 +218,17 @@ def region_pack(name: str) -> Iterator[Path]:
     """A region pack in regions/ for the block: a copy of the default region's under another code (its own
     regio.csv says so: a warehouse built for one region never runs for another)."""
     pack = region.REGIONS_DIR / name
-    _packs_made.append(pack)
-    shutil.copytree(region.regio_dir(region.DEFAULT_REGIO), pack)
-    regio = pack / "seeds" / "regio.csv"
-    header, row = regio.read_text(encoding="utf-8").split("\n", 1)
-    assert header.startswith("regio_code,") and row.startswith(f"{region.DEFAULT_REGIO},")
-    regio.write_text(f"{header}\n{name}{row[len(region.DEFAULT_REGIO) :]}", encoding="utf-8")
-    try:
-        yield pack
-    finally:
-        shutil.rmtree(pack, ignore_errors=True)
+    with regions_lock(exclusive=True):  # no other worker lists the packs meanwhile
+        _packs_made.append(pack)
+        shutil.copytree(region.regio_dir(region.DEFAULT_REGIO), pack)
+        regio = pack / "seeds" / "regio.csv"
+        header, row = regio.read_text(encoding="utf-8").split("\n", 1)
+        assert header.startswith("regio_code,") and row.startswith(f"{region.DEFAULT_REGIO},")
+        regio.write_text(f"{header}\n{name}{row[len(region.DEFAULT_REGIO) :]}", encoding="utf-8")
+        try:
+            yield pack
+        finally:
+            shutil.rmtree(pack, ignore_errors=True)
 
 
 def test_a_region_pack_without_a_seed_or_with_a_bad_header_stops_before_anything_is_read(

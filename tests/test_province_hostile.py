@@ -20,12 +20,19 @@ import duckdb
 import psycopg
 import pytest
 
-from tests.helpers import postgres_cluster
+from tests.helpers import postgres_cluster, regions_lock
 from warehouse.publish import READER_ROLE
 
 FAIRSHARE = str(Path(sys.executable).parent / "fairshare")
 # Fake personal data on the province host: what a hostile copy would try to read.
 BSN, NAAM, GEBOORTE = "123456782", "Jan Jansen", "1980-01-01"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _packs_stay_put():
+    """Every pack in regions/ is listed here: no other worker adds one meanwhile (tests/conftest.py)."""
+    with regions_lock(exclusive=False):
+        yield
 
 
 def _clean_env() -> dict[str, str]:

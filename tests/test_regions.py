@@ -17,7 +17,7 @@ import pytest
 from basics import region
 from basics.settings import Settings
 from fairshare.runner import run_pipeline
-from tests.helpers import query, write_csv
+from tests.helpers import query, regions_lock, write_csv
 from tests.test_serving import postgres  # noqa: F401, F811  (the private PostgreSQL cluster fixture)
 from warehouse.publish import READER_ROLE
 
@@ -26,6 +26,13 @@ FAIRSHARE = str(Path(sys.executable).parent / "fairshare")
 
 
 # ---- no region in code ---------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _packs_stay_put():
+    """Every pack in regions/ is listed here: no other worker adds one meanwhile (tests/conftest.py)."""
+    with regions_lock(exclusive=False):
+        yield
 
 
 def _amersfoort_terms() -> list[str]:
