@@ -154,34 +154,13 @@ def _regel(row: dict, config: IngestConfig, geldig: _Geldig) -> Regel:
     )
 
 
-def _filter(bron: str | None, levering: str | None) -> tuple[str, list]:
-    where, params = [], []
-    if bron:
-        where.append("b.bron = ?")
-        params.append(bron)
-    if levering is not None:  # a file (as in audit.bestanden or just its name) or a delivery date, compared
-        # exactly: with LIKE, `%` and `_` would be wildcards (and `_` is in every file name)
-        where.append("(b.pad = ? OR ends_with(b.pad, '/' || ?) OR CAST(b.leverdatum AS VARCHAR) = ?)")
-        params += [levering, levering, levering]
-    return (" AND " + " AND ".join(where)) if where else "", params
-
-
 def _check_levering(
     conn: duckdb.DuckDBPyConnection, bron: str | None, levering: str, extra: str, params: list
 ) -> None:
     """A --levering that names no file or date the warehouse has seen is a typo: say so, with a few it knows."""
-    if conn.execute(f"SELECT count(*) FROM audit.bestanden AS b WHERE TRUE{extra}", params).fetchone()[0]:
+    if audit.files_seen(conn, extra, params):
         return
-    # Only loaded files as examples: their names follow the pattern, a rejected file's name may be anything.
-    known = [
-        p
-        for (p,) in conn.execute(
-            "SELECT pad FROM audit.bestanden_actueel WHERE status = 'geladen'"
-            + (" AND bron = ?" if bron else "")
-            + " ORDER BY leverdatum DESC, pad LIMIT 3",
-            [bron] if bron else [],
-        ).fetchall()
-    ]
+    known = audit.latest_loaded(conn, bron)
     van = f" of {bron}" if bron else ""
     hint = (
         (
@@ -203,18 +182,10 @@ def collect(
     """The quarantined rows (of the current loads) and the rejected files, in file and row order."""
     config = config or load_config()
     geldig = _Geldig(config)
-    extra, params = _filter(bron, levering)
+    extra, params = audit.files_filter(bron, levering)
     if levering is not None:  # an empty one too: it names nothing
         _check_levering(conn, bron, levering, extra, params)
-    codes_q, _ = audit.code_columns(conn)
-    cur = conn.execute(
-        "SELECT q.bron, q.pad, q.blad, q.rijnummer, q.kolom, q.reden, CAST(q.waarden AS VARCHAR) AS waarden, "
-        f"{codes_q} FROM audit.quarantaine AS q JOIN audit.bestanden AS b USING (bestand_id) "
-        f"WHERE TRUE{extra} ORDER BY q.pad, q.rijnummer, q.kolom",
-        params,
-    )
-    names = [d[0] for d in cur.description]
-    regels = [_regel(dict(zip(names, r, strict=True)), config, geldig) for r in cur.fetchall()]
+    regels = [_regel(row, config, geldig) for row in audit.quarantined_rows(conn, extra, params)]
     afgewezen = [
         (f.bron, f.pad, f.leverdatum, _afgewezen_nl(f.reden_code, f.reden_parameters, f.reden or "", f.pad))
         for f in audit.rejected_files(conn, extra, params)

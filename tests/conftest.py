@@ -1,9 +1,9 @@
 """Shared fixtures: a landing folder and a warehouse file per test, both real; one real sample run per worker.
 
-The suite runs on two pytest-xdist workers (pyproject.toml, `-n 2 --dist loadgroup`). Session fixtures are per
-worker (each has its own ``tmp_path_factory``); the groups below keep tests that must not run beside each other,
-or that share an expensive module fixture, on one worker, one after the other. ``-m "not slow"`` leaves out every
-test that needs a real pipeline run.
+The suite runs on two pytest-xdist workers (pyproject.toml, `-n 2 --dist loadfile`): a module's tests run on one
+worker, one after the other. Session fixtures are per worker (each has its own ``tmp_path_factory``); regions/,
+shared by all workers, is guarded by ``helpers.regions_lock`` (below). ``-m "not slow"`` leaves out every test
+that needs a real pipeline run.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from ingest.config import load_config
+from tests.helpers import regions_lock
 from tools.sample import write_sample
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -104,8 +105,9 @@ def two_regions(tmp_path_factory):
 
     Returns (base, {regio: (exit code, stdout, stderr)}, digests of the landing folders before the runs, digest
     of regions/ before them). test_regions.py checks the runs themselves; the province's tests
-    (test_province_hostile.py) read their published copies. Both modules are in the xdist group "regions/",
-    so one worker makes it once; every test only reads its folders (a test's own output goes elsewhere)."""
+    (test_province_hostile.py) read their published copies (a worker that runs both makes it once); every
+    test only reads its folders (a test's own output goes elsewhere). regions/ is digested and run under the
+    shared regions lock: no test adds a pack meanwhile."""
     fairshare = str(Path(sys.executable).parent / "fairshare")
     base = tmp_path_factory.mktemp("regios")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("FAIRSHARE_", "DAGSTER_HOME"))}
@@ -117,29 +119,30 @@ def two_regions(tmp_path_factory):
             capture_output=True,
         )
     before = {r: _digest(base / r / "landing") for r in ("amersfoort", "voorbeeld")}
-    packs = _digest(ROOT / "regions")
-    runs = {
-        r: subprocess.Popen(
-            [
-                fairshare,
-                "run",
-                "--regio",
-                r,
-                "--demo",
-                "--landing",
-                str(base / r / "landing"),
-                "--warehouse",
-                str(base / r / "warehouse" / "fairshare.duckdb"),
-                "--reports",
-                str(base / r / "reports"),
-            ],
-            env=env,
-            cwd=base,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for r in ("amersfoort", "voorbeeld")
-    }
-    results = {r: (p.wait(timeout=1500), *p.communicate()) for r, p in runs.items()}
+    with regions_lock(exclusive=False):  # no test adds a pack while the packs are digested and run
+        packs = _digest(ROOT / "regions")
+        runs = {
+            r: subprocess.Popen(
+                [
+                    fairshare,
+                    "run",
+                    "--regio",
+                    r,
+                    "--demo",
+                    "--landing",
+                    str(base / r / "landing"),
+                    "--warehouse",
+                    str(base / r / "warehouse" / "fairshare.duckdb"),
+                    "--reports",
+                    str(base / r / "reports"),
+                ],
+                env=env,
+                cwd=base,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for r in ("amersfoort", "voorbeeld")
+        }
+        results = {r: (p.wait(timeout=1500), *p.communicate()) for r, p in runs.items()}
     return base, results, before, packs

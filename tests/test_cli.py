@@ -46,10 +46,12 @@ def test_settings_flags_win_over_environment_over_defaults():
 
 
 def test_run_without_key_and_without_demo_exits_2(tmp_path):
-    result = fairshare("run", "--landing", str(tmp_path / "l"), "--warehouse", str(tmp_path / "w.duckdb"))
+    result = fairshare(
+        "run", "--landing", str(tmp_path / "l"), "--warehouse", str(tmp_path / "warehouse" / "w.duckdb")
+    )
     assert result.returncode == 2
     assert "no pseudonym key" in result.stderr and "FAIRSHARE_PSEUDONYM_KEY" in result.stderr
-    assert not (tmp_path / "w.duckdb").exists()
+    assert not (tmp_path / "warehouse" / "w.duckdb").exists()
 
 
 def landing_with(tmp_path: Path) -> Path:
@@ -68,7 +70,7 @@ def test_run_with_a_different_key_on_an_existing_warehouse_exits_2(tmp_path):
         "--landing",
         str(landing),
         "--warehouse",
-        str(tmp_path / "w.duckdb"),
+        str(tmp_path / "warehouse" / "w.duckdb"),
         "--reports",
         str(tmp_path / "r"),
     ]
@@ -77,7 +79,9 @@ def test_run_with_a_different_key_on_an_existing_warehouse_exits_2(tmp_path):
     second = fairshare(*args, env={"FAIRSHARE_PSEUDONYM_KEY": KEY_TWO})
     assert second.returncode == 2
     assert "pseudonym key differs" in second.stderr
-    fingerprints = query(tmp_path / "w.duckdb", "SELECT vingerafdruk FROM audit.pseudoniem_sleutel")
+    fingerprints = query(
+        tmp_path / "warehouse" / "w.duckdb", "SELECT vingerafdruk FROM audit.pseudoniem_sleutel"
+    )
     assert (
         fingerprints and fingerprints[0][0] not in second.stderr + second.stdout + first.stderr + first.stdout
     )
@@ -95,17 +99,19 @@ def test_run_with_a_weak_key_exits_2_with_how_to_make_one(tmp_path):
         "--landing",
         str(tmp_path / "l"),
         "--warehouse",
-        str(tmp_path / "w.duckdb"),
+        str(tmp_path / "warehouse" / "w.duckdb"),
         env={"FAIRSHARE_PSEUDONYM_KEY": "kort"},
     )
     assert result.returncode == 2
     assert 'python -c "import secrets; print(secrets.token_urlsafe(32))"' in result.stderr
     assert "kort" not in result.stderr  # the key itself is never echoed
-    assert not (tmp_path / "w.duckdb").exists()
+    assert not (tmp_path / "warehouse" / "w.duckdb").exists()
 
 
 def test_bad_peildatum_is_a_usage_error(tmp_path):
-    result = fairshare("run", "--demo", "--peildatum", "1-11-2026", "--warehouse", str(tmp_path / "w.duckdb"))
+    result = fairshare(
+        "run", "--demo", "--peildatum", "1-11-2026", "--warehouse", str(tmp_path / "warehouse" / "w.duckdb")
+    )
     assert result.returncode == 2 and "YYYY-MM-DD" in result.stderr
 
 
@@ -118,11 +124,11 @@ def test_demo_mode_is_announced(tmp_path):
         "--landing",
         str(landing),
         "--warehouse",
-        str(tmp_path / "w.duckdb"),
+        str(tmp_path / "warehouse" / "w.duckdb"),
         "--reports",
         str(tmp_path / "r"),
     )
     assert result.returncode == 1, result.stderr  # the gate blocks an incomplete landing folder
     assert "DEMO MODE" in result.stderr and DEMO_KEY in result.stderr
     assert "BLOCKED, see" in result.stdout
-    assert query(tmp_path / "w.duckdb", "SELECT count(*) FROM raw.swev_toewijzingen") == [(1,)]
+    assert query(tmp_path / "warehouse" / "w.duckdb", "SELECT count(*) FROM raw.swev_toewijzingen") == [(1,)]

@@ -62,7 +62,7 @@ def test_rejected_file_and_quarantined_rows_are_failed_warning_checks_not_a_cras
     (landing / "planregister" / "planregister_2025-03.xlsx").write_bytes(b"not a workbook")
     resource = FairshareResource(
         landing=str(landing),
-        warehouse=str(tmp_path / "w.duckdb"),
+        warehouse=str(tmp_path / "warehouse" / "w.duckdb"),
         reports=str(tmp_path / "reports"),
         demo=True,
     )
@@ -94,7 +94,7 @@ def test_rejected_file_and_quarantined_rows_are_failed_warning_checks_not_a_cras
 def test_missing_key_fails_the_step_with_the_reason(tmp_path, monkeypatch):
     monkeypatch.delenv("FAIRSHARE_PSEUDONYM_KEY", raising=False)
     monkeypatch.delenv("FAIRSHARE_DEMO", raising=False)
-    resource = FairshareResource(landing=str(tmp_path), warehouse=str(tmp_path / "w.duckdb"))
+    resource = FairshareResource(landing=str(tmp_path), warehouse=str(tmp_path / "warehouse" / "w.duckdb"))
     result = (
         build_definitions(resource)
         .resolve_job_def("fairshare")
@@ -109,7 +109,9 @@ def test_missing_key_fails_the_step_with_the_reason(tmp_path, monkeypatch):
 def test_run_pipeline_reports_success_and_summary(tmp_path):
     landing = tmp_path / "landing"
     write_xlsx(landing / "swev" / "toewijzingen_2025-04-02.xlsx", SWEV_HEADER, [swev_row(1)])
-    settings = Settings.from_env({}, landing=landing, warehouse=tmp_path / "w.duckdb", demo=True)
+    settings = Settings.from_env(
+        {}, landing=landing, warehouse=tmp_path / "warehouse" / "w.duckdb", demo=True
+    )
     outcome = run_pipeline(settings)
     assert outcome.success and "files this run: 1 new, 0 unchanged, 0 rejected" in outcome.summary
     assert outcome.blocked and "BLOCKED, see" in outcome.summary  # no registers, no planregister: no report

@@ -11,6 +11,8 @@ import duckdb
 import pandas as pd
 import pytest
 
+from ingest.config import load_config
+from ingest.text import match_key
 from tests.helpers import query
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -40,15 +42,22 @@ def _run(landing: Path, base: Path) -> subprocess.CompletedProcess:
 
 def _correct_one_2025_allocation(path: Path) -> None:
     """The November delivery withdraws the urgency of one 2025 allocation in Amersfoort: a correction."""
+    config = load_config()  # the sample spells codes in any of their accepted ways: read them as ingest does
+    categorie = config.vocabularies["urgentiecategorie"].lookup
+    route = config.vocabularies["toewijzingsroute"].lookup
+
+    def means(lookup: dict[str, str], raw: bytes) -> str | None:
+        return lookup.get(match_key(raw.decode("latin-1")))
+
     lines = path.read_bytes().split(b"\r\n")
     for i, line in enumerate(lines[1:], start=1):
         f = line.split(b";")
         if (
             len(f) > 10
             and f[3].endswith(b"/2025")
-            and f[9].lower() == b"medisch"
-            and f[2].lower() == b"amersfoort"
-            and f[8].lower() not in (b"statushouder", b"vergunninghouder")
+            and means(categorie, f[9]) == "medisch"
+            and means(config.gemeente_lookup, f[2]) == "GM0307"  # Amersfoort
+            and means(route, f[8]) != "statushouder"  # Statushouder or Vergunninghouder
         ):
             f[9] = b""
             lines[i] = b";".join(f)

@@ -56,7 +56,7 @@ def outcomes_by_pad(landing: Path, warehouse: Path) -> dict:
 
 @pytest.mark.slow
 def test_every_line_of_the_sample_files_is_accounted_for(tmp_path):
-    landing, warehouse = tmp_path / "landing", tmp_path / "w.duckdb"
+    landing, warehouse = tmp_path / "landing", tmp_path / "warehouse" / "w.duckdb"
     summary = write_sample(landing)
     outcomes = outcomes_by_pad(landing, warehouse)
     assert {o.status for o in outcomes.values()} == {"geladen"}
@@ -110,7 +110,7 @@ def test_with_the_line_limit_raised_the_field_limit_still_stops_the_huge_line(
 
 def test_a_reader_that_runs_out_of_memory_rejects_that_file_only(tmp_path):
     """A real MemoryError (the process's address space limited) rejects the file; the next file loads."""
-    landing, warehouse = tmp_path / "landing", tmp_path / "w.duckdb"
+    landing, warehouse = tmp_path / "landing", tmp_path / "warehouse" / "w.duckdb"
     huge_line_csv(landing / "swev" / "toewijzingen_2025-04-02.csv")
     write_csv(landing / "swev" / "toewijzingen_2025-05-02.csv", SWEV_HEADER, csv_rows(5))
     script = (
@@ -291,7 +291,7 @@ def test_a_file_that_vanishes_or_becomes_a_folder_is_left_for_the_next_run(landi
 
 
 def test_a_process_memory_limit_below_the_xlsx_readers_clamps_it_with_a_warning(tmp_path):
-    landing, warehouse = tmp_path / "landing", tmp_path / "w.duckdb"
+    landing, warehouse = tmp_path / "landing", tmp_path / "warehouse" / "w.duckdb"
     path = write_xlsx(
         landing / "swev" / "toewijzingen_2025-04-02.xlsx", SWEV_HEADER, [swev_row(i) for i in range(5)]
     )

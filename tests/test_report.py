@@ -166,7 +166,7 @@ def _run(landing: Path, tmp_path: Path) -> tuple[subprocess.CompletedProcess, Pa
             "--landing",
             str(landing),
             "--warehouse",
-            str(tmp_path / "w.duckdb"),
+            str(tmp_path / "warehouse" / "w.duckdb"),
             "--reports",
             str(reports),
         ],

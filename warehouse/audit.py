@@ -36,14 +36,17 @@ def peildatum(conn: duckdb.DuckDBPyConnection, database: str | None = None) -> P
 
     ``database`` names an attached warehouse (the publication reads its source as ``bron``).
     """
-    prefix = f"{database}." if database else ""
-    try:
-        row = conn.execute(f"SELECT peildatum, data_tot FROM {prefix}info.peildatum").fetchone()
-    except (
-        duckdb.CatalogException,
-        duckdb.BinderException,
-    ):  # no build yet (e.g. the first run failed before dbt)
+    # Asked first, never by a failing query: where info.peildatum is missing, DuckDB's Python replacement scan
+    # would take the name for a variable of the caller (this very function) and fail with an unrelated error.
+    built = conn.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'info' AND table_name = 'peildatum' "
+        "AND table_catalog = coalesce(?, current_database())",
+        [database],
+    ).fetchone()[0]
+    if not built:  # no build yet (e.g. the first run failed before dbt)
         return None
+    prefix = f"{database}." if database else ""
+    row = conn.execute(f"SELECT peildatum, data_tot FROM {prefix}info.peildatum").fetchone()
     return Peildatum(*row) if row else None
 
 
@@ -83,6 +86,56 @@ def rejected_files(
         params or [],
     ).fetchall()
     return [RejectedFile(*r) for r in rows]
+
+
+def files_filter(bron: str | None, levering: str | None) -> tuple[str, list]:
+    """The ``where`` (on ``audit.bestanden AS b``) and parameters for one source and/or one delivery.
+
+    A delivery is a file (as in audit.bestanden or just its name) or a delivery date, compared exactly:
+    with LIKE, `%` and `_` would be wildcards (and `_` is in every file name).
+    """
+    where, params = [], []
+    if bron:
+        where.append("b.bron = ?")
+        params.append(bron)
+    if levering is not None:
+        where.append("(b.pad = ? OR ends_with(b.pad, '/' || ?) OR CAST(b.leverdatum AS VARCHAR) = ?)")
+        params += [levering, levering, levering]
+    return (" AND " + " AND ".join(where)) if where else "", params
+
+
+def files_seen(conn: duckdb.DuckDBPyConnection, where: str = "", params: list | None = None) -> int:
+    """How many files (any sighting) match ``where`` (from ``files_filter``)."""
+    return conn.execute(
+        f"SELECT count(*) FROM audit.bestanden AS b WHERE TRUE{where}", params or []
+    ).fetchone()[0]
+
+
+def latest_loaded(conn: duckdb.DuckDBPyConnection, bron: str | None = None, limit: int = 3) -> list[str]:
+    """The paths of the latest loaded files (of one source): examples whose names follow the pattern."""
+    rows = conn.execute(
+        "SELECT pad FROM audit.bestanden_actueel WHERE status = 'geladen'"
+        + (" AND bron = ?" if bron else "")
+        + " ORDER BY leverdatum DESC, pad LIMIT ?",
+        [*([bron] if bron else []), limit],
+    ).fetchall()
+    return [p for (p,) in rows]
+
+
+def quarantined_rows(
+    conn: duckdb.DuckDBPyConnection, where: str = "", params: list | None = None
+) -> list[dict]:
+    """The quarantined rows of the current loads matching ``where``, in file, row and column order, as dicts
+    (bron, pad, blad, rijnummer, kolom, reden, waarden as JSON text, reden_codes, reden_parameters)."""
+    codes, _ = code_columns(conn)
+    cur = conn.execute(
+        "SELECT q.bron, q.pad, q.blad, q.rijnummer, q.kolom, q.reden, CAST(q.waarden AS VARCHAR) AS waarden, "
+        f"{codes} FROM audit.quarantaine AS q JOIN audit.bestanden AS b USING (bestand_id) "
+        f"WHERE TRUE{where} ORDER BY q.pad, q.rijnummer, q.kolom",
+        params or [],
+    )
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
 
 
 def files_per_source(conn: duckdb.DuckDBPyConnection):

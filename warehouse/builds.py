@@ -33,6 +33,10 @@ CODE = [
     *sorted(p for p in (ROOT / "products" / "report").rglob("*.*") if "__pycache__" not in p.parts),
     *sorted((ROOT / "expectations").glob("*.py")),
     ROOT / "basics" / "dutch.py",
+    ROOT / "basics" / "manifest.py",  # the mart list and grain the report reads
+    ROOT / "ingest" / "reasons.py",  # the Dutch reasons of the report's appendix
+    ROOT / "ingest" / "config" / "redenen.yaml",
+    ROOT / "warehouse" / "audit.py",  # what the report reads of files and quarantine
     ROOT / "warehouse" / "publish.py",
 ]
 
