@@ -46,5 +46,9 @@ def getal(value, decimals: int = 0) -> str:
     value = round(float(value), decimals)
     if value == 0:
         value = 0.0  # -0.04 rounds to -0.0: show 0,0
-    text = f"{value:,.{decimals}f}"
+    return marks_nl(f"{value:,.{decimals}f}")
+
+
+def marks_nl(text: str) -> str:
+    """A number Python formatted (``1,234.5``) with Dutch marks: ``1.234,5``."""
     return text.replace(",", "_").replace(".", ",").replace("_", ".")

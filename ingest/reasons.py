@@ -27,6 +27,8 @@ from pathlib import Path
 
 import yaml
 
+from basics.dutch import marks_nl
+
 TABLE = Path(__file__).parent / "config" / "redenen.yaml"
 LANGUAGES = ("en", "nl")
 _AND = {"en": " and ", "nl": " en "}
@@ -119,9 +121,7 @@ class _Formatter(string.Formatter):
             return (_AND[self.lang] if spec == "and" else ", ").join(items)
         if isinstance(value, int | float) and not isinstance(value, bool) and spec:
             shown = format(value, spec)
-            if self.lang == "nl":
-                shown = shown.replace(",", "_").replace(".", ",").replace("_", ".")
-            return shown
+            return marks_nl(shown) if self.lang == "nl" else shown
         return format(value, spec)
 
 

@@ -28,8 +28,7 @@ import yaml
 from basics import region
 from basics.files import XLSX_INERT, atomic_path
 from ingest.config import CONFIG_DIR, ColumnSpec, IngestConfig, load_config, source_labels
-from ingest.landing import escaped
-from ingest.reasons import Reden, column_reason, hint, stored_parts
+from ingest.reasons import column_reason, hint, stored_parts
 from warehouse import audit, data_only, lock
 
 
@@ -117,18 +116,6 @@ class _Geldig:
         return f"{text}, {bereik}" if bereik else text
 
 
-def _afgewezen_nl(code: str | None, parameters: str | None, reden: str, pad: str) -> str:
-    """The reason of a rejected file in Dutch, from its code (``ingest/config/redenen.yaml``), without its path.
-
-    A row stored before reasons had codes (a warehouse no run has read since) keeps its English text, with
-    exactly this file's path taken off the front (``"<pad>: <reason>"``, the path escaped as
-    ``ingest.landing.escaped`` does); the next run reads such files again and gives them codes.
-    """
-    if code:
-        return Reden.from_json(code, parameters).render("nl")
-    return reden.removeprefix(f"{escaped(pad)}: ")
-
-
 def _regel(row: dict, config: IngestConfig, geldig: _Geldig) -> Regel:
     source = config.sources.get(row["bron"])
     columns = source.columns if source else {}
@@ -187,8 +174,7 @@ def collect(
         _check_levering(conn, bron, levering, extra, params)
     regels = [_regel(row, config, geldig) for row in audit.quarantined_rows(conn, extra, params)]
     afgewezen = [
-        (f.bron, f.pad, f.leverdatum, _afgewezen_nl(f.reden_code, f.reden_parameters, f.reden or "", f.pad))
-        for f in audit.rejected_files(conn, extra, params)
+        (f.bron, f.pad, f.leverdatum, f.reden_nl()) for f in audit.rejected_files(conn, extra, params)
     ]
     return regels, afgewezen
 

@@ -12,6 +12,9 @@ from typing import NamedTuple
 
 import duckdb
 
+from ingest.landing import escaped
+from ingest.reasons import Reden
+
 
 class Peildatum(NamedTuple):
     """The peildatum P of the marts and data_tot = P - 1 day (spec/marts.md, "Time")."""
@@ -29,6 +32,17 @@ class RejectedFile(NamedTuple):
     reden: str
     reden_code: str | None = None  # None in a warehouse written before reasons had codes
     reden_parameters: str | None = None  # JSON text
+
+    def reden_nl(self) -> str:
+        """The reason in Dutch, from its code (``ingest/config/redenen.yaml``), without the file's path.
+
+        A row stored before reasons had codes (a warehouse no run has read since) keeps its English text, with
+        exactly this file's path taken off the front (``"<pad>: <reason>"``, the path escaped as
+        ``ingest.landing.escaped`` does); the next run reads such files again and gives them codes.
+        """
+        if self.reden_code:
+            return Reden.from_json(self.reden_code, self.reden_parameters).render("nl")
+        return (self.reden or "").removeprefix(f"{escaped(self.pad)}: ")
 
 
 def peildatum(conn: duckdb.DuckDBPyConnection, database: str | None = None) -> Peildatum | None:

@@ -22,7 +22,6 @@ from basics.settings import is_meeting_date
 from expectations.gate import report_config
 from ingest.config import source_labels
 from ingest.landing import escaped
-from ingest.reasons import Reden
 from warehouse import audit, history
 
 
@@ -245,7 +244,8 @@ def report_data(conn: duckdb.DuckDBPyConnection) -> dict:
     )
     d["bestanden"] = audit.files_per_source(conn)
     d["afgewezen_bestanden"] = [
-        afgewezen_nl(f.pad, f.reden, f.reden_code, f.reden_parameters) for f in audit.rejected_files(conn)
+        f"{escaped(f.pad)}: {nl}" if (nl := f.reden_nl()) else escaped(f.pad)
+        for f in audit.rejected_files(conn)
     ]
     for key, col, then in [
         ("fair_share_gemeente", "gemeente_code", ["jaar"]),
@@ -283,16 +283,6 @@ def report_data(conn: duckdb.DuckDBPyConnection) -> dict:
     d["aandeel_urgent"] = 100 * urgent / alle if urgent is not None and alle else None
     d["samenvatting"] = samenvatting(d)
     return d
-
-
-def afgewezen_nl(pad: str, reden: str | None, code: str | None, parameters: str | None) -> str:
-    """A rejected file for the appendix: its path and the reason in Dutch, from the reason's code.
-
-    A row from before reasons had codes keeps its stored (English) text until a run reads the file again.
-    """
-    if not code:
-        return reden or escaped(pad)
-    return f"{escaped(pad)}: {Reden.from_json(code, parameters).render('nl')}"
 
 
 def sorteer(
