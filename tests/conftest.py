@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from ingest.config import load_config
-from tests.helpers import regions_lock
+from tests.helpers import demo_run, regions_lock
 from tools.sample import write_sample
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -69,25 +69,7 @@ def sample_run(tmp_path_factory):
     base = tmp_path_factory.mktemp("sample")
     landing, warehouse = base / "landing", base / "warehouse" / "fairshare.duckdb"
     summary = write_sample(landing)
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "fairshare.cli",
-            "run",
-            "--demo",
-            "--landing",
-            str(landing),
-            "--warehouse",
-            str(warehouse),
-            "--reports",
-            str(base / "reports"),
-        ],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=900,
-    )
+    result = demo_run(landing, warehouse, base / "reports")
     return summary, landing, warehouse, result
 
 

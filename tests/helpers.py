@@ -320,3 +320,26 @@ def regions_lock(exclusive: bool) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def demo_run(landing: Path, warehouse: Path, reports: Path) -> subprocess.CompletedProcess:
+    """`fairshare run --demo` in a child process from the repository, as a new user runs it."""
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "fairshare.cli",
+            "run",
+            "--demo",
+            "--landing",
+            str(landing),
+            "--warehouse",
+            str(warehouse),
+            "--reports",
+            str(reports),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).resolve().parents[1],
+        timeout=900,
+    )

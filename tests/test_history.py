@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
@@ -13,31 +12,13 @@ import pytest
 
 from ingest.config import load_config
 from ingest.text import match_key
-from tests.helpers import query
+from tests.helpers import demo_run, query
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def _run(landing: Path, base: Path) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "fairshare.cli",
-            "run",
-            "--demo",
-            "--landing",
-            str(landing),
-            "--warehouse",
-            str(base / "warehouse" / "fairshare.duckdb"),
-            "--reports",
-            str(base / "reports"),
-        ],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=900,
-    )
+    return demo_run(landing, base / "warehouse" / "fairshare.duckdb", base / "reports")
 
 
 def _correct_one_2025_allocation(path: Path) -> None:

@@ -5,14 +5,13 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
 
 from basics.manifest import mart_names
-from tests.helpers import query
+from tests.helpers import demo_run, query
 
 ROOT = Path(__file__).resolve().parents[1]
 SECTIONS = [
@@ -156,25 +155,7 @@ def test_html_has_one_gemeente_order_and_no_missing_value_markers(report):
 
 def _run(landing: Path, tmp_path: Path) -> tuple[subprocess.CompletedProcess, Path]:
     reports = tmp_path / "reports"
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "fairshare.cli",
-            "run",
-            "--demo",
-            "--landing",
-            str(landing),
-            "--warehouse",
-            str(tmp_path / "warehouse" / "w.duckdb"),
-            "--reports",
-            str(reports),
-        ],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=900,
-    )
+    result = demo_run(landing, tmp_path / "warehouse" / "w.duckdb", reports)
     return result, reports
 
 
