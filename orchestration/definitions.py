@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import dagster as dg
-from dagster_dbt import DbtCliResource
 
 from basics import region
 from orchestration.automation import actualiteit_leveringen, build_automation
-from orchestration.dbt_assets import DBT_EXECUTABLE, dbt_project, fairshare_dbt_assets
+from orchestration.dbt_assets import DBT_EXECUTABLE, FairshareDbtCli, dbt_project, fairshare_dbt_assets
 from orchestration.gate_assets import bo_rapport, publicatie
 from orchestration.ingest_assets import ingest_assets
 from orchestration.resources import FairshareResource
@@ -54,7 +53,7 @@ def build_definitions(resource: FairshareResource | None = None) -> dg.Definitio
         resources={
             "fairshare": resource or FairshareResource(),
             # The dbt installed beside this interpreter: the venv need not be activated.
-            "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE),
+            "dbt": FairshareDbtCli(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE),
         },
         # DuckDB allows one writer per file: never run two steps at once.
         executor=dg.in_process_executor,
