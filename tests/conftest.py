@@ -1,16 +1,20 @@
-"""Shared fixtures: a landing folder and a warehouse file per test, both real; one real sample run per worker.
+"""Shared fixtures: a landing folder and a warehouse file per test, both real; one real sample run per session.
 
 The suite runs on two pytest-xdist workers (pyproject.toml, `-n 2 --dist loadfile`): a module's tests run on one
-worker, one after the other. Session fixtures are per worker (each has its own ``tmp_path_factory``); regions/,
-shared by all workers, is guarded by ``helpers.regions_lock`` (below). ``-m "not slow"`` leaves out every test
-that needs a real pipeline run.
+worker, one after the other. The two expensive session fixtures (the sample run, the two regions' runs) are made
+once for all workers (``_once``: the first worker to ask makes them in the session's shared temporary folder, the
+other waits and reads them); every test only reads their folders. regions/, shared by all workers, is guarded by
+``helpers.regions_lock`` (below). ``-m "not slow"`` leaves out every test that needs a real pipeline run.
 """
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
+import json
 import logging
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -20,6 +24,7 @@ import pytest
 from ingest.config import load_config
 from tests.helpers import demo_run, regions_lock
 from tools.sample import write_sample
+from tools.sample.writer import SampleSummary
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -63,14 +68,53 @@ def _quiet_logs():
     logging.getLogger("fairshare").setLevel(logging.ERROR)
 
 
+def _once(tmp_path_factory, worker_id: str, name: str, make):
+    """``make(folder)`` once per test session, for every xdist worker: its JSON-able result is kept beside the folder.
+
+    The first worker to ask holds an exclusive lock while it makes the folder; a worker asking meanwhile waits
+    for it (the result is the same real run either way, made once instead of once per worker). Without xdist the
+    folder is this session's own."""
+    if worker_id == "master":
+        return make(tmp_path_factory.mktemp(name))
+    shared = tmp_path_factory.getbasetemp().parent  # the session's folder, above every worker's own
+    folder, done = shared / name, shared / f"{name}.json"
+    with open(shared / f"{name}.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not done.exists():
+            shutil.rmtree(folder, ignore_errors=True)  # a worker that failed halfway left it
+            folder.mkdir()
+            done.write_text(json.dumps(make(folder)))
+    return json.loads(done.read_text())
+
+
+def _completed(args: list[str], code: int, out: str, err: str) -> subprocess.CompletedProcess:
+    return subprocess.CompletedProcess(args, code, out, err)
+
+
 @pytest.fixture(scope="session")
-def sample_run(tmp_path_factory):
-    """`fairshare sample` then `fairshare run --demo`, as a new user would."""
-    base = tmp_path_factory.mktemp("sample")
-    landing, warehouse = base / "landing", base / "warehouse" / "fairshare.duckdb"
-    summary = write_sample(landing)
-    result = demo_run(landing, warehouse, base / "reports")
-    return summary, landing, warehouse, result
+def sample_run(tmp_path_factory, worker_id):
+    """`fairshare sample` then `fairshare run --demo`, as a new user would (once per session: see ``_once``)."""
+
+    def make(base: Path) -> dict:
+        summary = write_sample(base / "landing")
+        result = demo_run(base / "landing", base / "warehouse" / "fairshare.duckdb", base / "reports")
+        return {
+            "base": str(base),
+            "files": [str(f) for f in summary.files],
+            "rows": summary.rows,
+            "bad_rows": summary.bad_rows,
+            "run": [result.args, result.returncode, result.stdout, result.stderr],
+        }
+
+    made = _once(tmp_path_factory, worker_id, "sample", make)
+    base = Path(made["base"])
+    summary = SampleSummary(
+        out=base / "landing",
+        files=[Path(f) for f in made["files"]],
+        rows=made["rows"],
+        bad_rows=made["bad_rows"],
+    )
+    return summary, base / "landing", base / "warehouse" / "fairshare.duckdb", _completed(*made["run"])
 
 
 def _digest(folder: Path) -> dict[str, str]:
@@ -82,49 +126,54 @@ def _digest(folder: Path) -> dict[str, str]:
 
 
 @pytest.fixture(scope="session")
-def two_regions(tmp_path_factory):
-    """Both regions from their samples, run at the same time as two `fairshare run` processes.
+def two_regions(tmp_path_factory, worker_id):
+    """Both regions from their samples, run at the same time as two `fairshare run` processes (once per session).
 
     Returns (base, {regio: (exit code, stdout, stderr)}, digests of the landing folders before the runs, digest
     of regions/ before them). test_regions.py checks the runs themselves; the province's tests
-    (test_province_hostile.py) read their published copies (a worker that runs both makes it once); every
-    test only reads its folders (a test's own output goes elsewhere). regions/ is digested and run under the
-    shared regions lock: no test adds a pack meanwhile."""
-    fairshare = str(Path(sys.executable).parent / "fairshare")
-    base = tmp_path_factory.mktemp("regios")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("FAIRSHARE_", "DAGSTER_HOME"))}
-    for regio in ("amersfoort", "voorbeeld"):
-        subprocess.run(
-            [fairshare, "sample", "--regio", regio, "--out", str(base / regio / "landing")],
-            env=env,
-            check=True,
-            capture_output=True,
-        )
-    before = {r: _digest(base / r / "landing") for r in ("amersfoort", "voorbeeld")}
-    with regions_lock(exclusive=False):  # no test adds a pack while the packs are digested and run
-        packs = _digest(ROOT / "regions")
-        runs = {
-            r: subprocess.Popen(
-                [
-                    fairshare,
-                    "run",
-                    "--regio",
-                    r,
-                    "--demo",
-                    "--landing",
-                    str(base / r / "landing"),
-                    "--warehouse",
-                    str(base / r / "warehouse" / "fairshare.duckdb"),
-                    "--reports",
-                    str(base / r / "reports"),
-                ],
+    (test_province_hostile.py) read their published copies; every test only reads their folders (a test's own
+    output goes elsewhere). regions/ is digested and run under the shared regions lock: no test adds a pack
+    meanwhile."""
+
+    def make(base: Path) -> dict:
+        fairshare = str(Path(sys.executable).parent / "fairshare")
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("FAIRSHARE_", "DAGSTER_HOME"))}
+        for regio in ("amersfoort", "voorbeeld"):
+            subprocess.run(
+                [fairshare, "sample", "--regio", regio, "--out", str(base / regio / "landing")],
                 env=env,
-                cwd=base,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
+                check=True,
+                capture_output=True,
             )
-            for r in ("amersfoort", "voorbeeld")
-        }
-        results = {r: (p.wait(timeout=1500), *p.communicate()) for r, p in runs.items()}
-    return base, results, before, packs
+        before = {r: _digest(base / r / "landing") for r in ("amersfoort", "voorbeeld")}
+        with regions_lock(exclusive=False):  # no test adds a pack while the packs are digested and run
+            packs = _digest(ROOT / "regions")
+            runs = {
+                r: subprocess.Popen(
+                    [
+                        fairshare,
+                        "run",
+                        "--regio",
+                        r,
+                        "--demo",
+                        "--landing",
+                        str(base / r / "landing"),
+                        "--warehouse",
+                        str(base / r / "warehouse" / "fairshare.duckdb"),
+                        "--reports",
+                        str(base / r / "reports"),
+                    ],
+                    env=env,
+                    cwd=base,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    text=True,
+                )
+                for r in ("amersfoort", "voorbeeld")
+            }
+            results = {r: (p.wait(timeout=1500), *p.communicate()) for r, p in runs.items()}
+        return {"base": str(base), "results": results, "before": before, "packs": packs}
+
+    made = _once(tmp_path_factory, worker_id, "regios", make)
+    results = {r: tuple(v) for r, v in made["results"].items()}
+    return Path(made["base"]), results, made["before"], made["packs"]
