@@ -168,13 +168,21 @@ class Settings:
             return self.serving
         return self.warehouse.parent.parent / "serving" / self.warehouse.name
 
+    @property
+    def dbt_target(self) -> Path:
+        """dbt's target folder for this warehouse, beside it: the last build's artifacts (run_results.json,
+        manifest, dbt.log) and its parse, which dbt reuses when the next build of this warehouse has the same
+        project, profile and vars (partial parsing)."""
+        return self.warehouse.with_name(self.warehouse.name + ".dbt").resolve()
+
     def check_separate(self) -> None:
         """The warehouse, the published copy and the reports never share a file (ConfigError otherwise).
 
         A run writes the copy under a temporary name and renames it onto ``serving_file``, notes its owner
         beside it, removes temporary files of killed runs (``.<copy>.*.tmp*`` beside the copy, ``.*.tmp*`` in
         the reports folder) and writes ``bo_wonen_zorg_*`` and ``gx/`` in the reports folder. None of these
-        may be the warehouse, its ``.wal``, ``.lock`` or spill folder ``.tmp``, nor (for the reports) the copy.
+        may be the warehouse, its ``.wal``, ``.lock``, spill folder ``.tmp`` or dbt folder ``.dbt``, nor (for the
+        reports) the copy.
         Paths are compared after resolving symbolic links and relative parts; nothing is created.
         """
         warehouse = _WrittenName(self.warehouse)
@@ -182,7 +190,7 @@ class Settings:
             "the warehouse": warehouse,
             **{
                 f"the warehouse's {s} file": _WrittenName(self.warehouse.with_name(self.warehouse.name + s))
-                for s in (".wal", ".lock", ".tmp")
+                for s in (".wal", ".lock", ".tmp", ".dbt")
             },
         }
         serving = _WrittenName(self.serving_file)

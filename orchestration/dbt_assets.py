@@ -217,7 +217,11 @@ def fairshare_dbt_assets(
         timing.stage("dbt"),
         contextlib.nullcontext() if fairshare.echo_dbt else contextlib.redirect_stdout(echo),
     ):
-        invocation = dbt.cli(["build", "--vars", dbt_vars(fairshare)], context=context)
+        # dbt's target folder is the warehouse's own (not a new one under dbt_project/target per run): a second
+        # build of the same warehouse reuses the first one's parse.
+        invocation = dbt.cli(
+            ["build", "--vars", dbt_vars(fairshare)], context=context, target_path=settings.dbt_target
+        )
         try:
             yield from invocation.stream()
         except DagsterDbtCliRuntimeError as exc:  # "The dbt CLI process ... failed": say what dbt said

@@ -40,6 +40,7 @@ def _validate_all(conn, run_id: str, docs_root) -> list[tuple[str, gate.SuiteOut
         ]
         store.record_gate(conn, run_id, peil.peildatum, suite.name, outcome.geslaagd, fouten)
         outcomes.append((suite.name, outcome))
+    gate.build_docs(docs_root)
     return outcomes
 
 
