@@ -39,11 +39,49 @@ ROOT = Path(__file__).resolve().parents[1]
 PIPELINE_FIXTURES = {"sample_run", "two_builds", "copies", "two_regions", "voorbeeld", "wh"}
 
 
+# Seconds per module of the last full run written with --store-durations: the workers take the longest modules
+# first (xdist's own order is by number of tests, which puts a module of three 60 s tests last and leaves the
+# other worker idle at the end). A module not listed counts as longest; a stale figure only costs balance.
+DURATIONS = Path(__file__).with_name("durations.json")
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--store-durations",
+        action="store_true",
+        help="write each test module's seconds to tests/durations.json (the order modules are handed out in)",
+    )
+
+
+def _module(item) -> str:
+    return item.nodeid.split("::", 1)[0]
+
+
 def pytest_collection_modifyitems(config, items):
-    """Mark slow every test that uses a pipeline fixture."""
+    """Mark slow every test that uses a pipeline fixture; order the modules longest first (``DURATIONS``)."""
     for item in items:
         if PIPELINE_FIXTURES & set(item.fixturenames):
             item.add_marker(pytest.mark.slow)
+    seconds = json.loads(DURATIONS.read_text()) if DURATIONS.exists() else {}
+    items.sort(key=lambda item: -seconds.get(_module(item), float("inf")))  # stable: a module keeps its order
+
+
+_measured: dict[str, float] = {}
+
+
+def pytest_runtest_logreport(report):
+    """Each phase's seconds, per module (on the controller, which sees every worker's reports)."""
+    module = report.nodeid.split("::", 1)[0]
+    _measured[module] = _measured.get(module, 0.0) + report.duration
+
+
+def pytest_sessionfinish(session):
+    if session.config.getoption("store_durations") and not hasattr(session.config, "workerinput"):
+        # A partial run updates its modules' figures; a module that no longer exists is dropped.
+        stored = json.loads(DURATIONS.read_text()) if DURATIONS.exists() else {}
+        stored.update({m: round(t, 1) for m, t in _measured.items()})
+        kept = {m: t for m, t in sorted(stored.items()) if (ROOT / m).exists()}
+        DURATIONS.write_text(json.dumps(kept, indent=1) + "\n")
 
 
 @pytest.fixture(scope="session")
