@@ -75,7 +75,10 @@ test: lint browser faketime
 dev: install
 	DAGSTER_HOME=$${DAGSTER_HOME:-$$(pwd)/data/dagster_home}; mkdir -p $$DAGSTER_HOME; \
 	[ -f $$DAGSTER_HOME/dagster.yaml ] || cp orchestration/dagster.yaml $$DAGSTER_HOME/dagster.yaml; \
-	DAGSTER_HOME=$$DAGSTER_HOME FAIRSHARE_DEMO=1 $(BIN)/dagster dev -w workspace.yaml
+	if [ -z "$$FAIRSHARE_PSEUDONYM_KEY" ]; then export FAIRSHARE_DEMO=1; \
+	echo "make dev: FAIRSHARE_PSEUDONYM_KEY is not set, so runs use demo mode (the documented, non-secret key): set it before reading real files."; \
+	else echo "make dev: pseudonyms use FAIRSHARE_PSEUDONYM_KEY."; fi; \
+	DAGSTER_HOME=$$DAGSTER_HOME $(BIN)/dagster dev -w workspace.yaml
 
 # dbt docs for the marts, as one self-contained page (needs a warehouse: run `make run` first).
 docs: install

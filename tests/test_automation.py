@@ -156,3 +156,36 @@ def test_the_shipped_instance_config_runs_one_fairshare_run_at_a_time():
         assert instance.get_concurrency_config().pool_config.default_pool_limit == 1
     pools = {node.definition.pool for node in job.graph.node_dict.values()}
     assert pools == {WAREHOUSE_POOL}
+
+
+def test_make_dev_uses_demo_mode_only_without_a_pseudonym_key(tmp_path):
+    """`make dev` (the real Makefile recipe) with `dagster` replaced by a script that prints what it was given:
+    demo mode, said on start-up, only when FAIRSHARE_PSEUDONYM_KEY is not set."""
+    import subprocess
+
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "dagster").write_text('#!/bin/sh\necho "demo=${FAIRSHARE_DEMO:-uit} home=$DAGSTER_HOME $*"\n')
+    (bin_dir / "dagster").chmod(0o755)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("FAIRSHARE_", "DAGSTER_", "MAKE"))}
+
+    def dev(**extra: str) -> str:
+        result = subprocess.run(
+            ["make", "-s", "-o", "install", "dev", f"BIN={bin_dir}", f"DAGSTER_HOME={tmp_path / 'home'}"],
+            cwd=ROOT,
+            env={**env, **extra},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert result.returncode == 0, result.stderr
+        return result.stdout
+
+    without = dev()
+    assert "FAIRSHARE_PSEUDONYM_KEY is not set, so runs use demo mode" in without
+    assert f"demo=1 home={tmp_path / 'home'} dev -w workspace.yaml" in without
+    with_key = dev(FAIRSHARE_PSEUDONYM_KEY="een-echte-sleutel-van-de-regio")
+    assert "pseudonyms use FAIRSHARE_PSEUDONYM_KEY" in with_key and "demo=uit " in with_key
+    assert (tmp_path / "home" / "dagster.yaml").read_text() == (
+        ROOT / "orchestration" / "dagster.yaml"
+    ).read_text()
