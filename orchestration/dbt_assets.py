@@ -228,6 +228,7 @@ def fairshare_dbt_assets(
             raise dg.Failure(
                 description=f"dbt build: {dbt_error(exc.description or '')}", allow_retries=False
             ) from exc
+    results = []
     try:  # seconds per dbt node, for `fairshare bench`
         results = invocation.get_artifact("run_results.json").get("results", [])
         timing.nodes({r["unique_id"]: r.get("execution_time", 0.0) for r in results})
@@ -236,3 +237,18 @@ def fairshare_dbt_assets(
     if shown:
         done = [line for line in echo.getvalue().splitlines() if line.lstrip().startswith("Done.")]
         shown.stage("dbt build", time.perf_counter() - started, done[-1].strip() if done else "")
+        for line in warnings_named(results, invocation.manifest):
+            shown.line(line)
+
+
+def warnings_named(results: list[dict], manifest: Mapping[str, Any]) -> list[str]:
+    """One console line per dbt test that warned (dbt's summary only counts them): what it found, its rows, its file."""
+    lines = []
+    for r in results:
+        node = manifest.get("nodes", {}).get(r.get("unique_id"), {})
+        if r.get("status") == "warn" and node:
+            what = node.get("description") or node.get("name")
+            lines.append(
+                f"  dbt warning: {what} ({r.get('failures') or 0} rows; dbt_project/{node.get('original_file_path')})"
+            )
+    return lines

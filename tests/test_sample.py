@@ -34,6 +34,17 @@ def test_sample_run_loads_every_row_but_the_bad_ones(sample_run):
     assert len(summary.files) == 4 + 4 * 9 + 4
 
 
+def test_the_sample_run_names_the_dbt_test_that_warns(sample_run):
+    """dbt's summary only counts warnings (WARN=1): the console names the test, its rows and its file."""
+    _, _, _, result = sample_run
+    text = result.stdout + result.stderr
+    assert "WARN=1 " in text
+    assert (
+        "dbt warning: the published per-gemeente targets do not add up to the agreed totals" in text
+        and "(4 rows; dbt_project/tests/reconciliatie_opgaven_verschil.sql)" in text
+    ), text[-3000:]
+
+
 def test_sample_is_calibrated_to_the_documents(sample_run):
     _, _, warehouse, _ = sample_run
     basis = {
