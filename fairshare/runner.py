@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shlex
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -166,12 +167,17 @@ def run_pipeline(
     instance=None,
     verbose: bool = False,
     shown: Console | None = None,
+    started: float | None = None,
 ) -> RunOutcome:
-    """Run the job in this process (``orchestration.run.execute``) and summarise what it did."""
+    """Run the job in this process (``orchestration.run.execute``) and summarise what it did.
+
+    ``started``: a ``time.perf_counter()`` from before the run's imports (the CLI's start), so "Run finished in"
+    counts the seconds a user waited, not only the job's."""
     from orchestration.run import execute
 
     done = execute(settings, instance=instance, verbose=verbose, shown=shown)
-    summary = summarise(settings, done.seconds, done.run_id, done.log)
+    seconds = done.seconds if started is None else time.perf_counter() - started
+    summary = summarise(settings, seconds, done.run_id, done.log)
     return RunOutcome(success=done.success, blocked=done.blocked, summary=summary, error=done.error)
 
 
