@@ -18,17 +18,17 @@ import duckdb
 import pandas as pd
 import yaml
 
-from basics import paths
 from basics.dutch import MAANDEN, datum_nl, pct_nl
 from expectations.suites import Suite, suspects_sql
 from ingest.config import source_labels
 
-REPORT_CONFIG = paths.ROOT / "products" / "report" / "config.yaml"
+GATE_CONFIG = Path(__file__).with_name("config.yaml")
 
 
 @functools.cache
-def report_config() -> dict:
-    return yaml.safe_load(REPORT_CONFIG.read_text(encoding="utf-8"))
+def gate_config() -> dict:
+    """The gate's thresholds and the funnel's first year (expectations/config.yaml)."""
+    return yaml.safe_load(GATE_CONFIG.read_text(encoding="utf-8"))
 
 
 def snapshot_for(peildatum: dt.date) -> dt.date:
@@ -39,7 +39,7 @@ def snapshot_for(peildatum: dt.date) -> dt.date:
 def poort_regels(conn: duckdb.DuckDBPyConnection, peil: tuple[dt.date, dt.date]) -> pd.DataFrame:
     """All gate rules and freshness warnings for the peildatum of the marts: ``peil`` = (peildatum, data_tot)
     of the build (``warehouse.audit.peildatum``)."""
-    cfg = report_config()
+    cfg = gate_config()
     peildatum, data_tot = peil
     rows: list[dict] = []
 

@@ -32,6 +32,7 @@ from warehouse import publish
 CODE = [
     *sorted(p for p in (ROOT / "products" / "report").rglob("*.*") if "__pycache__" not in p.parts),
     *sorted((ROOT / "expectations").glob("*.py")),
+    ROOT / "expectations" / "config.yaml",  # the gate's thresholds
     ROOT / "basics" / "dutch.py",
     ROOT / "basics" / "manifest.py",  # the mart list and grain the report reads
     ROOT / "ingest" / "reasons.py",  # the Dutch reasons of the report's appendix

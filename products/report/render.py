@@ -8,21 +8,31 @@ blocks, `render_blocked` writes `..._geblokkeerd.html` listing each failed rule 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import io
 from pathlib import Path
 
 import duckdb
 import pandas as pd
+import yaml
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from basics import manifest
 from basics.dutch import MAANDEN, datum_nl, getal, leeg
 from basics.files import XLSX_INERT, atomic_path
 from basics.settings import is_meeting_date
-from expectations.gate import report_config
+from expectations.gate import gate_config
 from ingest.config import source_labels
 from ingest.landing import escaped
 from warehouse import audit, history
+
+REPORT_CONFIG = Path(__file__).with_name("config.yaml")
+
+
+@functools.cache
+def report_config() -> dict:
+    """What the report shows (products/report/config.yaml)."""
+    return yaml.safe_load(REPORT_CONFIG.read_text(encoding="utf-8"))
 
 
 def _plt():
@@ -127,7 +137,7 @@ def report_data(conn: duckdb.DuckDBPyConnection) -> dict:
     """Every figure of the report, read from the marts and audit tables."""
     cfg = report_config()
     peildatum, data_tot = audit.peildatum(conn)
-    vanaf, trechter = cfg["jaren_vanaf"], cfg["trechter_vanaf"]
+    vanaf, trechter = cfg["jaren_vanaf"], gate_config()["trechter_vanaf"]
     laatste = data_tot.year
     namen = dict(
         conn.execute(
