@@ -46,39 +46,62 @@ def test_marts_are_downstream_of_the_ingest_assets():
     assert dg.AssetKey(["raw", "swev_toewijzingen"]) in upstream
 
 
-def _check_results(result: dg.ExecuteInProcessResult) -> dict[tuple[str, str], dg.AssetCheckEvaluation]:
-    return {
-        (e.asset_check_key.asset_key.to_user_string(), e.asset_check_key.name): e
-        for e in result.get_asset_check_evaluations()
-    }
+@pytest.fixture(scope="module")
+def checked_run(tmp_path_factory):
+    """One real run (``run_pipeline``, in this process, into a kept Dagster instance) over a landing folder with
+    one SWEV delivery holding a bad row, a planregister file that is no workbook, and no registers.
 
-
-def test_rejected_file_and_quarantined_rows_are_failed_warning_checks_not_a_crash(tmp_path):
+    Both tests below read it: the checks Dagster records (what `dagster dev` shows) and the outcome and summary
+    ``run_pipeline`` returns are separate results of the same run, and neither test's files or rows can make
+    the other's (the bad row and the rejected file are in different sources; the missing registers block the
+    report either way). ``settle_seconds=0``: the files are complete when written, waiting for them is for
+    nothing. Returns (outcome, failed step keys, check evaluations by (asset, check), materialised step keys).
+    """
+    tmp_path = tmp_path_factory.mktemp("checked")
     landing = tmp_path / "landing"
     write_xlsx(
         landing / "swev" / "toewijzingen_2025-04-02.xlsx", SWEV_HEADER, [swev_row(1), swev_row(2, kamers=0)]
     )
     (landing / "planregister").mkdir()
     (landing / "planregister" / "planregister_2025-03.xlsx").write_bytes(b"not a workbook")
-    resource = FairshareResource(
-        landing=str(landing),
-        warehouse=str(tmp_path / "warehouse" / "w.duckdb"),
-        reports=str(tmp_path / "reports"),
+    settings = Settings.from_env(
+        {},
+        landing=landing,
+        warehouse=tmp_path / "warehouse" / "w.duckdb",
+        reports=tmp_path / "reports",
         demo=True,
+        settle_seconds=0,
     )
-    result = (
-        build_definitions(resource)
-        .resolve_job_def("fairshare")
-        .execute_in_process(instance=dg.DagsterInstance.ephemeral(), raise_on_error=False)
-    )
+    with dg.instance_for_test() as instance:
+        outcome = run_pipeline(settings, instance)
+        [run] = instance.get_run_records()
+        events = [
+            r.event_log_entry.dagster_event
+            for r in instance.get_records_for_run(run.dagster_run.run_id).records
+        ]
+    events = [e for e in events if e is not None]
+    failed = {e.step_key for e in events if e.is_step_failure}
+    checks = {
+        (
+            e.event_specific_data.asset_check_key.asset_key.to_user_string(),
+            e.event_specific_data.asset_check_key.name,
+        ): (e.event_specific_data)
+        for e in events
+        if e.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION
+    }
+    materialised = [e.step_key for e in events if e.event_type == dg.DagsterEventType.ASSET_MATERIALIZATION]
+    return outcome, failed, checks, materialised
+
+
+@pytest.mark.slow
+def test_rejected_file_and_quarantined_rows_are_failed_warning_checks_not_a_crash(checked_run):
+    _, failed_steps, checks, materialised = checked_run
     # Every step ran but the report's: this landing lacks the committees' registers, so its gate blocks it.
-    failed_steps = {e.step_key for e in result.all_events if e.is_step_failure}
     assert failed_steps == {"rapport__bo_wonen_zorg"}
-    checks = _check_results(result)
     gate = checks[("rapport/bo_wonen_zorg", "poort")]
     assert not gate.passed and gate.severity == dg.AssetCheckSeverity.ERROR
     assert "**poort**" in gate.metadata["uitkomst"].value and "geblokkeerd" in gate.metadata
-    assert not result.asset_materializations_for_node("rapport__bo_wonen_zorg")
+    assert "rapport__bo_wonen_zorg" not in materialised
     rejected = checks[("raw/planregister_plannen", "geen_afgewezen_bestanden")]
     assert not rejected.passed and rejected.severity == dg.AssetCheckSeverity.WARN
     assert (
@@ -106,14 +129,10 @@ def test_missing_key_fails_the_step_with_the_reason(tmp_path, monkeypatch):
 
 
 @pytest.mark.slow
-def test_run_pipeline_reports_success_and_summary(tmp_path):
-    landing = tmp_path / "landing"
-    write_xlsx(landing / "swev" / "toewijzingen_2025-04-02.xlsx", SWEV_HEADER, [swev_row(1)])
-    settings = Settings.from_env(
-        {}, landing=landing, warehouse=tmp_path / "warehouse" / "w.duckdb", demo=True
-    )
-    outcome = run_pipeline(settings)
-    assert outcome.success and "files this run: 1 new, 0 unchanged, 0 rejected" in outcome.summary
+def test_run_pipeline_reports_success_and_summary(checked_run):
+    outcome, *_ = checked_run
+    # one new delivery, one rejected file (the planregister's): the gate blocks, the run succeeds
+    assert outcome.success and "files this run: 1 new, 0 unchanged, 1 rejected" in outcome.summary
     assert outcome.blocked and "BLOCKED, see" in outcome.summary  # no registers, no planregister: no report
 
 

@@ -19,7 +19,16 @@ from openpyxl import Workbook
 from basics.files import atomic_path
 from basics.settings import DEMO_KEY, ConfigError, Settings
 from ingest.config import load_config
-from tests.helpers import SWEV_HEADER, load_all, lock_held_elsewhere, query, swev_row, write_csv, write_xlsx
+from tests.helpers import (
+    SWEV_HEADER,
+    load_all,
+    lock_held_elsewhere,
+    query,
+    sample_built,
+    swev_row,
+    write_csv,
+    write_xlsx,
+)
 from tests.test_faults import marts
 from warehouse import builds, lock, publish, store
 from warehouse.loading import load_source
@@ -239,13 +248,23 @@ def test_a_file_that_changes_while_it_is_read_is_rolled_back(landing, warehouse)
     assert outcome.status == "overgeslagen" and "changed while it was read" in outcome.reden
 
 
-# 5, 6 and 1 in a whole run: links, future-dated names and a hostile sheet change nothing ---------------------
+# 5, 6 and 1 in a whole run, and 2: two runs at once ----------------------------------------------------------
 
 
-def test_links_future_dates_and_hostile_sheets_never_stop_a_run_nor_change_its_figures(sample_run, tmp_path):
-    _, _, reference, _ = sample_run
-    landing = sample_copy(sample_run, tmp_path)
-    secret = tmp_path / "geheim" / "wachtwoorden.csv"
+@pytest.fixture(scope="module")
+def hostile_then_queued(sample_run, tmp_path_factory):
+    """One whole run over the sample with links, a future-dated name and a hostile sheet added; while it holds
+    the warehouse, a second run that refuses and a third that waits (`--wait`) and then finds nothing new.
+
+    Two scenarios in one set of runs, because their outcomes are separable: the hostile files are rejected or
+    ignored by the first run, which the lock scenario needs as its long first run anyway; the refused run stops
+    before it reads anything, and the waiting run only re-sights the same files (the fingerprint of a rejected
+    file is the same each run, so it is "nothing new", and it rebuilds nothing). Neither the lock nor the queue
+    can reject a file or keep a secret out; no hostile file can make a run refuse or wait.
+    Returns (base, first, refused, waiting): each (returncode, stdout, stderr) with the first's pid."""
+    base = tmp_path_factory.mktemp("hostile-queued")
+    landing = sample_copy(sample_run, base)
+    secret = base / "geheim" / "wachtwoorden.csv"
     secret.parent.mkdir()
     secret.write_text("GEHEIMWACHTWOORD-7781;admin\n")
     (landing / "swev" / "toewijzingen_2026-05-01.csv").symlink_to(secret)
@@ -256,9 +275,37 @@ def test_links_future_dates_and_hostile_sheets_never_stop_a_run_nor_change_its_f
     sparse_xlsx(
         landing / "urgentie" / "baarn_2026-01-15.xlsx", REGISTER_HEADER, [["L1", "15-01-2026", ""]], lie=True
     )
-    result = fairshare(*run_args(tmp_path))
-    assert result.returncode == 0, result.stderr[-3000:]
-    no_traceback(result)
+    warehouse = base / "warehouse" / "fairshare.duckdb"
+    first = fairshare(*run_args(base), popen=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.time() + 120
+    while not (lock.holder(warehouse) or {}).get("pid") == first.pid:
+        assert first.poll() is None and time.time() < deadline
+        time.sleep(0.05)
+    refused = fairshare(*run_args(base))
+    waiting = fairshare(
+        *run_args(base, None, "--wait", "900"),
+        popen=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    out, err = first.communicate(timeout=900)
+    w_out, w_err = waiting.communicate(timeout=900)
+    return (
+        base,
+        (first.returncode, out, err, first.pid),
+        (refused.returncode, refused.stdout, refused.stderr),
+        (waiting.returncode, w_out, w_err),
+    )
+
+
+@pytest.mark.slow
+def test_links_future_dates_and_hostile_sheets_never_stop_a_run_nor_change_its_figures(
+    sample_run, hostile_then_queued
+):
+    _, _, reference, _ = sample_run
+    tmp_path, (code, stdout, stderr, _), refused, waiting = hostile_then_queued
+    assert code == 0, stderr[-3000:]
+    assert "Traceback" not in stderr, stderr[-3000:]
     warehouse = tmp_path / "warehouse" / "fairshare.duckdb"
     assert marts(warehouse) == marts(reference)
     assert query(warehouse, "SELECT * FROM info.peildatum") == query(
@@ -273,40 +320,29 @@ def test_links_future_dates_and_hostile_sheets_never_stop_a_run_nor_change_its_f
     assert query(
         warehouse, "SELECT count(*) FROM audit.bestanden WHERE pad LIKE '%2026-05-01%' OR pad LIKE '%extern%'"
     ) == [(0,)]
-    assert "symbolic link" in result.stderr
+    assert "symbolic link" in stderr
     for text in (
-        result.stdout,
-        result.stderr,
+        stdout,
+        stderr,
+        *refused[1:],
+        *waiting[1:],  # the runs after it saw the same links
         warehouse.read_bytes().decode("latin-1"),
         *(p.read_bytes().decode("latin-1") for p in (tmp_path / "reports").rglob("*") if p.is_file()),
     ):
         assert "GEHEIMWACHTWOORD" not in text
 
 
-# 2. Two runs at once ----------------------------------------------------------------------------------------
-
-
-def test_a_second_run_waits_for_the_first_or_says_who_holds_the_warehouse(sample_run, tmp_path):
+@pytest.mark.slow
+def test_a_second_run_waits_for_the_first_or_says_who_holds_the_warehouse(sample_run, hostile_then_queued):
     _, _, reference, _ = sample_run
-    sample_copy(sample_run, tmp_path)
+    tmp_path, (code, _, err, pid), (r_code, _, r_err), (w_code, w_out, w_err) = hostile_then_queued
     warehouse = tmp_path / "warehouse" / "fairshare.duckdb"
-    first = fairshare(*run_args(tmp_path), popen=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    deadline = time.time() + 120
-    while not (lock.holder(warehouse) or {}).get("pid") == first.pid:
-        assert first.poll() is None and time.time() < deadline
-        time.sleep(0.05)
-    refused = fairshare(*run_args(tmp_path))
-    waiting = fairshare(
-        *run_args(tmp_path, None, "--wait", "900"), popen=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE
-    )
-    out, err = first.communicate(timeout=900)
-    assert first.returncode == 0, err[-3000:]
-    w_out, w_err = waiting.communicate(timeout=900)
-    assert refused.returncode == 2
-    no_traceback(refused)
-    [line] = refused.stderr.strip().splitlines()
-    assert f"process {first.pid}" in line and "--wait" in line
-    assert waiting.returncode == 0, w_err[-3000:]
+    assert code == 0, err[-3000:]
+    assert r_code == 2
+    assert "Traceback" not in r_err, r_err[-3000:]
+    [line] = r_err.strip().splitlines()
+    assert f"process {pid}" in line and "--wait" in line
+    assert w_code == 0, w_err[-3000:]
     assert "Traceback" not in w_err
     assert (
         "nothing new since the last complete build" in w_out
@@ -347,36 +383,92 @@ def run_paused_before_publication(tmp_path: Path) -> tuple[subprocess.Popen, Pat
     return run, pause / "publish.continue"
 
 
-# 3. A build is exactly what it read -----------------------------------------------------------------------
+def rebuild_of_the_sample(sample_run, base: Path) -> Path:
+    """The sample's built installation copied to ``base``, its report files removed: the next run there
+    rebuilds (dbt, gate, report, publication: ``builds.up_to_date`` wants the reports on disk) over the same
+    rows, without reading the 44 files again as a run from scratch would. Returns the warehouse file."""
+    warehouse = sample_built(sample_run, base)
+    for path in (base / "reports").glob("bo_wonen_zorg_*"):
+        path.unlink()
+    return warehouse
 
 
-def test_a_delivery_committed_after_dbt_read_the_warehouse_is_built_by_the_next_run(sample_run, tmp_path):
-    _, _, reference, _ = sample_run
-    landing = sample_copy(sample_run, tmp_path)
-    warehouse = tmp_path / "warehouse" / "fairshare.duckdb"
-    run, release = run_paused_before_publication(tmp_path)
+# 8 and 3. Board reports only for board dates; a build is exactly what it read ----------------------------------
+
+ADHOC = ("--peildatum", "2026-06-15")
+
+
+@pytest.fixture(scope="module")
+def adhoc_then_late(sample_run, tmp_path_factory):
+    """From the sample's built installation: an ad-hoc peildatum refused without --adhoc, an ad-hoc run, then
+    the next board run, paused before its publication while another writer commits a late delivery, then the
+    run after it.
+
+    One sequence for two scenarios, because their outcomes are separable: the board run must rebuild (the
+    warehouse holds the ad-hoc figures) and publish the board figures, and the late delivery is committed
+    after that run's dbt read the warehouse, so it cannot change what the board run built or published (both
+    scenarios assert exactly that: the sample's marts); the run after it rebuilds every mart from the raw
+    tables, so the ad-hoc build before cannot make the late delivery's figures. What each test asserts about
+    a state between the runs is taken at that moment and returned:
+    (base, refused, adhoc, board, late, state) with state a dict of what was seen after each run."""
+    base = tmp_path_factory.mktemp("adhoc-late")
+    warehouse = sample_built(sample_run, base)
+    landing, serving = base / "landing", base / "serving" / "fairshare.duckdb"
+    publish.owner_file(serving).unlink()  # a copy made before owners were noted
+    state = {"served": serving.read_bytes()}
+    stale = [
+        base / "serving" / ".fairshare.duckdb.4242.tmp",
+        base / "serving" / ".fairshare.duckdb.4242.tmp.wal",
+        base / "reports" / ".bo_wonen_zorg_2026-12.html.4242.tmp",
+    ]
+    for path in stale:
+        path.write_text("left by a killed run")
+    refused = fairshare(*run_args(base, landing, *ADHOC))
+    adhoc = fairshare(*run_args(base, landing, *ADHOC, "--adhoc"))
+    state["adhoc_written"] = sorted(
+        p.name for p in (base / "reports").glob("bo_wonen_zorg_adhoc_2026-06-15*")
+    )
+    state["served_after_adhoc"] = serving.read_bytes()
+    state["stale_left"] = [p for p in stale if p.exists()]
+    board, release = run_paused_before_publication(base)
     # Between dbt and the publication, another writer commits a new delivery (as a second run could before the lock).
     write_csv(
         landing / "urgentie" / "baarn_2026-01-15.csv",
         REGISTER_HEADER,
         [[f"LAAT{i}", "15-01-2026", ""] for i in range(3)],
     )
-    [late] = [
+    late = [
         o
         for o in load_source(warehouse, landing, "urgentie", load_config(), DEMO_KEY.encode())
         if o.status == "geladen"
     ]
-    assert late.pad == "urgentie/baarn_2026-01-15.csv" and late.rijen_geladen == 3
     release.touch()
-    _, err = run.communicate(timeout=900)
-    assert run.returncode == 0, err[-3000:]
-    assert marts(warehouse) == marts(reference)  # what dbt read: without the late delivery
+    _, err = board.communicate(timeout=900)
+    state["board"] = (board.returncode, err)
+    state["marts_after_board"], state["served_after_board"] = marts(warehouse), marts(serving)
     settings = Settings.from_env(
-        {}, landing=str(landing), warehouse=str(warehouse), demo=True, reports=str(tmp_path / "reports")
+        {}, landing=str(landing), warehouse=str(warehouse), demo=True, reports=str(base / "reports")
     )
     with store.connect(warehouse) as conn:
-        assert not builds.up_to_date(conn, settings)[0]  # the late delivery is not counted as built
-    again = fairshare(*run_args(tmp_path))
+        state["up_to_date_after_board"] = builds.up_to_date(conn, settings)[0]
+    state["again"] = fairshare(*run_args(base))
+    return base, refused, adhoc, late, state
+
+
+@pytest.mark.slow
+def test_a_delivery_committed_after_dbt_read_the_warehouse_is_built_by_the_next_run(
+    sample_run, adhoc_then_late
+):
+    _, _, reference, _ = sample_run
+    tmp_path, _, _, late, state = adhoc_then_late
+    warehouse = tmp_path / "warehouse" / "fairshare.duckdb"
+    [late] = late
+    assert late.pad == "urgentie/baarn_2026-01-15.csv" and late.rijen_geladen == 3
+    code, err = state["board"]
+    assert code == 0, err[-3000:]
+    assert state["marts_after_board"] == marts(reference)  # what dbt read: without the late delivery
+    assert not state["up_to_date_after_board"]  # the late delivery is not counted as built
+    again = state["again"]
     assert again.returncode == 0, again.stderr[-3000:]
     now, before = marts(warehouse), marts(reference)
     assert {m for m in now if now[m] != before[m]} == {"urgentie_aanvragen"}
@@ -390,6 +482,27 @@ def test_a_delivery_committed_after_dbt_read_the_warehouse_is_built_by_the_next_
     )
     assert (new_n - old_n, new_open - old_open) == (3, 3)
     assert marts(tmp_path / "serving" / "fairshare.duckdb") == now
+
+
+@pytest.mark.slow
+def test_an_adhoc_peildatum_needs_adhoc_writes_its_own_report_and_never_publishes(
+    sample_run, adhoc_then_late
+):
+    _, _, reference, _ = sample_run
+    _, refused, adhoc, _, state = adhoc_then_late
+    assert (
+        refused.returncode == 2 and "--adhoc" in refused.stderr and "1 April or 1 November" in refused.stderr
+    )
+    assert adhoc.returncode in (0, 1), adhoc.stderr[-3000:]
+    written = state["adhoc_written"]
+    assert written and all(n.startswith("bo_wonen_zorg_adhoc_2026-06-15") for n in written)
+    assert state["served_after_adhoc"] == state["served"]
+    assert not state["stale_left"]
+    # The next board run rebuilds (the warehouse holds the ad-hoc figures) and publishes the board figures again.
+    code, err = state["board"]
+    assert code == 0, err[-3000:]
+    assert state["marts_after_board"] == marts(reference)
+    assert state["served_after_board"] == marts(reference)
 
 
 # 7. Mistakes are stopped before anything is read ------------------------------------------------------------
@@ -444,7 +557,7 @@ def test_common_mistakes_stop_at_once_in_one_sentence(tmp_path):
 
 
 def test_a_failing_step_exits_3_naming_the_step_and_its_cause(sample_run, tmp_path):
-    sample_copy(sample_run, tmp_path)
+    rebuild_of_the_sample(sample_run, tmp_path)
     run, release = run_paused_before_publication(tmp_path)
     shutil.rmtree(tmp_path / "serving", ignore_errors=True)
     (tmp_path / "serving").write_text("the disk of the serving folder went away")
@@ -454,41 +567,6 @@ def test_a_failing_step_exits_3_naming_the_step_and_its_cause(sample_run, tmp_pa
     last = err.strip().splitlines()[-1]
     assert last.startswith("fairshare: the pipeline failed: step publicatie__marts failed:"), last
     assert "serving" in last or "Not a directory" in last or "File exists" in last, last
-
-
-# 8. Board reports only for board dates ----------------------------------------------------------------------
-
-
-def test_an_adhoc_peildatum_needs_adhoc_writes_its_own_report_and_never_publishes(sample_run, tmp_path):
-    _, landing, reference, _ = sample_run
-    for name in ("warehouse", "reports", "serving"):
-        shutil.copytree(reference.parent.parent / name, tmp_path / name)
-    publish.owner_file(
-        tmp_path / "serving" / "fairshare.duckdb"
-    ).unlink()  # a copy made before owners were noted
-    served = (tmp_path / "serving" / "fairshare.duckdb").read_bytes()
-    stale = [
-        tmp_path / "serving" / ".fairshare.duckdb.4242.tmp",
-        tmp_path / "serving" / ".fairshare.duckdb.4242.tmp.wal",
-        tmp_path / "reports" / ".bo_wonen_zorg_2026-12.html.4242.tmp",
-    ]
-    for path in stale:
-        path.write_text("left by a killed run")
-    refused = fairshare(*run_args(tmp_path, landing, "--peildatum", "2026-06-15"))
-    assert (
-        refused.returncode == 2 and "--adhoc" in refused.stderr and "1 April or 1 November" in refused.stderr
-    )
-    adhoc = fairshare(*run_args(tmp_path, landing, "--peildatum", "2026-06-15", "--adhoc"))
-    assert adhoc.returncode in (0, 1), adhoc.stderr[-3000:]
-    written = sorted(p.name for p in (tmp_path / "reports").glob("bo_wonen_zorg_adhoc_2026-06-15*"))
-    assert written and all(n.startswith("bo_wonen_zorg_adhoc_2026-06-15") for n in written)
-    assert (tmp_path / "serving" / "fairshare.duckdb").read_bytes() == served
-    assert not any(p.exists() for p in stale)
-    # The next board run rebuilds (the warehouse holds the ad-hoc figures) and publishes the board figures again.
-    board = fairshare(*run_args(tmp_path, landing))
-    assert board.returncode == 0, board.stderr[-3000:]
-    assert marts(tmp_path / "warehouse" / "fairshare.duckdb") == marts(reference)
-    assert marts(tmp_path / "serving" / "fairshare.duckdb") == marts(reference)
 
 
 # 9. Published copies, temporary files ------------------------------------------------------------------------
