@@ -444,18 +444,21 @@ def _files_text(root) -> dict[str, str]:
 
 
 @pytest.mark.slow
-def test_no_planted_personal_data_reaches_warehouse_logs_dagster_or_report(tmp_path, config):
+def test_no_planted_personal_data_reaches_warehouse_logs_dagster_or_report(sample_run, tmp_path, config):
     """Issue 11 "Done when": plant each marker in real xlsx/csv files, run `fairshare run` with a persistent
-    DAGSTER_HOME, and find none of them anywhere; the quarantine still says which file, sheet, row and column."""
+    DAGSTER_HOME, and find none of them anywhere; the quarantine still says which file, sheet, row and column.
+
+    The files are a copy of the sample's landing folder (``write_sample`` gives the same files for the same
+    seed; the session's sample run wrote them): the run itself starts from an empty warehouse, with its own key."""
     import os
+    import shutil
     import subprocess
     import sys
 
     from tests.conftest import ROOT
-    from tools.sample import write_sample
 
     landing, data = tmp_path / "landing", tmp_path / "data"
-    write_sample(landing)
+    shutil.copytree(sample_run[1], landing)
     where = _plant_everything(landing, config)
     # Control: every plant is in the landing files (an xlsx's strings in its XML), so the search can find it.
     in_landing = {f.split(":")[0] for f in _found("\n".join(_files_text(landing).values()))}

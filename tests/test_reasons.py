@@ -25,7 +25,7 @@ import pytest
 from openpyxl import load_workbook
 
 from ingest.reasons import LANGUAGES, Reden, table
-from tests.helpers import SWEV_HEADER, load_all, query, swev_row, write_csv, write_xlsx
+from tests.helpers import SWEV_HEADER, load_all, query, sample_built, swev_row, write_csv, write_xlsx
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCES = ["ingest", "warehouse", "products"]
@@ -157,13 +157,19 @@ def _expected_nl(today: str) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory):
-    """The sample plus the bad files, through `fairshare run --demo` as a user runs it."""
-    from tools.sample import write_sample
+def run(sample_run, tmp_path_factory):
+    """The sample plus the bad files, through `fairshare run --demo` as a user runs it.
 
+    It starts from a copy of the sample's build (``sample_built``): the sample's files are loaded already, the
+    bad files are what this run reads; what the tests read (the codes of the rejected files and the
+    quarantined row, the run's own output, the supplier list and the report) comes of those files alone. The
+    copied report is removed, so the report read is the one this run writes.
+    """
     base = tmp_path_factory.mktemp("codes")
-    landing, warehouse, reports = base / "landing", base / "warehouse" / "fairshare.duckdb", base / "reports"
-    write_sample(landing)
+    warehouse = sample_built(sample_run, base)
+    landing, reports = base / "landing", base / "reports"
+    for report in reports.glob("bo_wonen_zorg_*.*"):
+        report.unlink()
     _add_bad_files(landing)
     today = dt.date.today().isoformat()
     result = subprocess.run(

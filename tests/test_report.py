@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import re
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
 
 from basics.manifest import mart_names
-from tests.helpers import demo_run, query
+from tests.helpers import demo_run, query, sample_built
 
 ROOT = Path(__file__).resolve().parents[1]
 SECTIONS = [
@@ -153,19 +152,6 @@ def test_html_has_one_gemeente_order_and_no_missing_value_markers(report):
         assert firsts == sorted(firsts, key=order.index), (table, firsts)
 
 
-def _run(landing: Path, tmp_path: Path) -> tuple[subprocess.CompletedProcess, Path]:
-    reports = tmp_path / "reports"
-    result = demo_run(landing, tmp_path / "warehouse" / "w.duckdb", reports)
-    return result, reports
-
-
-@pytest.fixture
-def landing_copy(sample_run, tmp_path):
-    target = tmp_path / "landing"
-    shutil.copytree(sample_run[1], target)
-    return target
-
-
 def _blocked_page(result, reports) -> str:
     assert result.returncode == 1, result.stderr[-3000:]
     assert not (reports / "bo_wonen_zorg_2026-12.html").exists()
@@ -175,27 +161,27 @@ def _blocked_page(result, reports) -> str:
     return page.read_text(encoding="utf-8")
 
 
-def test_missing_committee_delivery_blocks_with_its_name(landing_copy, tmp_path):
-    for p in landing_copy.glob("urgentie/leusden_2026-11-03.*"):
+@pytest.fixture(scope="module")
+def blocked(sample_run, tmp_path_factory):
+    """One run from a copy of the sample's landing with three faults, each blocking through its own gate rule.
+
+    The faults are separable: each touches one source and fails one rule of its own, and the blocked page lists
+    every failed blocking rule (and only those: warnings never reach it), each by its own Dutch message.
+    Leusden's latest register taken away fails Leusden's register rule (urgentie); a damaged October snapshot
+    fails the planregister rule (planregister); 3 % bad rows in the latest SWEV delivery fail SWEV's quarantine
+    rule (swev). None of them adds or removes a row of another source, so none can make another's message, and
+    each message on the page proves its own rule blocked. Returns the run and its reports folder.
+    """
+    base = tmp_path_factory.mktemp("geblokkeerd")
+    landing = base / "landing"
+    shutil.copytree(sample_run[1], landing)
+    # A committee's delivery missing.
+    for p in landing.glob("urgentie/leusden_2026-11-03.*"):
         p.unlink()
-    html = _blocked_page(*_run(landing_copy, tmp_path))
-    assert (
-        "De urgentiecommissie van Leusden heeft geen register geleverd met extractiedatum op of na 1 november 2026."
-        in html
-    )
-    assert "Baarn" not in html
-
-
-def test_rejected_file_blocks_through_the_snapshot_rule(landing_copy, tmp_path):
-    (landing_copy / "planregister" / "planregister_2026-10.xlsx").write_bytes(b"kapot bestand")
-    result, reports = _run(landing_copy, tmp_path)
-    html = _blocked_page(result, reports)
-    assert "Het Planregister Wonen van oktober 2026 (planregister_2026-10) is niet geladen." in html
-    assert "rejected: planregister/planregister_2026-10.xlsx: not a readable xlsx file" in result.stdout
-
-
-def test_more_than_two_percent_quarantined_blocks(landing_copy, tmp_path):
-    path = next(landing_copy.glob("swev/toewijzingen_2026-11-03.*"))
+    # The planregister snapshot rejected.
+    (landing / "planregister" / "planregister_2026-10.xlsx").write_bytes(b"kapot bestand")
+    # More than 2 % of the latest SWEV delivery quarantined.
+    path = next(landing.glob("swev/toewijzingen_2026-11-03.*"))
     assert path.suffix == ".csv"
     lines = path.read_bytes().splitlines()
     delimiter = b";" if lines[0].count(b";") > lines[0].count(b",") else b","
@@ -204,18 +190,45 @@ def test_more_than_two_percent_quarantined_blocks(landing_copy, tmp_path):
         delimiter.join([f"KAPOT-{i}".encode()] + [b""] * (lines[0].count(delimiter))) for i in range(n_bad)
     ]
     path.write_bytes(b"\r\n".join(lines + bad) + b"\r\n")
-    html = _blocked_page(*_run(landing_copy, tmp_path))
+    reports = base / "reports"
+    return demo_run(landing, base / "warehouse" / "w.duckdb", reports), reports
+
+
+def test_missing_committee_delivery_blocks_with_its_name(blocked):
+    html = _blocked_page(*blocked)
+    assert (
+        "De urgentiecommissie van Leusden heeft geen register geleverd met extractiedatum op of na 1 november 2026."
+        in html
+    )
+    assert "Baarn" not in html
+
+
+def test_rejected_file_blocks_through_the_snapshot_rule(blocked):
+    result, reports = blocked
+    html = _blocked_page(result, reports)
+    assert "Het Planregister Wonen van oktober 2026 (planregister_2026-10) is niet geladen." in html
+    assert "rejected: planregister/planregister_2026-10.xlsx: not a readable xlsx file" in result.stdout
+
+
+def test_more_than_two_percent_quarantined_blocks(blocked):
+    html = _blocked_page(*blocked)
     assert re.search(
         r"SWEV-toewijzingen: \d,\d% van de rijen staat in quarantaine \(ten hoogste 2,0% toegestaan\)", html
     )
     assert "swev/toewijzingen_2026-11-03.csv:" in html
 
 
-def test_rejected_duplicate_of_an_intact_delivery_does_not_block(landing_copy, tmp_path):
-    original = next(landing_copy.glob("urgentie/baarn_2026-11-03.*"))
+def test_rejected_duplicate_of_an_intact_delivery_does_not_block(sample_run, tmp_path):
+    """From a copy of the sample's build: the intact delivery was loaded (as in a run from scratch, where the twin
+    is read after it too), the twin is new and rejected; the gate reads the same audit either way."""
+    warehouse = sample_built(sample_run, tmp_path)
+    landing, reports = tmp_path / "landing", tmp_path / "reports"
+    for report in reports.glob("bo_wonen_zorg_2026-12*.*"):  # written by this run, or the test proves nothing
+        report.unlink()
+    original = next(landing.glob("urgentie/baarn_2026-11-03.*"))
     twin = original.with_suffix(".csv" if original.suffix == ".xlsx" else ".xlsx")
     twin.write_bytes(b"een tweede, kapot exemplaar")
-    result, reports = _run(landing_copy, tmp_path)
+    result = demo_run(landing, warehouse, reports)
     assert result.returncode == 0, result.stdout[-2000:]
     assert "rejected: " in result.stdout
     assert (reports / "bo_wonen_zorg_2026-12.html").exists()
