@@ -36,7 +36,10 @@ ROOT = Path(__file__).resolve().parents[1]
 # (`--dist loadgroup` would be the obvious tool, but xdist 3.8 writes its group suffix to a node attribute
 # pytest 9 no longer reads, so its groups are silently ignored.)
 # Fixtures that make a real pipeline run (the sample's, or a module's own): a test using one is slow.
-PIPELINE_FIXTURES = {"sample_run", "two_builds", "copies", "two_regions", "voorbeeld", "wh"}
+PIPELINE_FIXTURES = {
+    *("sample_run", "two_builds", "copies", "two_regions", "voorbeeld", "wh", "hostile_run", "blocked"),
+    *("hostile_then_queued", "adhoc_then_late", "checked_run"),
+}
 
 
 # Seconds per module of the last full run written with --store-durations: the workers take the longest modules

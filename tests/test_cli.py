@@ -63,6 +63,7 @@ def landing_with(tmp_path: Path) -> Path:
     return landing
 
 
+@pytest.mark.slow  # a real pipeline run first
 def test_run_with_a_different_key_on_an_existing_warehouse_exits_2(tmp_path):
     landing = landing_with(tmp_path)
     args = [

@@ -151,6 +151,7 @@ def _without_venv_env(tmp_path) -> dict[str, str]:
     return env
 
 
+@pytest.mark.slow  # two real processes that each run `dbt parse`
 def test_definitions_load_without_the_venv_on_path(tmp_path):
     """`make dev` on a fresh clone: the code location loads (and runs `dbt parse`) with the venv not on PATH."""
     import shutil
