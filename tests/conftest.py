@@ -38,7 +38,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # Fixtures that make a real pipeline run (the sample's, or a module's own): a test using one is slow.
 PIPELINE_FIXTURES = {
     *("sample_run", "two_builds", "copies", "two_regions", "voorbeeld", "wh", "hostile_run", "blocked"),
-    *("hostile_then_queued", "adhoc_then_late", "checked_run"),
+    *("hostile_then_queued", "adhoc_then_late", "checked_run", "refused", "pack_and_quote"),
 }
 
 
