@@ -219,8 +219,12 @@ def fairshare_dbt_assets(
     ):
         # dbt's target folder is the warehouse's own (not a new one under dbt_project/target per run): a second
         # build of the same warehouse reuses the first one's parse.
+        # dbt's unit tests (fixed inputs, no data) test the SQL, not a delivery: they run in the test suite, as
+        # dbt recommends, not in every build (tests/test_marts_definitions.py).
         invocation = dbt.cli(
-            ["build", "--vars", dbt_vars(fairshare)], context=context, target_path=settings.dbt_target
+            ["build", "--exclude-resource-type", "unit_test", "--vars", dbt_vars(fairshare)],
+            context=context,
+            target_path=settings.dbt_target,
         )
         try:
             yield from invocation.stream()

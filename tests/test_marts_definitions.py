@@ -408,3 +408,47 @@ def test_verdeelsleutels(wh):
         query(wh, "SELECT round(sum(aandeel_pct), 6) FROM marts.verdeelsleutels GROUP BY verdeelsleutel")
         == [(100.0,)] * 4
     )
+
+
+@pytest.mark.slow
+def test_dbt_unit_tests_pass_and_builds_leave_them_out(sample_run, tmp_path):
+    """The dbt unit tests (fixed inputs: the SQL's own logic) run here, against a copy of the sample's warehouse,
+    as dbt recommends for CI; the pipeline's builds leave them out (its run_results hold none)."""
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from basics import paths
+    from tests.helpers import sample_built
+
+    _, _, reference, _ = sample_run
+    built = json.loads((reference.with_name(reference.name + ".dbt") / "run_results.json").read_text())
+    kinds = {r["unique_id"].split(".")[0] for r in built["results"]}
+    assert kinds == {"seed", "model", "test"}, kinds
+    manifest = json.loads((paths.DBT_PROJECT_DIR / "target" / "manifest.json").read_text())
+    unit_tests = sorted(manifest["unit_tests"])
+    assert len(unit_tests) >= 6
+    warehouse = sample_built(sample_run, tmp_path)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("FAIRSHARE_", "DBT_"))}
+    env.update(FAIRSHARE_WAREHOUSE=str(warehouse.resolve()), DBT_TARGET_PATH=str(tmp_path / "dbt"))
+    result = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "dbt"),
+            "test",
+            "--select",
+            "test_type:unit",
+            "--profiles-dir",
+            ".",
+        ],
+        cwd=paths.DBT_PROJECT_DIR,
+        env={**env, "DBT_LOG_PATH": str(tmp_path / "dbt")},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stdout[-3000:]
+    ran = json.loads((tmp_path / "dbt" / "run_results.json").read_text())["results"]
+    assert sorted(r["unique_id"] for r in ran) == unit_tests
+    assert {r["status"] for r in ran} == {"pass"}
