@@ -160,19 +160,20 @@ def test_sample_has_corrections_in_later_deliveries(sample_run):
 
 
 @pytest.mark.slow
-def test_same_seed_same_files(tmp_path):
-    a = write_sample(tmp_path / "a", seed=7)
-    b = write_sample(tmp_path / "b", seed=7)
+def test_same_seed_same_files(sample_run, tmp_path):
+    """The session's sample (written by another test process, the default seed) written again gives the same
+    files, cell for cell; another seed gives others."""
+    a, landing = sample_run[0], sample_run[1]
+    b = write_sample(tmp_path / "b")
     c = write_sample(tmp_path / "c", seed=8)
-    assert [p.relative_to(tmp_path / "a") for p in a.files] == [
-        p.relative_to(tmp_path / "b") for p in b.files
-    ]
+    assert [p.relative_to(landing) for p in a.files] == [p.relative_to(tmp_path / "b") for p in b.files]
 
-    def content(root, files):
+    def content(files):
         return [[s.cells.to_numpy().tolist() for s in read_sheets(p)] for p in files]
 
-    assert content(tmp_path / "a", a.files) == content(tmp_path / "b", b.files)
-    assert content(tmp_path / "a", a.files) != content(tmp_path / "c", c.files)
+    first = content(a.files)
+    assert first == content(b.files)
+    assert first != content(c.files)
 
 
 def test_scale_multiplies_volumes_without_changing_the_shape():
