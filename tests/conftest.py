@@ -67,6 +67,25 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.slow)
     seconds = json.loads(DURATIONS.read_text()) if DURATIONS.exists() else {}
     items.sort(key=lambda item: -seconds.get(_module(item), float("inf")))  # stable: a module keeps its order
+    _second_needs_another_run(items)
+
+
+SHARED_RUNS = ("sample_run", "two_regions")  # made once per session by the first worker that asks (_once)
+
+
+def _second_needs_another_run(items) -> None:
+    """The second worker starts on the longest module that needs none of the first module's shared runs: it then
+    makes the other shared run meanwhile instead of waiting for the first worker's."""
+    modules: dict[str, set[str]] = {}
+    for item in items:
+        modules.setdefault(_module(item), set()).update(set(item.fixturenames) & set(SHARED_RUNS))
+    order = list(modules)
+    if len(order) < 3 or not modules[order[0]] or not modules[order[0]] & modules[order[1]]:
+        return
+    other = next((m for m in order[2:] if modules[m] and not modules[m] & modules[order[0]]), None)
+    if other is not None:
+        rank = {m: i for i, m in enumerate([order[0], other, *(m for m in order[1:] if m != other)])}
+        items.sort(key=lambda item: rank[_module(item)])
 
 
 _measured: dict[str, float] = {}
