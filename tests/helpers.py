@@ -135,6 +135,18 @@ def lock_held_elsewhere(warehouse: Path) -> Iterator[subprocess.Popen]:
         holder.wait()
 
 
+def foreign_warehouse(folder: Path, *statements: str) -> tuple[Path, Path]:
+    """A DuckDB file the pipeline did not write, made by ``statements`` (``{secret}`` in them names a file of
+    personal data beside it, which a view of the file may read). Returns (the file, the secret)."""
+    secret = folder / "register.txt"
+    secret.write_text("Jansen;123456782;01-02-1980\n")
+    foreign = folder / "vreemd.duckdb"
+    with duckdb.connect(str(foreign)) as conn:
+        for statement in statements:
+            conn.execute(statement.replace("{secret}", str(secret)))
+    return foreign, secret
+
+
 _COUNTED: dict[tuple[str, str], int] = {}
 
 

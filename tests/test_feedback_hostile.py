@@ -22,7 +22,15 @@ import duckdb
 import pytest
 from openpyxl import load_workbook
 
-from tests.helpers import SWEV_HEADER, load_all, lock_held_elsewhere, query, swev_row, write_csv
+from tests.helpers import (
+    SWEV_HEADER,
+    foreign_warehouse,
+    load_all,
+    lock_held_elsewhere,
+    query,
+    swev_row,
+    write_csv,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 TRIGGER = re.compile(r"^[=+\-@\t\r]")  # OWASP: a spreadsheet evaluates a cell that starts with one of these
@@ -311,23 +319,16 @@ def test_a_file_that_is_no_warehouse_is_one_sentence(tmp_path):
 
 def test_a_foreign_warehouse_view_never_reads_a_file_into_the_list(tmp_path):
     """--warehouse may name any DuckDB file: a view there over read_text is refused, its file never read."""
-    secret = tmp_path / "register.txt"
-    secret.write_text("Jansen;123456782;01-02-1980\n")
-    foreign = tmp_path / "vreemd.duckdb"
-    with duckdb.connect(str(foreign)) as conn:
-        conn.execute("CREATE SCHEMA audit")
-        conn.execute(
-            "CREATE TABLE audit.bestanden (bestand_id INTEGER, bron VARCHAR, pad VARCHAR, leverdatum DATE, "
-            "status VARCHAR, reden VARCHAR)"
-        )
-        conn.execute(
-            "CREATE TABLE audit.quarantaine (bestand_id INTEGER, bron VARCHAR, pad VARCHAR, blad VARCHAR, "
-            "rijnummer INTEGER, kolom VARCHAR, reden VARCHAR, waarden JSON)"
-        )
-        conn.execute(
-            "CREATE VIEW audit.bestanden_actueel AS SELECT 'swev' AS bron, 'swev/x.csv' AS pad, "
-            f"NULL::DATE AS leverdatum, 'afgewezen' AS status, content AS reden FROM read_text('{secret}')"
-        )
+    foreign, _ = foreign_warehouse(
+        tmp_path,
+        "CREATE SCHEMA audit",
+        "CREATE TABLE audit.bestanden (bestand_id INTEGER, bron VARCHAR, pad VARCHAR, leverdatum DATE, "
+        "status VARCHAR, reden VARCHAR)",
+        "CREATE TABLE audit.quarantaine (bestand_id INTEGER, bron VARCHAR, pad VARCHAR, blad VARCHAR, "
+        "rijnummer INTEGER, kolom VARCHAR, reden VARCHAR, waarden JSON)",
+        "CREATE VIEW audit.bestanden_actueel AS SELECT 'swev' AS bron, 'swev/x.csv' AS pad, "
+        "NULL::DATE AS leverdatum, 'afgewezen' AS status, content AS reden FROM read_text('{secret}')",
+    )
     out = tmp_path / "lijst.csv"
     result = _cli("--warehouse", str(foreign), "--out", str(out))
     assert "cannot be read as a fairshare warehouse" in _one_sentence(result)

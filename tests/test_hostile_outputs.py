@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import query
+from tests.helpers import foreign_warehouse, query
 from tests.helpers import sample_built as built
 from tests.test_hostile_runs import assert_whole, digest, last_line, normal_run_is_whole, one_sentence
 from tests.test_operation import ROOT, fairshare, run_args, sample_copy
@@ -195,17 +195,13 @@ def test_an_existing_warehouse_is_read_as_data_before_it_is_known_to_be_ours(tmp
     from fairshare.runner import _warehouse_region
     from warehouse import store
 
-    secret = tmp_path / "register.txt"
-    secret.write_text("Jansen;123456782;01-02-1980\n")
-    foreign = tmp_path / "vreemd.duckdb"
+    foreign, _ = foreign_warehouse(
+        tmp_path,
+        "CREATE SCHEMA audit; CREATE SCHEMA referentie",
+        "CREATE VIEW audit.pseudoniem_sleutel AS SELECT content AS vingerafdruk FROM read_text('{secret}')",
+        "CREATE VIEW referentie.regio AS SELECT content AS regio_code FROM read_text('{secret}')",
+    )
     with duckdb.connect(str(foreign)) as conn:
-        conn.execute("CREATE SCHEMA audit; CREATE SCHEMA referentie")
-        conn.execute(
-            f"CREATE VIEW audit.pseudoniem_sleutel AS SELECT content AS vingerafdruk FROM read_text('{secret}')"
-        )
-        conn.execute(
-            f"CREATE VIEW referentie.regio AS SELECT content AS regio_code FROM read_text('{secret}')"
-        )
         assert "Jansen" in conn.execute("SELECT vingerafdruk FROM audit.pseudoniem_sleutel").fetchone()[0]
     assert store.stored_fingerprint(foreign) is None
     assert _warehouse_region(foreign) is None
