@@ -348,22 +348,27 @@ def regions_lock(exclusive: bool) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
+def run_command(landing: Path, warehouse: Path, reports: Path, demo: bool = True) -> list[str]:
+    """The command line of `fairshare run` over these folders, as a child process from the repository runs it."""
+    return [
+        sys.executable,
+        "-m",
+        "fairshare.cli",
+        "run",
+        *(["--demo"] if demo else []),
+        "--landing",
+        str(landing),
+        "--warehouse",
+        str(warehouse),
+        "--reports",
+        str(reports),
+    ]
+
+
 def demo_run(landing: Path, warehouse: Path, reports: Path) -> subprocess.CompletedProcess:
     """`fairshare run --demo` in a child process from the repository, as a new user runs it."""
     return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "fairshare.cli",
-            "run",
-            "--demo",
-            "--landing",
-            str(landing),
-            "--warehouse",
-            str(warehouse),
-            "--reports",
-            str(reports),
-        ],
+        run_command(landing, warehouse, reports),
         capture_output=True,
         text=True,
         cwd=Path(__file__).resolve().parents[1],

@@ -7,7 +7,6 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -15,6 +14,7 @@ import duckdb
 import pytest
 
 from basics.manifest import mart_names
+from tests.helpers import run_command
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -53,19 +53,7 @@ def test_kill_at_any_point_then_rerun_gives_the_same_marts(sample_run, tmp_path,
     _, landing, reference, result = sample_run
     assert result.returncode == 0
     shutil.copytree(landing, tmp_path / "landing")
-    cmd = [
-        sys.executable,
-        "-m",
-        "fairshare.cli",
-        "run",
-        "--demo",
-        "--landing",
-        str(tmp_path / "landing"),
-        "--warehouse",
-        str(tmp_path / "warehouse" / "fairshare.duckdb"),
-        "--reports",
-        str(tmp_path / "reports"),
-    ]
+    cmd = run_command(tmp_path / "landing", tmp_path / "warehouse" / "fairshare.duckdb", tmp_path / "reports")
     proc = subprocess.Popen(
         cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
     )

@@ -6,7 +6,7 @@ import duckdb
 import pytest
 
 from ingest.values import pseudonym
-from tests.helpers import KEY, SWEV_HEADER, load_all, query, swev_row, write_csv, write_xlsx
+from tests.helpers import KEY, SWEV_HEADER, load_all, query, run_command, swev_row, write_csv, write_xlsx
 
 NAMES = ["Jan Testpersoon", "Fatima Voorbeeld"]
 BSNS = ["111222333", "444555666"]
@@ -453,7 +453,6 @@ def test_no_planted_personal_data_reaches_warehouse_logs_dagster_or_report(sampl
     import os
     import shutil
     import subprocess
-    import sys
 
     from tests.conftest import ROOT
 
@@ -469,18 +468,7 @@ def test_no_planted_personal_data_reaches_warehouse_logs_dagster_or_report(sampl
     env = {k: v for k, v in os.environ.items() if not k.startswith(("FAIRSHARE_", "DAGSTER_"))}
     env.update(FAIRSHARE_PSEUDONYM_KEY=STRONG_KEY, DAGSTER_HOME=str(home))
     result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "fairshare.cli",
-            "run",
-            "--landing",
-            str(landing),
-            "--warehouse",
-            str(warehouse),
-            "--reports",
-            str(reports),
-        ],
+        run_command(landing, warehouse, reports, demo=False),
         capture_output=True,
         text=True,
         cwd=ROOT,

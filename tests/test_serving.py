@@ -13,7 +13,7 @@ import duckdb
 import psycopg
 import pytest
 
-from tests.helpers import postgres_cluster, sample_built
+from tests.helpers import postgres_cluster, run_command, sample_built
 from warehouse.publish import READER_ROLE, publish_duckdb, publish_postgres
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -113,19 +113,7 @@ def test_open_reader_keeps_its_view_and_does_not_block_publishing(sample, tmp_pa
 def test_reader_holding_the_published_file_does_not_block_a_pipeline_run(sample_run, tmp_path):
     warehouse = sample_built(sample_run, tmp_path)  # a complete build, as the run of the sample left it
     serving = tmp_path / "serving" / "fairshare.duckdb"
-    run = [
-        sys.executable,
-        "-m",
-        "fairshare.cli",
-        "run",
-        "--demo",
-        "--landing",
-        str(tmp_path / "landing"),
-        "--warehouse",
-        str(warehouse),
-        "--reports",
-        str(tmp_path / "reports"),
-    ]
+    run = run_command(tmp_path / "landing", warehouse, tmp_path / "reports")
     holder = subprocess.Popen(
         [
             sys.executable,
