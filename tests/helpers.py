@@ -21,6 +21,7 @@ import duckdb
 from openpyxl import Workbook, load_workbook
 
 from ingest.config import load_config
+from tests import zygote
 from warehouse import publish
 from warehouse.loading import FileOutcome, load_source
 
@@ -367,7 +368,7 @@ def run_command(landing: Path, warehouse: Path, reports: Path, demo: bool = True
 
 def demo_run(landing: Path, warehouse: Path, reports: Path) -> subprocess.CompletedProcess:
     """`fairshare run --demo` in a child process from the repository, as a new user runs it."""
-    return subprocess.run(
+    return zygote.run(
         run_command(landing, warehouse, reports),
         capture_output=True,
         text=True,

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from basics.settings import DEMO_KEY, MIN_KEY_LENGTH, ConfigError, Settings
+from tests import zygote
 from tests.helpers import SWEV_HEADER, query, swev_row, write_xlsx
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -19,7 +20,7 @@ KEY_TWO = "sleutel-twee-" + "y" * 32
 
 def fairshare(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
     clean = {k: v for k, v in os.environ.items() if not k.startswith("FAIRSHARE_")}
-    return subprocess.run(
+    return zygote.run(
         [sys.executable, "-m", "fairshare.cli", *args],
         capture_output=True,
         text=True,

@@ -14,6 +14,7 @@ import duckdb
 import pytest
 
 from basics.manifest import mart_names
+from tests import zygote
 from tests.helpers import run_command
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -71,7 +72,7 @@ def test_kill_at_any_point_then_rerun_gives_the_same_marts(sample_run, tmp_path,
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
     assert _group(proc.pid) == []  # dbt died with it
-    again = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=900)
+    again = zygote.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=900)
     assert again.returncode == 0, again.stderr[-2000:]
     assert marts(tmp_path / "warehouse" / "fairshare.duckdb") == marts(reference)
     assert marts(tmp_path / "serving" / "fairshare.duckdb") == marts(reference)

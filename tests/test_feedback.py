@@ -10,6 +10,7 @@ from pathlib import Path
 
 from openpyxl import load_workbook
 
+from tests import zygote
 from tests.helpers import SWEV_HEADER, load_all, query, swev_row, write_csv, write_xlsx
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -17,7 +18,7 @@ ENGLISH = re.compile(r"\b(is not|column|appears|required|larger than|out of rang
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
+    return zygote.run(
         [sys.executable, "-m", "fairshare.cli", "quarantaine", *args],
         capture_output=True,
         text=True,

@@ -22,6 +22,7 @@ import duckdb
 import pytest
 from openpyxl import load_workbook
 
+from tests import zygote
 from tests.helpers import (
     SWEV_HEADER,
     foreign_warehouse,
@@ -67,7 +68,7 @@ CLEAN = "swev/toewijzingen_2025-06-02.csv"
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
+    return zygote.run(
         [sys.executable, "-m", "fairshare.cli", "quarantaine", *args],
         capture_output=True,
         text=True,

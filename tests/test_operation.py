@@ -19,6 +19,7 @@ from openpyxl import Workbook
 from basics.files import atomic_path
 from basics.settings import DEMO_KEY, ConfigError, Settings
 from ingest.config import load_config
+from tests import zygote
 from tests.helpers import (
     SWEV_HEADER,
     load_all,
@@ -45,7 +46,7 @@ def fairshare(
     cmd = [sys.executable, "-m", "fairshare.cli", *args]
     if popen:
         return subprocess.Popen(cmd, cwd=ROOT, env={**clean, **(env or {})}, text=True, **streams)
-    return subprocess.run(
+    return zygote.run(
         cmd, capture_output=True, text=True, cwd=ROOT, env={**clean, **(env or {})}, timeout=900
     )
 

@@ -6,6 +6,7 @@ import duckdb
 import pytest
 
 from ingest.values import pseudonym
+from tests import zygote
 from tests.helpers import KEY, SWEV_HEADER, load_all, query, run_command, swev_row, write_csv, write_xlsx
 
 NAMES = ["Jan Testpersoon", "Fatima Voorbeeld"]
@@ -452,7 +453,6 @@ def test_no_planted_personal_data_reaches_warehouse_logs_dagster_or_report(sampl
     seed; the session's sample run wrote them): the run itself starts from an empty warehouse, with its own key."""
     import os
     import shutil
-    import subprocess
 
     from tests.conftest import ROOT
 
@@ -467,7 +467,7 @@ def test_no_planted_personal_data_reaches_warehouse_logs_dagster_or_report(sampl
     warehouse, reports, serving = data / "warehouse" / "fairshare.duckdb", data / "reports", data / "serving"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("FAIRSHARE_", "DAGSTER_"))}
     env.update(FAIRSHARE_PSEUDONYM_KEY=STRONG_KEY, DAGSTER_HOME=str(home))
-    result = subprocess.run(
+    result = zygote.run(
         run_command(landing, warehouse, reports, demo=False),
         capture_output=True,
         text=True,

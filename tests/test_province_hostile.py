@@ -12,7 +12,6 @@ import hashlib
 import hmac
 import os
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
@@ -20,6 +19,7 @@ import duckdb
 import psycopg
 import pytest
 
+from tests import zygote
 from tests.helpers import postgres_cluster, regions_lock
 from warehouse.publish import READER_ROLE
 
@@ -52,7 +52,7 @@ def copies(two_regions, tmp_path_factory):
         assert code == 0, (regio, out[-2000:], err[-2000:])
     base = tmp_path_factory.mktemp("kopieen")
     env = _clean_env()
-    april = subprocess.run(
+    april = zygote.run(
         [
             FAIRSHARE,
             "run",
@@ -120,7 +120,7 @@ def _province(out: Path, sources: dict[str, Path], dsn: str | None = None, passw
     env = _clean_env()
     if dsn:
         env |= {"FAIRSHARE_PUBLISH_POSTGRES_DSN": dsn, "FAIRSHARE_POSTGRES_READER_PASSWORD": password}
-    return subprocess.run(
+    return zygote.run(
         [FAIRSHARE, "provincie", "--out", str(out)]
         + [a for r, p in sources.items() for a in ("--serving", f"{r}={p}")],
         env=env,

@@ -25,6 +25,7 @@ import pytest
 from openpyxl import load_workbook
 
 from ingest.reasons import LANGUAGES, Reden, table
+from tests import zygote
 from tests.helpers import SWEV_HEADER, load_all, query, sample_built, swev_row, write_csv, write_xlsx
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -172,7 +173,7 @@ def run(sample_run, tmp_path_factory):
         report.unlink()
     _add_bad_files(landing)
     today = dt.date.today().isoformat()
-    result = subprocess.run(
+    result = zygote.run(
         [sys.executable, "-m", "fairshare.cli", "run", "--demo", "--landing", str(landing)]
         + ["--warehouse", str(warehouse), "--reports", str(reports)],
         capture_output=True,
@@ -185,7 +186,7 @@ def run(sample_run, tmp_path_factory):
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
+    return zygote.run(
         [sys.executable, "-m", "fairshare.cli", "quarantaine", *args],
         capture_output=True,
         text=True,

@@ -17,6 +17,7 @@ import pytest
 from basics import region
 from basics.settings import Settings
 from fairshare.runner import run_pipeline
+from tests import zygote
 from tests.helpers import query, regions_lock, write_csv
 from tests.test_serving import postgres  # noqa: F401, F811  (the private PostgreSQL cluster fixture)
 from warehouse.publish import READER_ROLE
@@ -87,7 +88,7 @@ def test_every_region_pack_has_the_same_seeds():
 
 
 def test_an_unknown_region_is_a_usage_error(tmp_path):
-    result = subprocess.run(
+    result = zygote.run(
         [FAIRSHARE, "run", "--regio", "nergens", "--landing", str(tmp_path), "--demo"],
         capture_output=True,
         text=True,
@@ -332,7 +333,7 @@ def test_example_supplier_list_names_the_sources_by_the_region_s_labels(voorbeel
     """A source's label is written once (ingest/config/sources.yaml) with the region's own label for its
     cooperating corporations: the example region's supplier list says SCV, never another region's SWEV."""
     out = tmp_path / "lijst.csv"
-    result = subprocess.run(
+    result = zygote.run(
         [FAIRSHARE, "quarantaine", "--regio", "voorbeeld", "--warehouse", str(voorbeeld), "--out", str(out)],
         capture_output=True,
         text=True,
@@ -400,7 +401,7 @@ def test_province_publication_holds_both_regions_and_the_reader_sees_only_publis
     base, _, _, _ = two_regions
     dsn, port = postgres
     out = base / "provincie"
-    result = subprocess.run(
+    result = zygote.run(
         [FAIRSHARE, "provincie", "--out", str(out)]
         + [
             a
@@ -464,7 +465,7 @@ def test_province_publication_holds_both_regions_and_the_reader_sees_only_publis
 
 def test_a_region_never_runs_on_another_regions_warehouse(two_regions):
     base, _, _, _ = two_regions
-    result = subprocess.run(
+    result = zygote.run(
         [
             FAIRSHARE,
             "run",

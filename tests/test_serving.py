@@ -13,6 +13,7 @@ import duckdb
 import psycopg
 import pytest
 
+from tests import zygote
 from tests.helpers import postgres_cluster, run_command, sample_built
 from warehouse.publish import READER_ROLE, publish_duckdb, publish_postgres
 
@@ -128,7 +129,7 @@ def test_reader_holding_the_published_file_does_not_block_a_pipeline_run(sample_
     )
     try:
         assert holder.stdout.readline().strip() == "open"
-        result = subprocess.run(run, capture_output=True, text=True, cwd=ROOT, timeout=900)
+        result = zygote.run(run, capture_output=True, text=True, cwd=ROOT, timeout=900)
         assert result.returncode == 0, result.stderr[-2000:]
         assert f"Published for readers (read-only copy): {serving.resolve()}" in result.stdout
     finally:
