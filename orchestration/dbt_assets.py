@@ -11,6 +11,7 @@ import io
 import json
 import os
 import re
+import shutil
 import sys
 import time
 from collections.abc import Iterator, Mapping
@@ -40,6 +41,7 @@ DBT_PROJECT_DIR = paths.DBT_PROJECT_DIR
 # The dbt installed beside this interpreter: `dagster dev` and `fairshare run` need no activated venv.
 DBT_EXECUTABLE = str(Path(sys.executable).parent / "dbt")
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+PARTIAL_PARSE = "partial_parse.msgpack"  # dbt's saved parse, in its target folder
 
 
 class FairshareDbtCli(DbtCliResource):
@@ -100,20 +102,30 @@ def warehouse_env(warehouse: Path, regio: str | None = None) -> Iterator[None]:
     """
     # The region's folder relative to dbt_project/: dbt writes each seed's compiled file under target/ at the
     # seed's path, and an absolute path would make it overwrite the seed itself.
+    # The default region's folder is dbt_project.yml's default: left unset, so that dbt's saved parse from
+    # `make install` (made without it) still fits (dbt reparses everything when such a variable changes).
+    regio_dir = region.regio_dir(regio).resolve()
     wanted = {
         "FAIRSHARE_WAREHOUSE": str(warehouse.resolve()),
-        "FAIRSHARE_REGIO_DIR": os.path.relpath(region.regio_dir(regio).resolve(), DBT_PROJECT_DIR),
+        "FAIRSHARE_REGIO_DIR": None
+        if regio_dir == region.regio_dir(region.DEFAULT_REGIO).resolve()
+        else os.path.relpath(regio_dir, DBT_PROJECT_DIR),
     }
     previous = {k: os.environ.get(k) for k in wanted}
-    os.environ.update(wanted)
+    for k, v in wanted.items():
+        _set_env(k, v)
     try:
         yield
     finally:
         for k, v in previous.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+            _set_env(k, v)
+
+
+def _set_env(name: str, value: str | None) -> None:
+    if value is None:
+        os.environ.pop(name, None)
+    else:
+        os.environ[name] = value
 
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -148,9 +160,24 @@ def dbt_error(description: str, lines: int = 4) -> str:
     return head + (": " + "; ".join(rest[: lines - 1]) if rest else "")
 
 
-def dbt_vars(fairshare: FairshareResource) -> str:
+def dbt_vars(fairshare: FairshareResource) -> list[str]:
+    """``--vars`` for a run with a peildatum; none otherwise (dbt_project.yml's default, the latest board date).
+
+    dbt keys its saved parse on the command line's vars: without any, a build can start from the parse
+    `make install` left (``start_from_install_parse``)."""
     settings = fairshare.settings()
-    return json.dumps({"peildatum": settings.peildatum.isoformat() if settings.peildatum else ""})
+    return ["--vars", json.dumps({"peildatum": settings.peildatum.isoformat()})] if settings.peildatum else []
+
+
+def start_from_install_parse(target: Path) -> None:
+    """Give a warehouse's new dbt target folder the parse `make install` saved (dbt_project/target/).
+
+    dbt checks a saved parse against the project's files, vars and profile and parses afresh what differs (all of
+    it if the vars or profile differ), so a stale or foreign copy only costs the parse it would have cost anyway."""
+    saved, own = Path(dbt_project.target_path) / PARTIAL_PARSE, target / PARTIAL_PARSE
+    if saved.exists() and not own.exists():
+        target.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(saved, own)
 
 
 def previous_check_results(context: dg.AssetExecutionContext) -> Iterator[dg.AssetCheckResult]:
@@ -221,8 +248,9 @@ def fairshare_dbt_assets(
         # build of the same warehouse reuses the first one's parse.
         # dbt's unit tests (fixed inputs, no data) test the SQL, not a delivery: they run in the test suite, as
         # dbt recommends, not in every build (tests/test_marts_definitions.py).
+        start_from_install_parse(settings.dbt_target)
         invocation = dbt.cli(
-            ["build", "--exclude-resource-type", "unit_test", "--vars", dbt_vars(fairshare)],
+            ["build", "--exclude-resource-type", "unit_test", *dbt_vars(fairshare)],
             context=context,
             target_path=settings.dbt_target,
         )
