@@ -34,7 +34,7 @@ SHEET_NAME_MAX = 31  # Excel's own limit on a sheet name
 NUMBER_DIGITS_SHOWN = 6
 _NUMBER_TEXT = re.compile(r"^(?:€\s*)?[-+]?[\d.,]*\d[\d.,]*(?:\s*€)?$")
 _DATE_TEXT = re.compile(r"^(\d{1,2}[-/.]\d{1,2}[-/.]\d{4}|\d{4}-\d{1,2}-\d{1,2})(?:[ T].*)?$")
-NEAR_MISS_MIN = 4  # shorter texts are one letter off too many things (`Baan`, `Ede`): never a near miss
+NEAR_MISS_MIN = 5  # a shorter text is one letter off too many words (`Baan` is a surname one off `Baarn`)
 
 
 def kind(value: object) -> str:
@@ -99,9 +99,9 @@ def number_text(text: str) -> str | None:
 def number_shown(number: float) -> str:
     """A parsed number in a message: as is (`45`), reduced when it has more digits than a count or rent has."""
     text = f"{number:g}"
-    return (
-        text if sum(ch.isdigit() for ch in text) <= NUMBER_DIGITS_SHOWN and "e" not in text else reduced(text)
-    )
+    if sum(ch.isdigit() for ch in text) <= NUMBER_DIGITS_SHOWN and "e" not in text:
+        return text
+    return reduced(int(number) if float(number).is_integer() else number)
 
 
 def date_text(text: str) -> str | None:
