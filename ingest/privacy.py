@@ -34,7 +34,7 @@ SHEET_NAME_MAX = 31  # Excel's own limit on a sheet name
 NUMBER_DIGITS_SHOWN = 6
 _NUMBER_TEXT = re.compile(r"^(?:€\s*)?[-+]?[\d.,]*\d[\d.,]*(?:\s*€)?$")
 _DATE_TEXT = re.compile(r"^(\d{1,2}[-/.]\d{1,2}[-/.]\d{4}|\d{4}-\d{1,2}-\d{1,2})(?:[ T].*)?$")
-NEAR_MISS_MIN = 5  # a shorter text is one letter off too many words (`Baan` is a surname one off `Baarn`)
+NEAR_MISS_MIN = 5  # a shorter text is one letter off too many words (a four-letter surname off a place name)
 
 
 def kind(value: object) -> str:
