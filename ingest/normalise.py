@@ -557,17 +557,14 @@ def _read_listed(raw: object, col: ColumnSpec, config: IngestConfig) -> tuple[st
     a value of it, else reduced."""
     text, key = as_text(raw), match_key(as_text(raw))
     t = col.type
-    if t == "gemeente" and key in config.gemeente_lookup:
-        code = config.gemeente_lookup[key]
-        name = next(g["gemeente_naam"] for g in config.gemeenten if g["gemeente_code"] == code)
-        return (text if key == match_key(name) else f"{text} (gemeente {name})"), None
     if t in ("gemeente", "herkomst"):
-        found = key in config.cbs_gemeente_lookup or key in config.gemeente_lookup
-        return (
-            (text, None)
-            if found or key in config.herkomst_onbekend
-            else _miss_read(text, config.gemeente_names, raw)
-        )
+        name = _gemeente_name(key, config)
+        if name is not None:  # by its name, also where the supplier typed a code or a woonplaats
+            same = key in (match_key(name), match_key(f"Gemeente {name}"))
+            return (text if same else f"{text} (gemeente {name})"), None
+        if t == "herkomst" and key in config.herkomst_onbekend:
+            return text, None
+        return _miss_read(text, config.gemeente_names, raw)
     if t in ("corporatie", "commissie"):
         lookup = config.corporatie_lookup if t == "corporatie" else config.commissie_lookup
         return (
@@ -583,6 +580,14 @@ def _read_listed(raw: object, col: ColumnSpec, config: IngestConfig) -> tuple[st
             return text, None
         return _miss_read(text, config.spelled(name), raw)
     return privacy.reduced(raw), None
+
+
+def _gemeente_name(key: str, config: IngestConfig) -> str | None:
+    """The name of the gemeente a text names (a region gemeente by code, name or woonplaats; any Dutch one)."""
+    code = config.gemeente_lookup.get(key)
+    if code is not None:
+        return next(g["gemeente_naam"] for g in config.gemeenten if g["gemeente_code"] == code)
+    return config.cbs_gemeente_lookup.get(key)
 
 
 def _miss_read(text: str, known: dict[str, str], raw: object) -> tuple[str, str | None]:

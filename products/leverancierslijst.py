@@ -145,7 +145,9 @@ def _leverancier(row: dict, waarden: dict, getoond: list[dict], config: IngestCo
             if waarden.get("commissie") in config.commissies
             else row.get("commissie")
         )
-        naam = {c["commissie"]: c.get("naam") or c["commissie"] for c in config.commissie_rows}.get(key, key)
+        naam = {
+            c["commissie"]: c.get("label") or c.get("naam") or c["commissie"] for c in config.commissie_rows
+        }.get(key, key)
         return f"Urgentiecommissie {naam}" if naam else "Urgentiecommissie onbekend"
     return bron_namen().get(row["bron"], row["bron"])
 
