@@ -176,9 +176,20 @@ class IngestConfig:
         names.update({match_key(g["gemeente_naam"]): g["gemeente_naam"] for g in self.gemeenten})
         return names
 
+    @cached_property
+    def commissie_keys(self) -> dict[str, str]:
+        """match_key of every way to name a committee, to itself (for ``ingest.privacy.near_miss``)."""
+        return {k: k for k in self.commissie_lookup}
+
     def spelled(self, vocabulary: str) -> dict[str, str]:
         """match_key -> spelling of every accepted value of a vocabulary (for ``ingest.privacy.near_miss``)."""
-        return {match_key(v): v for vs in self.vocabularies[vocabulary].spellings.values() for v in vs if v}
+        made = self.__dict__.setdefault(
+            "_spelled", {}
+        )  # one dict per vocabulary: near_miss memoises per dict
+        if vocabulary not in made:
+            vocab = self.vocabularies[vocabulary]
+            made[vocabulary] = {match_key(v): v for vs in vocab.spellings.values() for v in vs if v}
+        return made[vocabulary]
 
     @cached_property
     def commissie_lookup(self) -> dict[str, str]:

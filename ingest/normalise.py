@@ -50,10 +50,6 @@ EMPTY = reden("value_empty")  # one object for every empty required cell
 ONBEKENDE_VERHUURDER = "onbekende verhuurder"  # prefix of the keyed placeholder of a landlord not in the seed
 
 
-def _keys(lookup: dict[str, str]) -> dict[str, str]:
-    return {k: k for k in lookup}
-
-
 def _miss(value: object, known: dict[str, str]) -> str:
     """A value outside its vocabulary, in a message: as typed when it misspells a known value, else reduced."""
     text = as_text(value)
@@ -298,7 +294,7 @@ class _Parsers:
             return None, None  # filled from the file name
         key = self.config.commissie_lookup.get(match_key(as_text(value)))
         if key is None:
-            return None, reden("unknown_committee", value=_miss(value, _keys(self.config.commissie_lookup)))
+            return None, reden("unknown_committee", value=_miss(value, self.config.commissie_keys))
         return key, None
 
     def category(self, cat: object, sub: object) -> tuple[tuple[str | None, str | None], Reden | None]:
@@ -570,7 +566,7 @@ def _read_listed(raw: object, col: ColumnSpec, config: IngestConfig) -> tuple[st
         return (
             (text, None)
             if key in lookup
-            else _miss_read(text, _keys(lookup) if t == "commissie" else lookup, raw)
+            else _miss_read(text, config.commissie_keys if t == "commissie" else lookup, raw)
         )
     if t in ("vocab", "categorie", "subcategorie", "boolean"):
         name = {"vocab": col.vocabulary, "boolean": "boolean"}.get(t, "urgentiecategorie")

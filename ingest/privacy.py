@@ -141,6 +141,22 @@ def near_miss(text: object, known: dict[str, str]) -> str | None:
     key = match_key(text)
     if len(key) < NEAR_MISS_MIN or not _LETTER.search(text):
         return None
+    memo = _NEAR.get(id(known))
+    if memo is None or memo[0] is not known:  # the entry keeps ``known`` alive, so its id is not reused
+        if len(_NEAR) > 64:
+            _NEAR.clear()
+        memo = _NEAR[id(known)] = (known, {})
+    if key not in memo[1]:
+        memo[1][key] = _nearest(key, known)
+    return memo[1][key]
+
+
+_NEAR: dict[
+    int, tuple[dict, dict]
+] = {}  # per list of known values: match_key -> its near miss (a bad row each)
+
+
+def _nearest(key: str, known: dict[str, str]) -> str | None:
     limit = 1 if len(key) < 9 else 2
     best: dict[int, set[str]] = {}
     for candidate, name in known.items():
