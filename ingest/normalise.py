@@ -509,8 +509,9 @@ def _quarantine_entry(
 
 
 def _number_nl(value: float) -> str | None:
-    text = privacy.number_text(marks_nl(f"{value:g}")) if "e" not in f"{value:g}" else None
-    return text
+    """A real Excel number in Dutch form (`652,3`), when the privacy rule shows a number that long."""
+    text = f"{value:g}"
+    return privacy.number_text(marks_nl(text)) if "e" not in text else None
 
 
 def as_read(

@@ -473,3 +473,35 @@ def test_numbers_and_dates_as_typed_only_when_they_cannot_be_an_identifier():
     assert number_shown(45.0) == "45" and number_shown(612345678) == "<getal van 9 cijfers>"
     assert date_text("31-02-2025") == "31-02-2025" and date_text("31-02-2025 Jan Jansen") == "31-02-2025"
     assert date_text("volgende week") is None
+
+
+def test_a_key_twice_across_chunks_is_shown_in_the_suppliers_terms(landing, warehouse, tmp_path, monkeypatch):
+    """A row that loaded in one chunk and turned out bad in a later one (its key again) has no cells left: the
+    list shows what was stored, under the file's headers, in Dutch (dd-mm-yyyy, ja/nee, gemeente names)."""
+    import ingest.readers
+
+    monkeypatch.setattr(ingest.readers, "CHUNK_ROWS", 3)
+    header = [*SWEV_HEADER, "Gepersonaliseerde huur"]
+    rows = [swev_row(i, datum="1-3-2025", gemeente="GM0307") + ["ja"] for i in range(1, 9)]
+    rows[6][0] = rows[0][0]  # the first chunk's row again in the third chunk
+    rows[4][0], rows[4][4] = rows[0][0], 45  # and in the second, where the row is bad of itself too
+    write_csv(landing / "swev" / "toewijzingen_2025-04-02.csv", header, rows)
+    load_all(landing, warehouse)
+    out = tmp_path / "lijst.csv"
+    assert _cli("--warehouse", str(warehouse), "--out", str(out)).returncode == 0
+    with open(out, encoding="utf-8-sig", newline="") as fh:
+        listed = {int(r["Rij"]): r for r in csv.DictReader(fh, delimiter=";")}
+    assert sorted(listed) == [2, 6, 8]
+    for n in (2, 8):  # loaded, then found again in a later chunk: shown as stored
+        shown = listed[n]["Gelezen waarden"]
+        assert listed[n]["Reden"] == "Toewijzingsnummer: 'T0001' komt 3 keer voor in dit bestand"
+        assert _field(shown, "Toewijzingsdatum") == "01-03-2025" and _field(shown, "Gemeente") == "Amersfoort"
+        assert _field(shown, "Gepersonaliseerde huur") == "ja" and _field(shown, "Corporatie") == "Portaal"
+        assert _field(shown, "Netto huur") == "600"
+        assert not SNAKE.search(shown) and not ISO.search(shown), shown
+    bad = listed[6]  # bad in its own chunk: as typed, with the duplicate named first
+    assert bad["Reden"] == (
+        "Toewijzingsnummer: 'T0001' komt 3 keer voor in dit bestand; Netto huur: 45 valt buiten het toegestane bereik"
+    )
+    assert _field(bad["Gelezen waarden"], "Toewijzingsdatum") == "1-3-2025"
+    assert _field(bad["Gelezen waarden"], "Gemeente") == "GM0307 (gemeente Amersfoort)"
