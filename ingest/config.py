@@ -25,8 +25,9 @@ from ingest.text import match_key
 CONFIG_DIR = Path(__file__).parent / "config"
 # Bump when a change in the ingest code changes what a file yields: files are then processed again.
 # 2: personal data reduced at the door; 3: csv lines all accounted for, serial 60 (issue 18); 4: reasons
-# as codes (issue 19: files are read again so that their rejection and quarantine rows get codes).
-INGEST_LOGIC_VERSION = "4"
+# as codes (issue 19: files are read again so that their rejection and quarantine rows get codes); 5: the
+# quarantine keeps each row as the supplier's list shows it (issue 20, ``audit.quarantaine.getoond``).
+INGEST_LOGIC_VERSION = "5"
 
 
 @dataclass(frozen=True)
@@ -165,6 +166,30 @@ class IngestConfig:
         for w in self.woonplaatsen:
             lookup.setdefault(match_key(w["woonplaats"]), w["gemeente_code"])
         return lookup
+
+    @cached_property
+    def gemeente_names(self) -> dict[str, str]:
+        """match_key -> name of every gemeente (the region's and the CBS list) and woonplaats: the values a
+        misspelt gemeente is compared with (``ingest.privacy.near_miss``)."""
+        names = {match_key(g["gemeente_naam"]): g["gemeente_naam"] for g in self.cbs_gemeenten}
+        names.update({match_key(w["woonplaats"]): w["woonplaats"] for w in self.woonplaatsen})
+        names.update({match_key(g["gemeente_naam"]): g["gemeente_naam"] for g in self.gemeenten})
+        return names
+
+    @cached_property
+    def commissie_keys(self) -> dict[str, str]:
+        """match_key of every way to name a committee, to itself (for ``ingest.privacy.near_miss``)."""
+        return {k: k for k in self.commissie_lookup}
+
+    def spelled(self, vocabulary: str) -> dict[str, str]:
+        """match_key -> spelling of every accepted value of a vocabulary (for ``ingest.privacy.near_miss``)."""
+        made = self.__dict__.setdefault(
+            "_spelled", {}
+        )  # one dict per vocabulary: near_miss memoises per dict
+        if vocabulary not in made:
+            vocab = self.vocabularies[vocabulary]
+            made[vocabulary] = {match_key(v): v for vs in vocab.spellings.values() for v in vs if v}
+        return made[vocabulary]
 
     @cached_property
     def commissie_lookup(self) -> dict[str, str]:

@@ -20,7 +20,7 @@ from ingest import privacy
 from ingest.config import IngestConfig, SourceSpec
 from ingest.headers import HeaderMatch, match_headers
 from ingest.landing import LandingFile
-from ingest.normalise import Normalised, normalise
+from ingest.normalise import Normalised, normalise, shown_as_stored
 from ingest.readers import BadFile, Sheet, read_sheets
 from ingest.reasons import Reden, reden
 from ingest.text import clean
@@ -76,6 +76,10 @@ class OpenedFile:
                 with timing.stage("normalise"):
                     result = self._normalise(block, context)
                 yield result
+
+    def shown_as_stored(self, row: dict) -> str:
+        """``getoond`` of a row that loaded and then turned out bad (its key twice across chunks)."""
+        return shown_as_stored(row, self.match.seen, self.source, self.config)
 
     def _normalise(self, block: pd.DataFrame, context: dict) -> Normalised:
         """Drop empty and summary rows of one chunk and normalise the rest."""

@@ -9,6 +9,7 @@ age band, codes), and a value that did not parse only in reduced form (``ingest.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import hmac
 import json
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from basics.dutch import marks_nl
 from ingest import privacy
 from ingest.config import ColumnSpec, IngestConfig, SourceSpec
 from ingest.reasons import Reden, column_parts, reden
@@ -46,6 +48,12 @@ NOT_LOADED = "niet_geladen"  # a recognised column that is never read (free text
 BUITEN_REGIO_ONBEKEND = "onbekend buiten de regio"  # a herkomst outside the region that is no Dutch gemeente
 EMPTY = reden("value_empty")  # one object for every empty required cell
 ONBEKENDE_VERHUURDER = "onbekende verhuurder"  # prefix of the keyed placeholder of a landlord not in the seed
+
+
+def _miss(value: object, known: dict[str, str]) -> str:
+    """A value outside its vocabulary, in a message: as typed when it misspells a known value, else reduced."""
+    text = as_text(value)
+    return f"'{text}'" if privacy.near_miss(text, known) else privacy.reduced(value)
 
 
 def output_columns(source: SourceSpec) -> dict[str, str]:
@@ -222,7 +230,7 @@ class _Parsers:
             return col.default, None
         code = self.config.vocabularies["boolean"].lookup.get(vocab_key(value))
         if code is None:
-            return None, reden("not_boolean", value=privacy.reduced(value))
+            return None, reden("not_boolean", value=_miss(value, self.config.spelled("boolean")))
         return code == "true", None
 
     def _vocab(self, value, col):
@@ -236,7 +244,11 @@ class _Parsers:
             return None, EMPTY if col.required else None
         code = vocab.lookup.get(key) or vocab.catch_all
         if code is None:
-            return None, reden("unknown_value", value=privacy.reduced(value), vocabulary=col.vocabulary)
+            return None, reden(
+                "unknown_value",
+                value=_miss(value, self.config.spelled(col.vocabulary)),
+                vocabulary=col.vocabulary,
+            )
         return code, None
 
     def _gemeente(self, value, col):
@@ -245,7 +257,9 @@ class _Parsers:
             if self.config.cbs_gemeente_lookup.get(match_key(as_text(value))):
                 name = self.config.cbs_gemeente_lookup[match_key(as_text(value))]
                 return None, reden("not_in_region", value=f"'{name}'", region=self.config.regio_naam)
-            return None, reden("not_in_region", value=privacy.reduced(value), region=self.config.regio_naam)
+            return None, reden(
+                "not_in_region", value=_miss(value, self.config.gemeente_names), region=self.config.regio_naam
+            )
         return code, None
 
     def _herkomst(self, value, col):
@@ -280,7 +294,7 @@ class _Parsers:
             return None, None  # filled from the file name
         key = self.config.commissie_lookup.get(match_key(as_text(value)))
         if key is None:
-            return None, reden("unknown_committee", value=privacy.reduced(value))
+            return None, reden("unknown_committee", value=_miss(value, self.config.commissie_keys))
         return key, None
 
     def category(self, cat: object, sub: object) -> tuple[tuple[str | None, str | None], Reden | None]:
@@ -292,7 +306,9 @@ class _Parsers:
                 return (None, None), err
         c = lookup.get(vocab_key(cat)) if not is_empty(cat) else None
         if not is_empty(cat) and c is None:
-            return (None, None), reden("unknown_category", value=privacy.reduced(cat))
+            return (None, None), reden(
+                "unknown_category", value=_miss(cat, self.config.spelled("urgentiecategorie"))
+            )
         s = lookup.get(vocab_key(sub)) if not is_empty(sub) else None
         if s is not None and "/" in s:
             if c is not None and not c.startswith("uitstroom"):
@@ -400,7 +416,7 @@ def normalise(
     frame = pd.DataFrame(out)
     err_frame = pd.DataFrame(errors)
     _context_columns(frame, source, context)
-    _row_rules(frame, err_frame, source)
+    _row_rules(frame, err_frame, source, headers)
     for column, mask, message in row_flags:  # the reader's finding explains the column's own error: it wins
         col = err_frame[column].to_numpy(dtype=object).copy()
         col[mask] = message
@@ -450,17 +466,23 @@ def _quarantine_entry(
     i: int,
     rijnummer: int,
 ) -> dict:
-    """One bad row: where, why, and its recognised values as the warehouse would store them (§5, §6).
+    """One bad row: where, why, its recognised values as the warehouse would store them (§5, §6), and as read.
 
-    A value that parsed is shown as stored (code, date, number, pseudonym, pc4, age band); one that did
-    not is shown only as its kind and length (``ingest.privacy``), never as typed.
+    ``waarden`` (for the data engineer and the checks): a value that parsed as stored (code, date, number,
+    pseudonym, pc4, age band); one that did not only as its kind and length (``ingest.privacy``).
+    ``getoond`` (for the supplier's list): each recognised column by its header in the file, with the value as
+    the supplier typed it wherever the privacy rule lets it through (``as_read``), else in its reduced form.
     """
     row_errors = [(c, e) for c, e in err.iloc[i].items() if e is not None]
     categories = config.vocabularies["urgentiecategorie"].lookup
     shown: dict[str, object] = {}
+    read: list[dict] = []
     for name in cells.columns:
         col = source.columns[name]
         raw = cells[name].iat[i]
+        column = parsed.get(name)
+        ok = column is None or column.errors[column.codes[i]] is None
+        stored = column.values[column.codes[i]] if column is not None and ok else None
         if excel_error(raw):
             value = excel_error(raw).params["value"]
         elif is_empty(raw):
@@ -470,18 +492,138 @@ def _quarantine_entry(
         elif col.type in ("categorie", "subcategorie"):
             value = as_text(raw) if vocab_key(raw) in categories else privacy.reduced(raw)
         else:
-            column = parsed[name]
-            code = column.codes[i]
-            value = column.values[code] if column.errors[code] is None else privacy.reduced(raw)
+            value = stored if ok else privacy.reduced(raw)
             if col.type == "herkomst" and isinstance(value, tuple):
                 value = value[1] or value[0]
         if value is not None:
             shown[name] = value
+        text, bedoeld = as_read(raw, col, stored, ok, config)
+        if text is not None:
+            read.append({"kolom": name, "kop": headers.get(name, name), "waarde": text, "bedoeld": bedoeld})
     return {
         "rijnummer": rijnummer,
         **column_parts([(c, headers.get(c, c), e) for c, e in row_errors]),
         "waarden": json.dumps(shown, ensure_ascii=False, default=str),
+        "getoond": json.dumps(read, ensure_ascii=False),
     }
+
+
+def _number_nl(value: float) -> str | None:
+    """A real Excel number in Dutch form (`652,3`), when the privacy rule shows a number that long."""
+    text = f"{value:g}"
+    return privacy.number_text(marks_nl(text)) if "e" not in text else None
+
+
+def as_read(
+    raw: object, col: ColumnSpec, stored: object, ok: bool, config: IngestConfig
+) -> tuple[str | None, str | None]:
+    """A cell as the supplier's list shows it: (the text, the known value it misspells or stands for).
+
+    As typed where the privacy rule (``ingest.privacy``) lets it through: a vocabulary or reference value
+    that matched or that it misspells, an id (stored as it is), a date or short number as typed (a real
+    Excel date or number in Dutch form), a boolean as ja/nee. Reduced where §5 reduces it (postcode to pc4,
+    age to its band, a pseudonym not at all) and for any other text (a landlord not in the list, a catch-all
+    route, a herkomst that is no gemeente): those may hold a name.
+    """
+    if excel_error(raw):
+        return excel_error(raw).params["value"], None
+    if (
+        is_empty(raw) or col.type == "pseudoniem"
+    ):  # a pseudonym means nothing to the supplier: the row number does
+        return None, None
+    if col.type in ("postcode", "leeftijd"):
+        return (str(stored) if ok else privacy.reduced(raw)), None
+    if col.type == "id":
+        return as_text(raw), None
+    if col.type == "boolean" and ok and stored is not None:
+        return ("ja" if stored else "nee"), None
+    if col.type == "date":
+        if isinstance(raw, dt.datetime | dt.date):
+            return raw.strftime("%d-%m-%Y"), None
+        return (privacy.date_text(as_text(raw)) or privacy.reduced(raw)), None
+    if col.type in ("amount", "count"):
+        if isinstance(raw, int | float) and not isinstance(raw, bool):
+            return (_number_nl(float(raw)) or privacy.reduced(raw)), None
+        typed = privacy.number_text(as_text(raw)) if isinstance(raw, str) else None
+        return (typed or privacy.reduced(raw)), None
+    return _read_listed(raw, col, config)
+
+
+def _read_listed(raw: object, col: ColumnSpec, config: IngestConfig) -> tuple[str, str | None]:
+    """A cell of a column with a vocabulary or reference list: as typed when it is on the list or misspells
+    a value of it, else reduced."""
+    text, key = as_text(raw), match_key(as_text(raw))
+    t = col.type
+    if t in ("gemeente", "herkomst"):
+        name = _gemeente_name(key, config)
+        if name is not None:  # by its name, also where the supplier typed a code or a woonplaats
+            same = key in (match_key(name), match_key(f"Gemeente {name}"))
+            return (text if same else f"{text} (gemeente {name})"), None
+        if t == "herkomst" and key in config.herkomst_onbekend:
+            return text, None
+        return _miss_read(text, config.gemeente_names, raw)
+    if t in ("corporatie", "commissie"):
+        lookup = config.corporatie_lookup if t == "corporatie" else config.commissie_lookup
+        return (
+            (text, None)
+            if key in lookup
+            else _miss_read(text, config.commissie_keys if t == "commissie" else lookup, raw)
+        )
+    if t in ("vocab", "categorie", "subcategorie", "boolean"):
+        name = {"vocab": col.vocabulary, "boolean": "boolean"}.get(t, "urgentiecategorie")
+        if (
+            t != "boolean" and vocab_key(raw) in config.vocabularies[name].lookup
+        ):  # exact; a catch-all takes anything
+            return text, None
+        return _miss_read(text, config.spelled(name), raw)
+    return privacy.reduced(raw), None
+
+
+def _gemeente_name(key: str, config: IngestConfig) -> str | None:
+    """The name of the gemeente a text names (a region gemeente by code, name or woonplaats; any Dutch one)."""
+    code = config.gemeente_lookup.get(key)
+    if code is not None:
+        return next(g["gemeente_naam"] for g in config.gemeenten if g["gemeente_code"] == code)
+    return config.cbs_gemeente_lookup.get(key)
+
+
+def _miss_read(text: str, known: dict[str, str], raw: object) -> tuple[str, str | None]:
+    meant = privacy.near_miss(text, known)
+    return (text, meant) if meant else (privacy.reduced(raw), None)
+
+
+def shown_as_stored(row: dict, headers: dict[str, str], source: SourceSpec, config: IngestConfig) -> str:
+    """``getoond`` of a row that loaded and then turned out bad (a key twice across chunks of one file).
+
+    Its cells are gone by then; what was stored is shown in the supplier's terms: the header in the file,
+    a gemeente by its name, a date as dd-mm-yyyy, a boolean as ja/nee, a number in Dutch form.
+    """
+    names = {g["gemeente_code"]: g["gemeente_naam"] for g in config.gemeenten}
+    read = []
+    for name, col in source.columns.items():
+        value = row.get(name)
+        if (
+            col.type in ("pseudoniem", NOT_LOADED)
+            or value is None
+            or (not isinstance(value, str) and pd.isna(value))
+        ):
+            continue
+        if col.type == "gemeente":
+            text = names.get(value, value)
+        elif col.type == "date":
+            text = pd.Timestamp(value).strftime("%d-%m-%Y")
+        elif col.type == "boolean":
+            text = "ja" if value else "nee"
+        elif col.type in ("amount", "count"):
+            text = _number_nl(float(value)) or privacy.reduced(value)
+        elif col.type in ("id", "corporatie", "commissie") and not str(value).startswith(
+            ONBEKENDE_VERHUURDER
+        ):
+            text = str(value)
+        else:
+            continue  # a code or band the supplier never typed: their row number finds it
+        read.append({"kolom": name, "kop": headers.get(name, name), "waarde": text, "bedoeld": None})
+    return json.dumps(read, ensure_ascii=False)
 
 
 def _context_columns(frame: pd.DataFrame, source: SourceSpec, context: dict[str, object]) -> None:
@@ -500,8 +642,17 @@ def _flag(err: pd.DataFrame, column: str, mask: pd.Series, message: Reden) -> No
         err[column] = col
 
 
-def _row_rules(frame: pd.DataFrame, err: pd.DataFrame, source: SourceSpec) -> None:
-    """Rules across columns (sources.md §3) and duplicate keys within the file."""
+def _header(name: str, headers: dict[str, str], source: SourceSpec) -> str:
+    """A column as the supplier knows it: its header in the file, else the first header the contract lists."""
+    return headers.get(name) or (source.columns[name].headers or (name,))[0]
+
+
+def _row_rules(frame: pd.DataFrame, err: pd.DataFrame, source: SourceSpec, headers: dict[str, str]) -> None:
+    """Rules across columns (sources.md §3) and duplicate keys within the file.
+
+    A reason names the other column by the supplier's header (``total_header``), beside the canonical name
+    the data engineer reads in English.
+    """
     ok = err.isna()
     if source.name == "urgentie":
         # already datetime64 (``_typed_column``); to_datetime would still walk every value to decide on a cache
@@ -538,14 +689,27 @@ def _row_rules(frame: pd.DataFrame, err: pd.DataFrame, source: SourceSpec) -> No
                 continue
             count = pd.to_numeric(frame[col.name], errors="coerce")
             _flag(
-                err, col.name, count > total, reden("larger_than", column=col.name, total="aantal_woningen")
+                err,
+                col.name,
+                count > total,
+                reden(
+                    "larger_than",
+                    column=col.name,
+                    total="aantal_woningen",
+                    total_header=_header("aantal_woningen", headers, source),
+                ),
             )
             if col.at_most:
                 _flag(
                     err,
                     col.name,
                     count > pd.to_numeric(frame[col.at_most], errors="coerce"),
-                    reden("larger_than", column=col.name, total=col.at_most),
+                    reden(
+                        "larger_than",
+                        column=col.name,
+                        total=col.at_most,
+                        total_header=_header(col.at_most, headers, source),
+                    ),
                 )
     keys = list(source.natural_key)
     present = frame[keys].notna().all(axis=1)

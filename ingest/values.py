@@ -14,7 +14,7 @@ import hmac
 import re
 from dataclasses import dataclass
 
-from ingest.privacy import reduced
+from ingest.privacy import date_text, number_shown, number_text, reduced
 from ingest.reasons import Reden, reden
 from ingest.text import clean, match_key
 
@@ -106,10 +106,16 @@ def parse_date(value: object) -> Parsed:
             29,
         ):  # Excel's serial 60 (its 1900 leap-year bug): no one's birthday, shown
             return None, reden("not_an_existing_date", value="'29-02-1900'")
-        return None, reden("not_an_existing_date", value=reduced(text))
+        return None, reden("not_an_existing_date", value=f"'{date_text(text)}'")  # date-shaped: as typed
 
 
 _AMOUNT = re.compile(r"^-?\d+(?:\.\d+)?$")
+
+
+def _as_typed(value: object) -> str:
+    """A number that did not parse, in a message: as typed when it is number-shaped and short, else reduced."""
+    typed = number_text(as_text(value)) if isinstance(value, str) else None
+    return f"'{typed}'" if typed else reduced(value)
 
 
 def parse_amount(value: object) -> Parsed:
@@ -124,7 +130,7 @@ def parse_amount(value: object) -> Parsed:
     elif "," in text:
         text = text.replace(",", ".")
     if not _AMOUNT.match(text):
-        return None, reden("not_an_amount", value=reduced(value))
+        return None, reden("not_an_amount", value=_as_typed(value))
     return float(text), None
 
 
@@ -140,16 +146,17 @@ def parse_count(value: object) -> Parsed:
     if isinstance(value, float):
         if value.is_integer():
             return int(value), None
-        return None, reden("not_a_whole_number", value=reduced(value))
+        shown = number_shown(value)
+        return None, reden("not_a_whole_number", value=shown if shown.startswith("<") else f"'{shown}'")
     text = as_text(value).replace(" ", "")
     if _THOUSANDS.match(text):
         return int(text.replace(".", "")), None
     try:
         number = float(text.replace(",", "."))
     except ValueError:
-        return None, reden("not_a_whole_number", value=reduced(value))
+        return None, reden("not_a_whole_number", value=_as_typed(value))
     if not number.is_integer():
-        return None, reden("not_a_whole_number", value=reduced(value))
+        return None, reden("not_a_whole_number", value=_as_typed(value))
     return int(number), None
 
 
@@ -172,7 +179,7 @@ def check_range(
             limits.append(reden("at_most", limit=hi))
         if below is not None:
             limits.append(reden("below", limit=below))
-        shown = f"{number:g}" if show else reduced(f"{number:g}")
+        shown = number_shown(number) if show else reduced(f"{number:g}")
         return reden("out_of_range", value=shown, limits=limits)
     return None
 

@@ -149,7 +149,7 @@ def test_xlsx_holds_every_echoed_text_as_a_string_never_a_formula_or_link(hostil
     # The same text, verbatim: the supplier finds the file and the column as they wrote them (nothing lost).
     rejected = [r for r in wb["Afgewezen bestanden"].iter_rows(min_row=2, values_only=True)]
     assert {_excel_text(r[1]) for r in rejected} == _rejected(hostile)
-    bad = list(wb["toewijzingen_2025-04-02.csv"].iter_rows(min_row=2, values_only=True))
+    bad = [r for r in wb["Portaal"].iter_rows(min_row=2, values_only=True) if r[0] == BAD_ROWS]
     assert [r[3] for r in bad] == ["=Netto huur", "-Aantal kamers", "@Gemeente"]
     assert bad[0][4].startswith("=Netto huur: 45 valt buiten")
 
@@ -162,10 +162,13 @@ def test_csv_fields_that_start_a_formula_are_neutralised_with_a_quote(hostile, t
     for row in rows + rejected:
         for field in row:
             assert not TRIGGER.match(field), row
-    bad = [r for r in rows[1:] if r[1] == BAD_ROWS]
-    assert [r[4] for r in bad] == ["'=Netto huur", "'-Aantal kamers", "'@Gemeente"]  # OWASP: a quote in front
-    assert bad[0][5] == "'=Netto huur: 45 valt buiten het toegestane bereik"
-    assert bad[0][3] == "3"  # a number stays a number
+    bad = [r for r in rows[1:] if r[2] == BAD_ROWS]
+    assert [r[5] for r in bad] == ["'=Netto huur", "'-Aantal kamers", "'@Gemeente"]  # OWASP: a quote in front
+    assert bad[0][6] == "'=Netto huur: 45 valt buiten het toegestane bereik"
+    assert bad[0][4] == "3"  # a number stays a number
+    assert bad[0][8].startswith(
+        "Toewijzingsnummer: T0002; +Corporatie: Portaal"
+    )  # under the supplier's headers
     assert {r[1] for r in rejected[1:]} == _rejected(
         hostile
     )  # file paths start with their folder: as they are
@@ -220,7 +223,7 @@ def test_levering_is_compared_exactly_and_one_that_matches_nothing_stops(hostile
         ).returncode
         == 0
     )
-    assert [(r[1], r[3]) for r in _csv(tmp_path / "d.csv")[1:]] == [
+    assert [(r[2], r[4]) for r in _csv(tmp_path / "d.csv")[1:]] == [
         (BAD_ROWS, "3"),
         (BAD_ROWS, "4"),
         (BAD_ROWS, "5"),
@@ -243,7 +246,17 @@ def test_levering_without_quarantined_rows_writes_an_empty_list_and_says_so(host
     result = _cli("--warehouse", str(hostile), "--levering", CLEAN, "--out", str(tmp_path / "leeg.csv"))
     assert result.returncode == 0, result.stderr
     assert _csv(tmp_path / "leeg.csv") == [
-        ["Bron", "Bestand", "Blad", "Rij", "Kolom", "Reden", "Geldige waarde", "Gelezen waarden"]
+        [
+            "Bron",
+            "Leverancier",
+            "Bestand",
+            "Blad",
+            "Rij",
+            "Kolom",
+            "Reden",
+            "Geldige waarde",
+            "Gelezen waarden",
+        ]
     ]
     assert _csv(stale) == [
         ["Bron", "Bestand", "Leverdatum", "Reden"]

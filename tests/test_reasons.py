@@ -280,17 +280,17 @@ def test_the_supplier_list_shows_every_reason_in_dutch_csv_and_xlsx(run, tmp_pat
         assert from_csv[pad] == text, pad
     for pad, text in from_csv.items():
         assert not ENGLISH.search(text), (pad, text)
-    bad = [r for r in rows if r[1] == QUARANTINED]
-    assert [(r[3], r[4], r[5]) for r in bad] == [
+    bad = [r for r in rows if r[2] == QUARANTINED]
+    assert [(r[4], r[5], r[6]) for r in bad] == [
         ("3", "Netto huur", "Netto huur: 45 valt buiten het toegestane bereik")
     ]
-    assert "minimaal 100" in bad[0][6] and "lager dan 3000" in bad[0][6]
-    sheet = list(wb["toewijzingen_2025-03-08.xlsx"].iter_rows(min_row=2, values_only=True))
+    assert "minimaal 100" in bad[0][7] and "lager dan 3000" in bad[0][7]
+    sheet = [r for r in wb["Portaal"].iter_rows(min_row=2, values_only=True) if r[0] == QUARANTINED]
     assert [(r[2], r[3], r[4]) for r in sheet] == [
         (3, "Netto huur", "Netto huur: 45 valt buiten het toegestane bereik")
     ]
     for r in rows:
-        assert not ENGLISH.search(r[5]), r[5]
+        assert not ENGLISH.search(r[6]), r[6]
 
 
 def test_the_report_appendix_shows_every_rejected_file_in_dutch(run):

@@ -140,10 +140,18 @@ def quarantined_rows(
     conn: duckdb.DuckDBPyConnection, where: str = "", params: list | None = None
 ) -> list[dict]:
     """The quarantined rows of the current loads matching ``where``, in file, row and column order, as dicts
-    (bron, pad, blad, rijnummer, kolom, reden, waarden as JSON text, reden_codes, reden_parameters)."""
+    (bron, pad, blad, rijnummer, kolom, reden, waarden and getoond as JSON text, the file's commissie,
+    reden_codes, reden_parameters)."""
     codes, _ = code_columns(conn)
+    # a warehouse from before the supplier's view (issue 20) lacks the column: NULL until its files are read again
+    has_shown = conn.execute(
+        "SELECT count(*) FROM duckdb_columns() WHERE schema_name = 'audit' AND table_name = 'quarantaine' "
+        "AND column_name = 'getoond'"
+    ).fetchone()[0]
+    shown = "CAST(q.getoond AS VARCHAR)" if has_shown else "NULL"
     cur = conn.execute(
         "SELECT q.bron, q.pad, q.blad, q.rijnummer, q.kolom, q.reden, CAST(q.waarden AS VARCHAR) AS waarden, "
+        f"{shown} AS getoond, b.commissie, "
         f"{codes} FROM audit.quarantaine AS q JOIN audit.bestanden AS b USING (bestand_id) "
         f"WHERE TRUE{where} ORDER BY q.pad, q.rijnummer, q.kolom",
         params or [],

@@ -60,6 +60,9 @@ ALTER TABLE audit.bestanden ADD COLUMN IF NOT EXISTS reden_code VARCHAR;
 ALTER TABLE audit.bestanden ADD COLUMN IF NOT EXISTS reden_parameters JSON;
 ALTER TABLE audit.quarantaine ADD COLUMN IF NOT EXISTS reden_codes VARCHAR[];
 ALTER TABLE audit.quarantaine ADD COLUMN IF NOT EXISTS reden_parameters JSON;
+-- The row as the supplier's list shows it (ingest/normalise.py as_read): [{kolom, kop, waarde, bedoeld}],
+-- each recognised column by its header in the file, its value as typed only where ingest/privacy.py allows.
+ALTER TABLE audit.quarantaine ADD COLUMN IF NOT EXISTS getoond JSON;
 CREATE TABLE IF NOT EXISTS audit.pseudoniem_sleutel (
     vingerafdruk VARCHAR NOT NULL,
     vastgelegd_op TIMESTAMP NOT NULL DEFAULT current_timestamp

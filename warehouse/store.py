@@ -160,6 +160,10 @@ class Delivery(Protocol):
 
     def chunks(self) -> Iterator: ...
 
+    def shown_as_stored(self, row: dict) -> str:
+        """``getoond`` (the supplier's view) of a row that loaded and then turned out bad."""
+        ...
+
 
 def store_file(
     conn: duckdb.DuckDBPyConnection,
@@ -200,7 +204,7 @@ def store_file(
                     _insert_chunk(conn, part, (outer, inner))
         with timing.stage("load"):
             if parts > 1:  # a key twice in one chunk was caught there; across chunks it is caught here
-                _take_duplicates(conn, natural_key, key_header, pd.concat(bad_keys), delivery.quarantine)
+                _take_duplicates(conn, natural_key, key_header, pd.concat(bad_keys), delivery)
             quarantine = delivery.quarantine
             if quarantine:
                 q = pd.DataFrame(quarantine).assign(
@@ -209,8 +213,8 @@ def store_file(
                 conn.register("_quarantine", q)
                 conn.execute(
                     "INSERT INTO audit.quarantaine (bestand_id, bron, pad, blad, rijnummer, kolom, reden, "
-                    "reden_codes, reden_parameters, waarden) SELECT bestand_id, bron, pad, blad, rijnummer, "
-                    "kolom, reden, reden_codes, reden_parameters, waarden FROM _quarantine"
+                    "reden_codes, reden_parameters, waarden, getoond) SELECT bestand_id, bron, pad, blad, "
+                    "rijnummer, kolom, reden, reden_codes, reden_parameters, waarden, getoond FROM _quarantine"
                 )
                 conn.unregister("_quarantine")
             loaded = _keep_versions(
@@ -361,10 +365,11 @@ def _take_duplicates(
     natural_key: list[str],
     key_header: str,
     bad_keys: pd.DataFrame,
-    quarantine: list[dict],
+    delivery: Delivery,
 ) -> None:
     """Rows whose natural key occurs more than once in the file, across chunks: loaded ones are removed and
     quarantined, already quarantined ones get the duplicate named too (as within one chunk)."""
+    quarantine = delivery.quarantine
     keys = ", ".join(f'"{k}"' for k in natural_key)
     conn.register(
         "_bad_keys",
@@ -406,6 +411,7 @@ def _take_duplicates(
                 "rijnummer": int(row["_rijnummer"]),
                 **column_parts([duplicate(row[id_col], row["_aantal"])]),
                 "waarden": json.dumps(shown, ensure_ascii=False, default=str),
+                "getoond": delivery.shown_as_stored(shown),
             }
         )
     quarantine.sort(key=lambda q: q["rijnummer"])
