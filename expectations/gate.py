@@ -293,20 +293,16 @@ def suite_frames(
     )
 
 
-def _gx_definition(context, suite: Suite, asset_name: str):
+def _gx_definition(context, source, gx_suite, asset_name: str):
     """The validation definition of one suite on one DataFrame asset (created once, kept in the context)."""
     import great_expectations as gx
 
-    source = context.data_sources.add_or_update_pandas("fairshare")
     asset = next((a for a in source.assets if a.name == asset_name), None) or source.add_dataframe_asset(
         asset_name
     )
     batch = next(
         (b for b in asset.batch_definitions if b.name == "geheel"), None
     ) or asset.add_batch_definition_whole_dataframe("geheel")
-    gx_suite = context.suites.add_or_update(
-        gx.ExpectationSuite(name=suite.name, expectations=suite.expectations())
-    )
     return context.validation_definitions.add_or_update(
         gx.ValidationDefinition(name=asset_name, data=batch, suite=gx_suite)
     )
@@ -357,13 +353,19 @@ def validate(
     """
     context = gx_context(str(docs_root))
     run = run or run_identifier()
+    import great_expectations as gx
+
     rows, parts, frames = suite_frames(conn, suite, peil, batch_rows)
+    source = context.data_sources.add_or_update_pandas("fairshare")
+    gx_suite = context.suites.add_or_update(
+        gx.ExpectationSuite(name=suite.name, expectations=suite.expectations())
+    )
     geslaagd, fouten = True, []
     for i, frame in enumerate(frames, start=1):
         name = suite.name if parts == 1 else f"{suite.name}_deel_{i}_van_{parts}"
         # The result is stored in the context's validation store; the Data Docs are built once after every suite
         # (build_docs), not once per suite as a checkpoint's UpdateDataDocsAction would.
-        result = _gx_definition(context, suite, name).run(
+        result = _gx_definition(context, source, gx_suite, name).run(
             batch_parameters={"dataframe": frame},
             result_format={"result_format": "SUMMARY", "partial_unexpected_count": 5},
             run_id=run,
