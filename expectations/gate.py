@@ -1,7 +1,9 @@
 """The gate before the BO report: rules per peildatum, validated with Great Expectations.
 
 Every rule becomes rows (regel, onderwerp, ernst, geslaagd, bericht); GX validates the
-blocking rows, and the Dutch `bericht` of each failed row is what the blocked page lists.
+blocking rows, and the Dutch `bericht` of each failed row is what the blocked page lists. The data
+suites (``expectations.suites``) are validated by GX on every row of their tables, so the Data Docs
+show real row counts and unexpected percentages.
 Warnings (ernst = waarschuwing) never block; the report's data-quality section shows them.
 """
 
@@ -11,6 +13,7 @@ import datetime as dt
 import functools
 import logging
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,7 +22,7 @@ import pandas as pd
 import yaml
 
 from basics.dutch import MAANDEN, datum_nl, pct_nl
-from expectations.suites import Suite, suspects_sql
+from expectations.suites import Suite
 from ingest.config import source_labels
 
 GATE_CONFIG = Path(__file__).with_name("config.yaml")
@@ -205,15 +208,18 @@ class Fout:
 
 @dataclass
 class SuiteOutcome:
+    """A suite's verdict over every row of its table (``rijen``), validated by GX in ``delen`` batches."""
+
     suite: str
     geslaagd: bool
     fouten: list[Fout]
     rijen: int
+    delen: int = 1
 
 
 @functools.cache
 def gx_context(root: str):
-    """One file-backed GX context per folder (its Data Docs live there), progress bars off."""
+    """One file-backed GX context per folder (its Data Docs live there), progress bars and how-to buttons off."""
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     logging.getLogger("great_expectations").setLevel(logging.WARNING)
     import great_expectations as gx
@@ -221,53 +227,89 @@ def gx_context(root: str):
 
     context = gx.get_context(mode="file", project_root_dir=root)
     context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
+    site = context.list_data_docs_sites().get("local_site")
+    if site and site.get("show_how_to_buttons", True):  # GX's walkthrough pop-up on every validation page
+        context.update_data_docs_site("local_site", {**site, "show_how_to_buttons": False})
     return context
 
 
-def suite_frame(
-    conn: duckdb.DuckDBPyConnection, suite: Suite, peil: tuple[dt.date, dt.date]
-) -> tuple[pd.DataFrame, int]:
-    """The DataFrame GX validates (only the suspect rows of a large table) and the table's row count."""
+def run_identifier(run_name: str | None = None):
+    """One GX run for all suites of one gate (the Dagster run id as its name), so the Data Docs group them."""
+    from great_expectations.core.run_identifier import RunIdentifier
+
+    return RunIdentifier(run_name=run_name, run_time=dt.datetime.now(dt.UTC))
+
+
+_UNIQUE = ("ExpectColumnValuesToBeUnique", "ExpectCompoundColumnsToBeUnique")
+
+
+def _batch_key(expectations: list, columns: list[str]) -> list[str] | None:
+    """The columns a table is split on so that every batch is judged as the whole table would be: the key of its
+    uniqueness expectation (duplicates share a batch), else every column; None when two keys differ (no split)."""
+    keys = {
+        tuple(getattr(e, "column_list", None) or [e.column])
+        for e in expectations
+        if type(e).__name__ in _UNIQUE
+    }
+    if len(keys) > 1:
+        return None
+    return list(next(iter(keys))) if keys else columns
+
+
+def suite_frames(
+    conn: duckdb.DuckDBPyConnection,
+    suite: Suite,
+    peil: tuple[dt.date, dt.date],
+    batch_rows: int | None = None,
+) -> tuple[int, int, Iterator[pd.DataFrame]]:
+    """Every row of the suite's table, as DataFrames for GX: (rows, batches, frames).
+
+    At regional volume that is the whole table in one frame. A table of more than ``batch_rows`` rows
+    (expectations/config.yaml, ``gx_batch_rijen``) is split by a hash of its uniqueness key into batches
+    of about that size, validated one after the other, so a national table never sits in pandas whole
+    and every row is still judged by GX, duplicates included.
+    """
     if suite.name == "poort":
         frame = poort_regels(conn, peil)
         frame = frame[frame["ernst"] == "blokkerend"].reset_index(drop=True)
-        return frame, len(frame)
-    suspects = suspects_sql(suite.sql, suite.expectations())
-    if suspects is None:
-        frame = conn.execute(suite.sql).df()
-        return frame, len(frame)
-    total = conn.execute(f"SELECT count(*) FROM ({suite.sql})").fetchone()[0]
-    return conn.execute(suspects).df(), total
+        return len(frame), 1, iter([frame])
+    rows = conn.execute(f"SELECT count(*) FROM ({suite.sql})").fetchone()[0]
+    limit = batch_rows or int(gate_config()["gx_batch_rijen"])
+    parts = max(1, -(-rows // limit))
+    if parts > 1:
+        columns = [d[0] for d in conn.execute(f"SELECT * FROM ({suite.sql}) LIMIT 0").description]
+        key = _batch_key(suite.expectations(), columns)
+        parts = parts if key else 1
+    if parts == 1:
+        return rows, 1, iter([conn.execute(suite.sql).df()])
+    hashed = f"hash({', '.join(key)}) % {parts}"
+    return (
+        rows,
+        parts,
+        (
+            conn.execute(f"WITH _basis AS ({suite.sql}) SELECT * FROM _basis WHERE {hashed} = ?", [i]).df()
+            for i in range(parts)
+        ),
+    )
 
 
-def validate(
-    conn: duckdb.DuckDBPyConnection, suite: Suite, docs_root: Path, peil: tuple[dt.date, dt.date]
-) -> SuiteOutcome:
-    """Run one suite with GX on its DataFrame (its result kept for the Data Docs, built by ``build_docs``). ``peil``:
-    (peildatum, data_tot) of the build."""
+def _gx_definition(context, source, gx_suite, asset_name: str):
+    """The validation definition of one suite on one DataFrame asset (created once, kept in the context)."""
     import great_expectations as gx
 
-    frame, rijen = suite_frame(conn, suite, peil)
-    context = gx_context(str(docs_root))
-    source = context.data_sources.add_or_update_pandas("fairshare")
-    asset = next((a for a in source.assets if a.name == suite.name), None) or source.add_dataframe_asset(
-        suite.name
+    asset = next((a for a in source.assets if a.name == asset_name), None) or source.add_dataframe_asset(
+        asset_name
     )
     batch = next(
         (b for b in asset.batch_definitions if b.name == "geheel"), None
     ) or asset.add_batch_definition_whole_dataframe("geheel")
-    gx_suite = context.suites.add_or_update(
-        gx.ExpectationSuite(name=suite.name, expectations=suite.expectations())
+    return context.validation_definitions.add_or_update(
+        gx.ValidationDefinition(name=asset_name, data=batch, suite=gx_suite)
     )
-    definition = context.validation_definitions.add_or_update(
-        gx.ValidationDefinition(name=suite.name, data=batch, suite=gx_suite)
-    )
-    # The result is stored in the context's validation store; the Data Docs are built once after every suite
-    # (build_docs), not once per suite as a checkpoint's UpdateDataDocsAction would.
-    result = definition.run(
-        batch_parameters={"dataframe": frame},
-        result_format={"result_format": "SUMMARY", "partial_unexpected_count": 5},
-    )
+
+
+def _fouten(suite: Suite, frame: pd.DataFrame, result) -> list[Fout]:
+    """The failed expectations of one batch, in Dutch, with examples."""
     fouten = []
     for r in result.results:
         if r.success:
@@ -284,42 +326,65 @@ def validate(
         else:
             voorbeelden = [str(v) for v in (r.result.get("partial_unexpected_list") or [])[:5]]
         fouten.append(Fout(uitleg, aantal, voorbeelden))
-    return SuiteOutcome(suite.name, bool(result.success), fouten, rijen)
+    return fouten
 
 
-def build_docs(docs_root: Path) -> None:
-    """Render the Data Docs of every stored validation result (after the gate's suites ran)."""
-    gx_context(str(docs_root)).build_data_docs()
+def _merged(fouten: list[Fout]) -> list[Fout]:
+    """One failure per expectation over all batches (counts added, the first five examples)."""
+    merged: dict[str, Fout] = {}
+    for f in fouten:
+        seen = merged.setdefault(f.uitleg, Fout(f.uitleg, 0))
+        seen.aantal += f.aantal
+        seen.voorbeelden = (seen.voorbeelden + f.voorbeelden)[:5]
+    return list(merged.values())
+
+
+def validate(
+    conn: duckdb.DuckDBPyConnection,
+    suite: Suite,
+    docs_root: Path,
+    peil: tuple[dt.date, dt.date],
+    run=None,
+    batch_rows: int | None = None,
+) -> SuiteOutcome:
+    """Run one suite with GX on every row of its table (its results kept for the Data Docs, built by ``build_docs``).
+
+    ``peil``: (peildatum, data_tot) of the build; ``run``: the GX run (``run_identifier``) the result belongs to.
+    """
+    context = gx_context(str(docs_root))
+    run = run or run_identifier()
+    import great_expectations as gx
+
+    rows, parts, frames = suite_frames(conn, suite, peil, batch_rows)
+    source = context.data_sources.add_or_update_pandas("fairshare")
+    gx_suite = context.suites.add_or_update(
+        gx.ExpectationSuite(name=suite.name, expectations=suite.expectations())
+    )
+    geslaagd, fouten = True, []
+    for i, frame in enumerate(frames, start=1):
+        name = suite.name if parts == 1 else f"{suite.name}_deel_{i}_van_{parts}"
+        # The result is stored in the context's validation store; the Data Docs are built once after every suite
+        # (build_docs), not once per suite as a checkpoint's UpdateDataDocsAction would.
+        result = _gx_definition(context, source, gx_suite, name).run(
+            batch_parameters={"dataframe": frame},
+            result_format={"result_format": "SUMMARY", "partial_unexpected_count": 5},
+            run_id=run,
+        )
+        geslaagd &= bool(result.success)
+        fouten += _fouten(suite, frame, result)
+    return SuiteOutcome(suite.name, geslaagd, fouten if parts == 1 else _merged(fouten), rows, parts)
+
+
+def build_docs(docs_root: Path, run=None, titel: str | None = None) -> Path:
+    """Render the Data Docs of this run's validation results (all when ``run`` is None), make them open offline
+    styled, and write the overview of every run's suites (``overzicht.html``), whose path is returned."""
+    from expectations import data_docs
+
+    return data_docs.build(gx_context(str(docs_root)), run, titel)
 
 
 def docs_index(docs_root: Path) -> Path:
-    """A plain overview of the Data Docs that opens offline; GX's own index lists nothing without its CDN scripts.
+    """The overview page of the Data Docs (every run, every suite, pass or fail): written by ``build_docs``."""
+    from expectations import data_docs
 
-    It links every validation result and suite page (newest run first); those pages carry their content
-    in the HTML itself, so they are readable offline too (without GX's styling).
-    """
-    site = docs_root / "gx" / "uncommitted" / "data_docs" / "local_site"
-    if not site.exists():
-        return site / "index.html"
-    import html
-
-    runs = sorted(site.glob("validations/*/*/*/*.html"), key=lambda p: p.parent.name, reverse=True)
-    items = [
-        f'<li><a href="{p.relative_to(site).as_posix()}">{html.escape(p.parts[-4])}</a> – run '
-        f"{html.escape(p.parent.name)}</li>"
-        for p in runs
-    ]
-    suites = [
-        f'<li><a href="{p.relative_to(site).as_posix()}">{html.escape(p.stem)}</a></li>'
-        for p in sorted(site.glob("expectations/*.html"))
-    ]
-    page = site / "overzicht.html"
-    page.write_text(
-        '<!DOCTYPE html><html lang="nl"><head><meta charset="utf-8"><title>Kwaliteitscontroles (Data Docs)</title>'
-        "<style>body{font-family:Arial,sans-serif;max-width:900px;margin:2em auto}</style></head><body>"
-        "<h1>Kwaliteitscontroles (Great Expectations Data Docs)</h1>"
-        f"<h2>Validaties</h2><ul>{''.join(items) or '<li>geen</li>'}</ul>"
-        f"<h2>Suites</h2><ul>{''.join(suites) or '<li>geen</li>'}</ul></body></html>",
-        encoding="utf-8",
-    )
-    return page
+    return data_docs.site(docs_root) / data_docs.OVERVIEW

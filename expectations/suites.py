@@ -1,7 +1,8 @@
 """Great Expectations suites as code, validated on DataFrames read from DuckDB.
 
 GX's SQL datasource cannot reflect DuckDB tables on this stack, so each suite names the SQL
-that yields its DataFrame (only the columns it checks) and the expectations on it. Every
+that yields its DataFrame (every row, only the columns it checks) and the expectations on it;
+``expectations.gate`` validates every row (in batches when a table is large). Every
 expectation carries a Dutch `uitleg` in its meta: that sentence is what the blocked report shows.
 The gate rules of spec/marts.md are one more suite, on a table with one row per rule and subject.
 """
@@ -168,45 +169,6 @@ def _poort() -> list:
             value_set=[True],
         )
     ]
-
-
-def suspects_sql(sql: str, expectations: list) -> str | None:
-    """The rows of ``sql`` that could break one of the row-level expectations, selected in DuckDB.
-
-    GX validates only these rows (plus the row count, taken apart), so a national table of millions
-    of rows never travels into pandas. The predicates include every row an expectation could flag
-    (never fewer: GX still decides); unknown expectation types mean no pre-selection (None).
-    """
-    terms = []
-    for e in expectations:
-        kind = type(e).__name__
-        if kind == "ExpectColumnValuesToNotBeNull":
-            terms.append(f"{e.column} IS NULL")
-        elif kind in ("ExpectColumnValuesToBeUnique", "ExpectCompoundColumnsToBeUnique"):
-            cols = ", ".join(getattr(e, "column_list", None) or [e.column])
-            terms.append(f"({cols}) IN (SELECT ({cols}) FROM _basis GROUP BY ALL HAVING count(*) > 1)")
-        elif kind == "ExpectColumnValuesToBeBetween":
-            low = f"{e.column} < {e.min_value}" if e.min_value is not None else "false"
-            high = (
-                f"{e.column} {'>=' if e.strict_max else '>'} {e.max_value}"
-                if e.max_value is not None
-                else "false"
-            )
-            terms.append(f"({low} OR {high})")
-        elif kind == "ExpectColumnValuesToBeInSet":
-            values = ", ".join(
-                "'" + str(v).replace("'", "''") + "'" if isinstance(v, str) else str(v) for v in e.value_set
-            )
-            terms.append(f"{e.column} NOT IN ({values})")
-        elif kind == "ExpectColumnPairValuesAToBeGreaterThanB":
-            smaller = f"{e.column_A} {'<' if e.or_equal else '<='} {e.column_B}"
-            if e.ignore_row_if == "either_value_is_missing":
-                terms.append(smaller)  # rows with a missing value are not judged
-            else:
-                terms.append(f"({e.column_A} IS NULL OR {e.column_B} IS NULL OR {smaller})")
-        else:
-            return None
-    return f"WITH _basis AS ({sql}) SELECT * FROM _basis WHERE " + " OR ".join(terms)
 
 
 # Cross-table invariants of the marts, written here only (not as dbt tests): a failing one must block the report

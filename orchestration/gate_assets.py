@@ -32,15 +32,21 @@ def _peildatum(conn) -> object:
 def _validate_all(conn, run_id: str, docs_root) -> list[tuple[str, gate.SuiteOutcome]]:
     """Every suite, in order; each outcome recorded for this run (the blocked page lists all failures)."""
     peil = audit.peildatum(conn)
+    # One GX run for every suite (named by the Dagster run): the Data Docs overview shows them together.
+    run = gate.run_identifier(run_id)
     outcomes = []
     for suite in SUITES:
-        outcome = gate.validate(conn, suite, docs_root, peil)
+        outcome = gate.validate(conn, suite, docs_root, peil, run)
         fouten = [
             {"uitleg": f.uitleg, "aantal": f.aantal, "voorbeelden": f.voorbeelden} for f in outcome.fouten
         ]
         store.record_gate(conn, run_id, peil.peildatum, suite.name, outcome.geslaagd, fouten)
         outcomes.append((suite.name, outcome))
-    gate.build_docs(docs_root)
+    gate.build_docs(
+        docs_root,
+        run,
+        f"Kwaliteitscontroles {report_stem(peil.peildatum)} (peildatum {datum_nl(peil.peildatum)})",
+    )
     return outcomes
 
 
@@ -84,10 +90,10 @@ def _gate_metadata(outcomes: list[tuple[str, gate.SuiteOutcome]]) -> dict:
 )
 def bo_rapport(context: dg.AssetExecutionContext, fairshare: FairshareResource):
     settings = fairshare.settings()
-    docs_root = settings.reports / "gx"
     started = time.perf_counter()
     with store.connect(settings.warehouse) as conn:
         schema.ensure_schema(conn, {})
+        docs_root = settings.reports / "gx" / report_stem(_peildatum(conn))  # one Data Docs folder per report
         with timing.stage("gate"):
             outcomes = _validate_all(conn, context.run.run_id, docs_root)
         peildatum = _peildatum(conn)

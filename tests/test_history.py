@@ -136,3 +136,17 @@ def test_report_lists_the_corrections(two_builds):
     assert '<section id="correcties">' in html
     section = html.split('<section id="correcties">')[1].split("</section>")[0]
     assert "Amersfoort" in section and "2025" in section and "1 april 2026" in section
+
+
+def test_each_report_has_its_own_data_docs_folder(two_builds):
+    """May and December each get their GX Data Docs, with one run of every suite in each overview."""
+    gx = two_builds / "reports" / "gx"
+    assert sorted(p.name for p in gx.iterdir()) == ["bo_wonen_zorg_2026-05", "bo_wonen_zorg_2026-12"]
+    for stem, peildatum in (
+        ("bo_wonen_zorg_2026-05", "1 april 2026"),
+        ("bo_wonen_zorg_2026-12", "1 november 2026"),
+    ):
+        page = gx / stem / "gx" / "uncommitted" / "data_docs" / "local_site" / "overzicht.html"
+        text = page.read_text(encoding="utf-8")
+        assert f"Kwaliteitscontroles {stem} (peildatum {peildatum})" in text
+        assert text.count("<tr data-run=") == 1 and text.count('data-geslaagd="true"') == 5

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from pathlib import Path
@@ -49,7 +50,11 @@ def test_clean_run_writes_the_december_report_and_workbook(report):
     assert html_path.exists() and (reports / "bo_wonen_zorg_2026-12.xlsx").exists()
     assert not (reports / "bo_wonen_zorg_2026-12_geblokkeerd.html").exists()
     assert f"Report: {html_path.resolve()}" in result.stdout
-    assert (reports / "gx" / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html").exists()
+    docs = reports / "gx" / "bo_wonen_zorg_2026-12" / "gx" / "uncommitted" / "data_docs" / "local_site"
+    assert (docs / "index.html").exists() and (docs / "overzicht.html").exists()
+    assert [p.name for p in (reports / "gx").iterdir()] == [
+        "bo_wonen_zorg_2026-12"
+    ]  # one docs folder per report
 
 
 def test_report_is_self_contained_dutch_with_every_section(report):
@@ -218,6 +223,30 @@ def test_more_than_two_percent_quarantined_blocks(blocked):
     assert "swev/toewijzingen_2026-11-03.csv:" in html
 
 
+def test_blocked_gate_shows_its_work_in_the_data_docs(blocked):
+    """The real run on hostile deliveries: GX's stored result of `poort` has one row per blocking rule and the three
+    failed rules as its unexpected rows (a real percentage), and the overview marks that suite failed."""
+    import duckdb
+
+    from expectations import gate
+    from warehouse import audit
+
+    result, reports = blocked
+    _blocked_page(result, reports)
+    docs = reports / "gx" / "bo_wonen_zorg_2026-12" / "gx" / "uncommitted"
+    [stored] = [json.loads(p.read_text(encoding="utf-8")) for p in docs.glob("validations/poort/*/*/*.json")]
+    with duckdb.connect(str(reports.parent / "warehouse" / "w.duckdb"), read_only=True) as conn:
+        regels = gate.poort_regels(conn, audit.peildatum(conn))
+    blocking = regels[regels["ernst"] == "blokkerend"]
+    [check] = stored["results"]
+    assert not stored["success"] and check["result"]["element_count"] == len(blocking) > 10
+    assert check["result"]["unexpected_count"] == (~blocking["geslaagd"]).sum() == 3
+    assert check["result"]["unexpected_percent"] == pytest.approx(100 * 3 / len(blocking))
+    overview = (docs / "data_docs" / "local_site" / "overzicht.html").read_text(encoding="utf-8")
+    assert f'data-suite="poort" data-geslaagd="false" data-rijen="{len(blocking)}"' in overview
+    assert 'data-suite="toewijzingen" data-geslaagd="true"' in overview and "geblokkeerd" in overview
+
+
 def test_rejected_duplicate_of_an_intact_delivery_does_not_block(sample_run, tmp_path):
     """From a copy of the sample's build: the intact delivery was loaded (as in a run from scratch, where the twin
     is read after it too), the twin is new and rejected; the gate reads the same audit either way."""
@@ -236,7 +265,16 @@ def test_rejected_duplicate_of_an_intact_delivery_does_not_block(sample_run, tmp
 
 def test_data_docs_overview_opens_offline_and_the_report_links_it(report):
     html_path, reports, _, _ = report
-    page = reports / "gx" / "gx" / "uncommitted" / "data_docs" / "local_site" / "overzicht.html"
+    page = (
+        reports
+        / "gx"
+        / "bo_wonen_zorg_2026-12"
+        / "gx"
+        / "uncommitted"
+        / "data_docs"
+        / "local_site"
+        / "overzicht.html"
+    )
     text = page.read_text(encoding="utf-8")
     assert not re.search(r'(src|href)="(https?:)?//', text)
     links = re.findall(r'href="([^"]+)"', text)

@@ -1,0 +1,89 @@
+"""dbt docs for their readers: the project's overview page and the exposures (where the marts go, with owners),
+read from the manifest that a real `dbt parse` writes (the same manifest `dbt docs generate` renders)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def manifest(tmp_path_factory) -> dict:
+    out = tmp_path_factory.mktemp("dbt")
+    dbt = Path(sys.executable).with_name("dbt")
+    result = subprocess.run(
+        [
+            str(dbt),
+            "parse",
+            "--profiles-dir",
+            ".",
+            "--target-path",
+            str(out / "target"),
+            "--log-path",
+            str(out),
+        ],
+        cwd=ROOT / "dbt_project",
+        env={"PATH": str(dbt.parent), "HOME": str(out), "FAIRSHARE_WAREHOUSE": str(out / "w.duckdb")},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout[-3000:]
+    return json.loads((out / "target" / "manifest.json").read_text(encoding="utf-8"))
+
+
+def _names(manifest: dict, kind: str, schema: str | None = None) -> set[str]:
+    return {
+        n["name"]
+        for n in manifest["nodes"].values()
+        if n["resource_type"] == kind and (schema is None or n["schema"].endswith(schema))
+    }
+
+
+def test_overview_page_replaces_dbts_welcome_page(manifest):
+    [overview] = [
+        d
+        for d in manifest["docs"].values()
+        if d["name"] == "__overview__" and d["package_name"] == "fairshare"
+    ]
+    text = overview["block_contents"]
+    assert "fairshare" in text and "dbt_project/" in text
+    for layer in ("staging", "intermediate", "marts", "info", "referentie"):
+        assert f"`{layer}`" in text, layer
+    for target in (
+        "bo_wonen_zorg_",
+        "data/serving/fairshare.duckdb",
+        "PostgreSQL",
+        "provincie_overzicht.html",
+    ):
+        assert target in text, target
+
+
+def test_exposures_name_every_reader_of_the_marts_with_an_owner(manifest):
+    exposures = {e["name"]: e for e in manifest["exposures"].values()}
+    assert set(exposures) == {
+        "bo_rapport",
+        "gepubliceerde_kopie",
+        "postgresql_publicatie",
+        "provinciale_pagina",
+    }
+    marts, seeds = _names(manifest, "model", "marts"), _names(manifest, "seed")
+    assert len(marts) == 14 and seeds
+
+    def parents(name: str) -> set[str]:
+        return {manifest["nodes"][u]["name"] for u in exposures[name]["depends_on"]["nodes"]}
+
+    for name, exposure in exposures.items():
+        assert exposure["owner"]["name"] and exposure["description"] and exposure["label"], name
+    assert parents("bo_rapport") == marts  # one sheet per mart in the workbook
+    # The published copy and PostgreSQL carry every mart and every seed (warehouse/publish.py SCHEMAS).
+    assert parents("gepubliceerde_kopie") == parents("postgresql_publicatie") == marts | seeds
+    assert {"fair_share", "fair_share_gemeente", "inwoners", "sociale_huurvoorraad"} <= parents(
+        "provinciale_pagina"
+    )
