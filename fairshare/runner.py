@@ -130,9 +130,7 @@ def check_ready(settings: Settings) -> None:
                 "give this warehouse its own with --serving FILE (FAIRSHARE_SERVING)"
             )
     _warehouse_free(settings.warehouse)
-    if (
-        settings.publishes and settings.publish_postgres_dsn
-    ):  # the publishing user's privileges, named if missing
+    if settings.publishes and settings.publish_postgres_dsn:  # the user's privileges, named if one is missing
         try:
             publish.check_postgres(settings.publish_postgres_dsn, settings.postgres_reader_password)
         except publish.PostgresNotReady as exc:
@@ -284,9 +282,14 @@ def _published(settings: Settings, log: RunLog | None = None) -> list[str]:
         ]
     else:  # only a regular file that says what it holds (never a folder or a link at its path)
         return []
-    if held is not None:
-        lines.append(
+    if held is not None:  # under the copy's lines, before PostgreSQL's
+        at = next(
+            (i for i, line in enumerate(lines) if i and not line.startswith(" ") and "PostgreSQL" in line),
+            len(lines),
+        )
+        lines.insert(
+            at,
             f"  connect: duckdb -readonly {shlex.quote(str(served))}   or in Python: "
-            f"duckdb.connect({str(served)!r}, read_only=True)"
+            f"duckdb.connect({str(served)!r}, read_only=True)",
         )
     return lines
