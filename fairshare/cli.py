@@ -361,7 +361,9 @@ def postgres() -> None:
 @click.option(
     "--admin-dsn",
     required=True,
-    help="An administrator's DSN for the publication's database (a superuser, or its owner with CREATEROLE).",
+    envvar="FAIRSHARE_POSTGRES_ADMIN_DSN",
+    help="An administrator's DSN for the publication's database (a superuser, or its owner with CREATEROLE); "
+    "FAIRSHARE_POSTGRES_ADMIN_DSN. Leave the password out of it (libpq reads ~/.pgpass or PGPASSWORD).",
 )
 @click.option(
     "--user",

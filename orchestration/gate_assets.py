@@ -195,8 +195,9 @@ def _publish_copy(context, settings, build, peildatum) -> publish.Published:
 
 
 def _publish_postgres(context, settings, build, peildatum) -> publish.Published:
-    """PostgreSQL: as the copy. A failure is said in the summary (NOT published, what it still holds) and
-    fails the step, so the run exits 3 and the next run, finding PostgreSQL behind, publishes again."""
+    """PostgreSQL: as the copy. A failure is said in the summary (NOT published, and what it still holds: what it
+    held before, the transaction being rolled back, also when the server is gone) and fails the step, so the run
+    exits 3 and the next run, finding PostgreSQL behind, publishes again."""
     dsn = settings.publish_postgres_dsn
     where = publish.where(dsn)
     held = publish.postgres_holds(dsn)
@@ -210,7 +211,7 @@ def _publish_postgres(context, settings, build, peildatum) -> publish.Published:
         _said(
             context,
             f"PostgreSQL {where}: NOT published ({type(exc).__name__}: {first}); it still holds "
-            f"{publish.described(publish.postgres_holds(dsn))}, and the next run publishes again",
+            f"{publish.described(held)}, and the next run publishes again",
         )
         raise
     if keep:
