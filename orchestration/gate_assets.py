@@ -211,7 +211,12 @@ def _publish_postgres(context, settings, build, peildatum) -> publish.Published:
         _said(
             context,
             f"PostgreSQL {where}: NOT published ({type(exc).__name__}: {first}); it still holds "
-            f"{publish.described(held)}, and the next run publishes again",
+            f"{publish.described(held)}, and "
+            + (
+                "its historie follows with the next build it takes (it keeps its newer peildatum)"
+                if keep
+                else "the next run publishes again"
+            ),
         )
         raise
     if keep:
