@@ -23,6 +23,7 @@ class RunLog:
     files: Counter = field(default_factory=Counter)  # status -> files of this run
     problems: list[str] = field(default_factory=list)  # rejected, skipped and ignored files, one line each
     nothing_new: bool = False
+    publicatie: list[str] = field(default_factory=list)  # the summary's lines on the publication
 
 
 class Sink:

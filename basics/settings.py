@@ -116,6 +116,9 @@ class Settings:
     publish_postgres_dsn: str | None = None
     postgres_reader_password: str | None = None
     adhoc: bool = False  # a report for a date other than 1 April / 1 November: never published
+    als_huidig: bool = (
+        False  # a board run for an older peildatum replaces the newer publication (--als-huidig)
+    )
     settle_seconds: float = 3.0  # a file must keep its size and time this long to be read (README)
     regio: str = region.DEFAULT_REGIO  # the region pack in regions/<regio>/ (--regio, FAIRSHARE_REGIO)
 
@@ -146,6 +149,11 @@ class Settings:
 
     def check_peildatum(self) -> None:
         """Board reports are as of 1 April or 1 November; any other date only as an explicit ad-hoc report."""
+        if self.als_huidig and (self.peildatum is None or self.adhoc):
+            raise ConfigError(
+                "--als-huidig needs a board date with --peildatum (and no --adhoc): it publishes that older "
+                "peildatum as the current one"
+            )
         if self.peildatum is None:
             if self.adhoc:
                 raise ConfigError("--adhoc needs --peildatum YYYY-MM-DD (the date of the ad-hoc report)")

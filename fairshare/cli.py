@@ -99,6 +99,14 @@ def sample(out: Path | None, seed: int, scale: int, years: int, regio: str | Non
     help="Allow a --peildatum other than 1 April / 1 November: an ad-hoc report, never published.",
 )
 @click.option(
+    "--als-huidig",
+    "als_huidig",
+    is_flag=True,
+    default=False,
+    help="With a --peildatum older than the published one: publish it as the current one (default: the copy "
+    "and PostgreSQL keep the newer peildatum, only their historie is updated).",
+)
+@click.option(
     "--wait",
     "wait",
     type=float,
@@ -125,6 +133,7 @@ def run(
     serving: Path | None,
     peildatum: str | None,
     adhoc: bool,
+    als_huidig: bool,
     wait: float,
     settle: float | None,
     demo: bool,
@@ -157,6 +166,7 @@ def run(
             serving=serving,
             peildatum=peildatum,
             adhoc=adhoc or None,
+            als_huidig=als_huidig or None,
             settle_seconds=settle,
             demo=demo or None,
             regio=regio,
@@ -302,6 +312,16 @@ def provincie(regios: tuple[str, ...], copies: tuple[str, ...], out: Path) -> No
         }
         settings = Settings.from_env()
         extras.require_postgres(settings.publish_postgres_dsn)  # before anything is written
+        if settings.publish_postgres_dsn:  # the publishing user's privileges on schema provincie
+            from warehouse import publish
+            from warehouse.province import SCHEMA
+
+            try:
+                publish.check_postgres(
+                    settings.publish_postgres_dsn, settings.postgres_reader_password, {SCHEMA: None}
+                )
+            except publish.PostgresNotReady as exc:
+                raise ConfigError(str(exc)) from exc
         # A refused copy (views or macros where the province reads tables, another region's copy) is ValueError.
         published = build_province(sources, out / "fairshare_provincie.duckdb")
     except (ConfigError, FileNotFoundError, ValueError) as exc:
@@ -330,6 +350,72 @@ def provincie(regios: tuple[str, ...], copies: tuple[str, ...], out: Path) -> No
         click.echo(f"PostgreSQL: schema provincie at {pg.target}")
         for text in pg.warnings:
             click.echo(f"fairshare: WARNING: {text}", err=True)
+
+
+@main.group()
+def postgres() -> None:
+    """The PostgreSQL publication (FAIRSHARE_PUBLISH_POSTGRES_DSN)."""
+
+
+@postgres.command("init")
+@click.option(
+    "--admin-dsn",
+    required=True,
+    envvar="FAIRSHARE_POSTGRES_ADMIN_DSN",
+    help="An administrator's DSN for the publication's database (a superuser, or its owner with CREATEROLE); "
+    "FAIRSHARE_POSTGRES_ADMIN_DSN. Leave the password out of it (libpq reads ~/.pgpass or PGPASSWORD).",
+)
+@click.option(
+    "--user",
+    default=None,
+    help="The pipeline's PostgreSQL user; default: the user of FAIRSHARE_PUBLISH_POSTGRES_DSN.",
+)
+def postgres_init(admin_dsn: str, user: str | None) -> None:
+    """Once, as an administrator: the reader role provincie_lezer (with FAIRSHARE_POSTGRES_READER_PASSWORD, its
+    password), the published schemas owned by the pipeline's user, the reader's rights, and the database
+    locked down for the reader. The pipeline's user then needs nothing else (README, PostgreSQL publication).
+
+    Exit status: 0 done, 2 usage (no psycopg, no user, a user that does not exist), 3 PostgreSQL refused.
+    """
+    from basics import extras
+    from warehouse import publish
+
+    try:
+        settings = Settings.from_env()
+        extras.require_postgres(admin_dsn)
+    except ConfigError as exc:
+        _stop(EXIT_USAGE, str(exc))
+    import psycopg
+    from psycopg.conninfo import conninfo_to_dict
+
+    if user is None and settings.publish_postgres_dsn:
+        try:
+            user = conninfo_to_dict(settings.publish_postgres_dsn).get("user")
+        except psycopg.Error:
+            user = None
+    if not user:
+        _stop(
+            EXIT_USAGE,
+            "name the pipeline's PostgreSQL user: --user NAME (or set FAIRSHARE_PUBLISH_POSTGRES_DSN)",
+        )
+    try:
+        said = publish.init_postgres(admin_dsn, user, settings.postgres_reader_password)
+    except publish.PostgresNotReady as exc:
+        _stop(EXIT_USAGE, str(exc))
+    except psycopg.OperationalError as exc:
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        _stop(
+            EXIT_USAGE, f"PostgreSQL {publish.where(admin_dsn)} cannot be reached with --admin-dsn: {first}"
+        )
+    except psycopg.Error as exc:  # e.g. the administrator may not create roles: PostgreSQL's own sentence
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        _stop(EXIT_FAILED, f"postgres init failed, nothing changed: {type(exc).__name__}: {first}")
+    for line in said:
+        click.echo(f"  {line}")
+    click.echo(
+        f"PostgreSQL {publish.where(admin_dsn)} is ready: {user} may publish (schemas "
+        f"{', '.join([*publish.PG_SCHEMAS, 'provincie'])}), {publish.READER_ROLE} may read them"
+    )
 
 
 @main.command()

@@ -114,7 +114,7 @@ def check_ready(settings: Settings) -> None:
     Warehouse, published copy and reports that never share a file, the region pack's seed files, the landing
     folder and its subfolders, a published copy that is a regular file (or not there yet), writable report,
     serving and warehouse folders, a published copy that belongs to this warehouse, the warehouse file free of
-    other programs, and the pseudonym key. The caller holds the warehouse lock.
+    other programs, the PostgreSQL user's privileges (with a DSN), and the pseudonym key. The caller holds the warehouse lock.
     """
     key = settings.key_bytes()
     check_configuration(settings)
@@ -130,6 +130,11 @@ def check_ready(settings: Settings) -> None:
                 "give this warehouse its own with --serving FILE (FAIRSHARE_SERVING)"
             )
     _warehouse_free(settings.warehouse)
+    if settings.publishes and settings.publish_postgres_dsn:  # the user's privileges, named if one is missing
+        try:
+            publish.check_postgres(settings.publish_postgres_dsn, settings.postgres_reader_password)
+        except publish.PostgresNotReady as exc:
+            raise ConfigError(str(exc)) from exc
     stored = store.stored_fingerprint(settings.warehouse)
     if stored is not None and stored != key_fingerprint(key):
         raise ConfigError(
@@ -219,7 +224,7 @@ def summarise(
             lines.append(f"BLOCKED, see {blocked.resolve()}")
         elif html.exists():
             lines.append(f"Report: {html.resolve()} (and {stem}.xlsx)")
-    lines += _published(settings)
+    lines += _published(settings, log)
     lines.append(f"Warehouse: {settings.warehouse.resolve()} (the pipeline's own file: readers use the copy)")
     lines.append(f"Run finished in {seconds:.1f}s.")
     return "\n".join(lines)
@@ -250,20 +255,41 @@ def _files_this_run(log: RunLog) -> list[str]:
     return lines
 
 
-def _published(settings: Settings) -> list[str]:
-    """The summary's lines on the published copy: where it is, what it holds, how to open it (board runs)."""
-    held = publish.holds(settings.serving_file) if settings.publishes else None
-    if held is None:  # only a regular file that says what it holds (never a folder or a link at its path)
+def _published(settings: Settings, log: RunLog | None = None) -> list[str]:
+    """The summary's lines on the publication: what this run published to each target (or why not: kept a
+    newer peildatum, failed), or that every target was current already; where the copy is and how to open it."""
+    if not settings.publishes:
         return []
+    held = publish.holds(settings.serving_file)
     served = settings.serving_file.resolve()
-    lines = [f"Published for readers (read-only copy): {served}"]
-    if held.get("peildatum"):
-        lines.append(
-            f"  it holds peildatum {datum_nl(held['peildatum'])}"
-            + (f" (build {held['bouw']})" if held.get("bouw") is not None else "")
+    if log is not None and log.publicatie:
+        lines = list(log.publicatie)
+    elif log is not None and log.nothing_new and held is not None:
+        targets = ["read-only copy"] + (
+            [f"PostgreSQL {publish.where(settings.publish_postgres_dsn)}"]
+            if settings.publish_postgres_dsn
+            else []
         )
-    lines.append(
-        f"  connect: duckdb -readonly {shlex.quote(str(served))}   or in Python: "
-        f"duckdb.connect({str(served)!r}, read_only=True)"
-    )
+        lines = [
+            f"Nothing to publish: every target is current ({', '.join(targets)}); the copy holds "
+            f"{publish.described(held)}",
+            f"Read-only copy for readers: {served}",
+        ]
+    elif held is not None:  # the run stopped before its publication (a blocked gate, a failure)
+        lines = [
+            f"Read-only copy for readers (not published by this run): {served}",
+            f"  it holds {publish.described(held)}",
+        ]
+    else:  # only a regular file that says what it holds (never a folder or a link at its path)
+        return []
+    if held is not None:  # under the copy's lines, before PostgreSQL's
+        at = next(
+            (i for i, line in enumerate(lines) if i and not line.startswith(" ") and "PostgreSQL" in line),
+            len(lines),
+        )
+        lines.insert(
+            at,
+            f"  connect: duckdb -readonly {shlex.quote(str(served))}   or in Python: "
+            f"duckdb.connect({str(served)!r}, read_only=True)",
+        )
     return lines

@@ -162,13 +162,96 @@ def _warn(context: dg.AssetExecutionContext, text: str) -> None:
         shown.log.problems.append(f"WARNING: {text}")
 
 
+def _said(context: dg.AssetExecutionContext, line: str) -> None:
+    """A line of the run summary on the publication (``fairshare.runner``), and in Dagster's log."""
+    context.log.info(line.strip())
+    if shown := progress.report():
+        shown.log.publicatie.append(line)
+
+
+def _kept_text(held: dict, peildatum) -> str:
+    return (
+        f"it keeps {publish.described(held)}: this board run's peildatum {datum_nl(peildatum)} is older, so only its "
+        "historie was updated (--als-huidig publishes it as the current one)"
+    )
+
+
+def _publish_copy(context, settings, build, peildatum) -> publish.Published:
+    """The DuckDB copy: this build, or (an older board run, not --als-huidig) only the history."""
+    held = publish.holds(settings.serving_file)
+    keep = builds.keeps_newer(held, peildatum, settings)
+    duck = publish.publish_duckdb(settings.warehouse, settings.serving_file, build=build, historie_only=keep)
+    served = settings.serving_file.resolve()
+    if keep:
+        _said(context, f"Not published as current (read-only copy): {served}")
+        _said(context, f"  {_kept_text(held, peildatum)}")
+        return duck
+    _said(context, f"Published for readers (read-only copy): {served}")
+    _said(context, f"  it holds {publish.described(publish.holds(settings.serving_file))}")
+    if held and held.get("peildatum") and peildatum < held["peildatum"]:
+        if settings.als_huidig:
+            _said(
+                context,
+                f"  the older peildatum {datum_nl(peildatum)} is now the current one (--als-huidig), where it "
+                f"held {datum_nl(held['peildatum'])}",
+            )
+        else:
+            _older_published(context, held["peildatum"], peildatum)
+    return duck
+
+
+def _publish_postgres(context, settings, build, peildatum) -> publish.Published:
+    """PostgreSQL: as the copy. A failure is said in the summary (NOT published, and what it still holds: what it
+    held before, the transaction being rolled back, also when the server is gone) and fails the step, so the run
+    exits 3 and the next run, finding PostgreSQL behind, publishes again."""
+    dsn = settings.publish_postgres_dsn
+    where = publish.where(dsn)
+    held = publish.postgres_holds(dsn)
+    keep = builds.keeps_newer(held, peildatum, settings)
+    try:
+        pg = publish.publish_postgres(
+            settings.warehouse, dsn, settings.postgres_reader_password, build=build, historie_only=keep
+        )
+    except Exception as exc:
+        first = (str(exc).strip().splitlines() or [""])[0]
+        _said(
+            context,
+            f"PostgreSQL {where}: NOT published ({type(exc).__name__}: {first}); it still holds "
+            f"{publish.described(held)}, and "
+            + (
+                "its historie follows with the next build it takes (it keeps its newer peildatum)"
+                if keep
+                else "the next run publishes again"
+            ),
+        )
+        raise
+    if keep:
+        _said(context, f"Not published as current (PostgreSQL {where}): {_kept_text(held, peildatum)}")
+    else:
+        _said(
+            context,
+            f"Published to PostgreSQL {where}: it holds {publish.described(publish.postgres_holds(dsn))}",
+        )
+        if held and held.get("peildatum") and peildatum < held["peildatum"] and settings.als_huidig:
+            _said(
+                context,
+                f"  the older peildatum {datum_nl(peildatum)} is now the current one there (--als-huidig), "
+                f"where it held {datum_nl(held['peildatum'])}",
+            )
+    for text in pg.warnings:
+        _warn(context, text)
+    return pg
+
+
 @dg.asset(
     key=["publicatie", "marts"],
     pool=WAREHOUSE_POOL,
     group_name="rapport",
     deps=[bo_rapport],
     description="De marts (en referentietabellen) voor lezers: een alleen-lezen DuckDB-bestand, atomair "
-    "vervangen, en desgewenst PostgreSQL. Alleen na een geslaagde poort.",
+    "vervangen, en desgewenst PostgreSQL (in één transactie). Elk doel zegt in info.publicatie wat het bevat; "
+    "een bestuursrun voor een oudere peildatum laat de nieuwere staan (behalve met --als-huidig). Alleen na "
+    "een geslaagde poort.",
     kinds={"duckdb", "postgres"},
 )
 def publicatie(context: dg.AssetExecutionContext, fairshare: FairshareResource) -> dg.MaterializeResult:
@@ -179,30 +262,20 @@ def publicatie(context: dg.AssetExecutionContext, fairshare: FairshareResource) 
     if settings.publishes:
         with store.connect(settings.warehouse) as conn:
             build, peildatum = builds.started(conn, context.run.run_id), _peildatum(conn)
-        held = publish.holds(settings.serving_file)
         with timing.stage("publish"):
             history.record(
                 settings.warehouse
             )  # this report's marts under its peildatum, before they are published
-            duck = publish.publish_duckdb(settings.warehouse, settings.serving_file, build=build)
-        if held and held.get("peildatum") and peildatum < held["peildatum"]:
-            _older_published(context, held["peildatum"], peildatum)
-        metadata = {
-            "duckdb": duck.target,
-            "tabellen": len(duck.tables),
-            "rijen": dg.MetadataValue.json(duck.tables),
-        }
-        if settings.publish_postgres_dsn:
-            pg = publish.publish_postgres(
-                settings.warehouse, settings.publish_postgres_dsn, settings.postgres_reader_password
-            )
-            metadata["postgres"] = pg.target
-            for text in pg.warnings:
-                _warn(context, text)
-        context.log.info(
-            f"Gepubliceerd: {duck.target}"
-            + (f" en PostgreSQL {metadata['postgres']}" if "postgres" in metadata else "")
-        )
+            duck = _publish_copy(context, settings, build, peildatum)
+            metadata = {
+                "duckdb": duck.target,
+                "tabellen": len(duck.tables),
+                "rijen": dg.MetadataValue.json(duck.tables),
+            }
+            if build:
+                metadata["bouw"] = build[0]
+            if settings.publish_postgres_dsn:
+                metadata["postgres"] = _publish_postgres(context, settings, build, peildatum).target
     else:
         context.log.info("Ad-hoc rapport: de gepubliceerde kopie en de historie blijven ongewijzigd.")
         metadata["adhoc"] = True

@@ -10,7 +10,7 @@ import dagster as dg
 
 from basics import extras, region
 from basics.settings import ConfigError, Settings
-from warehouse import lock
+from warehouse import lock, publish
 
 # Every step that touches the warehouse sits in this concurrency pool (limit 1 in orchestration/dagster.yaml).
 WAREHOUSE_POOL = "fairshare_warehouse"
@@ -34,6 +34,7 @@ class FairshareResource(dg.ConfigurableResource):
     demo: bool = False
     peildatum: str | None = None
     adhoc: bool = False
+    als_huidig: bool = False  # a board run for an older peildatum replaces the newer publication
     settle_seconds: float | None = None
     wait_seconds: float = (
         600.0  # a Dagster run waits for another writer; `fairshare run` holds the lock already
@@ -50,6 +51,7 @@ class FairshareResource(dg.ConfigurableResource):
             demo=self.demo or None,
             peildatum=self.peildatum,
             adhoc=self.adhoc or None,
+            als_huidig=self.als_huidig or None,
             settle_seconds=self.settle_seconds,
             regio=self.regio,
         )
@@ -67,9 +69,11 @@ class FairshareResource(dg.ConfigurableResource):
             region.check_pack(settings.regio)
             if settings.publishes:  # psycopg is an extra: missing, the run stops before it reads anything
                 extras.require_postgres(settings.publish_postgres_dsn)
+                if settings.publish_postgres_dsn:  # the publishing user's privileges, before anything is read
+                    publish.check_postgres(settings.publish_postgres_dsn, settings.postgres_reader_password)
             held = lock.hold(Path(settings.warehouse), wait=self.wait_seconds)
             held.__enter__()
-        except (lock.WarehouseLocked, ConfigError, region.BadPack) as exc:
+        except (lock.WarehouseLocked, ConfigError, region.BadPack, publish.PostgresNotReady) as exc:
             raise dg.Failure(description=str(exc), allow_retries=False) from exc
         except OSError as exc:
             raise dg.Failure(

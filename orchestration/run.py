@@ -50,6 +50,7 @@ def execute(
         serving=str(settings.serving_file),
         demo=settings.demo,
         adhoc=settings.adhoc,
+        als_huidig=settings.als_huidig,
         settle_seconds=settings.settle_seconds,
         echo_dbt=verbose,
         regio=settings.regio,

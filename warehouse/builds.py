@@ -80,16 +80,42 @@ def last_build(conn: duckdb.DuckDBPyConnection) -> tuple[str, list[str]] | None:
 
 def up_to_date(conn: duckdb.DuckDBPyConnection, settings: Settings) -> tuple[bool, str]:
     """Whether the last complete build had this fingerprint, its report files exist where this run puts them,
-    and (for a board run) the published copy holds that very build."""
+    and (for a board run) every target holds that very build: the published copy and, with a DSN, PostgreSQL
+    (a DSN set on an existing installation makes the next run publish there)."""
     current = fingerprint(conn, settings)
     row = last_build(conn)
     if not row or row[0] != current or not all((settings.reports / n).exists() for n in row[1]):
         return False, current
     if settings.publishes:  # an ad-hoc build publishes nothing
-        held = publish.holds(settings.serving_file)
-        if held is None or held.get("vingerafdruk") != current:
+        targets = [publish.holds(settings.serving_file)]
+        if settings.publish_postgres_dsn:
+            targets.append(publish.postgres_holds(settings.publish_postgres_dsn))
+        if not all(target_current(held, current, settings) for held in targets):
             return False, current
     return True, current
+
+
+def target_current(held: dict | None, current: str, settings: Settings) -> bool:
+    """Whether a target that holds ``held`` (its info.publicatie) needs nothing of a build with fingerprint
+    ``current``: it holds that build, or this is a board run (``--peildatum``) for an older peildatum than the
+    target's, which keeps its newer publication (unless ``--als-huidig``)."""
+    if held is None:
+        return False
+    return held.get("vingerafdruk") == current or keeps_newer(held, settings.peildatum, settings)
+
+
+def keeps_newer(held: dict | None, peildatum, settings: Settings) -> bool:
+    """Whether a target holding ``held`` keeps it rather than take a build for ``peildatum``: only a board run
+    given its peildatum (``--peildatum``; a default run's older peildatum means a clock that is behind, and is
+    published with a warning) for an older one than the target holds, without ``--als-huidig``."""
+    return bool(
+        settings.peildatum is not None
+        and not settings.als_huidig
+        and held
+        and held.get("peildatum")
+        and peildatum is not None
+        and peildatum < held["peildatum"]
+    )
 
 
 def nothing_new(settings: Settings) -> bool:

@@ -5,8 +5,14 @@ is built beside its target and swapped in with one rename: a reader that has the
 keeps its consistent old view, and no reader lock can block the pipeline. It is written in a
 storage format DuckDB 1.5 readers understand (the Metabase driver embeds 1.5.x). PostgreSQL gets
 the same tables in one transaction (DELETE + COPY, so open readers keep their snapshot and never
-block the publication), their descriptions as COMMENT ON, and a role that may read the marts and
-nothing else. The history of earlier reports (`historie`, warehouse/history.py) is published too.
+block the publication, and a failure anywhere leaves the previous publication whole), their
+descriptions as COMMENT ON, and a role that may read the marts and nothing else. The history of
+earlier reports (`historie`, warehouse/history.py) is published too.
+
+Every target says what it holds in `info.publicatie` (build, fingerprint, peildatum, data_tot, time,
+region): ``holds`` and ``postgres_holds`` read it back, so a run publishes to each target that is behind.
+``check_postgres`` names the first privilege the publishing user lacks before a run reads anything;
+``init_postgres`` (`fairshare postgres init`) is what an administrator runs once to give it them.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from pathlib import Path
 
 import duckdb
 
+from basics.dutch import datum_nl
 from warehouse import audit
 
 # What is published: every mart, and every seed (the region's reference data the marts use, national ones).
@@ -33,7 +40,10 @@ PUBLICATIE = {
     "gepubliceerd_op": "Wanneer deze kopie is geschreven (de klok van de machine van de pijplijn).",
     "bouw": "Volgnummer van de bouw waaruit deze kopie komt (audit.bouw in het warehouse); hoger is later.",
     "vingerafdruk": "Vingerafdruk van de invoer van die bouw (bestanden, configuratie, code); geen sleutel.",
+    "regio": "De regio waarvan deze cijfers zijn (map regions/<regio>/).",
 }
+# PostgreSQL also gets `info` (info.publicatie: what the database holds); the DuckDB copy makes its own.
+PG_SCHEMAS = {**SCHEMAS, "info": None}
 READER_ROLE = "provincie_lezer"
 PG_TYPES = {
     "VARCHAR": "text",
@@ -42,7 +52,7 @@ PG_TYPES = {
     "DOUBLE": "double precision",
     "DATE": "date",
     "BOOLEAN": "boolean",
-    "TIMESTAMP": "timestamp",
+    "TIMESTAMP": "timestamp without time zone",  # as information_schema names it (else: recreated each time)
 }
 
 
@@ -69,14 +79,52 @@ def _quote(text: str | None) -> str:
     return "NULL" if text is None else "'" + text.replace("'", "''") + "'"
 
 
+def _regio(conn: duckdb.DuckDBPyConnection, catalog: str) -> str | None:
+    """The region a warehouse (or copy) holds: its seed ``referentie.regio``, if built."""
+    found = conn.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE database_name = ? AND schema_name = 'referentie' "
+        "AND table_name = 'regio'",
+        [catalog],
+    ).fetchone()[0]
+    return (
+        conn.execute(f"SELECT any_value(regio_code) FROM {catalog}.referentie.regio").fetchone()[0]
+        if found
+        else None
+    )
+
+
+def _copy_table(conn: duckdb.DuckDBPyConnection, source: str, schema: str, table: str) -> int:
+    """One table with its descriptions from catalog ``source`` into ``publicatie``; its row count."""
+    conn.execute(f"CREATE TABLE publicatie.{schema}.{table} AS SELECT * FROM {source}.{schema}.{table}")
+    comment = conn.execute(
+        "SELECT comment FROM duckdb_tables() WHERE database_name = ? AND schema_name = ? AND table_name = ?",
+        [source, schema, table],
+    ).fetchone()[0]
+    if comment:
+        conn.execute(f"COMMENT ON TABLE publicatie.{schema}.{table} IS {_quote(comment)}")
+    for column, text in conn.execute(
+        "SELECT column_name, comment FROM duckdb_columns() WHERE database_name = ? AND "
+        "schema_name = ? AND table_name = ? AND comment IS NOT NULL",
+        [source, schema, table],
+    ).fetchall():
+        conn.execute(f'COMMENT ON COLUMN publicatie.{schema}.{table}."{column}" IS {_quote(text)}')
+    return conn.execute(f"SELECT count(*) FROM publicatie.{schema}.{table}").fetchone()[0]
+
+
 def publish_duckdb(
-    warehouse: Path, target: Path, storage_version: str = "v1.5.0", build: tuple[int, str] | None = None
+    warehouse: Path,
+    target: Path,
+    storage_version: str = "v1.5.0",
+    build: tuple[int, str] | None = None,
+    historie_only: bool = False,
 ) -> Published:
     """Copy the published tables (with their descriptions) to ``target`` via a temporary file and one rename.
 
-    ``info.publicatie`` says what the copy holds: the peildatum and, given ``build`` (number and fingerprint of
-    the build, ``warehouse.builds``), which build. ``target`` must be a regular file or absent, and never
-    the warehouse (or its ``.wal``): the rename would replace it.
+    ``info.publicatie`` says what the copy holds: the peildatum, data_tot, time, region and, given ``build``
+    (number and fingerprint of the build, ``warehouse.builds``), which build. ``historie_only`` (a board run
+    for an older peildatum than the copy's, not published as current): the copy keeps its marts, reference
+    tables and ``info.publicatie`` and gets the warehouse's ``historie``. ``target`` must be a regular file or
+    absent, and never the warehouse (or its ``.wal``): the rename would replace it.
     """
     real = Path(os.path.realpath(target))
     if real in {Path(os.path.realpath(p)) for p in (warehouse, f"{warehouse}.wal", f"{warehouse}.lock")}:
@@ -87,6 +135,8 @@ def publish_duckdb(
         raise ValueError(
             f"the published copy {target} is not a regular file (a folder or a link): not published"
         )
+    if historie_only and holds(target) is None:
+        raise ValueError(f"the published copy {target} holds no publication to keep: not published")
     target.parent.mkdir(parents=True, exist_ok=True)
     for stale in target.parent.glob(f".{target.name}.*.tmp*"):  # left by a killed publication (and its .wal)
         stale.unlink(missing_ok=True)
@@ -95,42 +145,32 @@ def publish_duckdb(
     try:
         with duckdb.connect() as conn:
             conn.execute(f"ATTACH {_quote(str(warehouse))} AS bron (READ_ONLY)")
+            if historie_only:  # only base tables are copied from it: a view in it is never read
+                conn.execute(f"ATTACH {_quote(str(target))} AS oud (READ_ONLY)")
             conn.execute(
                 f"ATTACH {_quote(str(tmp))} AS publicatie (STORAGE_VERSION {_quote(storage_version)})"
             )
-            tables = _tables(conn, "bron")
-            for schema in sorted({s for s, _ in tables}):
+            tables = [(s, t, "bron") for s, t in _tables(conn, "bron")]
+            if historie_only:
+                tables = [(s, t, c) for s, t, c in tables if s == "historie"] + [
+                    (s, t, "oud") for s, t in _tables(conn, "oud") if s != "historie"
+                ]
+            for schema in sorted({s for s, _, _ in tables}):
                 conn.execute(f"CREATE SCHEMA publicatie.{schema}")
-            for schema, table in tables:
-                conn.execute(
-                    f"CREATE TABLE publicatie.{schema}.{table} AS SELECT * FROM bron.{schema}.{table}"
-                )
-                counts[f"{schema}.{table}"] = conn.execute(
-                    f"SELECT count(*) FROM publicatie.{schema}.{table}"
-                ).fetchone()[0]
-                comment = conn.execute(
-                    "SELECT comment FROM duckdb_tables() WHERE database_name = 'bron' AND "
-                    "schema_name = ? AND table_name = ?",
-                    [schema, table],
-                ).fetchone()[0]
-                if comment:
-                    conn.execute(f"COMMENT ON TABLE publicatie.{schema}.{table} IS {_quote(comment)}")
-                for column, text in conn.execute(
-                    "SELECT column_name, comment FROM duckdb_columns() WHERE database_name = 'bron' AND "
-                    "schema_name = ? AND table_name = ? AND comment IS NOT NULL",
-                    [schema, table],
-                ).fetchall():
-                    conn.execute(
-                        f'COMMENT ON COLUMN publicatie.{schema}.{table}."{column}" IS {_quote(text)}'
-                    )
-            peildatum, data_tot = audit.peildatum(conn, "bron")
+            for schema, table, source in sorted(tables):
+                counts[f"{schema}.{table}"] = _copy_table(conn, source, schema, table)
             conn.execute("CREATE SCHEMA publicatie.info")
-            bouw_nr, vingerafdruk = build or (None, None)
-            conn.execute(
-                "CREATE TABLE publicatie.info.publicatie AS SELECT ?::DATE AS peildatum, ?::DATE AS data_tot, "
-                "?::TIMESTAMP AS gepubliceerd_op, ?::BIGINT AS bouw, ?::VARCHAR AS vingerafdruk",
-                [peildatum, data_tot, dt.datetime.now(), bouw_nr, vingerafdruk],
-            )
+            if historie_only:
+                conn.execute("CREATE TABLE publicatie.info.publicatie AS SELECT * FROM oud.info.publicatie")
+            else:
+                peildatum, data_tot = audit.peildatum(conn, "bron")
+                bouw_nr, vingerafdruk = build or (None, None)
+                conn.execute(
+                    "CREATE TABLE publicatie.info.publicatie AS SELECT ?::DATE AS peildatum, ?::DATE AS data_tot, "
+                    "?::TIMESTAMP AS gepubliceerd_op, ?::BIGINT AS bouw, ?::VARCHAR AS vingerafdruk, "
+                    "?::VARCHAR AS regio",
+                    [peildatum, data_tot, dt.datetime.now(), bouw_nr, vingerafdruk, _regio(conn, "bron")],
+                )
             for column, text in PUBLICATIE.items():
                 conn.execute(f"COMMENT ON COLUMN publicatie.info.publicatie.{column} IS {_quote(text)}")
             # Views are created inside the published catalog with unqualified names, so they survive a rename.
@@ -147,6 +187,8 @@ def publish_duckdb(
             )
             conn.execute("USE memory")
             conn.execute("DETACH publicatie")
+            if historie_only:
+                conn.execute("DETACH oud")
             conn.execute("DETACH bron")
         with open(tmp, "rb") as fh:
             os.fsync(fh.fileno())
@@ -205,24 +247,228 @@ def holds(target: Path) -> dict | None:
     return dict(zip(names, row, strict=True)) if row else None
 
 
+class PostgresNotReady(RuntimeError):
+    """PostgreSQL cannot take the publication (unreachable, or the publishing user lacks a privilege): one
+    sentence naming what is missing; a run says it before it reads anything (exit 2)."""
+
+
+INIT_HINT = "have an administrator run `fairshare postgres init --admin-dsn DSN` once (README, PostgreSQL publication)"
+
+
+def where(dsn: str) -> str:
+    """The database a DSN names (host:port/database), never its password."""
+    if "://" in dsn:
+        return dsn.split("@")[-1].split("?")[0]
+    from psycopg.conninfo import conninfo_to_dict
+
+    try:
+        found = conninfo_to_dict(dsn)
+    except Exception:  # psycopg's ProgrammingError on a malformed DSN: name nothing of it
+        return "the database of FAIRSHARE_PUBLISH_POSTGRES_DSN"
+    return f"{found.get('host', 'localhost')}:{found.get('port', 5432)}/{found.get('dbname', found.get('user', ''))}"
+
+
+def _connect(dsn: str):
+    """A connection for the publication (its application name lets an administrator find it in pg_stat_activity)."""
+    import psycopg
+
+    return psycopg.connect(dsn, connect_timeout=15, application_name="fairshare")
+
+
+def _missing_privilege(cur, schemas: dict, reader_password: str | None, dsn: str) -> str | None:
+    """The first privilege the publishing user lacks for publishing ``schemas`` (one sentence), or None.
+
+    What it needs (README): CONNECT; each published schema owned by it (or CREATE on the database, to make one
+    that does not exist), every table in them owned by it; the reader role existing (or CREATEROLE to make it);
+    CREATEROLE to set the reader's password.
+    """
+    user, database, superuser, createrole, create_db = cur.execute(
+        "SELECT current_user, current_database(), rolsuper, rolcreaterole, "
+        "has_database_privilege(current_database(), 'CREATE') FROM pg_roles WHERE rolname = current_user"
+    ).fetchone()
+    if superuser:
+        return None
+    at = f"in {where(dsn)}"
+    reader = cur.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [READER_ROLE]).fetchone()
+    if reader is None and not createrole:
+        return (
+            f"the reader role {READER_ROLE} does not exist {at} and the PostgreSQL user {user} may not create "
+            f"it (it lacks CREATEROLE): {INIT_HINT}"
+        )
+    if reader_password and not createrole:
+        return (
+            f"FAIRSHARE_POSTGRES_READER_PASSWORD is set but the PostgreSQL user {user} may not set the password "
+            f"of {READER_ROLE} (it lacks CREATEROLE): set it once with `fairshare postgres init` and unset it "
+            "for the runs"
+        )
+    found = dict(
+        cur.execute(
+            "SELECT nspname, CASE WHEN pg_has_role(current_user, nspowner, 'USAGE') THEN NULL "
+            "ELSE pg_get_userbyid(nspowner) END FROM pg_namespace WHERE nspname = ANY(%s)",
+            [list(schemas)],
+        ).fetchall()
+    )
+    for schema in schemas:
+        if schema not in found and not create_db:
+            return (
+                f"the PostgreSQL user {user} may not create schema {schema} {at} (it lacks CREATE on database "
+                f"{database}, and the schema does not exist): {INIT_HINT}"
+            )
+        if found.get(schema):
+            return (
+                f"schema {schema} {at} belongs to role {found[schema]}, not to the PostgreSQL user {user} "
+                f"(it must own the schemas it publishes): {INIT_HINT}"
+            )
+    other = cur.execute(
+        "SELECT n.nspname, c.relname, pg_get_userbyid(c.relowner) FROM pg_class AS c JOIN pg_namespace AS n "
+        "ON n.oid = c.relnamespace WHERE n.nspname = ANY(%s) AND c.relkind IN ('r', 'p') "
+        "AND NOT pg_has_role(current_user, c.relowner, 'USAGE') ORDER BY 1, 2 LIMIT 1",
+        [list(schemas)],
+    ).fetchone()
+    if other:
+        return (
+            f"table {other[0]}.{other[1]} {at} belongs to role {other[2]}, not to the PostgreSQL user {user} "
+            f"(it replaces the tables it publishes): {INIT_HINT}"
+        )
+    return None
+
+
+def check_postgres(dsn: str, reader_password: str | None = None, schemas: dict | None = None) -> None:
+    """Raise ``PostgresNotReady`` (one sentence) unless the DSN's user can publish ``schemas`` (default: the
+    region's, ``PG_SCHEMAS``). Reads only PostgreSQL's catalog: for a run, before anything else is read."""
+    import psycopg
+
+    try:
+        with _connect(dsn) as pg:
+            problem = _missing_privilege(
+                pg.cursor(), PG_SCHEMAS if schemas is None else schemas, reader_password, dsn
+            )
+    except psycopg.Error as exc:
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise PostgresNotReady(
+            f"PostgreSQL {where(dsn)} (FAIRSHARE_PUBLISH_POSTGRES_DSN) cannot be used: {first}"
+        ) from exc
+    if problem:
+        raise PostgresNotReady(problem)
+
+
+def postgres_holds(dsn: str) -> dict | None:
+    """What PostgreSQL holds (its ``info.publicatie``, as ``holds`` for the copy), or None: unreachable,
+    never published, or published before it said what it holds."""
+    import psycopg
+
+    try:
+        with _connect(dsn) as pg:
+            if pg.execute("SELECT to_regclass('info.publicatie')").fetchone()[0] is None:
+                return None
+            cursor = pg.execute("SELECT * FROM info.publicatie LIMIT 1")
+            row = cursor.fetchone()
+            names = [d.name for d in cursor.description]
+    except psycopg.Error:
+        return None
+    return dict(zip(names, row, strict=True)) if row else None
+
+
+def init_postgres(admin_dsn: str, user: str, reader_password: str | None = None) -> list[str]:
+    """Once, as an administrator (a superuser, or a database owner with CREATEROLE who is a member of ``user``):
+    the reader role, the published schemas owned by the pipeline's ``user`` (with the tables an earlier
+    publication left there), the reader's read rights on them, and the database locked down for the reader.
+    Afterwards ``user`` publishes with nothing but those schemas. Returns one line per change made."""
+    from psycopg import sql
+
+    said = []
+    with _connect(admin_dsn) as pg, pg.cursor() as cur:
+        if cur.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [user]).fetchone() is None:
+            raise PostgresNotReady(
+                f"the pipeline's PostgreSQL user {user} does not exist in {where(admin_dsn)}: create it first "
+                f"(CREATE ROLE {user} LOGIN PASSWORD '…'), nothing else, then run this again"
+            )
+        owner, reader = sql.Identifier(user), sql.Identifier(READER_ROLE)
+        database = sql.Identifier(cur.execute("SELECT current_database()").fetchone()[0])
+        if cur.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [READER_ROLE]).fetchone() is None:
+            cur.execute(sql.SQL("CREATE ROLE {} NOLOGIN").format(reader))
+            said.append(f"created role {READER_ROLE} (NOLOGIN until it has a password)")
+        if reader_password:
+            cur.execute(
+                sql.SQL("ALTER ROLE {} LOGIN PASSWORD {}").format(
+                    reader, sql.Literal(scram_secret(pg, reader_password))
+                )
+            )
+            said.append(f"set the password of {READER_ROLE} (FAIRSHARE_POSTGRES_READER_PASSWORD)")
+        cur.execute(sql.SQL("GRANT CONNECT ON DATABASE {} TO {}, {}").format(database, owner, reader))
+        from warehouse.province import SCHEMA as PROVINCE
+
+        for name in [*PG_SCHEMAS, PROVINCE]:
+            schema = sql.Identifier(name)
+            held = cur.execute(
+                "SELECT pg_get_userbyid(nspowner) FROM pg_namespace WHERE nspname = %s", [name]
+            ).fetchone()
+            if held is None:
+                cur.execute(sql.SQL("CREATE SCHEMA {} AUTHORIZATION {}").format(schema, owner))
+                said.append(f"created schema {name}, owned by {user}")
+            elif held[0] != user:
+                cur.execute(sql.SQL("ALTER SCHEMA {} OWNER TO {}").format(schema, owner))
+                said.append(f"schema {name} now belongs to {user} (was {held[0]})")
+            for (table,) in cur.execute(
+                "SELECT c.relname FROM pg_class AS c JOIN pg_namespace AS n ON n.oid = c.relnamespace "
+                "WHERE n.nspname = %s AND c.relkind IN ('r', 'p') AND pg_get_userbyid(c.relowner) <> %s ORDER BY 1",
+                [name, user],
+            ).fetchall():
+                cur.execute(sql.SQL("ALTER TABLE {} OWNER TO {}").format(sql.Identifier(name, table), owner))
+                said.append(f"table {name}.{table} now belongs to {user}")
+            cur.execute(sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(schema, reader))
+            cur.execute(sql.SQL("GRANT SELECT ON ALL TABLES IN SCHEMA {} TO {}").format(schema, reader))
+            cur.execute(
+                sql.SQL(
+                    "ALTER DEFAULT PRIVILEGES FOR ROLE {} IN SCHEMA {} GRANT SELECT ON TABLES TO {}"
+                ).format(owner, schema, reader)
+            )
+        said += [f"  {line}" for line in _lock_down_reader(cur)]
+        pg.commit()
+    return said
+
+
+def described(held: dict | None) -> str:
+    """What a target holds (its info.publicatie), for the summary: "peildatum 1 november 2026 (build 3)"."""
+    if not held or not held.get("peildatum"):
+        return "no publication of fairshare"
+    bouw = f" (build {held['bouw']})" if held.get("bouw") is not None else ""
+    return f"peildatum {datum_nl(held['peildatum'])}{bouw}"
+
+
 def publish_postgres(
-    warehouse: Path, dsn: str, reader_password: str | None = None, schemas: dict | None = None
+    warehouse: Path,
+    dsn: str,
+    reader_password: str | None = None,
+    schemas: dict | None = None,
+    build: tuple[int, str] | None = None,
+    historie_only: bool = False,
 ) -> Published:
     """Copy the published tables into PostgreSQL in one transaction and grant the reader role SELECT on them.
 
+    One transaction (DELETE + COPY per table, then ``info.publicatie``): readers see the previous publication
+    until the commit, and a failure anywhere (a killed connection, a conflicting object) rolls all of it back.
     ``schemas`` (default ``SCHEMAS``) selects what is copied: the province publication passes its own schema.
+    The region's publication (the default) also writes ``info.publicatie`` (what it holds, with ``build``);
+    ``historie_only`` (a board run for an older peildatum, not published as current) replaces ``historie``
+    and leaves the marts and ``info.publicatie`` as they were. The publishing user's privileges are checked
+    first (``PostgresNotReady``).
     """
-    schemas = SCHEMAS if schemas is None else schemas
-    import psycopg
+    regional = schemas is None
+    schemas = ({"historie": None} if historie_only else SCHEMAS) if schemas is None else schemas
     from psycopg import sql
 
-    from warehouse import data_only
+    from warehouse import builds, data_only
 
     counts = {}
-    with data_only.connect_read_only(warehouse) as duck, psycopg.connect(dsn) as pg:
+    with data_only.connect_read_only(warehouse) as duck, _connect(dsn) as pg:
         with pg.cursor() as cur:
-            cur.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [READER_ROLE])
-            if cur.fetchone() is None:
+            problem = _missing_privilege(
+                cur, {**schemas, **({"info": None} if regional else {})}, reader_password, dsn
+            )
+            if problem:
+                raise PostgresNotReady(problem)
+            if cur.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [READER_ROLE]).fetchone() is None:
                 cur.execute(sql.SQL("CREATE ROLE {} NOLOGIN").format(sql.Identifier(READER_ROLE)))
             if reader_password:
                 cur.execute(
@@ -230,6 +476,8 @@ def publish_postgres(
                         sql.Identifier(READER_ROLE), sql.Literal(scram_secret(pg, reader_password))
                     )
                 )
+            for schema in [*schemas, *(["info"] if regional and not historie_only else [])]:
+                _ensure_schema(cur, schema)
             for schema, table in _tables(
                 duck, duck.execute("SELECT current_database()").fetchone()[0], schemas
             ):
@@ -238,33 +486,32 @@ def publish_postgres(
                     "AND table_name = ? ORDER BY column_index",
                     [schema, table],
                 ).fetchall()
-                wanted = [(c, PG_TYPES.get(t, "text")) for c, t in columns]
-                name = sql.Identifier(schema, table)
-                cur.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
-                cur.execute(
-                    "SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = %s "
-                    "AND table_name = %s ORDER BY ordinal_position",
-                    [schema, table],
-                )
-                if cur.fetchall() != wanted:  # new table or changed contract: recreate it
-                    cur.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(name))
-                    cur.execute(
-                        sql.SQL("CREATE TABLE {} ({})").format(
-                            name,
-                            sql.SQL(", ").join(
-                                sql.SQL("{} {}").format(sql.Identifier(c), sql.SQL(t)) for c, t in wanted
-                            ),
-                        )
-                    )
-                else:
-                    cur.execute(sql.SQL("DELETE FROM {}").format(name))
                 rows = duck.execute(f"SELECT * FROM {schema}.{table}").fetchall()
-                with cur.copy(sql.SQL("COPY {} FROM STDIN").format(name)) as copy:
-                    for row in rows:
-                        copy.write_row(row)
+                _replace_table(cur, schema, table, [(c, PG_TYPES.get(t, "text")) for c, t in columns], rows)
                 counts[f"{schema}.{table}"] = len(rows)
                 _comment_postgres(cur, duck, schema, table)
-            for schema in schemas:
+                builds.pause_point("postgres")  # for the fault tests: the transaction is open, half written
+            if regional and not historie_only:
+                peildatum, data_tot = audit.peildatum(duck)
+                bouw_nr, vingerafdruk = build or (None, None)
+                row = (
+                    peildatum,
+                    data_tot,
+                    dt.datetime.now(),
+                    bouw_nr,
+                    vingerafdruk,
+                    _regio(duck, duck.execute("SELECT current_database()").fetchone()[0]),
+                )
+                _replace_table(
+                    cur, "info", "publicatie", list(zip(PUBLICATIE, PG_INFO_TYPES, strict=True)), [row]
+                )
+                for column, text in PUBLICATIE.items():
+                    cur.execute(
+                        sql.SQL("COMMENT ON COLUMN {} IS {}").format(
+                            sql.Identifier("info", "publicatie", column), sql.Literal(text)
+                        )
+                    )
+            for schema in [*schemas, *(["info"] if regional else [])]:
                 cur.execute(
                     sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(
                         sql.Identifier(schema), sql.Identifier(READER_ROLE)
@@ -277,7 +524,51 @@ def publish_postgres(
                 )
             warnings = _lock_down_reader(cur)
         pg.commit()
-    return Published(dsn.split("@")[-1], counts, warnings)
+    return Published(where(dsn), counts, warnings)
+
+
+PG_INFO_TYPES = [
+    "date",
+    "date",
+    "timestamp without time zone",
+    "bigint",
+    "text",
+    "text",
+]  # PUBLICATIE's columns
+
+
+def _ensure_schema(cur, schema: str) -> None:
+    """Create ``schema`` unless it exists (asked first: CREATE SCHEMA IF NOT EXISTS needs CREATE on the database
+    even when the schema is there, which a user given its schemas by `fairshare postgres init` lacks)."""
+    from psycopg import sql
+
+    if cur.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", [schema]).fetchone() is None:
+        cur.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
+
+
+def _replace_table(cur, schema: str, table: str, wanted: list[tuple[str, str]], rows: list) -> None:
+    """The table's rows replaced by ``rows`` (DELETE + COPY); recreated when its columns changed."""
+    from psycopg import sql
+
+    name = sql.Identifier(schema, table)
+    cur.execute(
+        "SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = %s "
+        "AND table_name = %s ORDER BY ordinal_position",
+        [schema, table],
+    )
+    if cur.fetchall() != wanted:  # new table or changed contract: recreate it
+        cur.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(name))
+        cur.execute(
+            sql.SQL("CREATE TABLE {} ({})").format(
+                name,
+                sql.SQL(", ").join(sql.SQL("{} {}").format(sql.Identifier(c), sql.SQL(t)) for c, t in wanted),
+            )
+        )
+    else:
+        cur.execute(sql.SQL("DELETE FROM {}").format(name))
+    with cur.copy(sql.SQL("COPY {} FROM STDIN").format(name)) as copy:
+        for row in rows:
+            copy.write_row(row)
 
 
 class ReaderNotLockedDown(RuntimeError):
