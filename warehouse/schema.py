@@ -88,6 +88,14 @@ CREATE TABLE IF NOT EXISTS audit.bouw_invoer (
     vastgelegd_op TIMESTAMP NOT NULL DEFAULT current_timestamp,
     bouw_nr BIGINT
 );
+-- Files in a source folder that are no data (a LEESMIJ.txt, a PDF): warned about once per content, never a
+-- delivery, so never in audit.bestanden nor in a build's inputs.
+CREATE TABLE IF NOT EXISTS audit.overige_bestanden (
+    bron VARCHAR NOT NULL,
+    pad VARCHAR NOT NULL,
+    inhoud_hash VARCHAR,
+    gezien_op TIMESTAMP NOT NULL DEFAULT current_timestamp
+);
 -- The state of each file as far as the data goes: its latest sighting that loaded or rejected it.
 CREATE OR REPLACE VIEW audit.bestanden_actueel AS
 SELECT * FROM audit.bestanden
