@@ -46,15 +46,16 @@ def escaped(text: str) -> str:
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
-# Extensions of the tables a supplier may deliver: a file with one of these is a delivery (loaded, or rejected with
-# a reason the supplier can act on, e.g. an .xls or a wrong name). Any other file (a LEESMIJ.txt, a PDF, a mail)
-# is no data: it is warned about once and never counts as a delivery.
+# Extensions of the tables a supplier may deliver: a file whose name has one of these is a delivery (loaded, or
+# rejected with a reason the supplier can act on: an .xls, a wrong name, `x.csv.bak`), and so is a file without
+# any extension. Any other file (a LEESMIJ.txt, a PDF, a mail) is no data: warned about once, never a delivery.
 TABLE_SUFFIXES = (".xlsx", ".csv", ".xls", ".xlsm", ".xlsb", ".ods", ".tsv")
 
 
 def is_data_file(path: Path) -> bool:
-    """Whether a file in a source folder is meant as a delivery (by its extension, ``TABLE_SUFFIXES``)."""
-    return path.suffix.lower() in TABLE_SUFFIXES
+    """Whether a file in a source folder is meant as a delivery (``TABLE_SUFFIXES``, anywhere in its name)."""
+    name = path.name.lower()
+    return not path.suffix or any(suffix in name for suffix in TABLE_SUFFIXES)
 
 
 def content_hash(path: Path) -> str:
@@ -121,6 +122,11 @@ def describe(
         )
     commissie = groups.get("commissie")
     if commissie is not None and commissie not in config.commissies:
+        other = _folder_it_belongs_in(path.name, bron, config)  # toewijzingen_<date> in urgentie/
+        if other:
+            return LandingFile(
+                bron, path, pad, name_error=reden("file_in_other_folder", folder=other, **naam)
+            )
         return LandingFile(
             bron, path, pad, name_error=reden("file_name_unknown_committee", commissie=commissie, **naam)
         )
