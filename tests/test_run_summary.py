@@ -13,6 +13,7 @@ import re
 import shutil
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from basics.settings import Settings
@@ -223,3 +224,22 @@ def test_a_file_in_another_sources_folder_is_told_where_it_belongs(landing, ware
     assert reasons["planregister/baarn_2026-11-03.csv"].endswith("put it in urgentie/")
     assert reasons["urgentie/toewijzingen_2026-11-03.csv"].endswith("put it in swev/")
     assert "put it in" not in reasons["urgentie/export.csv"]  # no source's name: the pattern only
+
+
+def test_a_file_that_is_no_data_rejected_by_an_older_version_is_no_longer_listed_as_rejected(
+    landing, warehouse
+):
+    """An older version rejected a LEESMIJ.txt by its name on every run: that rejection no longer counts (the
+    report, the supplier's list and the build's inputs read ``audit.bestanden_actueel``)."""
+    (landing / "swev").mkdir()
+    (landing / "swev" / "LEESMIJ.txt").write_text("Lees mij.\n")
+    load_all(landing, warehouse)  # creates the schema
+    with duckdb.connect(str(warehouse)) as conn:
+        conn.execute("DELETE FROM audit.overige_bestanden")
+        conn.execute(
+            "INSERT INTO audit.bestanden (bron, pad, config_hash, status, reden) "
+            "VALUES ('swev', 'swev/LEESMIJ.txt', 'c', 'afgewezen', 'file name does not follow the pattern')"
+        )
+    assert query(warehouse, "SELECT pad FROM audit.bestanden_actueel") == [("swev/LEESMIJ.txt",)]
+    assert [o.status for o in load_all(landing, warehouse)] == ["geen_data"]
+    assert query(warehouse, "SELECT pad FROM audit.bestanden_actueel") == []

@@ -96,10 +96,11 @@ CREATE TABLE IF NOT EXISTS audit.overige_bestanden (
     inhoud_hash VARCHAR,
     gezien_op TIMESTAMP NOT NULL DEFAULT current_timestamp
 );
--- The state of each file as far as the data goes: its latest sighting that loaded or rejected it.
+-- The state of each file as far as the data goes: its latest sighting that loaded or rejected it. A file that is
+-- no data was never a delivery (an older version rejected a LEESMIJ.txt by its name): it is left out.
 CREATE OR REPLACE VIEW audit.bestanden_actueel AS
 SELECT * FROM audit.bestanden
-WHERE status IN ('geladen', 'afgewezen')
+WHERE status IN ('geladen', 'afgewezen') AND pad NOT IN (SELECT pad FROM audit.overige_bestanden)
 QUALIFY row_number() OVER (PARTITION BY pad ORDER BY bestand_id DESC) = 1;
 """
 
