@@ -15,13 +15,27 @@ from dataclasses import dataclass, field
 
 MAX_FILE_LINES = 4  # quarantine lines per source; the rest is counted (`fairshare quarantaine` lists all)
 
+# What the stage lines and the run summary call each kind of file of a run (``warehouse.loading.KINDS``).
+FILE_WORDS = {
+    "geladen": "new",
+    "ongewijzigd": "unchanged",
+    "ongewijzigd_afgewezen": "unchanged (rejected)",
+    "afgewezen": "rejected",
+    "overgeslagen": "skipped",  # still being written, or gone while read: the next run reads it
+    "genegeerd": "ignored",  # a symbolic link, a hidden file or a folder named as a delivery
+    "geen_data": "not data",  # a LEESMIJ.txt, a PDF: said once per content, never a delivery
+}
+# The kinds whose files the summary lists one line each (``RunLog.problems``), so each count equals its list.
+FILE_LINES = ("ongewijzigd_afgewezen", "afgewezen", "overgeslagen", "genegeerd", "geen_data")
+
 
 @dataclass
 class RunLog:
     """What this run did, collected for the closing summary."""
 
-    files: Counter = field(default_factory=Counter)  # status -> files of this run
-    problems: list[str] = field(default_factory=list)  # rejected, skipped and ignored files, one line each
+    files: Counter = field(default_factory=Counter)  # kind (FILE_WORDS) -> files of this run
+    # One line per file of a kind in FILE_LINES (``<word>: <reason>``), and the gate's warnings.
+    problems: list[str] = field(default_factory=list)
     nothing_new: bool = False
     publicatie: list[str] = field(default_factory=list)  # the summary's lines on the publication
 

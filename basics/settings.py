@@ -144,6 +144,14 @@ class Settings:
                 f"the settle interval must be a number of seconds, got {values['settle_seconds']!r}"
             ) from exc
         settings = replace(cls(), **values)
+        settings = replace(  # absolute (not resolved: a link stays a link): messages name the real folder
+            settings,
+            **{
+                field: path.expanduser().absolute()
+                for field in ("landing", "warehouse", "reports", "serving")
+                if (path := getattr(settings, field)) is not None
+            },
+        )
         settings.check_peildatum()
         return settings
 
@@ -158,6 +166,11 @@ class Settings:
             if self.adhoc:
                 raise ConfigError("--adhoc needs --peildatum YYYY-MM-DD (the date of the ad-hoc report)")
             return
+        if is_meeting_date(self.peildatum) and self.adhoc:
+            raise ConfigError(
+                f"--adhoc is for a date other than 1 April or 1 November, and {self.peildatum.isoformat()} is a board "
+                "date: leave out --adhoc for the board report (published), or give the date of the ad-hoc report"
+            )
         if not is_meeting_date(self.peildatum) and not self.adhoc:
             raise ConfigError(
                 f"--peildatum {self.peildatum.isoformat()} is not a board date (1 April or 1 November): add --adhoc "

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import duckdb
 
-from basics import extras, region
+from basics import extras, progress, region
 from basics.dutch import datum_nl
 from basics.files import clean_stale
 from basics.progress import RunLog
@@ -202,11 +202,7 @@ def summarise(
             )
         if log is not None:
             lines += _files_this_run(log)
-        for rejected in audit.rejected_files(conn):
-            lines.append(f"  rejected: {rejected.reden}")
-        for problem in log.problems if log else []:
-            if not problem.startswith("rejected: "):
-                lines.append(f"  {problem}")
+            lines += [f"  {problem}" for problem in log.problems]
         gate_rows = audit.gate_outcomes(conn, run_id) if run_id else []
         failed = [(suite, fouten) for suite, geslaagd, fouten in gate_rows if not geslaagd]
         if failed:
@@ -230,22 +226,17 @@ def summarise(
     return "\n".join(lines)
 
 
-# The file statuses of this run in the summary's order; the last two are shown only when they occurred.
-_FILE_WORDS = {
-    "geladen": "new",
-    "ongewijzigd": "unchanged",
-    "afgewezen": "rejected",
-    "overgeslagen": "skipped (incomplete)",
-    "genegeerd": "ignored (links)",
-}
-
-
 def _files_this_run(log: RunLog) -> list[str]:
-    """The summary's lines on this run's files: how many of each status, and whether anything was new."""
+    """The summary's lines on this run's files: how many of each kind, and whether anything was new.
+
+    New, unchanged and rejected are always counted; the other kinds when they occurred. Each file of a kind
+    other than new or unchanged has its own line below (``RunLog.problems``), so every count equals its list.
+    """
+    always = ("geladen", "ongewijzigd", "afgewezen")
     counts = ", ".join(
-        f"{log.files.get(k, 0)} {v}"
-        for k, v in _FILE_WORDS.items()
-        if log.files.get(k, 0) or k in ("geladen", "ongewijzigd", "afgewezen")
+        f"{log.files.get(k, 0)} {word}"
+        for k, word in progress.FILE_WORDS.items()
+        if log.files.get(k, 0) or k in always
     )
     lines = [f"  files this run: {counts}"]
     if log.nothing_new:

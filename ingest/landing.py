@@ -46,6 +46,18 @@ def escaped(text: str) -> str:
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
+# Extensions of the tables a supplier may deliver: a file whose name has one of these is a delivery (loaded, or
+# rejected with a reason the supplier can act on: an .xls, a wrong name, `x.csv.bak`), and so is a file without
+# any extension. Any other file (a LEESMIJ.txt, a PDF, a mail) is no data: warned about once, never a delivery.
+TABLE_SUFFIXES = (".xlsx", ".csv", ".xls", ".xlsm", ".xlsb", ".ods", ".tsv")
+
+
+def is_data_file(path: Path) -> bool:
+    """Whether a file in a source folder is meant as a delivery (``TABLE_SUFFIXES``, anywhere in its name)."""
+    name = path.name.lower()
+    return not path.suffix or any(suffix in name for suffix in TABLE_SUFFIXES)
+
+
 def content_hash(path: Path) -> str:
     """SHA-256 of the file's bytes (streamed, so large csv files do not fill memory)."""
     digest = hashlib.sha256()
@@ -81,6 +93,11 @@ def describe(
     # in its own column, and a name is whatever the supplier typed.
     naam = {"naam": escaped(path.name), **_pattern_params(source, config)}
     if not m:
+        other = _folder_it_belongs_in(path.name, bron, config)
+        if other:
+            return LandingFile(
+                bron, path, pad, name_error=reden("file_in_other_folder", folder=other, **naam)
+            )
         return LandingFile(bron, path, pad, name_error=reden("file_name_pattern", **naam))
     groups = m.groupdict()
     try:
@@ -105,10 +122,23 @@ def describe(
         )
     commissie = groups.get("commissie")
     if commissie is not None and commissie not in config.commissies:
+        other = _folder_it_belongs_in(path.name, bron, config)  # toewijzingen_<date> in urgentie/
+        if other:
+            return LandingFile(
+                bron, path, pad, name_error=reden("file_in_other_folder", folder=other, **naam)
+            )
         return LandingFile(
             bron, path, pad, name_error=reden("file_name_unknown_committee", commissie=commissie, **naam)
         )
     return LandingFile(bron, path, pad, leverdatum=datum, commissie=commissie)
+
+
+def _folder_it_belongs_in(name: str, bron: str, config: IngestConfig) -> str | None:
+    """The folder (``planregister/``) of another source whose pattern this name follows, if any."""
+    for other, spec in config.sources.items():
+        if other != bron and re.fullmatch(spec.pattern, name):
+            return f"{spec.folder}/"
+    return None
 
 
 _COMMITTEES = ", commissie one of: "  # how sources.yaml's pattern_text lists the committees
@@ -173,10 +203,19 @@ def candidates(
 
 
 def scan(landing: Path, config: IngestConfig, bron: str, today: dt.date | None = None) -> list[LandingFile]:
-    """The files of one source folder in load order (by date, then name); lock, hidden and linked files skipped."""
+    """The deliveries of one source folder in load order (by date, then name); lock, hidden and linked files
+    skipped, and files that are no data (``is_data_file``, see ``not_data``)."""
     paths, _ = candidates(landing, config.sources[bron].folder)
-    files = [describe(bron, p, landing, config.sources[bron], config, today) for p in paths]
+    files = [
+        describe(bron, p, landing, config.sources[bron], config, today) for p in paths if is_data_file(p)
+    ]
     return sorted(files, key=lambda f: (f.leverdatum or dt.date.min, f.pad))
+
+
+def not_data(landing: Path, folder_name: str) -> list[Path]:
+    """The regular files of a source folder that are no data (``is_data_file``): never read as a delivery."""
+    paths, _ = candidates(landing, folder_name)
+    return [p for p in paths if not is_data_file(p)]
 
 
 def _signature(path: Path) -> tuple[int, int, int] | None:

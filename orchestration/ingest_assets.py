@@ -9,7 +9,7 @@ from basics.settings import ConfigError
 from ingest.config import load_config, source_descriptions, source_names, source_tables
 from orchestration.resources import WAREHOUSE_POOL, FairshareResource
 from warehouse import audit, store
-from warehouse.loading import load_source
+from warehouse.loading import KINDS, load_source
 
 
 def raw_asset_key(bron: str) -> dg.AssetKey:
@@ -59,10 +59,7 @@ def _ingest_asset(bron: str) -> dg.AssetsDefinition:
             quarantined, examples = audit.quarantine_summary(conn, bron)
         rejected = [o for o in outcomes if o.afgewezen]
         not_read = [o for o in outcomes if o.status in ("overgeslagen", "genegeerd")]
-        counts = {
-            s: sum(o.status == s for o in outcomes)
-            for s in ("geladen", "ongewijzigd", "afgewezen", "overgeslagen", "genegeerd")
-        }
+        counts = {s: sum(o.soort == s for o in outcomes) for s in KINDS}
         context.log.info(f"{bron}: {len(outcomes)} files: {counts}")
         _show(bron, outcomes, counts, time.perf_counter() - started, settings.warehouse)
         yield dg.MaterializeResult(
@@ -112,14 +109,7 @@ def _show(bron: str, outcomes: list, counts: dict, seconds: float, warehouse) ->
     shown.log.files.update({s: n for s, n in counts.items() if n})
     rows = sum(o.rijen_geladen for o in outcomes)
     bad = sum(o.rijen_quarantaine for o in outcomes)
-    words = {
-        "geladen": "new",
-        "ongewijzigd": "unchanged",
-        "afgewezen": "rejected",
-        "overgeslagen": "skipped",
-        "genegeerd": "ignored",
-    }
-    parts = [f"{n} {words[s]}" for s, n in counts.items() if n] or ["no files"]
+    parts = [f"{n} {progress.FILE_WORDS[s]}" for s, n in counts.items() if n] or ["no files"]
     shown.stage(
         f"ingest {bron}", seconds, f"{', '.join(parts)} files; {rows:,} rows loaded, {bad:,} quarantined"
     )
@@ -135,11 +125,12 @@ def _show(bron: str, outcomes: list, counts: dict, seconds: float, warehouse) ->
                 f"  ... and {sum(len(k) for _, k in rest):,} rows in {len(rest)} more files "
                 "(fairshare quarantaine lists them all)"
             )
-    for o in outcomes:
-        if o.status in ("afgewezen", "overgeslagen", "genegeerd"):
-            line = {"afgewezen": "rejected", "overgeslagen": "skipped", "genegeerd": "ignored"}[o.status]
-            shown.log.problems.append(f"{line}: {o.reden}")
-            shown.line(f"  {line}: {o.reden}")
+    for o in outcomes:  # each file not loaded once in the summary; on the console only what is new this run
+        if o.soort in progress.FILE_LINES:
+            line = f"{progress.FILE_WORDS[o.soort]}: {o.reden}"
+            shown.log.problems.append(line)
+            if o.soort != "ongewijzigd_afgewezen":
+                shown.line(f"  {line}")
 
 
 ingest_assets = [_ingest_asset(bron) for bron in source_names()]

@@ -37,9 +37,14 @@ def test_settings_flags_win_over_environment_over_defaults():
         "FAIRSHARE_PSEUDONYM_KEY": KEY_ONE,
     }
     s = Settings.from_env(env, landing="/flag")
-    assert (s.landing, s.warehouse, s.reports) == (Path("/flag"), Path("/w/f.duckdb"), Path("data/reports"))
+    # relative paths are taken from the working folder, as absolute paths (messages name the real folder)
+    assert (s.landing, s.warehouse, s.reports) == (
+        Path("/flag"),
+        Path("/w/f.duckdb"),
+        Path.cwd() / "data/reports",
+    )
     assert s.serving_file == Path("/serving/f.duckdb")
-    assert Settings.from_env({}).serving_file == Path("data/serving/fairshare.duckdb")
+    assert Settings.from_env({}).serving_file == Path.cwd() / "data/serving/fairshare.duckdb"
     assert s.key_bytes() == KEY_ONE.encode()
     assert Settings.from_env({}, demo=True).key_bytes() == DEMO_KEY.encode()
     with pytest.raises(ConfigError, match="FAIRSHARE_PSEUDONYM_KEY"):

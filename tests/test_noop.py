@@ -93,9 +93,13 @@ def test_the_schedule_launches_no_run_when_the_last_build_is_current(sample_run,
         assert (
             len(_schedule_tick(schedule, landing, warehouse, tmp_path / "reports").run_requests) == 1
         )  # for a run (which queues)
-    shutil.copy(
-        landing / "swev" / "toewijzingen_2026-11-03.csv", landing / "swev" / "toewijzingen_2026-11-20.csv"
-    )
+    later = landing / "swev" / "toewijzingen_2026-11-20.csv"
+    shutil.copy(landing / "swev" / "toewijzingen_2026-11-03.csv", later)
+    skipped = _schedule_tick(schedule, landing, warehouse, tmp_path / "reports")
+    # the same bytes under another date: a run would only record it as unchanged (same content), so no run
+    assert skipped.run_requests == [] and "niets nieuw" in skipped.skip_message
+    with open(later, "a", encoding="utf-8") as fh:
+        fh.write("\n")
     assert (
         len(_schedule_tick(schedule, landing, warehouse, tmp_path / "reports").run_requests) == 1
     )  # a new delivery: build

@@ -101,11 +101,14 @@ def test_an_unknown_region_is_a_usage_error(tmp_path):
 
 def test_a_region_has_its_own_default_folders():
     a, v = Settings.from_env({}), Settings.from_env({}, regio="voorbeeld")
-    assert a.warehouse == Path("data/warehouse/fairshare.duckdb")  # the default region keeps today's paths
-    assert v.landing == Path("data/regio/voorbeeld/landing")
-    assert v.warehouse == Path("data/regio/voorbeeld/warehouse/fairshare.duckdb")
-    assert v.serving_file == Path("data/regio/voorbeeld/serving/fairshare.duckdb")
-    assert Settings.from_env({"FAIRSHARE_REGIO": "voorbeeld"}).reports == Path("data/regio/voorbeeld/reports")
+    here = Path.cwd()  # paths are made absolute from the working folder
+    assert a.warehouse == here / "data/warehouse/fairshare.duckdb"  # the default region keeps today's paths
+    assert v.landing == here / "data/regio/voorbeeld/landing"
+    assert v.warehouse == here / "data/regio/voorbeeld/warehouse/fairshare.duckdb"
+    assert v.serving_file == here / "data/regio/voorbeeld/serving/fairshare.duckdb"
+    assert (
+        Settings.from_env({"FAIRSHARE_REGIO": "voorbeeld"}).reports == here / "data/regio/voorbeeld/reports"
+    )
 
 
 # ---- the example region, hand-computed -----------------------------------------------------------------------

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import warnings
 from collections import defaultdict
 
 import numpy as np
@@ -187,3 +189,16 @@ def test_scale_multiplies_volumes_without_changing_the_shape():
         assert len(funnel) == ref.funnel["toewijzingen"] * k
         assert (funnel["profiel"] != "A").sum() == ref.funnel["swev"] * k
     assert abs(len(three) / len(one) - 3) < 0.05
+
+
+def test_registrations_are_concatenated_without_a_pandas_warning():
+    """A pending registration has no decision date yet: its NaT has the unit of the others' dates, so pandas
+    has no all-empty column of another dtype to warn about (a FutureWarning on every `fairshare sample`)."""
+    ref = model.load_reference()
+    rng = np.random.default_rng(1)
+    allocs = model.allocations(rng, ref, 1, 2022)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        regs = model.registrations(rng, ref, allocs, 1, dt.date(2022, 1, 1))
+    pending = regs[regs["besluit"] == "in_behandeling"]
+    assert len(pending) and pending["besluitdatum"].isna().all()

@@ -121,13 +121,15 @@ def keeps_newer(held: dict | None, peildatum, settings: Settings) -> bool:
 def nothing_new(settings: Settings) -> bool:
     """Whether a run now would change nothing (for the schedule: then it launches no run at all).
 
-    True when every file in the landing folder was seen before with this content and configuration
-    and the last complete build was made from exactly that state, its outputs on disk. The warehouse
+    True when every delivery in the landing folder was seen before with this content and configuration
+    (``warehouse.loading.seen_before``: also a copy of a loaded file under another name, which a run only
+    records as unchanged) and the last complete build was made from exactly that state, its outputs on disk. The warehouse
     lock is taken without waiting, so a reader never blocks a run: a run in progress means False.
     """
     from ingest.config import load_config
-    from ingest.landing import content_hash, scan
+    from ingest.landing import scan
     from warehouse import lock, store
+    from warehouse.loading import seen_before
 
     if not settings.warehouse.exists():
         return False
@@ -135,15 +137,8 @@ def nothing_new(settings: Settings) -> bool:
     try:
         with lock.hold(settings.warehouse), store.connect(settings.warehouse, read_only=True) as conn:
             for bron in config.sources:
-                for f in scan(settings.landing, config, bron):
-                    state = store.file_state(conn, f.pad)
-                    digest = None if f.name_error else content_hash(f.path)
-                    if (
-                        state is None
-                        or state.inhoud_hash != digest
-                        or state.config_hash != config.config_hash
-                    ):
-                        return False
+                if not all(seen_before(conn, f, config) for f in scan(settings.landing, config, bron)):
+                    return False
             return up_to_date(conn, settings)[0]
     except (lock.WarehouseLocked, duckdb.Error, OSError):
         return False

@@ -12,7 +12,7 @@ import duckdb
 
 from basics import progress, timing
 from ingest.config import IngestConfig
-from ingest.landing import LandingFile, candidates, content_hash, scan, still_changing
+from ingest.landing import LandingFile, candidates, content_hash, escaped, not_data, scan, still_changing
 from ingest.loader import open_file
 from ingest.normalise import output_columns
 from ingest.readers import BadFile, stop_worker, xlsx_limit_notes
@@ -29,9 +29,9 @@ class FileOutcome:
 
     bron: str
     pad: str
-    status: (
-        str  # geladen | afgewezen | ongewijzigd | overgeslagen (incomplete: next run) | genegeerd (a link)
-    )
+    # geladen | afgewezen | ongewijzigd | overgeslagen (incomplete: next run) | genegeerd (a link)
+    # | geen_data (not a spreadsheet or csv: warned once per content, never a delivery)
+    status: str
     reden: str | None = None
     rijen_gelezen: int = 0
     rijen_geladen: int = 0
@@ -43,6 +43,18 @@ class FileOutcome:
     def afgewezen(self) -> bool:
         """Rejected now, or unchanged since it was rejected."""
         return self.status == "afgewezen" or self.eerder_afgewezen
+
+    @property
+    def soort(self) -> str:
+        """The file's line in the run summary (``KINDS``): a file unchanged since its rejection is a kind of its own,
+        neither a new rejection nor an unchanged delivery."""
+        return (
+            "ongewijzigd_afgewezen" if self.status == "ongewijzigd" and self.eerder_afgewezen else self.status
+        )
+
+
+# The kinds of ``FileOutcome.soort``, in the order the stage lines and the run summary count them.
+KINDS = tuple(progress.FILE_WORDS)
 
 
 def prepare(conn: duckdb.DuckDBPyConnection, config: IngestConfig, key: bytes) -> None:
@@ -66,6 +78,24 @@ def _audit(file: LandingFile, config: IngestConfig, inhoud_hash: str | None, sta
     }
 
 
+def seen_before(conn: duckdb.DuckDBPyConnection, file: LandingFile, config: IngestConfig) -> bool:
+    """Whether loading ``file`` now would change no data: the same content and configuration were loaded or
+    rejected at this path, or (a copy under another name) loaded at another path of the same source
+    (the decisions of ``load_file``, made without reading the file; for the schedule's nothing-new test)."""
+    try:
+        digest = content_hash(file.path)
+    except OSError:
+        digest = None
+    state = store.file_state(conn, file.pad)
+    if state and (state.inhoud_hash, state.config_hash) == (digest, config.config_hash):
+        return True
+    return (
+        not file.name_error
+        and digest is not None
+        and store.loaded_copy(conn, file.bron, file.commissie, digest, config.config_hash) is not None
+    )
+
+
 class FileChanged(Exception):
     """The file changed while it was read: its load is rolled back and it waits for the next run."""
 
@@ -79,7 +109,7 @@ def load_file(
     in between (still being copied) is rolled back and left for the next run, never loaded half.
     """
     if file.name_error:  # the name is checked before anything else (sources.md §1)
-        return _reject(conn, file, config, None, file.name_error)
+        return _reject_by_name(conn, file, config)
     try:
         with timing.stage("scan"):
             digest = content_hash(file.path)
@@ -89,25 +119,7 @@ def load_file(
         return _reject(conn, file, config, None, reden("file_unreadable", error=type(exc).__name__))
     state = store.file_state(conn, file.pad)
     if state and state.inhoud_hash == digest and state.config_hash == config.config_hash:
-        store.record_sighting(
-            conn,
-            _audit(
-                file,
-                config,
-                digest,
-                "ongewijzigd",
-                reden=state.reden,
-                reden_code=state.reden_code,
-                reden_parameters=state.reden_parameters,
-            ),
-        )
-        return FileOutcome(
-            file.bron,
-            file.pad,
-            "ongewijzigd",
-            reden=state.reden,
-            eerder_afgewezen=state.status == "afgewezen",
-        )
+        return _unchanged_sighting(conn, file, config, digest, state)
     copy = store.loaded_copy(conn, file.bron, file.commissie, digest, config.config_hash)
     if copy and copy != file.pad:
         same = reden("same_content", pad=copy)
@@ -210,6 +222,54 @@ def _skip(file: LandingFile, reason: str) -> FileOutcome:
     return FileOutcome(file.bron, file.pad, "overgeslagen", reden=message)
 
 
+def _reject_by_name(conn, file: LandingFile, config: IngestConfig) -> FileOutcome:
+    """A wrong name is rejected; the same bytes rejected for the same reason before are "unchanged (rejected)".
+
+    The name is checked before anything else (sources.md §1), but the content is hashed too: a stray file that
+    stays in the folder is then one sighting per run, not a new rejection per run (nor a new build).
+    """
+    try:
+        with timing.stage("scan"):
+            digest = content_hash(file.path)
+    except OSError:  # unreadable, or gone: the name alone rejects it, as before
+        digest = None
+    state = store.file_state(conn, file.pad)
+    message = f"{file.shown}: {file.name_error.render('en')}"
+    if (
+        digest is not None
+        and state is not None
+        and state.status == "afgewezen"
+        and (state.inhoud_hash, state.config_hash, state.reden) == (digest, config.config_hash, message)
+    ):
+        return _unchanged_sighting(conn, file, config, digest, state)
+    return _reject(conn, file, config, digest, file.name_error)
+
+
+def _unchanged_sighting(
+    conn, file: LandingFile, config: IngestConfig, digest: str, state: store.FileState
+) -> FileOutcome:
+    """Record that a file was seen again as it was (loaded or rejected): no data changes."""
+    store.record_sighting(
+        conn,
+        _audit(
+            file,
+            config,
+            digest,
+            "ongewijzigd",
+            reden=state.reden,
+            reden_code=state.reden_code,
+            reden_parameters=state.reden_parameters,
+        ),
+    )
+    return FileOutcome(
+        file.bron,
+        file.pad,
+        "ongewijzigd",
+        reden=state.reden,
+        eerder_afgewezen=state.status == "afgewezen",
+    )
+
+
 def _reject(conn, file: LandingFile, config: IngestConfig, digest: str | None, reason: Reden) -> FileOutcome:
     """Record a rejection: ``reden`` in English with the file's path in front, beside the reason's code."""
     message = f"{file.shown}: {reason.render('en')}"
@@ -247,6 +307,7 @@ def load_source(
         shown.files(f"reading {bron}", len(files)) if shown else nullcontext(),
     ):
         prepare(conn, config, key)
+        outcomes += _not_data(conn, landing, bron, folder)
         try:
             for f in files:
                 if f.path in changing:
@@ -259,6 +320,31 @@ def load_source(
         finally:
             stop_worker()
         return outcomes
+
+
+def _not_data(conn: duckdb.DuckDBPyConnection, landing: Path, bron: str, folder: str) -> list[FileOutcome]:
+    """Files of the folder that are no data (``ingest.landing.is_data_file``): one warning per file and content.
+
+    Such a file (a LEESMIJ.txt, a PDF) is no delivery: it is never rejected, read or part of a build, and a run
+    says so the first time it sees it (again only when its content changes)."""
+    outcomes = []
+    for path in not_data(landing, folder):
+        pad = path.relative_to(landing).as_posix()
+        try:
+            with timing.stage("scan"):
+                digest = content_hash(path)
+        except OSError:
+            digest = None
+        if store.non_data_seen(conn, pad, digest):
+            continue
+        store.record_non_data(conn, bron, pad, digest)
+        message = (
+            f"{escaped(pad)}: only .xlsx and .csv files are read, so this one is ignored "
+            "(said once, while it stays as it is)"
+        )
+        log.warning(message)
+        outcomes.append(FileOutcome(bron, pad, "geen_data", reden=message))
+    return outcomes
 
 
 def _release_memory() -> None:

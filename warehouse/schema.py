@@ -91,10 +91,19 @@ CREATE TABLE IF NOT EXISTS audit.bouw_invoer (
     vastgelegd_op TIMESTAMP NOT NULL DEFAULT current_timestamp,
     bouw_nr BIGINT
 );
--- The state of each file as far as the data goes: its latest sighting that loaded or rejected it.
+-- Files in a source folder that are no data (a LEESMIJ.txt, a PDF): warned about once per content, never a
+-- delivery, so never in audit.bestanden nor in a build's inputs.
+CREATE TABLE IF NOT EXISTS audit.overige_bestanden (
+    bron VARCHAR NOT NULL,
+    pad VARCHAR NOT NULL,
+    inhoud_hash VARCHAR,
+    gezien_op TIMESTAMP NOT NULL DEFAULT current_timestamp
+);
+-- The state of each file as far as the data goes: its latest sighting that loaded or rejected it. A file that is
+-- no data was never a delivery (an older version rejected a LEESMIJ.txt by its name): it is left out.
 CREATE OR REPLACE VIEW audit.bestanden_actueel AS
 SELECT * FROM audit.bestanden
-WHERE status IN ('geladen', 'afgewezen')
+WHERE status IN ('geladen', 'afgewezen') AND pad NOT IN (SELECT pad FROM audit.overige_bestanden)
 QUALIFY row_number() OVER (PARTITION BY pad ORDER BY bestand_id DESC) = 1;
 """
 

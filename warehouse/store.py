@@ -146,6 +146,25 @@ def _insert_audit(conn: duckdb.DuckDBPyConnection, audit: dict) -> int:
     ).fetchone()[0]
 
 
+def non_data_seen(conn: duckdb.DuckDBPyConnection, pad: str, inhoud_hash: str | None) -> bool:
+    """Whether this file that is no data was seen (and warned about) before with this content."""
+    return (
+        conn.execute(
+            "SELECT 1 FROM audit.overige_bestanden WHERE pad = ? AND inhoud_hash IS NOT DISTINCT FROM ?",
+            [pad, inhoud_hash],
+        ).fetchone()
+        is not None
+    )
+
+
+def record_non_data(conn: duckdb.DuckDBPyConnection, bron: str, pad: str, inhoud_hash: str | None) -> None:
+    """Remember a file that is no data with its content, so that it is warned about once."""
+    conn.execute(
+        "INSERT INTO audit.overige_bestanden (bron, pad, inhoud_hash) VALUES (?, ?, ?)",
+        [bron, pad, inhoud_hash],
+    )
+
+
 def record_sighting(conn: duckdb.DuckDBPyConnection, audit: dict) -> int:
     """An audit row for a file that changes no data (rejected or unchanged)."""
     return _insert_audit(conn, audit)

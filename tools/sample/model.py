@@ -446,7 +446,9 @@ def registrations(
     k_pend = max(3, round(0.04 * (n + k_wait)))
     pending = housed.sample(k_pend, random_state=int(rng.integers(1 << 31)), replace=True).assign(
         besluit="in_behandeling",
-        besluitdatum=np.datetime64("NaT"),
+        # no decision yet: NaT in the unit of the other frames' dates (a NaT scalar would be nanoseconds, whose
+        # all-empty column pandas leaves out of the concatenation's dtype only with a FutureWarning)
+        besluitdatum=np.full(k_pend, np.datetime64("NaT"), dtype=housed["besluitdatum"].dtype),
         contra_indicatie=False,
         aanvraagdatum=np.datetime64(END.isoformat()) - rng.integers(1, 60, k_pend).astype("timedelta64[D]"),
         inschrijfnummer=rng.choice(np.arange(400_000_000, 499_999_999), k_pend, replace=False),
