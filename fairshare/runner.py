@@ -168,14 +168,16 @@ def run_pipeline(
     verbose: bool = False,
     shown: Console | None = None,
     started: float | None = None,
+    opnieuw: bool = False,
 ) -> RunOutcome:
     """Run the job in this process (``orchestration.run.execute``) and summarise what it did.
 
     ``started``: a ``time.perf_counter()`` from before the run's imports (the CLI's start), so "Run finished in"
-    counts the seconds a user waited, not only the job's."""
+    counts the seconds a user waited, not only the job's. ``opnieuw``: rebuild and republish even when nothing
+    is new (``fairshare run --opnieuw``)."""
     from orchestration.run import execute
 
-    done = execute(settings, instance=instance, verbose=verbose, shown=shown)
+    done = execute(settings, instance=instance, verbose=verbose, shown=shown, opnieuw=opnieuw)
     seconds = done.seconds if started is None else time.perf_counter() - started
     summary = summarise(settings, seconds, done.run_id, done.log)
     return RunOutcome(success=done.success, blocked=done.blocked, summary=summary, error=done.error)

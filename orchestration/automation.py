@@ -16,6 +16,7 @@ import dagster as dg
 from expectations import gate
 from ingest.config import source_folders
 from ingest.landing import candidates, content_hash
+from orchestration import keys
 from orchestration.resources import WAREHOUSE_POOL, FairshareResource
 from warehouse import audit, builds, store
 
@@ -46,10 +47,11 @@ def landing_hashes(fairshare: FairshareResource) -> dict[str, str]:
     return hashes
 
 
-def build_automation(job):
-    """The sensor and schedule that start `job`."""
+def build_automation(job, regio: str):
+    """The region's sensor and schedule that start `job` (its names: ``orchestration.keys``)."""
 
     @dg.sensor(
+        name=keys.sensor_name(regio),
         job=job,
         minimum_interval_seconds=60,
         default_status=dg.DefaultSensorStatus.STOPPED,
@@ -73,6 +75,7 @@ def build_automation(job):
         return dg.RunRequest(run_key=key, tags={"fairshare/bestanden": ", ".join(sorted(new))[:1000]})
 
     @dg.schedule(
+        name=keys.schedule_name(regio),
         job=job,
         cron_schedule="0 6 1 5,12 *",
         execution_timezone="Europe/Amsterdam",
@@ -90,15 +93,25 @@ def build_automation(job):
     return nieuwe_leveringen, bo_rapport_mei_december
 
 
-@dg.asset_check(
-    asset=dg.AssetKey(["staging", "stg_audit__leveringen"]),
-    name="actualiteit_leveringen",
-    pool=WAREHOUSE_POOL,
-    blocking=False,
-    description="Planregister op tijd (15 april / 15 november) en elke commissie "
-    "heeft dit halfjaar geleverd; waarschuwt, blokkeert niet.",
-)
+def build_freshness_check(regio: str) -> dg.AssetChecksDefinition:
+    """The region's freshness check on its staging/stg_audit__leveringen."""
+
+    @dg.asset_check(
+        asset=keys.asset_key(regio, *keys.FRESHNESS_ASSET),
+        name=keys.FRESHNESS_CHECK,
+        pool=WAREHOUSE_POOL,
+        blocking=False,
+        description="Planregister op tijd (15 april / 15 november) en elke commissie "
+        "heeft dit halfjaar geleverd; waarschuwt, blokkeert niet.",
+    )
+    def _check(fairshare: FairshareResource) -> dg.AssetCheckResult:
+        return actualiteit_leveringen(fairshare)
+
+    return _check
+
+
 def actualiteit_leveringen(fairshare: FairshareResource) -> dg.AssetCheckResult:
+    """Warn when the planregister is late or a committee has not delivered this half-year."""
     with store.connect(fairshare.settings().warehouse) as conn:
         regels = gate.poort_regels(conn, audit.peildatum(conn))
     versheid = regels[regels["regel"].isin(["planregister_tijdig", "register_levering"])]

@@ -40,6 +40,9 @@ class FairshareResource(dg.ConfigurableResource):
     )
     regio: str | None = None  # the region pack (regions/<regio>/); empty: FAIRSHARE_REGIO, else the default
     echo_dbt: bool = True  # dbt's own log in the step's output (`fairshare run` shows it only with --verbose)
+    # Rebuild and republish even when nothing is new (`fairshare run --opnieuw`; in the UI's launchpad:
+    # resources.fairshare.config.opnieuw: true).
+    opnieuw: bool = False
 
     def settings(self) -> Settings:
         return Settings.from_env(

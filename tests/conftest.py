@@ -128,6 +128,20 @@ def _quiet_logs():
     logging.getLogger("fairshare").setLevel(logging.ERROR)
 
 
+# `fairshare run` records its run in DAGSTER_HOME, else in data/dagster_home (orchestration/run.py): no test may
+# write the repository's. The session's fixtures (and a module's) get the session's instance, each test its own.
+@pytest.fixture(scope="session", autouse=True)
+def _session_dagster_home(tmp_path_factory):
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DAGSTER_HOME", str(tmp_path_factory.mktemp("dagster_home")))
+        yield
+
+
+@pytest.fixture(autouse=True)
+def _dagster_home(monkeypatch, tmp_path):
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
+
+
 def _once(tmp_path_factory, worker_id: str, name: str, make):
     """``make(folder)`` once per test session, for every xdist worker: its JSON-able result is kept beside the folder.
 
@@ -197,7 +211,9 @@ def two_regions(tmp_path_factory, worker_id):
 
     def make(base: Path) -> dict:
         fairshare = str(Path(sys.executable).parent / "fairshare")
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("FAIRSHARE_", "DAGSTER_HOME"))}
+        # Both regions' runs record in one Dagster instance at once, as two `fairshare run`s of a server do.
+        env = {k: v for k, v in os.environ.items() if not k.startswith("FAIRSHARE_")}
+        env["DAGSTER_HOME"] = str(base / "dagster_home")
         for regio in ("amersfoort", "voorbeeld"):
             subprocess.run(
                 [fairshare, "sample", "--regio", regio, "--out", str(base / regio / "landing")],

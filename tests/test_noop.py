@@ -5,8 +5,10 @@ from __future__ import annotations
 import shutil
 
 from basics import timing
+from basics.region import DEFAULT_REGIO
 from basics.settings import Settings
 from fairshare.runner import run_pipeline
+from orchestration import keys
 from orchestration.definitions import build_definitions
 from tests.helpers import lock_held_elsewhere, query
 from warehouse import builds, store
@@ -84,7 +86,7 @@ def test_the_schedule_launches_no_run_when_the_last_build_is_current(sample_run,
     landing, warehouse = _copy(sample_run, tmp_path)
     shutil.copytree(landing, tmp_path / "landing")
     landing = tmp_path / "landing"
-    schedule = build_definitions().resolve_schedule_def("bo_rapport_mei_december")
+    schedule = build_definitions().resolve_schedule_def(keys.schedule_name(DEFAULT_REGIO))
     skipped = _schedule_tick(schedule, landing, warehouse, tmp_path / "reports")
     assert skipped.run_requests == [] and "niets nieuw" in skipped.skip_message
     with lock_held_elsewhere(
@@ -124,7 +126,7 @@ def test_a_run_with_nothing_new_reports_the_last_builds_dbt_checks_again(sample_
     dbt_checks = {
         (k, p)
         for k, p in built
-        if k.asset_key.path[0] in ("staging", "intermediate", "marts") and k.name != "actualiteit_leveringen"
+        if k.asset_key.path[1] in ("staging", "intermediate", "marts") and k.name != keys.FRESHNESS_CHECK
     }  # a check of its own step, not a dbt test
     assert dbt_checks and dbt_checks <= again  # every dbt test reported again, with its last outcome
 
