@@ -9,6 +9,8 @@ The schedule builds the report on 1 May and 1 December. The freshness check warn
 
 import hashlib
 import json
+import os
+import socket
 import time
 
 import dagster as dg
@@ -27,6 +29,29 @@ ACTIVE = [
     dg.DagsterRunStatus.STARTED,
     dg.DagsterRunStatus.CANCELING,
 ]
+
+
+# A `fairshare run` tags its run with the process that runs it (orchestration/run.py): a run whose process is gone
+# (killed) stays "started" in the instance, but holds nothing, so nothing may wait for it.
+PROCESS_TAG = "fairshare/proces"
+
+
+def process_tag() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def abandoned(run: dg.DagsterRun) -> bool:
+    """A run of `fairshare run` on this host whose process no longer exists (killed before it could finish)."""
+    host, _, pid = run.tags.get(PROCESS_TAG, "").rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False  # not a `fairshare run`, or another host's: its state is its own
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # another user's live process
+        return False
+    return False
 
 
 def landing_hashes(fairshare: FairshareResource) -> dict[str, str]:
@@ -61,7 +86,7 @@ def build_automation(job, regio: str):
         # Only this region's runs (its writer tag; an untagged run counts): another region's never holds it back.
         mine = job.tags.get("fairshare/schrijver")
         active = context.instance.get_runs(dg.RunsFilter(job_name=job.name, statuses=ACTIVE), limit=100)
-        if any(r.tags.get("fairshare/schrijver", mine) == mine for r in active):
+        if any(r.tags.get("fairshare/schrijver", mine) == mine and not abandoned(r) for r in active):
             return dg.SkipReason(
                 "een run van deze job loopt al of staat in de wachtrij: volgende keer kijken"
             )

@@ -172,6 +172,23 @@ def dbt_vars(fairshare: FairshareResource) -> str:
     return json.dumps({"peildatum": settings.peildatum.isoformat() if settings.peildatum else ""})
 
 
+def _last_result(storage, key: dg.AssetCheckKey) -> tuple[Any, str] | None:
+    """The last completed evaluation of a check and the run that made it (None: never evaluated here)."""
+    [record] = storage.get_asset_check_execution_history(
+        key, limit=1, status=COMPLETED_ASSET_CHECK_EXECUTION_RECORD_STATUSES
+    ) or [None]
+    evaluation = record.event.asset_check_evaluation if record and record.event else None
+    return (evaluation, record.run_id) if evaluation is not None else None
+
+
+def _again(evaluation, run_id: str) -> dict:
+    return {
+        **evaluation.metadata,
+        "uit_run": dg.MetadataValue.text(run_id),
+        "toelichting": dg.MetadataValue.text("niets nieuw: uitkomst van de laatste volledige bouw"),
+    }
+
+
 def previous_check_results(context: dg.AssetExecutionContext) -> Iterator[dg.AssetCheckResult]:
     """The dbt tests' results of the last build, reported again when nothing was rebuilt.
 
@@ -181,22 +198,40 @@ def previous_check_results(context: dg.AssetExecutionContext) -> Iterator[dg.Ass
     """
     storage = context.instance.event_log_storage
     for key in sorted(context.selected_asset_check_keys, key=str):
-        [record] = storage.get_asset_check_execution_history(
-            key, limit=1, status=COMPLETED_ASSET_CHECK_EXECUTION_RECORD_STATUSES
-        ) or [None]
-        evaluation = record.event.asset_check_evaluation if record and record.event else None
-        if evaluation is None:
+        if (last := _last_result(storage, key)) is None:
             continue
+        evaluation, run_id = last
         yield dg.AssetCheckResult(
             asset_key=key.asset_key,
             check_name=key.name,
             passed=evaluation.passed,
             severity=evaluation.severity,
-            metadata={
-                **evaluation.metadata,
-                "uit_run": dg.MetadataValue.text(record.run_id),
-                "toelichting": dg.MetadataValue.text("niets nieuw: uitkomst van de laatste volledige bouw"),
-            },
+            metadata=_again(evaluation, run_id),
+        )
+
+
+def report_downstream_again(context: dg.AssetExecutionContext, regio: str) -> None:
+    """The gate `poort` and the freshness check, reported again (as evaluations outside a step) when nothing was
+    rebuilt: their steps do not run then, and Dagster would show the region's gate as skipped, hiding the last
+    real verdict. Dagster plans a run's checks when the run starts, so these later evaluations are the latest."""
+    storage = context.instance.event_log_storage
+    for key in (
+        keys.check_key(regio, keys.REPORT, keys.GATE_CHECK),
+        keys.check_key(regio, keys.FRESHNESS_ASSET, keys.FRESHNESS_CHECK),
+    ):
+        if (last := _last_result(storage, key)) is None:
+            continue
+        evaluation, run_id = last
+        context.instance.report_runless_asset_event(
+            dg.AssetCheckEvaluation(
+                asset_key=key.asset_key,
+                check_name=key.name,
+                passed=evaluation.passed,
+                severity=evaluation.severity,
+                metadata=_again(evaluation, run_id),
+                blocking=evaluation.blocking,
+                description=evaluation.description,
+            )
         )
 
 
@@ -243,6 +278,7 @@ def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource, fairshare: Fa
         if shown:
             shown.log.nothing_new = True
         yield from previous_check_results(context)
+        report_downstream_again(context, settings.regio)
         return
     started = time.perf_counter()
     echo = io.StringIO()  # dbt writes every event to stdout: the console shows its summary line only

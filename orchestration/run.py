@@ -22,6 +22,7 @@ from basics import progress
 from basics.paths import ROOT
 from basics.settings import Settings
 from orchestration import keys
+from orchestration.automation import ACTIVE, PROCESS_TAG, abandoned, process_tag
 from orchestration.definitions import build_definitions
 from orchestration.resources import FairshareResource
 
@@ -44,6 +45,18 @@ def instance_home(env: dict[str, str] | None = None) -> Path:
     if not (home / "dagster.yaml").exists():
         shutil.copyfile(INSTANCE_CONFIG, home / "dagster.yaml")
     return home
+
+
+def close_abandoned(instance: dg.DagsterInstance, job_name: str) -> None:
+    """Mark failed every run of the job a killed `fairshare run` left "started" (the UI would show it running
+    forever). The caller holds the warehouse lock, so no live run of this warehouse is among them."""
+    for run in instance.get_runs(dg.RunsFilter(job_name=job_name, statuses=ACTIVE), limit=100):
+        if abandoned(run):
+            instance.report_run_failed(
+                run,
+                f"the fairshare run process ({run.tags[PROCESS_TAG]}) ended before the run finished "
+                "(killed?); a later run carries on from what it committed",
+            )
 
 
 def open_instance(home: Path) -> dg.DagsterInstance:
@@ -97,9 +110,11 @@ def execute(
     try:
         with open_instance(instance_home()) if instance is None else nullcontext(instance) as inst:
             # Dagster's own events would bury the stage lines: only with --verbose (failures are summarised below).
+            close_abandoned(inst, job.name)
             result = job.execute_in_process(
                 instance=inst,
                 raise_on_error=False,
+                tags={PROCESS_TAG: process_tag()},
                 run_config={
                     "loggers": {"console": {"config": {"log_level": "INFO" if verbose else "CRITICAL"}}}
                 },

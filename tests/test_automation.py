@@ -134,6 +134,31 @@ def test_the_sensor_waits_while_a_run_is_starting_or_in_progress(landing):
         assert len(_tick(sensor, landing, None, instance=instance)[0]) == 1
 
 
+def test_the_sensor_does_not_wait_for_a_run_whose_fairshare_process_was_killed(landing):
+    """A killed `fairshare run` leaves its run "started" in the instance: its process tag (this host, a pid that no
+    longer exists) tells the sensor nothing holds the warehouse; a live process still makes it wait."""
+    import subprocess
+
+    from orchestration.automation import PROCESS_TAG, process_tag
+
+    sensor, _ = _sensor_and_schedule(landing)
+    write_xlsx(landing / "swev" / "toewijzingen_2025-04-02.xlsx", SWEV_HEADER, [swev_row(1)])
+    gone = subprocess.Popen(["true"])
+    gone.wait()  # reaped: its pid names no process
+    host = process_tag().rpartition(":")[0]
+    for tag, waits in ((f"{host}:{gone.pid}", False), (process_tag(), True)):
+        with dg.instance_for_test() as instance:
+            instance.add_run(
+                dg.DagsterRun(
+                    job_name=keys.job_name(DEFAULT_REGIO),
+                    run_id="gedood",
+                    status=dg.DagsterRunStatus.STARTED,
+                    tags={PROCESS_TAG: tag},
+                )
+            )
+            assert (_tick(sensor, landing, None, instance=instance)[0] == []) is waits, tag
+
+
 def test_a_file_still_being_written_waits_for_a_later_tick_and_links_are_never_read(landing, tmp_path):
     sensor, _ = _sensor_and_schedule(landing)
     path = write_xlsx(landing / "swev" / "toewijzingen_2025-04-02.xlsx", SWEV_HEADER, [swev_row(1)])
