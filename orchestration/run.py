@@ -7,6 +7,7 @@ materialisations and checks under the region's keys.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import re
 import shutil
@@ -43,7 +44,14 @@ def instance_home(env: dict[str, str] | None = None) -> Path:
     home = Path(env.get("DAGSTER_HOME") or DEFAULT_HOME).expanduser().resolve()
     home.mkdir(parents=True, exist_ok=True)
     if not (home / "dagster.yaml").exists():
-        shutil.copyfile(INSTANCE_CONFIG, home / "dagster.yaml")
+        # Two first runs at once (two regions) would both create the instance's SQLite storage: one does.
+        with open(home / ".fairshare-aanmaken.lock", "a") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            if not (home / "dagster.yaml").exists():
+                shutil.copyfile(INSTANCE_CONFIG, home / ".dagster.yaml.tmp")
+                with open_instance(home, config=".dagster.yaml.tmp") as instance:
+                    instance.get_runs(limit=1)  # creates its storage
+                os.replace(home / ".dagster.yaml.tmp", home / "dagster.yaml")
     return home
 
 
@@ -59,9 +67,11 @@ def close_abandoned(instance: dg.DagsterInstance, job_name: str) -> None:
             )
 
 
-def open_instance(home: Path) -> dg.DagsterInstance:
+def open_instance(home: Path, config: str = "dagster.yaml") -> dg.DagsterInstance:
     """The instance at ``home`` as this process uses it (``_NO_POOL_SLOTS``)."""
-    return dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(home), overrides=_NO_POOL_SLOTS))
+    return dg.DagsterInstance.from_ref(
+        InstanceRef.from_dir(str(home), config_filename=config, overrides=_NO_POOL_SLOTS)
+    )
 
 
 @dataclass

@@ -129,17 +129,27 @@ def _quiet_logs():
 
 
 # `fairshare run` records its run in DAGSTER_HOME, else in data/dagster_home (orchestration/run.py): no test may
-# write the repository's. The session's fixtures (and a module's) get the session's instance, each test its own.
+# write the repository's. The session's fixtures (and a module's) get the session's instance, each test its own:
+# a copy of one made per worker (a new instance's storage takes ~4 s to create, a copy of it 10 ms).
 @pytest.fixture(scope="session", autouse=True)
-def _session_dagster_home(tmp_path_factory):
+def _dagster_template(tmp_path_factory):
+    from orchestration.run import instance_home, open_instance
+
+    template = instance_home({"DAGSTER_HOME": str(tmp_path_factory.mktemp("dagster_template"))})
+    with open_instance(template) as instance:
+        instance.get_runs(limit=1)  # creates its storage
+    session = tmp_path_factory.getbasetemp() / "dagster_home_session"
+    shutil.copytree(template, session)
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("DAGSTER_HOME", str(tmp_path_factory.mktemp("dagster_home")))
-        yield
+        patch.setenv("DAGSTER_HOME", str(session))
+        yield template
 
 
 @pytest.fixture(autouse=True)
-def _dagster_home(monkeypatch, tmp_path):
-    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
+def _dagster_home(monkeypatch, tmp_path_factory, _dagster_template):
+    home = tmp_path_factory.mktemp("dagster_home", numbered=True)
+    shutil.copytree(_dagster_template, home, dirs_exist_ok=True)
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
 
 
 def _once(tmp_path_factory, worker_id: str, name: str, make):

@@ -394,6 +394,34 @@ def test_two_regions_run_in_parallel_without_touching_each_others_files(two_regi
     assert "Amersfoort" not in html
 
 
+def test_two_regions_runs_at_once_are_apart_in_one_dagster_instance(two_regions):
+    """Both `fairshare run`s recorded in one instance at the same time (tests/conftest.py two_regions): each region's
+    run under its own job, its materialisations and check results under its own keys, none of the other's."""
+    import dagster as dg
+    from dagster._core.instance.ref import InstanceRef
+
+    from orchestration import keys
+
+    base, results, _, _ = two_regions
+    assert all(code == 0 for code, _, _ in results.values())
+    with dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(base / "dagster_home"))) as instance:
+        runs = {r.dagster_run.job_name: r.dagster_run for r in instance.get_run_records()}
+        assert set(runs) == {keys.job_name("amersfoort"), keys.job_name("voorbeeld")}
+        for regio in ("amersfoort", "voorbeeld"):
+            run = runs[keys.job_name(regio)]
+            assert run.status == dg.DagsterRunStatus.SUCCESS
+            records = instance.get_records_for_run(
+                run.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION
+            )
+            materialised = {r.event_log_entry.dagster_event.asset_key for r in records.records}
+            assert keys.asset_key(regio, *keys.PUBLICATION) in materialised and len(materialised) > 30
+            assert {k.path[0] for k in materialised} == {regio}
+            [gate] = instance.event_log_storage.get_asset_check_execution_history(
+                keys.check_key(regio, keys.REPORT, keys.GATE_CHECK), limit=1
+            )
+            assert gate.run_id == run.run_id and gate.event.asset_check_evaluation.passed
+
+
 def test_province_publication_holds_both_regions_and_the_reader_sees_only_published_schemas(
     two_regions,
     postgres,  # noqa: F811
