@@ -114,7 +114,8 @@ def check_ready(settings: Settings) -> None:
     Warehouse, published copy and reports that never share a file, the region pack's seed files, the landing
     folder and its subfolders, a published copy that is a regular file (or not there yet), writable report,
     serving and warehouse folders, a published copy that belongs to this warehouse, the warehouse file free of
-    other programs, and the pseudonym key. The caller holds the warehouse lock.
+    other programs, the pseudonym key, and a Dagster instance folder that can be written (made last: nothing
+    else is written when a check fails). The caller holds the warehouse lock.
     """
     key = settings.key_bytes()
     check_configuration(settings)
@@ -142,6 +143,20 @@ def check_ready(settings: Settings) -> None:
             f"the warehouse {settings.warehouse} holds region '{built_for}', not '{settings.regio}': "
             "every region has its own warehouse (--warehouse FILE, FAIRSHARE_WAREHOUSE)"
         )
+    _instance_ready()
+
+
+def _instance_ready() -> None:
+    """The Dagster instance the run is recorded in (DAGSTER_HOME, else data/dagster_home) can be made and written."""
+    from orchestration.run import instance_home
+
+    try:
+        instance_home()
+    except OSError as exc:
+        raise ConfigError(
+            f"the Dagster instance folder {exc.filename or os.environ.get('DAGSTER_HOME')} cannot be written "
+            f"({exc.strerror or exc}): point DAGSTER_HOME at a writable folder"
+        ) from exc
 
 
 def _warehouse_region(warehouse: Path) -> str | None:

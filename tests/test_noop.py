@@ -244,3 +244,24 @@ def _evaluations(instance, run_id: str):
 
     records = instance.get_records_for_run(run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION).records
     return [r.event_log_entry.dagster_event.event_specific_data for r in records]
+
+
+def test_a_dagster_home_that_cannot_be_written_is_a_usage_error(tmp_path):
+    """DAGSTER_HOME naming a file: exit 2 with one sentence naming it, before anything is read or written."""
+    landing = tmp_path / "landing"
+    for folder in ("swev", "urgentie", "planregister"):
+        (landing / folder).mkdir(parents=True)
+    home = tmp_path / "home"
+    home.write_text("not a folder")
+    result = zygote.run(
+        run_command(landing, tmp_path / "warehouse" / "w.duckdb", tmp_path / "reports"),
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={**os.environ, "DAGSTER_HOME": str(home)},
+        timeout=300,
+    )
+    assert result.returncode == 2, result.stderr[-2000:]
+    [line] = result.stderr.strip().splitlines()[-1:]
+    assert f"the Dagster instance folder {home}" in line and "point DAGSTER_HOME at a writable folder" in line
+    assert not (tmp_path / "warehouse" / "w.duckdb").exists()
