@@ -52,6 +52,17 @@ def schedule_name(regio: str) -> str:
     return f"bo_rapport_mei_december_{regio}"
 
 
+def regio_of_run(run: dg.DagsterRun) -> str | None:
+    """The region a run is of: its job's (``fairshare_<regio>``), else its selected assets' or checks' prefix."""
+    known = region.regions()
+    prefix = job_name("")
+    if run.job_name.startswith(prefix) and run.job_name[len(prefix) :] in known:
+        return run.job_name[len(prefix) :]
+    selected = [*(run.asset_selection or ()), *(c.asset_key for c in run.asset_check_selection or ())]
+    found = {k.path[0] for k in selected if k.path and k.path[0] in known}
+    return found.pop() if len(found) == 1 else None
+
+
 def regio_metadata(regio: str) -> dict[str, str]:
     """The metadata every asset of a region carries (shown on its asset page)."""
     return {"regio": regio, "regio_naam": region.load_regio(regio).naam}

@@ -273,3 +273,40 @@ def test_every_mart_declares_its_grain_once_and_dbt_tests_it():
         columns = nodes[f"model.fairshare.{mart.name}"]["columns"]
         assert mart.grain and set(mart.grain) <= set(columns), mart
         assert mart.name in tested, mart
+
+
+def test_launchpad_config_keeps_the_locations_region(tmp_path, monkeypatch):
+    """Config given at launch (e.g. ``opnieuw: true`` in the launchpad) replaces the location's bound resource
+    values as a whole: the run still serves its job's region, and a config naming another region fails."""
+    from orchestration import regions
+
+    monkeypatch.delenv("FAIRSHARE_REGIO", raising=False)
+    job = regions.definitions_for("voorbeeld").resolve_job_def(keys.job_name("voorbeeld"))
+    given = dg.validate_run_config(job, {"resources": {"fairshare": {"config": {"opnieuw": True}}}})
+    resource = FairshareResource(**given["resources"]["fairshare"]["config"])
+    assert resource.regio is None  # what Dagster hands the run: the bound regio is gone
+    run = dg.DagsterRun(job_name=job.name, run_id="r")
+    assert resource._for_run(run).settings().regio == "voorbeeld" and resource._for_run(run).opnieuw
+    from_asset_page = dg.DagsterRun(
+        job_name="__ASSET_JOB",
+        run_id="a",
+        asset_selection=frozenset({keys.asset_key("voorbeeld", *keys.REPORT)}),
+    )
+    assert keys.regio_of_run(from_asset_page) == "voorbeeld"
+    result = job.execute_in_process(
+        run_config={
+            "resources": {
+                "fairshare": {"config": {"regio": "amersfoort", "warehouse": str(tmp_path / "w.duckdb")}}
+            }
+        },
+        instance=dg.DagsterInstance.ephemeral(),
+        raise_on_error=False,
+    )
+    assert not result.success
+    [failure] = [e for e in result.all_events if e.event_type == dg.DagsterEventType.RUN_FAILURE]
+    error, said = failure.event_specific_data.error, []
+    while error is not None:  # the resource's Failure, under Dagster's "error executing resource_fn"
+        said.append(error.message)
+        error = error.cause
+    assert any("this run is of region 'voorbeeld'" in m and "regio 'amersfoort'" in m for m in said), said
+    assert not (tmp_path / "w.duckdb").exists()
