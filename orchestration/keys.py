@@ -1,8 +1,8 @@
 """Every Dagster name of a region, spelled once: asset keys, check keys, job, sensor and schedule names.
 
 Each region is its own code location (``orchestration.regions``) and every name in it carries the region:
-asset keys start with the region's code (``amersfoort/raw/swev_toewijzingen``), and the job, sensor and
-schedule end with it (``fairshare_amersfoort``). One Dagster instance (``make dev``'s, which ``fairshare run``
+asset keys start with the region's code (``voorbeeld/raw/swev_toewijzingen``), and the job, sensor and
+schedule end with it (``fairshare_voorbeeld``). One Dagster instance (``make dev``'s, which ``fairshare run``
 records in too) then shows each region's lineage, runs and checks apart; the same path in two locations
 would be one asset with two definitions whose events mix both regions.
 
