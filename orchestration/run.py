@@ -34,7 +34,15 @@ INSTANCE_CONFIG = ROOT / "orchestration" / "dagster.yaml"
 # running beside another run of its warehouse, and a killed process would leave its slots taken (Dagster frees
 # a claimed slot only when its step ends or by hand in the UI), blocking every later run of the instance.
 # (A shallow override of the instance's `concurrency`; its run queue is the daemon's, which this process is not.)
-_NO_POOL_SLOTS = {"concurrency": {"pools": {"granularity": "run"}}}
+# Nor does it capture the steps' stdout and stderr: the console shows them, and the capture starts a `tail` and
+# a watcher process per step that outlive a run whose clock is off (they keep its output pipes open).
+_CLI_OVERRIDES = {
+    "concurrency": {"pools": {"granularity": "run"}},
+    "compute_logs": {
+        "module": "dagster._core.storage.noop_compute_log_manager",
+        "class": "NoOpComputeLogManager",
+    },
+}
 
 
 def instance_home(env: dict[str, str] | None = None) -> Path:
@@ -68,9 +76,9 @@ def close_abandoned(instance: dg.DagsterInstance, job_name: str) -> None:
 
 
 def open_instance(home: Path, config: str = "dagster.yaml") -> dg.DagsterInstance:
-    """The instance at ``home`` as this process uses it (``_NO_POOL_SLOTS``)."""
+    """The instance at ``home`` as this process uses it (``_CLI_OVERRIDES``)."""
     return dg.DagsterInstance.from_ref(
-        InstanceRef.from_dir(str(home), config_filename=config, overrides=_NO_POOL_SLOTS)
+        InstanceRef.from_dir(str(home), config_filename=config, overrides=_CLI_OVERRIDES)
     )
 
 
