@@ -72,6 +72,7 @@ test: lint browser faketime
 	$(BIN)/pytest
 
 # The instance runs one fairshare run at a time (orchestration/dagster.yaml): copied in when it has none.
+# `fairshare run` records its runs in the same instance (orchestration/run.py, instance_home).
 dev: install
 	DAGSTER_HOME=$${DAGSTER_HOME:-$$(pwd)/data/dagster_home}; mkdir -p $$DAGSTER_HOME; \
 	[ -f $$DAGSTER_HOME/dagster.yaml ] || cp orchestration/dagster.yaml $$DAGSTER_HOME/dagster.yaml; \

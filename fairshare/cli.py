@@ -123,6 +123,12 @@ def sample(out: Path | None, seed: int, scale: int, years: int, regio: str | Non
 @click.option(
     "--demo", is_flag=True, default=False, help="Demo/dev mode: use the documented non-secret pseudonym key."
 )
+@click.option(
+    "--opnieuw",
+    is_flag=True,
+    default=False,
+    help="Rebuild marts, gate, report and publication even when nothing is new.",
+)
 @click.option("--quiet", "-q", is_flag=True, default=False, help="Print only the closing summary.")
 @click.option("--verbose", "-v", is_flag=True, default=False, help="Also show Dagster's and dbt's own logs.")
 @regio_option
@@ -137,6 +143,7 @@ def run(
     wait: float,
     settle: float | None,
     demo: bool,
+    opnieuw: bool,
     quiet: bool,
     verbose: bool,
     regio: str | None,
@@ -176,7 +183,7 @@ def run(
         _stop(EXIT_USAGE, str(exc))
     try:
         with lock.hold(settings.warehouse, wait=wait):
-            _run_locked(settings, quiet=quiet, verbose=verbose)
+            _run_locked(settings, quiet=quiet, verbose=verbose, opnieuw=opnieuw)
     except lock.WarehouseLocked as exc:
         _stop(EXIT_USAGE, str(exc))
     except OSError as exc:  # the lock file cannot be made: the warehouse folder is not usable
@@ -192,7 +199,7 @@ def _stop(code: int, message: str) -> None:
     sys.exit(code)
 
 
-def _run_locked(settings: Settings, quiet: bool, verbose: bool) -> None:
+def _run_locked(settings: Settings, quiet: bool, verbose: bool, opnieuw: bool = False) -> None:
     from fairshare.console import Console
     from fairshare.runner import check_ready, clean_leftovers, run_pipeline
 
@@ -208,7 +215,9 @@ def _run_locked(settings: Settings, quiet: bool, verbose: bool) -> None:
             err=True,
         )
     try:
-        outcome = run_pipeline(settings, verbose=verbose, shown=Console(quiet=quiet), started=STARTED)
+        outcome = run_pipeline(
+            settings, verbose=verbose, shown=Console(quiet=quiet), started=STARTED, opnieuw=opnieuw
+        )
     except Exception as exc:  # never a traceback: the cause in one line, exit 3
         _stop(EXIT_FAILED, f"the pipeline failed: {type(exc).__name__}: {exc}")
     click.echo(outcome.summary)

@@ -114,7 +114,9 @@ def check_ready(settings: Settings) -> None:
     Warehouse, published copy and reports that never share a file, the region pack's seed files, the landing
     folder and its subfolders, a published copy that is a regular file (or not there yet), writable report,
     serving and warehouse folders, a published copy that belongs to this warehouse, the warehouse file free of
-    other programs, the PostgreSQL user's privileges (with a DSN), and the pseudonym key. The caller holds the warehouse lock.
+    other programs, the PostgreSQL user's privileges (with a DSN), the pseudonym key, and a Dagster instance folder
+    that can be written (made last: nothing else is written when a check fails). The caller holds the warehouse
+    lock.
     """
     key = settings.key_bytes()
     check_configuration(settings)
@@ -147,6 +149,20 @@ def check_ready(settings: Settings) -> None:
             f"the warehouse {settings.warehouse} holds region '{built_for}', not '{settings.regio}': "
             "every region has its own warehouse (--warehouse FILE, FAIRSHARE_WAREHOUSE)"
         )
+    _instance_ready()
+
+
+def _instance_ready() -> None:
+    """The Dagster instance the run is recorded in (DAGSTER_HOME, else data/dagster_home) can be made and written."""
+    from orchestration.run import instance_home
+
+    try:
+        instance_home()
+    except OSError as exc:
+        raise ConfigError(
+            f"the Dagster instance folder {exc.filename or os.environ.get('DAGSTER_HOME')} cannot be written "
+            f"({exc.strerror or exc}): point DAGSTER_HOME at a writable folder"
+        ) from exc
 
 
 def _warehouse_region(warehouse: Path) -> str | None:
@@ -173,14 +189,16 @@ def run_pipeline(
     verbose: bool = False,
     shown: Console | None = None,
     started: float | None = None,
+    opnieuw: bool = False,
 ) -> RunOutcome:
     """Run the job in this process (``orchestration.run.execute``) and summarise what it did.
 
     ``started``: a ``time.perf_counter()`` from before the run's imports (the CLI's start), so "Run finished in"
-    counts the seconds a user waited, not only the job's."""
+    counts the seconds a user waited, not only the job's. ``opnieuw``: rebuild and republish even when nothing
+    is new (``fairshare run --opnieuw``)."""
     from orchestration.run import execute
 
-    done = execute(settings, instance=instance, verbose=verbose, shown=shown)
+    done = execute(settings, instance=instance, verbose=verbose, shown=shown, opnieuw=opnieuw)
     seconds = done.seconds if started is None else time.perf_counter() - started
     summary = summarise(settings, seconds, done.run_id, done.log)
     return RunOutcome(success=done.success, blocked=done.blocked, summary=summary, error=done.error)

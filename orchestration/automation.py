@@ -9,6 +9,8 @@ The schedule builds the report on 1 May and 1 December. The freshness check warn
 
 import hashlib
 import json
+import os
+import socket
 import time
 
 import dagster as dg
@@ -16,6 +18,7 @@ import dagster as dg
 from expectations import gate
 from ingest.config import source_folders
 from ingest.landing import candidates, content_hash
+from orchestration import keys
 from orchestration.resources import WAREHOUSE_POOL, FairshareResource
 from warehouse import audit, builds, store
 
@@ -26,6 +29,29 @@ ACTIVE = [
     dg.DagsterRunStatus.STARTED,
     dg.DagsterRunStatus.CANCELING,
 ]
+
+
+# A `fairshare run` tags its run with the process that runs it (orchestration/run.py): a run whose process is gone
+# (killed) stays "started" in the instance, but holds nothing, so nothing may wait for it.
+PROCESS_TAG = "fairshare/proces"
+
+
+def process_tag() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def abandoned(run: dg.DagsterRun) -> bool:
+    """A run of `fairshare run` on this host whose process no longer exists (killed before it could finish)."""
+    host, _, pid = run.tags.get(PROCESS_TAG, "").rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False  # not a `fairshare run`, or another host's: its state is its own
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # another user's live process
+        return False
+    return False
 
 
 def landing_hashes(fairshare: FairshareResource) -> dict[str, str]:
@@ -46,10 +72,11 @@ def landing_hashes(fairshare: FairshareResource) -> dict[str, str]:
     return hashes
 
 
-def build_automation(job):
-    """The sensor and schedule that start `job`."""
+def build_automation(job, regio: str):
+    """The region's sensor and schedule that start `job` (its names: ``orchestration.keys``)."""
 
     @dg.sensor(
+        name=keys.sensor_name(regio),
         job=job,
         minimum_interval_seconds=60,
         default_status=dg.DefaultSensorStatus.STOPPED,
@@ -59,7 +86,7 @@ def build_automation(job):
         # Only this region's runs (its writer tag; an untagged run counts): another region's never holds it back.
         mine = job.tags.get("fairshare/schrijver")
         active = context.instance.get_runs(dg.RunsFilter(job_name=job.name, statuses=ACTIVE), limit=100)
-        if any(r.tags.get("fairshare/schrijver", mine) == mine for r in active):
+        if any(r.tags.get("fairshare/schrijver", mine) == mine and not abandoned(r) for r in active):
             return dg.SkipReason(
                 "een run van deze job loopt al of staat in de wachtrij: volgende keer kijken"
             )
@@ -73,6 +100,7 @@ def build_automation(job):
         return dg.RunRequest(run_key=key, tags={"fairshare/bestanden": ", ".join(sorted(new))[:1000]})
 
     @dg.schedule(
+        name=keys.schedule_name(regio),
         job=job,
         cron_schedule="0 6 1 5,12 *",
         execution_timezone="Europe/Amsterdam",
@@ -90,15 +118,25 @@ def build_automation(job):
     return nieuwe_leveringen, bo_rapport_mei_december
 
 
-@dg.asset_check(
-    asset=dg.AssetKey(["staging", "stg_audit__leveringen"]),
-    name="actualiteit_leveringen",
-    pool=WAREHOUSE_POOL,
-    blocking=False,
-    description="Planregister op tijd (15 april / 15 november) en elke commissie "
-    "heeft dit halfjaar geleverd; waarschuwt, blokkeert niet.",
-)
+def build_freshness_check(regio: str) -> dg.AssetChecksDefinition:
+    """The region's freshness check on its staging/stg_audit__leveringen."""
+
+    @dg.asset_check(
+        asset=keys.asset_key(regio, *keys.FRESHNESS_ASSET),
+        name=keys.FRESHNESS_CHECK,
+        pool=WAREHOUSE_POOL,
+        blocking=False,
+        description="Planregister op tijd (15 april / 15 november) en elke commissie "
+        "heeft dit halfjaar geleverd; waarschuwt, blokkeert niet.",
+    )
+    def _check(fairshare: FairshareResource) -> dg.AssetCheckResult:
+        return actualiteit_leveringen(fairshare)
+
+    return _check
+
+
 def actualiteit_leveringen(fairshare: FairshareResource) -> dg.AssetCheckResult:
+    """Warn when the planregister is late or a committee has not delivered this half-year."""
     with store.connect(fairshare.settings().warehouse) as conn:
         regels = gate.poort_regels(conn, audit.peildatum(conn))
     versheid = regels[regels["regel"].isin(["planregister_tijdig", "register_levering"])]

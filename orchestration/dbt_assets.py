@@ -34,6 +34,7 @@ from dagster_dbt.errors import DagsterDbtCliRuntimeError
 from packaging import version
 
 from basics import paths, progress, region, timing
+from orchestration import keys
 from orchestration.resources import WAREHOUSE_POOL, FairshareResource
 from warehouse import builds, schema, store
 
@@ -73,24 +74,42 @@ VenvDbtPreparer().prepare_if_dev(dbt_project)
 
 
 class FairshareTranslator(DagsterDbtTranslator):
-    """One place deciding every dbt asset key and group: `<schema>/<name>`, grouped by schema."""
+    """One place deciding every dbt asset key and group: `<regio>/<schema>/<name>`, grouped by schema.
+
+    A source's key is its meta.dagster.asset_key (the ingest assets' `raw/<table>`) under the same region.
+    """
+
+    def __init__(self, regio: str, settings: DagsterDbtTranslatorSettings | None = None):
+        super().__init__(settings=settings)
+        self.regio = regio
 
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
         if dbt_resource_props["resource_type"] == "source":
-            return super().get_asset_key(dbt_resource_props)  # meta.dagster.asset_key: the ingest assets
-        return dg.AssetKey([self._schema(dbt_resource_props), dbt_resource_props["name"]])
+            return keys.asset_key(self.regio, *super().get_asset_key(dbt_resource_props).path)
+        return keys.asset_key(self.regio, self._schema(dbt_resource_props), dbt_resource_props["name"])
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         if dbt_resource_props["resource_type"] == "source":
             return "ingest"
         return self._schema(dbt_resource_props)
 
+    def get_description(self, dbt_resource_props: Mapping[str, Any]) -> str:
+        return keys.describe(self.regio, super().get_description(dbt_resource_props))
+
+    def get_metadata(self, dbt_resource_props: Mapping[str, Any]) -> Mapping[str, Any]:
+        return {**super().get_metadata(dbt_resource_props), **keys.regio_metadata(self.regio)}
+
+    def get_tags(self, dbt_resource_props: Mapping[str, Any]) -> Mapping[str, str]:
+        return {**super().get_tags(dbt_resource_props), **keys.regio_tags(self.regio)}
+
     @staticmethod
     def _schema(props: Mapping[str, Any]) -> str:
         return props.get("config", {}).get("schema") or props.get("schema") or "main"
 
 
-translator = FairshareTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
+def translator(regio: str) -> FairshareTranslator:
+    """The region's translator; dbt tests show as asset checks on their models."""
+    return FairshareTranslator(regio, settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
 
 
 @contextmanager
@@ -180,6 +199,23 @@ def start_from_install_parse(target: Path) -> None:
         shutil.copyfile(saved, own)
 
 
+def _last_result(storage, key: dg.AssetCheckKey) -> tuple[Any, str] | None:
+    """The last completed evaluation of a check and the run that made it (None: never evaluated here)."""
+    [record] = storage.get_asset_check_execution_history(
+        key, limit=1, status=COMPLETED_ASSET_CHECK_EXECUTION_RECORD_STATUSES
+    ) or [None]
+    evaluation = record.event.asset_check_evaluation if record and record.event else None
+    return (evaluation, record.run_id) if evaluation is not None else None
+
+
+def _again(evaluation, run_id: str) -> dict:
+    return {
+        **evaluation.metadata,
+        "uit_run": dg.MetadataValue.text(run_id),
+        "toelichting": dg.MetadataValue.text("niets nieuw: uitkomst van de laatste volledige bouw"),
+    }
+
+
 def previous_check_results(context: dg.AssetExecutionContext) -> Iterator[dg.AssetCheckResult]:
     """The dbt tests' results of the last build, reported again when nothing was rebuilt.
 
@@ -189,46 +225,79 @@ def previous_check_results(context: dg.AssetExecutionContext) -> Iterator[dg.Ass
     """
     storage = context.instance.event_log_storage
     for key in sorted(context.selected_asset_check_keys, key=str):
-        [record] = storage.get_asset_check_execution_history(
-            key, limit=1, status=COMPLETED_ASSET_CHECK_EXECUTION_RECORD_STATUSES
-        ) or [None]
-        evaluation = record.event.asset_check_evaluation if record and record.event else None
-        if evaluation is None:
+        if (last := _last_result(storage, key)) is None:
             continue
+        evaluation, run_id = last
         yield dg.AssetCheckResult(
             asset_key=key.asset_key,
             check_name=key.name,
             passed=evaluation.passed,
             severity=evaluation.severity,
-            metadata={
-                **evaluation.metadata,
-                "uit_run": dg.MetadataValue.text(record.run_id),
-                "toelichting": dg.MetadataValue.text("niets nieuw: uitkomst van de laatste volledige bouw"),
-            },
+            metadata=_again(evaluation, run_id),
         )
 
 
-@dbt_assets(
-    manifest=dbt_project.manifest_path,
-    dagster_dbt_translator=translator,
-    project=dbt_project,
-    pool=WAREHOUSE_POOL,
-)
-def fairshare_dbt_assets(
-    context: dg.AssetExecutionContext, dbt: DbtCliResource, fairshare: FairshareResource
-):
+def report_downstream_again(context: dg.AssetExecutionContext, regio: str) -> None:
+    """The gate `poort` and the freshness check, reported again (as evaluations outside a step) when nothing was
+    rebuilt: their steps do not run then, and Dagster would show the region's gate as skipped, hiding the last
+    real verdict. Dagster plans a run's checks when the run starts, so these later evaluations are the latest."""
+    storage = context.instance.event_log_storage
+    for key in (
+        keys.check_key(regio, keys.REPORT, keys.GATE_CHECK),
+        keys.check_key(regio, keys.FRESHNESS_ASSET, keys.FRESHNESS_CHECK),
+    ):
+        if (last := _last_result(storage, key)) is None:
+            continue
+        evaluation, run_id = last
+        context.instance.report_runless_asset_event(
+            dg.AssetCheckEvaluation(
+                asset_key=key.asset_key,
+                check_name=key.name,
+                passed=evaluation.passed,
+                severity=evaluation.severity,
+                metadata=_again(evaluation, run_id),
+                blocking=evaluation.blocking,
+                description=evaluation.description,
+            )
+        )
+
+
+def build_dbt_assets(regio: str) -> dg.AssetsDefinition:
+    """The dbt project as the region's assets (``FairshareTranslator``): one op, ``fairshare_dbt_assets``."""
+
+    @dbt_assets(
+        manifest=dbt_project.manifest_path,
+        dagster_dbt_translator=translator(regio),
+        project=dbt_project,
+        pool=WAREHOUSE_POOL,
+        name="fairshare_dbt_assets",
+    )
+    def _dbt_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource, fairshare: FairshareResource):
+        yield from _build(context, dbt, fairshare)
+
+    return _dbt_assets
+
+
+def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource, fairshare: FairshareResource):
     """Seeds, staging, intermediate models and marts, with their tests, in one `dbt build`.
 
     When nothing changed since the last complete run (``warehouse.builds``), nothing is built:
-    Dagster then skips the gate, the report and the publication too.
+    Dagster then skips the gate, the report and the publication too, unless the run was asked to
+    rebuild (``FairshareResource.opnieuw``, ``fairshare run --opnieuw``).
     """
     settings = fairshare.settings()
     with store.connect(settings.warehouse) as conn:
         schema.ensure_schema(conn, {})
         current, vingerafdruk = builds.up_to_date(conn, settings)
+        rebuild = current and fairshare.opnieuw
+        current = current and not fairshare.opnieuw
         if not current:
             builds.start(conn, context.run.run_id, vingerafdruk)
     shown = progress.report()
+    if rebuild:
+        context.log.info("Niets nieuw, maar opnieuw gevraagd: marts, poort, rapport en publicatie opnieuw.")
+        if shown:
+            shown.line("nothing new, rebuilding on request (--opnieuw): dbt, gate, report and publication")
     if current:
         context.log.info(
             "Niets nieuw sinds de vorige volledige run: marts, rapport en publicatie zijn actueel."
@@ -236,6 +305,7 @@ def fairshare_dbt_assets(
         if shown:
             shown.log.nothing_new = True
         yield from previous_check_results(context)
+        report_downstream_again(context, settings.regio)
         return
     started = time.perf_counter()
     echo = io.StringIO()  # dbt writes every event to stdout: the console shows its summary line only

@@ -1,26 +1,24 @@
-"""The Dagster definitions `dagster dev` shows and `fairshare run` executes in-process."""
+"""The Dagster definitions `dagster dev` shows and `fairshare run` executes in-process, one region at a time.
+
+Every asset key, check, job, sensor and schedule carries the region (``orchestration.keys``): the definitions
+of two regions can live in one Dagster instance and one workspace without sharing a name.
+"""
 
 from __future__ import annotations
 
 import dagster as dg
 
 from basics import region
-from orchestration.automation import actualiteit_leveringen, build_automation
-from orchestration.dbt_assets import DBT_EXECUTABLE, FairshareDbtCli, dbt_project, fairshare_dbt_assets
-from orchestration.gate_assets import bo_rapport, publicatie
-from orchestration.ingest_assets import ingest_assets
+from orchestration import keys
+from orchestration.automation import build_automation, build_freshness_check
+from orchestration.dbt_assets import DBT_EXECUTABLE, FairshareDbtCli, build_dbt_assets, dbt_project
+from orchestration.gate_assets import build_publication_asset, build_report_asset
+from orchestration.ingest_assets import build_ingest_assets
 from orchestration.resources import FairshareResource
-
-ALL_ASSETS = [*ingest_assets, fairshare_dbt_assets, bo_rapport, publicatie]
 
 # One writer per warehouse: the run queue (orchestration/dagster.yaml) starts one run with this tag at a time.
 WRITER_TAG = {"fairshare/schrijver": "warehouse"}
-fairshare_job = dg.define_asset_job(
-    "fairshare",
-    selection=dg.AssetSelection.all(),
-    tags=WRITER_TAG,
-    description="Het hele monitorproces: inlezen, marts, poort en rapport.",
-)
+JOB_DESCRIPTION = "Het hele monitorproces: inlezen, marts, poort en rapport."
 
 
 def writer_tag(regio: str | None) -> dict[str, str]:
@@ -33,25 +31,37 @@ def writer_tag(regio: str | None) -> dict[str, str]:
     )
 
 
+def build_assets(regio: str) -> list[dg.AssetsDefinition]:
+    """Every asset of a region: ingest per source, the dbt project, the report and the publication."""
+    return [
+        *build_ingest_assets(regio),
+        build_dbt_assets(regio),
+        build_report_asset(regio),
+        build_publication_asset(regio),
+    ]
+
+
 def build_definitions(resource: FairshareResource | None = None) -> dg.Definitions:
-    """Definitions bound to one resource; everything touching DuckDB runs in one process, one step at a time."""
-    job = fairshare_job
-    if resource is not None and writer_tag(resource.regio) != WRITER_TAG:
-        job = dg.define_asset_job(
-            "fairshare",
-            selection=dg.AssetSelection.all(),
-            tags=writer_tag(resource.regio),
-            description=fairshare_job.description,
-        )
-    sensor, schedule = build_automation(job)
+    """A region's definitions bound to one resource; everything touching DuckDB runs in one process, one step at a
+    time. The region is the resource's (else the default region), and the resource is bound to it: the names of a
+    location never follow FAIRSHARE_REGIO of the process that loads it."""
+    regio = keys.regio_of(resource.regio if resource is not None else None)
+    resource = FairshareResource(**{**(resource.model_dump() if resource else {}), "regio": regio})
+    job = dg.define_asset_job(
+        keys.job_name(regio),
+        selection=dg.AssetSelection.all(),
+        tags=writer_tag(regio),
+        description=f"{JOB_DESCRIPTION} {region.load_regio(regio).naam}.",
+    )
+    sensor, schedule = build_automation(job, regio)
     return dg.Definitions(
-        assets=ALL_ASSETS,
-        asset_checks=[actualiteit_leveringen],
+        assets=build_assets(regio),
+        asset_checks=[build_freshness_check(regio)],
         sensors=[sensor],
         schedules=[schedule],
         jobs=[job],
         resources={
-            "fairshare": resource or FairshareResource(),
+            "fairshare": resource,
             # The dbt installed beside this interpreter: the venv need not be activated.
             "dbt": FairshareDbtCli(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE),
         },

@@ -16,12 +16,12 @@ from basics import manifest, progress, timing
 from basics.dutch import datum_nl
 from expectations import gate
 from expectations.suites import SUITES
+from orchestration import keys
 from orchestration.resources import WAREHOUSE_POOL, FairshareResource
 from products.report import render_blocked, render_report, report_stem
 from warehouse import audit, builds, history, publish, schema, store
 
-REPORT = dg.AssetKey(["rapport", "bo_wonen_zorg"])
-GATE_CHECK = "poort"
+GATE_CHECK = keys.GATE_CHECK
 CHECKED_ASSETS = sorted({s.asset for s in SUITES})
 
 
@@ -68,27 +68,43 @@ def _gate_metadata(outcomes: list[tuple[str, gate.SuiteOutcome]]) -> dict:
     }
 
 
-@dg.asset(
-    key=REPORT,
-    pool=WAREHOUSE_POOL,
-    group_name="rapport",
-    deps=[dg.AssetKey(["marts", m]) for m in manifest.mart_names()]
-    + [dg.AssetKey(list(a)) for a in CHECKED_ASSETS],
-    description="Het halfjaarlijkse rapport voor het BO Wonen en Zorg (HTML en xlsx), alleen als de poort slaagt.",
-    kinds={"html", "excel"},
-    check_specs=[
-        dg.AssetCheckSpec(
-            GATE_CHECK,
-            asset=REPORT,
-            blocking=True,
-            description="De poort voor het rapport: alle Great Expectations-suites (brondata, invarianten van de marts, "
-            "poortregels: leveringen, quarantaine, huurgrenzen). Faalt er een, dan geen rapport en geen "
-            "publicatie, wel een pagina die elke fout noemt.",
-        )
-    ],
-    output_required=False,
-)
+def build_report_asset(regio: str) -> dg.AssetsDefinition:
+    """The region's BO report, with its blocking check `poort`."""
+    key = keys.asset_key(regio, *keys.REPORT)
+
+    @dg.asset(
+        key=key,
+        pool=WAREHOUSE_POOL,
+        group_name="rapport",
+        deps=[keys.asset_key(regio, "marts", m) for m in manifest.mart_names()]
+        + [keys.asset_key(regio, *a) for a in CHECKED_ASSETS],
+        description=keys.describe(
+            regio,
+            "Het halfjaarlijkse rapport voor het BO Wonen en Zorg (HTML en xlsx), alleen als de poort slaagt.",
+        ),
+        metadata=keys.regio_metadata(regio),
+        tags=keys.regio_tags(regio),
+        kinds={"html", "excel"},
+        check_specs=[
+            dg.AssetCheckSpec(
+                GATE_CHECK,
+                asset=key,
+                blocking=True,
+                description="De poort voor het rapport: alle Great Expectations-suites (brondata, invarianten "
+                "van de marts, poortregels: leveringen, quarantaine, huurgrenzen). Faalt er een, dan geen "
+                "rapport en geen publicatie, wel een pagina die elke fout noemt.",
+            )
+        ],
+        output_required=False,
+    )
+    def _report(context: dg.AssetExecutionContext, fairshare: FairshareResource):
+        yield from bo_rapport(context, fairshare)
+
+    return _report
+
+
 def bo_rapport(context: dg.AssetExecutionContext, fairshare: FairshareResource):
+    """Validate every suite, then write the report (gate passed) or the blocked page (the check fails)."""
     settings = fairshare.settings()
     started = time.perf_counter()
     with store.connect(settings.warehouse) as conn:
@@ -243,18 +259,33 @@ def _publish_postgres(context, settings, build, peildatum) -> publish.Published:
     return pg
 
 
-@dg.asset(
-    key=["publicatie", "marts"],
-    pool=WAREHOUSE_POOL,
-    group_name="rapport",
-    deps=[bo_rapport],
-    description="De marts (en referentietabellen) voor lezers: een alleen-lezen DuckDB-bestand, atomair "
-    "vervangen, en desgewenst PostgreSQL (in één transactie). Elk doel zegt in info.publicatie wat het bevat; "
-    "een bestuursrun voor een oudere peildatum laat de nieuwere staan (behalve met --als-huidig). Alleen na "
-    "een geslaagde poort.",
-    kinds={"duckdb", "postgres"},
-)
+def build_publication_asset(regio: str) -> dg.AssetsDefinition:
+    """The region's publication for readers, downstream of its report."""
+
+    @dg.asset(
+        key=keys.asset_key(regio, *keys.PUBLICATION),
+        pool=WAREHOUSE_POOL,
+        group_name="rapport",
+        deps=[keys.asset_key(regio, *keys.REPORT)],
+        description=keys.describe(
+            regio,
+            "De marts (en referentietabellen) voor lezers: een alleen-lezen DuckDB-bestand, atomair "
+            "vervangen, en desgewenst PostgreSQL (in één transactie). Elk doel zegt in info.publicatie wat het "
+            "bevat; een bestuursrun voor een oudere peildatum laat de nieuwere staan (behalve met --als-huidig). "
+            "Alleen na een geslaagde poort.",
+        ),
+        metadata=keys.regio_metadata(regio),
+        tags=keys.regio_tags(regio),
+        kinds={"duckdb", "postgres"},
+    )
+    def _publication(context: dg.AssetExecutionContext, fairshare: FairshareResource) -> dg.MaterializeResult:
+        return publicatie(context, fairshare)
+
+    return _publication
+
+
 def publicatie(context: dg.AssetExecutionContext, fairshare: FairshareResource) -> dg.MaterializeResult:
+    """Publish the marts (board runs) and record the build as complete."""
     settings = fairshare.settings()
     builds.pause_point("publish")
     started = time.perf_counter()

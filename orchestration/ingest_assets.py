@@ -7,24 +7,27 @@ import dagster as dg
 from basics import progress
 from basics.settings import ConfigError
 from ingest.config import load_config, source_descriptions, source_names, source_tables
+from orchestration import keys
 from orchestration.resources import WAREHOUSE_POOL, FairshareResource
 from warehouse import audit, store
 from warehouse.loading import KINDS, load_source
 
 
-def raw_asset_key(bron: str) -> dg.AssetKey:
-    """The asset of a source's raw table (ingest/config/sources.yaml `table`)."""
-    return dg.AssetKey(list(source_tables()[bron]))
+def raw_asset_key(regio: str, bron: str) -> dg.AssetKey:
+    """The region's asset of a source's raw table (ingest/config/sources.yaml `table`)."""
+    return keys.asset_key(regio, *source_tables()[bron])
 
 
-def _ingest_asset(bron: str) -> dg.AssetsDefinition:
-    key = raw_asset_key(bron)
+def _ingest_asset(regio: str, bron: str) -> dg.AssetsDefinition:
+    key = raw_asset_key(regio, bron)
 
     @dg.asset(
         key=key,
         pool=WAREHOUSE_POOL,
         group_name="ingest",
-        description=source_descriptions()[bron],
+        description=keys.describe(regio, source_descriptions()[bron]),
+        metadata=keys.regio_metadata(regio),
+        tags=keys.regio_tags(regio),
         kinds={"duckdb", "python"},
         check_specs=[
             dg.AssetCheckSpec(
@@ -133,4 +136,6 @@ def _show(bron: str, outcomes: list, counts: dict, seconds: float, warehouse) ->
                 shown.line(f"  {line}")
 
 
-ingest_assets = [_ingest_asset(bron) for bron in source_names()]
+def build_ingest_assets(regio: str) -> list[dg.AssetsDefinition]:
+    """One ingest asset per source, under the region's keys."""
+    return [_ingest_asset(regio, bron) for bron in source_names()]

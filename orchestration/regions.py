@@ -4,8 +4,9 @@ as attribute (`attribute: voorbeeld`), and this module builds that region's defi
 Why code locations and not partitions: a region's pseudonym key, warehouse and landing folder are its own
 (spec/regions.md: a region's data engineers see only their region). A code location is a process (a pod
 or container in a deployment) that can be given only its region's secret and volume; a partitioned job would
-hold every region's key in one process. The asset graph is the same for every region, so each location
-shows the same assets, bound to its region's resource.
+hold every region's key in one process. The asset graph is the same for every region; each location shows it
+under its region's names (``orchestration.keys``: asset keys, checks, job, sensor and schedule carry the
+region), bound to its region's resource, so one instance keeps the regions' histories apart.
 """
 
 from __future__ import annotations

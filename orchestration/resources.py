@@ -7,9 +7,11 @@ from collections.abc import Generator
 from pathlib import Path
 
 import dagster as dg
+from pydantic import Field
 
 from basics import extras, region
 from basics.settings import ConfigError, Settings
+from orchestration import keys
 from warehouse import lock, publish
 
 # Every step that touches the warehouse sits in this concurrency pool (limit 1 in orchestration/dagster.yaml).
@@ -41,6 +43,11 @@ class FairshareResource(dg.ConfigurableResource):
     )
     regio: str | None = None  # the region pack (regions/<regio>/); empty: FAIRSHARE_REGIO, else the default
     echo_dbt: bool = True  # dbt's own log in the step's output (`fairshare run` shows it only with --verbose)
+    # `fairshare run --opnieuw`; in the UI's launchpad: resources.fairshare.config.opnieuw: true.
+    opnieuw: bool = Field(
+        default=False,
+        description="Alles opnieuw bouwen en publiceren, ook als er niets nieuw is (dbt, poort, rapport, publicatie).",
+    )
 
     def settings(self) -> Settings:
         return Settings.from_env(
@@ -63,15 +70,16 @@ class FairshareResource(dg.ConfigurableResource):
         if context.dagster_run is None:  # a sensor or schedule evaluation: reads the landing folder only
             yield self
             return
+        run = self._for_run(context.dagster_run)
         try:
-            settings = self.settings()
+            settings = run.settings()
             settings.check_separate()  # as `fairshare run` does before anything is read (fairshare.runner)
             region.check_pack(settings.regio)
             if settings.publishes:  # psycopg is an extra: missing, the run stops before it reads anything
                 extras.require_postgres(settings.publish_postgres_dsn)
                 if settings.publish_postgres_dsn:  # the publishing user's privileges, before anything is read
                     publish.check_postgres(settings.publish_postgres_dsn, settings.postgres_reader_password)
-            held = lock.hold(Path(settings.warehouse), wait=self.wait_seconds)
+            held = lock.hold(Path(settings.warehouse), wait=run.wait_seconds)
             held.__enter__()
         except (lock.WarehouseLocked, ConfigError, region.BadPack, publish.PostgresNotReady) as exc:
             raise dg.Failure(description=str(exc), allow_retries=False) from exc
@@ -81,6 +89,23 @@ class FairshareResource(dg.ConfigurableResource):
                 allow_retries=False,
             ) from exc
         try:
-            yield self
+            yield run
         finally:
             held.__exit__(None, None, None)
+
+    def _for_run(self, dagster_run: dg.DagsterRun) -> FairshareResource:
+        """This resource for a run of one region's assets: bound to that region.
+
+        Config given at launch (the launchpad's ``resources.fairshare.config``) replaces the location's bound
+        values as a whole, so ``regio`` would fall back to FAIRSHARE_REGIO or the default: the region is the one
+        the run's job or assets carry (``orchestration.keys``); a different ``regio`` in the config fails."""
+        ran = keys.regio_of_run(dagster_run)
+        if ran is None or self.regio == ran:
+            return self
+        if self.regio is not None:
+            raise dg.Failure(
+                description=f"this run is of region '{ran}' (its job and assets), but its config names "
+                f"regio '{self.regio}': each region is its own code location",
+                allow_retries=False,
+            )
+        return self.model_copy(update={"regio": ran})

@@ -17,6 +17,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -128,6 +129,46 @@ def _quiet_logs():
     logging.getLogger("fairshare").setLevel(logging.ERROR)
 
 
+# `fairshare run` records its run in DAGSTER_HOME, else in data/dagster_home (orchestration/run.py): no test may
+# write the repository's. The session's fixtures (and a module's) get the session's instance, each test its own:
+# a copy of one made per worker (a new instance's storage takes ~4 s to create, a copy of it 10 ms). Dagster's
+# SQLite storage commits every event on its own (a few hundred per run): on a RAM disk where there is one, a
+# run's events cost half the seconds they cost on a loaded disk.
+_RAM = Path("/dev/shm")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _dagster_template(tmp_path_factory):
+    from orchestration.run import instance_home, open_instance
+
+    ram = _RAM.is_dir() and os.access(_RAM, os.W_OK)
+    root = (
+        Path(tempfile.mkdtemp(prefix="fairshare-dagster-", dir=_RAM))
+        if ram
+        else tmp_path_factory.mktemp("dh")
+    )
+    template = instance_home({"DAGSTER_HOME": str(root / "template")})
+    with open_instance(template) as instance:
+        instance.get_runs(limit=1)  # creates its storage
+    shutil.copytree(template, root / "session")
+    try:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setenv("DAGSTER_HOME", str(root / "session"))
+            yield template
+    finally:
+        if ram:
+            shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(autouse=True)
+def _dagster_home(monkeypatch, _dagster_template):
+    home = Path(tempfile.mkdtemp(prefix="test-", dir=_dagster_template.parent))
+    shutil.copytree(_dagster_template, home, dirs_exist_ok=True)
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    yield
+    shutil.rmtree(home, ignore_errors=True)
+
+
 def _once(tmp_path_factory, worker_id: str, name: str, make):
     """``make(folder)`` once per test session, for every xdist worker: its JSON-able result is kept beside the folder.
 
@@ -197,7 +238,9 @@ def two_regions(tmp_path_factory, worker_id):
 
     def make(base: Path) -> dict:
         fairshare = str(Path(sys.executable).parent / "fairshare")
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("FAIRSHARE_", "DAGSTER_HOME"))}
+        # Both regions' runs record in one Dagster instance at once, as two `fairshare run`s of a server do.
+        env = {k: v for k, v in os.environ.items() if not k.startswith("FAIRSHARE_")}
+        env["DAGSTER_HOME"] = str(base / "dagster_home")
         for regio in ("amersfoort", "voorbeeld"):
             subprocess.run(
                 [fairshare, "sample", "--regio", regio, "--out", str(base / regio / "landing")],

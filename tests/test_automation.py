@@ -12,6 +12,8 @@ import dagster as dg
 import yaml
 from dagster._utils.schedules import cron_string_iterator
 
+from basics.region import DEFAULT_REGIO
+from orchestration import keys
 from orchestration.definitions import build_definitions
 from orchestration.resources import WAREHOUSE_POOL, FairshareResource
 from tests.helpers import SWEV_HEADER, swev_row, write_xlsx
@@ -21,7 +23,10 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def _sensor_and_schedule(landing):
     defs = build_definitions(FairshareResource(landing=str(landing)))
-    return defs.resolve_sensor_def("nieuwe_leveringen"), defs.resolve_schedule_def("bo_rapport_mei_december")
+    return (
+        defs.resolve_sensor_def(keys.sensor_name(DEFAULT_REGIO)),
+        defs.resolve_schedule_def(keys.schedule_name(DEFAULT_REGIO)),
+    )
 
 
 def _tick(sensor, landing, cursor, settle: float = 0, instance=None):
@@ -108,19 +113,50 @@ def test_the_sensor_waits_while_a_run_is_starting_or_in_progress(landing):
     write_xlsx(landing / "swev" / "toewijzingen_2025-04-02.xlsx", SWEV_HEADER, [swev_row(1)])
     with dg.instance_for_test() as instance:
         instance.add_run(
-            dg.DagsterRun(job_name="fairshare", run_id="lopend", status=dg.DagsterRunStatus.STARTED)
+            dg.DagsterRun(
+                job_name=keys.job_name(DEFAULT_REGIO), run_id="lopend", status=dg.DagsterRunStatus.STARTED
+            )
         )
         requests, cursor = _tick(sensor, landing, None, instance=instance)
         assert requests == [] and cursor is None  # nothing remembered: the file still triggers later
         instance.add_run(
-            dg.DagsterRun(job_name="fairshare", run_id="start", status=dg.DagsterRunStatus.STARTING)
+            dg.DagsterRun(
+                job_name=keys.job_name(DEFAULT_REGIO), run_id="start", status=dg.DagsterRunStatus.STARTING
+            )
         )
         assert _tick(sensor, landing, None, instance=instance)[0] == []
     with dg.instance_for_test() as instance:  # no run active: one request
         instance.add_run(
-            dg.DagsterRun(job_name="fairshare", run_id="klaar", status=dg.DagsterRunStatus.SUCCESS)
+            dg.DagsterRun(
+                job_name=keys.job_name(DEFAULT_REGIO), run_id="klaar", status=dg.DagsterRunStatus.SUCCESS
+            )
         )
         assert len(_tick(sensor, landing, None, instance=instance)[0]) == 1
+
+
+def test_the_sensor_does_not_wait_for_a_run_whose_fairshare_process_was_killed(landing):
+    """A killed `fairshare run` leaves its run "started" in the instance: its process tag (this host, a pid that no
+    longer exists) tells the sensor nothing holds the warehouse; a live process still makes it wait."""
+    import subprocess
+
+    from orchestration.automation import PROCESS_TAG, process_tag
+
+    sensor, _ = _sensor_and_schedule(landing)
+    write_xlsx(landing / "swev" / "toewijzingen_2025-04-02.xlsx", SWEV_HEADER, [swev_row(1)])
+    gone = subprocess.Popen(["true"])
+    gone.wait()  # reaped: its pid names no process
+    host = process_tag().rpartition(":")[0]
+    for tag, waits in ((f"{host}:{gone.pid}", False), (process_tag(), True)):
+        with dg.instance_for_test() as instance:
+            instance.add_run(
+                dg.DagsterRun(
+                    job_name=keys.job_name(DEFAULT_REGIO),
+                    run_id="gedood",
+                    status=dg.DagsterRunStatus.STARTED,
+                    tags={PROCESS_TAG: tag},
+                )
+            )
+            assert (_tick(sensor, landing, None, instance=instance)[0] == []) is waits, tag
 
 
 def test_a_file_still_being_written_waits_for_a_later_tick_and_links_are_never_read(landing, tmp_path):
@@ -146,7 +182,7 @@ def test_the_shipped_instance_config_runs_one_fairshare_run_at_a_time():
     """orchestration/dagster.yaml (copied into DAGSTER_HOME by `make dev`): the queue and the pool both limit to one."""
     config = yaml.safe_load((ROOT / "orchestration" / "dagster.yaml").read_text())
     defs = build_definitions()
-    job = defs.resolve_job_def("fairshare")
+    job = defs.resolve_job_def(keys.job_name(DEFAULT_REGIO))
     with dg.instance_for_test(overrides=config) as instance:
         assert isinstance(instance.run_coordinator, dg.QueuedRunCoordinator)
         queue = instance.get_concurrency_config().run_queue_config

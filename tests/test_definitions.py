@@ -8,42 +8,107 @@ import dagster as dg
 import pytest
 
 from basics.manifest import mart_names
+from basics.region import DEFAULT_REGIO
 from basics.settings import Settings
 from fairshare.runner import run_pipeline
+from orchestration import keys
 from orchestration.definitions import build_definitions
 from orchestration.resources import FairshareResource
 from tests.helpers import SWEV_HEADER, swev_row, write_xlsx
 
 ROOT = Path(__file__).resolve().parents[1]
+R = DEFAULT_REGIO  # the region of build_definitions() without a resource
+REPORT_STEP = keys.asset_key(R, *keys.REPORT).to_python_identifier()  # Dagster's step key of the report
 
 
 def test_asset_keys_and_checks_snapshot():
-    """A rename shows up here in review."""
+    """A rename shows up here in review. Every key starts with the region (orchestration.keys)."""
     defs = build_definitions()
     graph = defs.resolve_asset_graph()
-    keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
-    assert {"raw/swev_toewijzingen", "raw/urgentie_registraties", "raw/planregister_plannen"} <= keys
+    keys_ = {k.to_user_string() for k in graph.get_all_asset_keys()}
+    assert all(k.startswith(f"{R}/") for k in keys_)
+    assert {
+        f"{R}/raw/swev_toewijzingen",
+        f"{R}/raw/urgentie_registraties",
+        f"{R}/raw/planregister_plannen",
+    } <= keys_
     # every mart dbt declares (the manifest: _marts__models.yml) is an asset, and nothing else in marts/
-    assert {k for k in keys if k.startswith("marts/")} == {f"marts/{m}" for m in mart_names()}
-    assert {"staging/stg_swev__toewijzingen", "intermediate/int_koppeling", "referentie/opgaven"} <= keys
+    assert {k for k in keys_ if k.startswith(f"{R}/marts/")} == {f"{R}/marts/{m}" for m in mart_names()}
+    assert {
+        f"{R}/staging/stg_swev__toewijzingen",
+        f"{R}/intermediate/int_koppeling",
+        f"{R}/referentie/opgaven",
+    } <= keys_
     checks = {(k.asset_key.to_user_string(), k.name) for k in graph.asset_check_keys}
     assert {
-        (f"raw/{t}", c)
+        (f"{R}/raw/{t}", c)
         for t in ("swev_toewijzingen", "urgentie_registraties", "planregister_plannen")
         for c in ("geen_afgewezen_bestanden", "quarantaine")
     } <= checks
+    assert {
+        (f"{R}/rapport/bo_wonen_zorg", "poort"),
+        (f"{R}/staging/stg_audit__leveringen", "actualiteit_leveringen"),
+    } <= checks
     # dbt tests show as asset checks on their models
-    assert any(a == "marts/fair_share" and c.startswith("unique_grain") for a, c in checks)
-    assert defs.resolve_job_def("fairshare") is not None
+    assert any(a == f"{R}/marts/fair_share" and c.startswith("unique_grain") for a, c in checks)
+    assert defs.resolve_job_def(f"fairshare_{R}") is not None
     for key in graph.get_all_asset_keys():
-        if key.path[0] in ("raw", "marts"):
+        if key.path[1] in ("raw", "marts"):
             assert graph.get(key).description, key
+
+
+def test_two_regions_loaded_together_share_no_asset_check_job_sensor_or_schedule_name():
+    """One instance (and one workspace) holds every region: no key, check or name may be another region's, and
+    every asset says which region it is."""
+    from orchestration import regions
+
+    loaded = {r: regions.definitions_for(r) for r in ("amersfoort", "voorbeeld")}
+    graphs = {r: d.resolve_asset_graph() for r, d in loaded.items()}
+    assets = {r: set(g.get_all_asset_keys()) for r, g in graphs.items()}
+    checks = {r: set(g.asset_check_keys) for r, g in graphs.items()}
+    assert len(assets["amersfoort"]) == len(assets["voorbeeld"]) > 30
+    assert not assets["amersfoort"] & assets["voorbeeld"]
+    assert len(checks["amersfoort"]) == len(checks["voorbeeld"]) > 30
+    assert not checks["amersfoort"] & checks["voorbeeld"]
+    for r, graph in graphs.items():
+        assert {k.path[0] for k in assets[r]} == {r} and {k.asset_key.path[0] for k in checks[r]} == {r}
+        # the dbt sources' upstream keys are the ingest assets of the same region
+        upstream = graph.get(keys.asset_key(r, "staging", "stg_swev__toewijzingen")).parent_keys
+        assert keys.asset_key(r, "raw", "swev_toewijzingen") in upstream
+        for key in assets[r]:
+            node = graph.get(key)
+            if node.is_materializable:
+                assert node.metadata["regio"] == r and node.tags["regio"] == r, key
+                assert f"(`{r}`)" in node.description, key
+    names = {
+        r: {
+            *(j.name for j in d.resolve_all_job_defs() if not j.name.startswith("__")),
+            *(s.name for s in d.sensors),
+            *(s.name for s in d.schedules),
+        }
+        for r, d in loaded.items()
+    }
+    assert names["amersfoort"] == {
+        keys.job_name("amersfoort"),
+        keys.sensor_name("amersfoort"),
+        keys.schedule_name("amersfoort"),
+    }
+    assert not names["amersfoort"] & names["voorbeeld"] and len(names["voorbeeld"]) == 3
+
+
+def test_a_locations_region_does_not_follow_fairshare_regio(monkeypatch):
+    """The default location stays the default region's even in a process with FAIRSHARE_REGIO set: its keys and
+    the region its runs read are the same one."""
+    monkeypatch.setenv("FAIRSHARE_REGIO", "voorbeeld")
+    defs = build_definitions()
+    assert {k.path[0] for k in defs.resolve_asset_graph().get_all_asset_keys()} == {R}
+    assert defs.resources["fairshare"].settings().regio == R
 
 
 def test_marts_are_downstream_of_the_ingest_assets():
     graph = build_definitions().resolve_asset_graph()
-    upstream = graph.get(dg.AssetKey(["staging", "stg_swev__toewijzingen"])).parent_keys
-    assert dg.AssetKey(["raw", "swev_toewijzingen"]) in upstream
+    upstream = graph.get(keys.asset_key(R, "staging", "stg_swev__toewijzingen")).parent_keys
+    assert keys.asset_key(R, "raw", "swev_toewijzingen") in upstream
 
 
 @pytest.fixture(scope="module")
@@ -97,21 +162,21 @@ def checked_run(tmp_path_factory):
 def test_rejected_file_and_quarantined_rows_are_failed_warning_checks_not_a_crash(checked_run):
     _, failed_steps, checks, materialised = checked_run
     # Every step ran but the report's: this landing lacks the committees' registers, so its gate blocks it.
-    assert failed_steps == {"rapport__bo_wonen_zorg"}
-    gate = checks[("rapport/bo_wonen_zorg", "poort")]
+    assert failed_steps == {REPORT_STEP}
+    gate = checks[(f"{R}/rapport/bo_wonen_zorg", "poort")]
     assert not gate.passed and gate.severity == dg.AssetCheckSeverity.ERROR
     assert "**poort**" in gate.metadata["uitkomst"].value and "geblokkeerd" in gate.metadata
-    assert "rapport__bo_wonen_zorg" not in materialised
-    rejected = checks[("raw/planregister_plannen", "geen_afgewezen_bestanden")]
+    assert REPORT_STEP not in materialised
+    rejected = checks[(f"{R}/raw/planregister_plannen", "geen_afgewezen_bestanden")]
     assert not rejected.passed and rejected.severity == dg.AssetCheckSeverity.WARN
     assert (
         "planregister/planregister_2025-03.xlsx: not a readable xlsx file"
         in rejected.metadata["redenen"].value
     )
-    quarantined = checks[("raw/swev_toewijzingen", "quarantaine")]
+    quarantined = checks[(f"{R}/raw/swev_toewijzingen", "quarantaine")]
     assert not quarantined.passed and quarantined.metadata["rijen_quarantaine"].value == 1
     assert "row 3" in quarantined.metadata["voorbeelden"].value
-    assert checks[("raw/swev_toewijzingen", "geen_afgewezen_bestanden")].passed
+    assert checks[(f"{R}/raw/swev_toewijzingen", "geen_afgewezen_bestanden")].passed
 
 
 def test_missing_key_fails_the_step_with_the_reason(tmp_path, monkeypatch):
@@ -120,7 +185,7 @@ def test_missing_key_fails_the_step_with_the_reason(tmp_path, monkeypatch):
     resource = FairshareResource(landing=str(tmp_path), warehouse=str(tmp_path / "warehouse" / "w.duckdb"))
     result = (
         build_definitions(resource)
-        .resolve_job_def("fairshare")
+        .resolve_job_def(keys.job_name(R))
         .execute_in_process(instance=dg.DagsterInstance.ephemeral(), raise_on_error=False)
     )
     assert not result.success
@@ -208,3 +273,40 @@ def test_every_mart_declares_its_grain_once_and_dbt_tests_it():
         columns = nodes[f"model.fairshare.{mart.name}"]["columns"]
         assert mart.grain and set(mart.grain) <= set(columns), mart
         assert mart.name in tested, mart
+
+
+def test_launchpad_config_keeps_the_locations_region(tmp_path, monkeypatch):
+    """Config given at launch (e.g. ``opnieuw: true`` in the launchpad) replaces the location's bound resource
+    values as a whole: the run still serves its job's region, and a config naming another region fails."""
+    from orchestration import regions
+
+    monkeypatch.delenv("FAIRSHARE_REGIO", raising=False)
+    job = regions.definitions_for("voorbeeld").resolve_job_def(keys.job_name("voorbeeld"))
+    given = dg.validate_run_config(job, {"resources": {"fairshare": {"config": {"opnieuw": True}}}})
+    resource = FairshareResource(**given["resources"]["fairshare"]["config"])
+    assert resource.regio is None  # what Dagster hands the run: the bound regio is gone
+    run = dg.DagsterRun(job_name=job.name, run_id="r")
+    assert resource._for_run(run).settings().regio == "voorbeeld" and resource._for_run(run).opnieuw
+    from_asset_page = dg.DagsterRun(
+        job_name="__ASSET_JOB",
+        run_id="a",
+        asset_selection=frozenset({keys.asset_key("voorbeeld", *keys.REPORT)}),
+    )
+    assert keys.regio_of_run(from_asset_page) == "voorbeeld"
+    result = job.execute_in_process(
+        run_config={
+            "resources": {
+                "fairshare": {"config": {"regio": "amersfoort", "warehouse": str(tmp_path / "w.duckdb")}}
+            }
+        },
+        instance=dg.DagsterInstance.ephemeral(),
+        raise_on_error=False,
+    )
+    assert not result.success
+    [failure] = [e for e in result.all_events if e.event_type == dg.DagsterEventType.RUN_FAILURE]
+    error, said = failure.event_specific_data.error, []
+    while error is not None:  # the resource's Failure, under Dagster's "error executing resource_fn"
+        said.append(error.message)
+        error = error.cause
+    assert any("this run is of region 'voorbeeld'" in m and "regio 'amersfoort'" in m for m in said), said
+    assert not (tmp_path / "w.duckdb").exists()

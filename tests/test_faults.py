@@ -77,3 +77,22 @@ def test_kill_at_any_point_then_rerun_gives_the_same_marts(sample_run, tmp_path,
     assert marts(tmp_path / "warehouse" / "fairshare.duckdb") == marts(reference)
     assert marts(tmp_path / "serving" / "fairshare.duckdb") == marts(reference)
     assert not list((tmp_path / "serving").glob(".*.tmp"))
+    _killed_run_is_failed_in_the_instance()
+
+
+def _killed_run_is_failed_in_the_instance() -> None:
+    """The killed run was recorded in the Dagster instance (this test's DAGSTER_HOME, tests/conftest.py) as started;
+    the next run marked it failed, so the UI never shows it running and the sensor does not wait for it."""
+    import dagster as dg
+    from dagster._core.instance.ref import InstanceRef
+
+    with dg.DagsterInstance.from_ref(InstanceRef.from_dir(os.environ["DAGSTER_HOME"])) as instance:
+        records = instance.get_run_records()  # newest first
+        assert [r.dagster_run.status for r in records] == [
+            dg.DagsterRunStatus.SUCCESS,
+            dg.DagsterRunStatus.FAILURE,
+        ]
+        [failure] = instance.get_records_for_run(
+            records[1].dagster_run.run_id, of_type=dg.DagsterEventType.RUN_FAILURE
+        ).records
+        assert "ended before the run finished (killed?)" in failure.event_log_entry.dagster_event.message

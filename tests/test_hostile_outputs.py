@@ -16,10 +16,14 @@ from pathlib import Path
 
 import pytest
 
+from basics.region import DEFAULT_REGIO
+from orchestration import keys
 from tests.helpers import foreign_warehouse, query
 from tests.helpers import sample_built as built
 from tests.test_hostile_runs import assert_whole, digest, last_line, normal_run_is_whole, one_sentence
 from tests.test_operation import ROOT, fairshare, run_args, sample_copy
+
+PUBLICATION_STEP = keys.asset_key(DEFAULT_REGIO, *keys.PUBLICATION).to_python_identifier()  # its step key
 
 # 5. Nothing overwrites the warehouse, 8. a published copy is a regular file, or nothing ---------------------------
 
@@ -165,7 +169,8 @@ def test_a_full_disk_under_the_warehouse_names_the_file_and_the_next_run_recover
         line = last_line(full)
         assert "cannot rollback" not in full.stderr, line
         assert re.search(
-            rf"step raw__\w+ failed: no space left on device writing {re.escape(str(warehouse))}", line
+            rf"step {DEFAULT_REGIO}__raw__\w+ failed: no space left on device writing {re.escape(str(warehouse))}",
+            line,
         ), line
         grow("1g")  # space freed
         normal_run_is_whole(tmp_path, reference)
@@ -179,7 +184,7 @@ def test_a_full_disk_under_the_published_copy_names_the_file_and_the_next_run_pu
     with small_disk(serving.parent, "1m") as grow:  # the copy is about 12 MB
         line = last_line(fairshare(*run_args(tmp_path)))
         assert re.search(
-            rf"step publicatie__marts failed: no space left on device writing "
+            rf"step {PUBLICATION_STEP} failed: no space left on device writing "
             rf"{re.escape(str(serving.parent))}/\.fairshare\.duckdb\.\d+\.tmp",
             line,
         ), line

@@ -17,8 +17,10 @@ import pytest
 from openpyxl import Workbook
 
 from basics.files import atomic_path
+from basics.region import DEFAULT_REGIO
 from basics.settings import DEMO_KEY, ConfigError, Settings
 from ingest.config import load_config
+from orchestration import keys
 from tests import zygote
 from tests.helpers import (
     SWEV_HEADER,
@@ -566,7 +568,8 @@ def test_a_failing_step_exits_3_naming_the_step_and_its_cause(sample_run, tmp_pa
     _, err = run.communicate(timeout=900)
     assert run.returncode == 3
     last = err.strip().splitlines()[-1]
-    assert last.startswith("fairshare: the pipeline failed: step publicatie__marts failed:"), last
+    step = keys.asset_key(DEFAULT_REGIO, *keys.PUBLICATION).to_python_identifier()
+    assert last.startswith(f"fairshare: the pipeline failed: step {step} failed:"), last
     assert "serving" in last or "Not a directory" in last or "File exists" in last, last
 
 

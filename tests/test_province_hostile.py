@@ -36,7 +36,7 @@ def _packs_stay_put():
 
 
 def _clean_env() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if not k.startswith(("FAIRSHARE_", "DAGSTER_HOME"))}
+    return {k: v for k, v in os.environ.items() if not k.startswith("FAIRSHARE_")}  # DAGSTER_HOME: conftest's
 
 
 @pytest.fixture(scope="module")

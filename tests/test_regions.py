@@ -353,7 +353,7 @@ def test_example_supplier_list_names_the_sources_by_the_region_s_labels(voorbeel
 
 
 def _clean_env() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if not k.startswith(("FAIRSHARE_", "DAGSTER_HOME"))}
+    return {k: v for k, v in os.environ.items() if not k.startswith("FAIRSHARE_")}  # DAGSTER_HOME: conftest's
 
 
 def _digest(folder: Path) -> dict[str, str]:
@@ -395,6 +395,34 @@ def test_two_regions_run_in_parallel_without_touching_each_others_files(two_regi
     assert "Regio Voorbeeld – voor het Portefeuillehoudersoverleg Wonen van december 2026" in html
     assert "Ingroeipad: Akkerveen en Bosweide, Dijkhoven en Wilgendaal en Voorbeeldstad" in html
     assert "Amersfoort" not in html
+
+
+def test_two_regions_runs_at_once_are_apart_in_one_dagster_instance(two_regions):
+    """Both `fairshare run`s recorded in one instance at the same time (tests/conftest.py two_regions): each region's
+    run under its own job, its materialisations and check results under its own keys, none of the other's."""
+    import dagster as dg
+    from dagster._core.instance.ref import InstanceRef
+
+    from orchestration import keys
+
+    base, results, _, _ = two_regions
+    assert all(code == 0 for code, _, _ in results.values())
+    with dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(base / "dagster_home"))) as instance:
+        runs = {r.dagster_run.job_name: r.dagster_run for r in instance.get_run_records()}
+        assert set(runs) == {keys.job_name("amersfoort"), keys.job_name("voorbeeld")}
+        for regio in ("amersfoort", "voorbeeld"):
+            run = runs[keys.job_name(regio)]
+            assert run.status == dg.DagsterRunStatus.SUCCESS
+            records = instance.get_records_for_run(
+                run.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION
+            )
+            materialised = {r.event_log_entry.dagster_event.asset_key for r in records.records}
+            assert keys.asset_key(regio, *keys.PUBLICATION) in materialised and len(materialised) > 30
+            assert {k.path[0] for k in materialised} == {regio}
+            [gate] = instance.event_log_storage.get_asset_check_execution_history(
+                keys.check_key(regio, keys.REPORT, keys.GATE_CHECK), limit=1
+            )
+            assert gate.run_id == run.run_id and gate.event.asset_check_evaluation.passed
 
 
 def test_province_publication_holds_both_regions_and_the_reader_sees_only_published_schemas(
@@ -505,9 +533,11 @@ def test_each_region_is_a_code_location_with_its_own_writer_tag():
 
     locations = yaml.safe_load((ROOT / "workspace.yaml").read_text())["load_from"]
     assert {loc["python_module"]["location_name"] for loc in locations} == set(region.regions())
+    from orchestration import keys
+
     jobs = {
-        "amersfoort": defs.resolve_job_def("fairshare"),
-        "voorbeeld": regions.voorbeeld.resolve_job_def("fairshare"),
+        "amersfoort": defs.resolve_job_def(keys.job_name("amersfoort")),
+        "voorbeeld": regions.voorbeeld.resolve_job_def(keys.job_name("voorbeeld")),
     }
     tags = {r: j.tags["fairshare/schrijver"] for r, j in jobs.items()}
     assert tags == {"amersfoort": "warehouse", "voorbeeld": "warehouse-voorbeeld"}
@@ -523,7 +553,8 @@ def test_each_region_is_a_code_location_with_its_own_writer_tag():
 def test_a_regions_sensor_waits_only_for_its_own_runs(tmp_path):
     import dagster as dg
 
-    from orchestration.definitions import build_definitions
+    from orchestration import keys
+    from orchestration.definitions import build_definitions, writer_tag
     from orchestration.resources import FairshareResource
     from tests.helpers import SWEV_HEADER, swev_row, write_xlsx
 
@@ -532,23 +563,24 @@ def test_a_regions_sensor_waits_only_for_its_own_runs(tmp_path):
         landing / "swev" / "toewijzingen_2025-04-02.xlsx", SWEV_HEADER, [swev_row(1, gemeente="Akkerveen")]
     )
     resource = FairshareResource(landing=str(landing), settle_seconds=0, regio="voorbeeld")
-    sensor = build_definitions(resource).resolve_sensor_def("nieuwe_leveringen")
+    sensor = build_definitions(resource).resolve_sensor_def(keys.sensor_name("voorbeeld"))
 
-    def requests(writer: str) -> list:
+    def requests(regio: str) -> list:
+        """The sensor's requests while a run of ``regio`` is in progress."""
         with dg.instance_for_test() as instance:
             instance.add_run(
                 dg.DagsterRun(
-                    job_name="fairshare",
+                    job_name=keys.job_name(regio),
                     run_id="lopend",
                     status=dg.DagsterRunStatus.STARTED,
-                    tags={"fairshare/schrijver": writer},
+                    tags=writer_tag(regio),
                 )
             )
             with dg.build_sensor_context(instance=instance, resources={"fairshare": resource}) as context:
                 return sensor.evaluate_tick(context).run_requests
 
-    assert len(requests("warehouse")) == 1  # the default region's run: this region starts its own
-    assert requests("warehouse-voorbeeld") == []
+    assert len(requests("amersfoort")) == 1  # the default region's run: this region starts its own
+    assert requests("voorbeeld") == []
 
 
 def test_a_change_in_a_region_pack_means_something_new(tmp_path, monkeypatch):

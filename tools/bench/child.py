@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -19,6 +20,9 @@ def main(mode: str, landing: str, warehouse: str) -> None:
         imported = time.perf_counter() - started  # interpreter start-up excluded: measured by the parent
 
         root = Path(warehouse).parent
+        os.environ["DAGSTER_HOME"] = str(
+            root / "dagster_home"
+        )  # a round's runs stay out of the user's Dagster UI
         settings = Settings.from_env(
             landing=landing, warehouse=warehouse, reports=str(root / "reports"), demo=True
         )
