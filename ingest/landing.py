@@ -41,6 +41,14 @@ class LandingFile:
         return (self.bron, self.commissie, self.leverdatum)
 
 
+# The reasons a file is rejected by its name alone (``LandingFile.name_error``): a later run whose clock or
+# configuration no longer finds its name wrong reads the file, even with the same content.
+NAME_REASONS = frozenset(
+    {"file_in_other_folder", "file_name_pattern", "file_name_not_a_date", "file_name_future_date"}
+    | {"file_name_unknown_committee"}
+)
+
+
 def escaped(text: str) -> str:
     """Text of a file name made inert for a log or a message line: ``\\n`` for a line break, ``\\x1b`` for escape."""
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)

@@ -12,7 +12,16 @@ import duckdb
 
 from basics import progress, timing
 from ingest.config import IngestConfig
-from ingest.landing import LandingFile, candidates, content_hash, escaped, not_data, scan, still_changing
+from ingest.landing import (
+    NAME_REASONS,
+    LandingFile,
+    candidates,
+    content_hash,
+    escaped,
+    not_data,
+    scan,
+    still_changing,
+)
 from ingest.loader import open_file
 from ingest.normalise import output_columns
 from ingest.readers import BadFile, stop_worker, xlsx_limit_notes
@@ -88,7 +97,7 @@ def seen_before(conn: duckdb.DuckDBPyConnection, file: LandingFile, config: Inge
         digest = None
     state = store.file_state(conn, file.pad)
     if state and (state.inhoud_hash, state.config_hash) == (digest, config.config_hash):
-        return True
+        return not _name_now_right(file, state)
     return (
         not file.name_error
         and digest is not None
@@ -118,7 +127,12 @@ def load_file(
             return _skip(file, GONE)
         return _reject(conn, file, config, None, reden("file_unreadable", error=type(exc).__name__))
     state = store.file_state(conn, file.pad)
-    if state and state.inhoud_hash == digest and state.config_hash == config.config_hash:
+    if (
+        state
+        and state.inhoud_hash == digest
+        and state.config_hash == config.config_hash
+        and not _name_now_right(file, state)
+    ):
         return _unchanged_sighting(conn, file, config, digest, state)
     copy = store.loaded_copy(conn, file.bron, file.commissie, digest, config.config_hash)
     if copy and copy != file.pad:
@@ -220,6 +234,12 @@ def _skip(file: LandingFile, reason: str) -> FileOutcome:
     message = f"{file.shown}: {reason}"
     log.warning("skipped %s", message)
     return FileOutcome(file.bron, file.pad, "overgeslagen", reden=message)
+
+
+def _name_now_right(file: LandingFile, state: store.FileState) -> bool:
+    """The file was rejected by its name, and its name is right now (e.g. a date that lay after the day of that
+    run): the same content is then read, not seen as unchanged."""
+    return file.name_error is None and state.status == "afgewezen" and state.reden_code in NAME_REASONS
 
 
 def _reject_by_name(conn, file: LandingFile, config: IngestConfig) -> FileOutcome:
