@@ -445,7 +445,9 @@ def test_dbt_unit_tests_pass_and_builds_leave_them_out(sample_run, tmp_path):
     _, _, reference, _ = sample_run
     built = json.loads((reference.with_name(reference.name + ".dbt") / "run_results.json").read_text())
     kinds = {r["unique_id"].split(".")[0] for r in built["results"]}
-    assert kinds == {"seed", "model", "test", "exposure"}, kinds  # exposures: dbt_project/models/_exposures.yml
+    assert kinds == {"seed", "model", "test", "exposure"}, (
+        kinds
+    )  # exposures: dbt_project/models/_exposures.yml
     manifest = json.loads((paths.DBT_PROJECT_DIR / "target" / "manifest.json").read_text())
     unit_tests = sorted(manifest["unit_tests"])
     assert len(unit_tests) >= 6
