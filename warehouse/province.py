@@ -27,7 +27,7 @@ from ingest.privacy import reduced
 from ingest.privacy import shown as shown_text
 from warehouse import data_only
 from warehouse.data_only import ident
-from warehouse.publish import Published, _quote, publish_postgres
+from warehouse.publish import Published, _quote, copy_comments, publish_postgres
 
 SCHEMA = "provincie"
 
@@ -251,19 +251,7 @@ def _write(conn: duckdb.DuckDBPyConnection, aliases: dict[str, str], counts: dic
         schema = "marts" if table in marts else "referentie"
         name = f"uit.{SCHEMA}.{ident(table)}"
         conn.execute(f"CREATE TABLE {name} AS {union(schema, table)}")
-        comment = conn.execute(
-            "SELECT comment FROM duckdb_tables() WHERE database_name = ? AND schema_name = ? "
-            "AND table_name = ?",
-            [first, schema, table],
-        ).fetchone()[0]
-        if comment:
-            conn.execute(f"COMMENT ON TABLE {name} IS {_quote(comment)}")
-        for column, text in conn.execute(
-            "SELECT column_name, comment FROM duckdb_columns() WHERE database_name = ? AND schema_name = ? "
-            "AND table_name = ? AND comment IS NOT NULL",
-            [first, schema, table],
-        ).fetchall():
-            conn.execute(f"COMMENT ON COLUMN {name}.{ident(column)} IS {_quote(text)}")
+        copy_comments(conn, first, schema, table, name)
         conn.execute(
             f"COMMENT ON COLUMN {name}.regio_code IS "
             "'De regio (map regions/<regio_code>/) waarvan de rij komt.'"

@@ -26,6 +26,7 @@ import duckdb
 
 from basics.dutch import datum_nl
 from warehouse import audit
+from warehouse.data_only import ident
 
 # What is published: every mart, and every seed (the region's reference data the marts use, national ones).
 SCHEMAS = {
@@ -96,19 +97,24 @@ def _regio(conn: duckdb.DuckDBPyConnection, catalog: str) -> str | None:
 def _copy_table(conn: duckdb.DuckDBPyConnection, source: str, schema: str, table: str) -> int:
     """One table with its descriptions from catalog ``source`` into ``publicatie``; its row count."""
     conn.execute(f"CREATE TABLE publicatie.{schema}.{table} AS SELECT * FROM {source}.{schema}.{table}")
+    copy_comments(conn, source, schema, table, f"publicatie.{schema}.{table}")
+    return conn.execute(f"SELECT count(*) FROM publicatie.{schema}.{table}").fetchone()[0]
+
+
+def copy_comments(conn: duckdb.DuckDBPyConnection, source: str, schema: str, table: str, target: str) -> None:
+    """The table's and its columns' descriptions from ``source.schema.table`` onto the table ``target``."""
     comment = conn.execute(
         "SELECT comment FROM duckdb_tables() WHERE database_name = ? AND schema_name = ? AND table_name = ?",
         [source, schema, table],
     ).fetchone()[0]
     if comment:
-        conn.execute(f"COMMENT ON TABLE publicatie.{schema}.{table} IS {_quote(comment)}")
+        conn.execute(f"COMMENT ON TABLE {target} IS {_quote(comment)}")
     for column, text in conn.execute(
         "SELECT column_name, comment FROM duckdb_columns() WHERE database_name = ? AND "
         "schema_name = ? AND table_name = ? AND comment IS NOT NULL",
         [source, schema, table],
     ).fetchall():
-        conn.execute(f'COMMENT ON COLUMN publicatie.{schema}.{table}."{column}" IS {_quote(text)}')
-    return conn.execute(f"SELECT count(*) FROM publicatie.{schema}.{table}").fetchone()[0]
+        conn.execute(f"COMMENT ON COLUMN {target}.{ident(column)} IS {_quote(text)}")
 
 
 def publish_duckdb(
