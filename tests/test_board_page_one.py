@@ -360,3 +360,26 @@ def test_a_rejected_file_reads_in_dutch_in_the_appendix(built, tmp_path):
     assert "swev/toewijzingen_november.csv: " in bijlage
     reader = re.sub(r'<p class="klein">Details van de kwaliteitscontroles.*?</p>', " ", html, flags=re.S)
     assert offending(text_of(reader), allowed=["swev/toewijzingen_november.csv", "toewijzingen_"]) == []
+
+
+def test_the_province_compares_regions_on_the_same_urgent_share(built, tmp_path):
+    """One definition of the urgent share: the province's per 100 allocations (from the region's published
+    copy) is the mart's aandeel on the legal basis, the figure the report holds against the cap."""
+    from warehouse.province import build_province
+
+    warehouse, html = built
+    serving = warehouse.parent.parent / "serving" / "fairshare.duckdb"
+    target = tmp_path / "provincie.duckdb"
+    build_province({region.DEFAULT_REGIO: serving}, target)
+    [(per_100, jaar)] = query(
+        target, "SELECT per_100_toewijzingen, jaar FROM provincie.provincie.kerncijfers"
+    )
+    [(wettelijk, alle)] = query(
+        warehouse,
+        "SELECT sum(wettelijk_urgent_gehuisvest), sum(toewijzingen) FROM marts.fair_share_gemeente WHERE jaar = ?",
+        [jaar],
+    )
+    assert per_100 == pytest.approx(100 * wettelijk / alle)
+    assert f"{getal(per_100, 1)}% van de toewijzingen naar wettelijk urgenten" in text_of(
+        part(html, 'id="plafond"', "</p>")
+    )

@@ -193,7 +193,7 @@ def ingroeipad_pad(conn: duckdb.DuckDBPyConnection, d: dict, regels: dict[str, d
                 rij["verschil"] = float(m.verschil)
                 if int(m.maanden_data) >= 12:
                     rij["oordeel"] = (
-                        "gehaald" if m.verschil >= -marge else f"niet gehaald ({_teken(m.verschil)})"
+                        "gehaald" if m.verschil >= -marge else f"niet gehaald ({_teken(m.verschil, 0)})"
                     )
                 else:
                     p = prognose(m.gehuisvest, int(m.maanden_data), zeker)
@@ -222,8 +222,8 @@ def _pad_oordeel(groep: str, rijen: list[dict], jaar: int) -> str:
         tempo = huidig["prognose"].waarde
         zinnen.append(
             f"In {huidig['jaar']} tot nu toe {getal(huidig['gehuisvest'])} tegen "
-            f"{getal(huidig['naar_rato'], 1)} naar rato; bij dit tempo wordt het {huidig['prognose'].woorden()} "
-            f"van de afgesproken {getal(huidig['afspraak'])}."
+            f"{getal(huidig['naar_rato'], 1)} naar rato; bij dit tempo wordt het {huidig['prognose'].woorden()}, "
+            f"tegen een afspraak van {getal(huidig['afspraak'])}."
         )
     volgende = next((r for r in rijen if r["jaar"] > jaar and r["gehuisvest"] is None), None)
     laatste = next((r for r in reversed(rijen) if r["jaar"] <= jaar), None)
