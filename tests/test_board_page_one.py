@@ -383,3 +383,26 @@ def test_the_province_compares_regions_on_the_same_urgent_share(built, tmp_path)
     assert f"{getal(per_100, 1)}% van de toewijzingen naar wettelijk urgenten" in text_of(
         part(html, 'id="plafond"', "</p>")
     )
+
+
+@pytest.mark.parametrize(("per_maand", "maanden"), [(1.5, 10), (13.0, 10), (10.0, 3), (0.8, 6), (0.1, 3)])
+def test_the_projection_s_range_holds_the_outcome_as_often_as_it_says(per_maand, maanden):
+    """The range the report states in words ("in ten minste 80 van de 100 gevallen") is checked against
+    simulated years: a gemeente housing at a steady pace, seen after ``maanden`` months."""
+    import numpy as np
+
+    zeker = besluitregels.defaults()["prognose"]["zekerheid_pct"]
+    rng = np.random.default_rng(21)
+    tot_nu, rest = rng.poisson(per_maand * maanden, 4000), rng.poisson(per_maand * (12 - maanden), 4000)
+    hits = 0
+    for g, r in zip(tot_nu, rest, strict=True):
+        p = kern.prognose(int(g), maanden, zeker)
+        assert p.laag <= p.waarde <= p.hoog and p.laag >= g
+        hits += p.laag <= g + r <= p.hoog
+    assert hits / len(tot_nu) >= zeker / 100 - 0.01
+
+
+def test_a_complete_year_or_a_gemeente_without_housing_yet_gets_a_plain_projection():
+    assert kern.prognose(14, 12, 80).tekst() == "14"  # the year is over: the count, no range
+    zero = kern.prognose(0, 10, 80)
+    assert (zero.waarde, zero.laag) == (0, 0) and zero.hoog >= 1  # nothing yet is not "certainly nothing"

@@ -445,7 +445,7 @@ def begrippen(d: dict, pad: dict, regels: dict[str, dict], maanden: int) -> list
         (
             "Verwachting heel jaar",
             "Het aantal aan het eind van het jaar als het tempo van de maanden tot nu toe doorgaat, met de "
-            f"grenzen waarbinnen de uitkomst in {getal(regels['prognose']['zekerheid_pct'])} van de 100 gevallen "
+            f"grenzen waarbinnen de uitkomst in ten minste {getal(regels['prognose']['zekerheid_pct'])} van de 100 gevallen "
             "valt: kleine aantallen schommelen van maand tot maand.",
         ),
     ]
