@@ -156,7 +156,7 @@ def pagina_een(conn: duckdb.DuckDBPyConnection, d: dict, regels: dict[str, dict]
         "totaal": totaal,
         "ingroeipad": pad,
         "besluitpunten": punten,
-        "kernboodschap": kernboodschap(d, rijen, totaal, pad, punten, regels),
+        "kernboodschap": kernboodschap(d, rijen, totaal, pad, punten),
         "begrippen": begrippen(d, pad, regels, maanden),
         "totalen_fair_share": {
             int(j): totalen(part, ["toewijzingen", "gehuisvest", "opgave_naar_rato", "verschil"])
@@ -296,9 +296,7 @@ def besluitpunten(d: dict, rijen: list[dict], pad: dict, regels: dict[str, dict]
     return punten
 
 
-def kernboodschap(
-    d: dict, rijen: list[dict], totaal: dict, pad: dict, punten: list[dict], regels: dict[str, dict]
-) -> list[str]:
+def kernboodschap(d: dict, rijen: list[dict], totaal: dict, pad: dict, punten: list[dict]) -> list[str]:
     """Three to five sentences, each on one named basis, each consistent with the op-koers table."""
     zinnen = []
     met = [r for r in rijen if r["oordeel"]]
