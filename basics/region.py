@@ -16,7 +16,7 @@ from pathlib import Path
 
 import yaml
 
-from basics import paths, seeds
+from basics import besluitregels, paths, seeds
 
 REGIONS_DIR = paths.REGIONS_DIR
 # The seeds dbt loads, each with its columns: the national ones beside this file, every other one from the pack.
@@ -104,7 +104,8 @@ def load_regio(regio: str | None = None) -> Regio:
 
 def check_pack(regio: str | None = None) -> None:
     """Every seed the dbt project declares (``SEEDS_SPEC``) for a region is in its pack, readable as UTF-8 csv,
-    with every declared column in its header; ``regio.csv`` has one row. Raises ``BadPack`` naming the file.
+    with every declared column in its header; ``regio.csv`` has one row; an optional ``besluitpunten.yaml`` has
+    only known keys and values in range. Raises ``BadPack`` naming the file.
 
     A run checks this before it reads anything: without it, a missing seed stops dbt only after all of ingest.
     """
@@ -133,3 +134,7 @@ def check_pack(regio: str | None = None) -> None:
             )
         if seed["name"] == "regio" and count != 1:
             raise BadPack(f"the seed file {file} must hold one row (the region), not {count}")
+    try:  # the optional rules for the board's besluitpunten: a typo stops the run before anything is read
+        besluitregels.load(path)
+    except besluitregels.BadRules as exc:
+        raise BadPack(str(exc)) from exc

@@ -24,6 +24,7 @@ from basics.settings import is_meeting_date
 from expectations.gate import gate_config
 from ingest.config import source_labels
 from ingest.landing import escaped
+from products.report import kern
 from warehouse import audit, history
 
 REPORT_CONFIG = Path(__file__).with_name("config.yaml")
@@ -249,9 +250,7 @@ def report_data(conn: duckdb.DuckDBPyConnection) -> dict:
         "sociale_huurvoorraad" in set(d["sleutels"]["verdeelsleutel"])
         and conn.execute("SELECT bool_or(voorlopig) FROM referentie.sociale_huurvoorraad").fetchone()[0]
     )
-    d["sleutels_voorlopig"] = (
-        "de sociale huurvoorraad bevat voorlopige cijfers (seed sociale_huurvoorraad)" if voorlopig else ""
-    )
+    d["sleutels_voorlopig"] = "de cijfers van de sociale huurvoorraad zijn voorlopig" if voorlopig else ""
     d["bestanden"] = audit.files_per_source(conn)
     d["afgewezen_bestanden"] = [
         f"{escaped(f.pad)}: {nl}" if (nl := f.reden_nl()) else escaped(f.pad)
@@ -283,15 +282,17 @@ def report_data(conn: duckdb.DuckDBPyConnection) -> dict:
         if conn.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'historie'").fetchone()[0]
         else None
     )
-    # The region's cap on the urgent share of allocations (seed regio) against the actual share, last year.
-    [urgent] = conn.execute(
-        "SELECT sum(gehuisvest + gehuisvest_buiten_afspraak) FROM marts.fair_share WHERE jaar = ?", [laatste]
-    ).fetchone()
-    [alle] = conn.execute(
-        "SELECT sum(toewijzingen) FROM marts.fair_share_gemeente WHERE jaar = ?", [laatste]
+    # The region's cap on the urgent share of allocations (seed regio) against the actual share, last year: the
+    # legal basis (marts.fair_share_gemeente.aandeel_wettelijk_urgent_pct, as the province compares regions),
+    # and beside it the share of what counts toward the agreement (aandeel_urgent_pct), each named as such.
+    urgent, telt_mee, alle = conn.execute(
+        "SELECT sum(wettelijk_urgent_gehuisvest), sum(gehuisvest), sum(toewijzingen) "
+        "FROM marts.fair_share_gemeente WHERE jaar = ?",
+        [laatste],
     ).fetchone()
     d["aandeel_urgent"] = 100 * urgent / alle if urgent is not None and alle else None
-    d["samenvatting"] = samenvatting(d)
+    d["aandeel_urgent_telt_mee"] = 100 * telt_mee / alle if telt_mee is not None and alle else None
+    d["kern"] = kern.pagina_een(conn, d)
     return d
 
 
@@ -314,61 +315,6 @@ def _opsomming(items: list[str]) -> str:
     return "" if not items else items[0] if len(items) == 1 else ", ".join(items[:-1]) + " en " + items[-1]
 
 
-def samenvatting(d: dict) -> list[str]:
-    """Three to six sentences from the marts: shares, ingroeipad, return rate, time to housing, corrections."""
-    zinnen = []
-    fsg = d["fair_share_gemeente"]
-    jaar = fsg[fsg["jaar"] == d["jaar"]]
-    periode = f"in {d['jaar']} (tot en met {datum_nl(d['data_tot'])})"
-    zinnen.append(
-        f"De gemeenten van het afsprakenkader huisvestten {periode} samen {getal(jaar['gehuisvest'].sum())} "
-        f"wettelijk urgente woningzoekenden, tegenover een opgave naar rato van "
-        f"{getal(jaar['opgave_naar_rato'].sum(), 1)}."
-    )
-    boven = [r.gemeente_naam for r in jaar.itertuples() if not leeg(r.verschil) and r.verschil >= 0]
-    onder = [r.gemeente_naam for r in jaar.itertuples() if not leeg(r.verschil) and r.verschil < 0]
-
-    def opsomming(items: list[str]) -> str:
-        return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " en " + items[-1]
-
-    if boven and onder:
-        zinnen.append(f"Op of boven hun deel: {opsomming(boven)}; onder hun deel: {opsomming(onder)}.")
-    elif boven or onder:
-        zinnen.append(
-            f"{'Alle gemeenten zitten op of boven' if boven else 'Alle gemeenten zitten onder'} hun deel."
-        )
-    ing = d["ingroeipad"]
-    ing = ing[ing["jaar"] == d["jaar"]]
-    if len(ing):
-        delen = [
-            f"{r.groep} {getal(r.gehuisvest)} tegen een afspraak naar rato van {getal(r.afspraak_naar_rato, 1)}"
-            for r in ing.itertuples()
-        ]
-        zinnen.append(f"Ingroeipad {d['jaar']}: {opsomming(delen)}.")
-    tk = d["terugkeer"]
-    if tk["uitgestroomd"].sum():
-        pct = 100 * tk["teruggekeerd"].sum() / tk["uitgestroomd"].sum()
-        zinnen.append(
-            f"Van de {getal(tk['uitgestroomd'].sum())} mensen die sinds {d['vanaf']} uit een instelling "
-            f"uitstroomden, vond {getal(pct, 1)}% een woning in hun gemeente van herkomst."
-        )
-    dl = d["doorlooptijd"]
-    if dl["gehuisvest"].sum():
-        zinnen.append(
-            f"Van de {getal(dl['toegekend'].sum())} urgenties die in {d['jaar']} zijn toegekend, zijn er "
-            f"{getal(dl['gehuisvest'].sum())} gehuisvest, {getal(dl['binnen_6_maanden'].sum())} daarvan "
-            f"binnen zes maanden."
-        )
-    if len(d["correcties"]):
-        n = len(d["correcties"])
-        zinnen.append(
-            f"Sinds het vorige rapport (peildatum {datum_nl(d['vorige_peildatum'])}) "
-            f"{'is 1 cijfer' if n == 1 else f'zijn {getal(n)} cijfers'} over eerdere jaren gecorrigeerd "
-            "door latere leveringen (paragraaf 9)."
-        )
-    return zinnen[:6]
-
-
 def _charts(d: dict) -> dict[str, str]:
     fsg = d["fair_share_gemeente"]
     jaar = fsg[fsg["jaar"] == d["jaar"]]
@@ -387,14 +333,21 @@ def _charts(d: dict) -> dict[str, str]:
             waarden=True,
         )
     }
-    ing = d["ingroeipad"]
-    labels = [str(j) for j in sorted(ing["jaar"].unique())]
-    series = {}
-    for groep in d["groepen"]:
-        part = ing[ing["groep"] == groep].sort_values("jaar")
-        series[f"{groep}: gehuisvest"] = list(part["gehuisvest"])
-        series[f"{groep}: afspraak naar rato"] = list(part["afspraak_naar_rato"])
-    charts["ingroeipad"] = _bars(labels, series, f"Ingroeipad: {d['ingroeipad_titel']}")
+    # The ingroeipad as a path over every agreed year, one chart per group (the table is kern.ingroeipad_pad).
+    charts["ingroeipad"] = "".join(
+        _bars(
+            [str(r["jaar"]) for r in info["rijen"]],
+            {
+                "afspraak": [r["afspraak"] for r in info["rijen"]],
+                "gehuisvest": [r["gehuisvest"] for r in info["rijen"]],
+                "verwachting heel jaar": [
+                    r["prognose"].waarde if r["prognose"] else None for r in info["rijen"]
+                ],
+            },
+            f"Ingroeipad {groep}: afspraak en gehuisvest per jaar",
+        )
+        for groep, info in d["kern"]["ingroeipad"]["groepen"].items()
+    )
     comp = d["compensatie"]
     charts["compensatie"] = _bars(
         list(comp["gemeente_naam"]),
