@@ -2,7 +2,8 @@
 
 Every chart keeps its text as text (``svg.fonttype: none``: a screen reader reads it, a reader can select it), uses
 one type scale (``TEKST`` points for every label, and one figure width so the page scales every chart alike),
-shows above/below by colour *and* form (hatching, ▲/▼ in the value label) and writes its values on the bars. Each
+shows above/below by colour *and* a sign (▲/▼ in every value label and the legend) and writes its values on the
+bars; a grouped chart names its series in each bar's label, so colour is never the only cue. Each
 chart comes as a `Grafiek`: the SVG with an accessible name, and a Dutch caption that says what it shows.
 
 The drawing functions are general (a frame and its column names in, SVG out), so a section that changes its data
@@ -23,11 +24,10 @@ from basics.dutch import getal, leeg
 BREEDTE = 8.0  # inches: one width for every chart, so the page scales all of them by the same factor
 TEKST = 9  # points: the one type size of every text in a chart (ticks, labels, values, legends)
 KLEUREN = ["#1b5e7a", "#c0632a", "#4f7a35", "#a04668", "#6b5aa6", "#6f6f6f"]
-# Above and below: a colour and a form each (solid against hatched), and an arrow in the value label.
-BOVEN = {"color": "#1b5e7a", "hatch": "", "teken": "▲", "tekst": "op of boven het eigen deel"}
-ONDER = {"color": "#c0632a", "hatch": "///", "teken": "▼", "tekst": "onder het eigen deel"}
-# Hatches of further series in a grouped chart: neighbouring bars differ in form as well as colour.
-ARCERING = ["", "///", "...", "\\\\\\", "xx", "--"]
+# Above and below: a colour and a sign each (▲/▼ in the value label). No hatching: a hatch pattern costs the PDF
+# renderer seconds per chart, and the sign already tells the two apart without colour.
+BOVEN = {"color": "#1b5e7a", "teken": "▲", "tekst": "op of boven het eigen deel"}
+ONDER = {"color": "#c0632a", "teken": "▼", "tekst": "onder het eigen deel"}
 
 
 @dataclass(frozen=True)
@@ -85,8 +85,6 @@ def _plt():
             "ytick.labelsize": TEKST,
             "legend.fontsize": TEKST,
             "figure.titlesize": TEKST,
-            "hatch.color": "white",
-            "hatch.linewidth": 1.2,
             "axes.spines.top": False,
             "axes.spines.right": False,
         }
@@ -119,12 +117,7 @@ def _legenda(ax, items: list[dict]) -> None:
     from matplotlib.patches import Patch
 
     ax.legend(
-        handles=[
-            Patch(
-                facecolor=i["color"], hatch=i["hatch"], edgecolor="white", label=f"{i['teken']} {i['tekst']}"
-            )
-            for i in items
-        ],
+        handles=[Patch(facecolor=i["color"], label=f"{i['teken']} {i['tekst']}") for i in items],
         frameon=False,
         loc="lower left",
         bbox_to_anchor=(0, 1.0),
@@ -137,16 +130,16 @@ def ten_opzichte_van_deel(
     frame: pd.DataFrame, label: str, pct: str, eenheid: str = "% van het eigen deel"
 ) -> str:
     """Horizontal bars of a percentage of each row's own share: 100% is a line; above and below differ in colour,
-    hatching and the ▲/▼ before the value written at the end of each bar."""
+    and the ▲/▼ before the value written at the end of each bar."""
     rows = frame[[label, pct]].reset_index(drop=True)
-    fig, ax = _figuur(0.42 * len(rows) + 1.2)
+    fig, ax = _figuur(0.32 * len(rows) + 1.1)
     y = list(range(len(rows)))[::-1]
     for yi, v in zip(y, rows[pct], strict=True):
         if leeg(v):
             ax.text(0, yi, " geen opgave", va="center")
             continue
         kind = BOVEN if v >= 100 else ONDER
-        ax.barh(yi, v, color=kind["color"], hatch=kind["hatch"], edgecolor="white", height=0.7)
+        ax.barh(yi, v, color=kind["color"], height=0.7)
         ax.text(v, yi, f"  {kind['teken']} {_procent(v)}", va="center")
     ax.axvline(100, color="#222", linewidth=1, linestyle="--")
     ax.text(100, len(rows) - 0.4, "100%", ha="center", va="bottom")
@@ -159,16 +152,15 @@ def ten_opzichte_van_deel(
 
 
 def saldo_staven(frame: pd.DataFrame, label: str, saldo: str, eenheid: str = "huishoudens") -> str:
-    """Horizontal bars around zero (a cumulative balance): positive and negative differ in colour, hatching and
-    ▲/▼; every value is written beside its bar, so a small one is still read."""
+    """Horizontal bars around zero (a cumulative balance): positive and negative differ in colour and ▲/▼; every value is written beside its bar, so a small one is still read."""
     rows = frame[[label, saldo]].reset_index(drop=True)
-    fig, ax = _figuur(0.42 * len(rows) + 1.2)
+    fig, ax = _figuur(0.32 * len(rows) + 1.1)
     y = list(range(len(rows)))[::-1]
     waarden = [0.0 if leeg(v) else float(v) for v in rows[saldo]]
     bereik = max([abs(v) for v in waarden] + [1.0])
     for yi, v in zip(y, waarden, strict=True):
         kind = BOVEN if v >= 0 else ONDER
-        ax.barh(yi, v, color=kind["color"], hatch=kind["hatch"], edgecolor="white", height=0.7)
+        ax.barh(yi, v, color=kind["color"], height=0.7)
         ax.text(
             v + (0.02 if v >= 0 else -0.02) * bereik,
             yi,
@@ -198,11 +190,11 @@ def staven(
     decimalen: int = 0,
 ) -> str:
     """Grouped horizontal bars: one group per row of ``frame`` (``label``), one bar per column of ``reeksen``
-    (column -> legend text), each series its own colour and hatching, every value written at its bar."""
+    (column -> legend text), each series its own colour, every value written at its bar with its series' name."""
     rows = frame.reset_index(drop=True)
     n = max(1, len(reeksen))
     hoogte = 0.8 / n
-    fig, ax = _figuur(max(2.0, 0.28 * n * len(rows) + 0.35 * len(rows) + 1.2))
+    fig, ax = _figuur(max(2.0, 0.17 * n * len(rows) + 0.25 * len(rows) + 1.0))
     top = max([float(v) for c in reeksen for v in rows[c] if not leeg(v)] + [1.0])
     basis = [(len(rows) - 1 - i) for i in range(len(rows))]
     for k, (col, naam) in enumerate(reeksen.items()):
@@ -214,13 +206,12 @@ def staven(
             hoogte * 0.92,
             label=naam,
             color=KLEUREN[k % len(KLEUREN)],
-            hatch=ARCERING[k % len(ARCERING)],
-            edgecolor="white",
         )
         for yi, v, ruw in zip(ys, vals, rows[col], strict=True):
-            ax.text(v + top * 0.01, yi, "–" if leeg(ruw) else getal(v, decimalen), va="center")
+            waarde = "–" if leeg(ruw) else getal(v, decimalen)
+            ax.text(v + top * 0.01, yi, f"{naam}: {waarde}" if n > 1 else waarde, va="center")
     ax.set_yticks(basis, list(rows[label]))
-    ax.set_xlim(0, top * 1.15)
+    ax.set_xlim(0, top * (1.4 if n > 1 else 1.15))
     if eenheid:
         ax.set_xlabel(eenheid)
     ax.legend(frameon=False, loc="lower left", bbox_to_anchor=(0, 1.0), ncols=min(n, 3), borderaxespad=0.2)
@@ -312,8 +303,8 @@ def report_charts(d: dict) -> dict[str, Grafiek]:
         "fair-share",
         ten_opzichte_van_deel(jaar, "gemeente_naam", "pct"),
         f"Wettelijk urgent gehuisvest als percentage van de opgave naar rato per gemeente, {d['jaar']}. "
-        "De stippellijn is 100%: precies het eigen deel. Effen staven met ▲ zitten op of boven het eigen deel, "
-        "gearceerde staven met ▼ eronder.",
+        "De stippellijn is 100%: precies het eigen deel. Staven met ▲ zitten op of boven het eigen deel, "
+        "staven met ▼ eronder.",
         f"Staafdiagram, {d['jaar']}: per gemeente het aantal gehuisveste wettelijk urgenten als percentage van "
         f"de opgave naar rato. Op of boven het eigen deel: {_lijst(boven) or 'geen'}. "
         f"Onder het eigen deel: {_lijst(onder) or 'geen'}.",
@@ -340,7 +331,7 @@ def report_charts(d: dict) -> dict[str, Grafiek]:
             "compensatie",
             saldo_staven(comp, "gemeente_naam", "saldo"),
             f"Compensatiesaldo per gemeente, cumulatief van 1 januari 2025 tot en met {d['jaar']}: wettelijk "
-            "urgent gehuisvest min de opgave naar rato. Effen staven met ▲: meer dan het eigen deel; gearceerde "
+            "urgent gehuisvest min de opgave naar rato. Staven met ▲: meer dan het eigen deel; "
             "staven met ▼: minder.",
             "Staafdiagram van het compensatiesaldo per gemeente: "
             + "; ".join(f"{r.gemeente_naam} {_getal_met_teken(r.saldo)}" for r in comp.itertuples())

@@ -23,6 +23,7 @@ from basics.settings import is_meeting_date
 from expectations.gate import gate_config
 from ingest.config import source_labels
 from ingest.landing import escaped
+from products.report import afdruk
 from products.report.charts import report_charts
 from warehouse import audit, history
 
@@ -299,13 +300,15 @@ def environment() -> Environment:
     )
     env.filters["getal"] = getal
     env.filters["datum"] = datum_nl
+    env.filters["css_tekst"] = afdruk.css_tekst
     return env
 
 
 def render_report(
     conn: duckdb.DuckDBPyConnection, reports: Path, poort: pd.DataFrame, data_docs: Path | None
 ) -> list[Path]:
-    """Write the HTML report and the workbook for the marts' peildatum; remove a stale blocked page."""
+    """Write the HTML report, its PDF (the meeting pack) and the workbook for the marts' peildatum; remove a
+    stale blocked page."""
     d = report_data(conn)
     stem = report_stem(d["peildatum"])
     reports.mkdir(parents=True, exist_ok=True)
@@ -317,18 +320,23 @@ def render_report(
             charts=report_charts(d),
             poort=poort,
             waarschuwingen=poort[(poort["ernst"] == "waarschuwing") & ~poort["geslaagd"]],
-            data_docs=data_docs,
+            data_docs=afdruk.relatief(data_docs, reports),
             gemaakt=dt.date.today(),
+            fictief=afdruk.fictief(d["regio"]),
+            fictief_tekst=afdruk.FICTIEF,
+            contact="" if leeg(d["regio"].get("contact")) else d["regio"]["contact"],
         )
     )
+    html = afdruk.afwerken(html)
     out_html = reports / f"{stem}.html"
     with atomic_path(out_html) as tmp:
         tmp.write_text(html, encoding="utf-8")
+    out_pdf = afdruk.schrijf_pdf(html, reports / f"{stem}.pdf")
     out_xlsx = reports / f"{stem}.xlsx"
     with atomic_path(out_xlsx) as tmp:
         write_workbook(conn, tmp, d)
     (reports / f"{stem}_geblokkeerd.html").unlink(missing_ok=True)
-    return [out_html, out_xlsx]
+    return [out_html, out_xlsx, out_pdf]
 
 
 # Code columns that get their name beside them in the workbook: code column -> name column.
@@ -475,7 +483,7 @@ def render_blocked(
     """The blocked page: each failed rule in plain Dutch (suite, explanation, examples); no report."""
     stem = report_stem(peildatum)
     reports.mkdir(parents=True, exist_ok=True)
-    for suffix in (".html", ".xlsx"):  # never leave a report next to a block for the same peildatum
+    for suffix in (".html", ".xlsx", ".pdf"):  # never leave a report next to a block for the same peildatum
         (reports / f"{stem}{suffix}").unlink(missing_ok=True)
     html = (
         environment()
@@ -484,7 +492,7 @@ def render_blocked(
             peildatum=peildatum,
             maand=MAANDEN[4 if peildatum.month <= 6 else 11],
             fouten=fouten,
-            data_docs=data_docs,
+            data_docs=afdruk.relatief(data_docs, reports),
         )
     )
     path = reports / f"{stem}_geblokkeerd.html"
