@@ -8,6 +8,7 @@ own. The PDF's text is read with pypdf (a dev dependency); axe-core is the pinne
 
 from __future__ import annotations
 
+import datetime as dt
 import html as htmllib
 import json
 import re
@@ -20,7 +21,7 @@ from pypdf import PdfReader
 
 from basics import region
 from basics.dutch import getal
-from products.report import afdruk
+from products.report import afdruk, render_blocked
 from tests.board_words import SERVER_PATH, offending
 from tests.helpers import query
 
@@ -298,3 +299,17 @@ def test_a_pack_without_the_new_columns_keeps_working(tmp_path, monkeypatch):
     loaded = region.load_regio("proef")
     assert (loaded.fictief, loaded.contact) == (False, "")
     assert afdruk.fictief({"regio_code": "proef"}) is False
+
+
+def test_blocked_page_links_its_data_docs_relatively(tmp_path):
+    reports = tmp_path / "reports"
+    docs = reports / "gx" / STEM / "gx" / "uncommitted" / "data_docs" / "local_site" / "overzicht.html"
+    docs.parent.mkdir(parents=True)
+    docs.write_text("<html></html>")
+    page = render_blocked(reports, dt.date(2026, 11, 1), [("swev", "Geen levering van SWEV.", [])], docs)
+    text = page.read_text(encoding="utf-8")
+    [link] = re.findall(r'<a href="([^"]+)">', text)
+    assert (
+        link == f"gx/{STEM}/gx/uncommitted/data_docs/local_site/overzicht.html" and (reports / link).is_file()
+    )
+    assert str(tmp_path) not in text and SERVER_PATH.findall(text) == []
