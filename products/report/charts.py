@@ -129,8 +129,8 @@ def _legenda(ax, items: list[dict]) -> None:
 def ten_opzichte_van_deel(
     frame: pd.DataFrame, label: str, pct: str, eenheid: str = "% van het eigen deel"
 ) -> str:
-    """Horizontal bars of a percentage of each row's own share: 100% is a line; above and below differ in colour,
-    and the ▲/▼ before the value written at the end of each bar."""
+    """Horizontal bars of a percentage of each row's own share: 100% is a line; above and below differ in colour
+    and in the ▲/▼ before the value written at the end of each bar."""
     rows = frame[[label, pct]].reset_index(drop=True)
     fig, ax = _figuur(0.32 * len(rows) + 1.1)
     y = list(range(len(rows)))[::-1]
@@ -152,7 +152,8 @@ def ten_opzichte_van_deel(
 
 
 def saldo_staven(frame: pd.DataFrame, label: str, saldo: str, eenheid: str = "huishoudens") -> str:
-    """Horizontal bars around zero (a cumulative balance): positive and negative differ in colour and ▲/▼; every value is written beside its bar, so a small one is still read."""
+    """Horizontal bars around zero (a cumulative balance): positive and negative differ in colour and in ▲/▼;
+    every value is written beside its bar, so a small one is still read."""
     rows = frame[[label, saldo]].reset_index(drop=True)
     fig, ax = _figuur(0.32 * len(rows) + 1.1)
     y = list(range(len(rows)))[::-1]
