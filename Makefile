@@ -61,6 +61,17 @@ browser:
 	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; } || \
 	  { echo "chromium is missing: install Debian's chromium package (needed by tests/test_browser.py)"; exit 1; }
+	@$(MAKE) -s --no-print-directory $(AXE)
+
+# axe-core (the accessibility check of tests/test_board_print.py), pinned by tests/browser/package-lock.json and
+# installed from npm on a clean clone; npm is Debian's package, installed when missing (as root).
+AXE := tests/browser/node_modules/axe-core/axe.min.js
+$(AXE): tests/browser/package.json tests/browser/package-lock.json
+	@command -v npm >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null; } || \
+	  { echo "npm is missing: install Debian's npm package (needed for axe-core, tests/browser/)"; exit 1; }
+	cd tests/browser && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	touch $@
 
 # The clock-skew test sets a process's clock with libfaketime: Debian's faketime, installed when missing (as root).
 faketime:

@@ -81,6 +81,8 @@ class Regio:
     samenwerkend_label: str
     commissies: tuple[dict[str, str], ...]
     path: Path
+    fictief: bool = False  # a made-up region: its report says "fictief — geen echte cijfers" on every page
+    contact: str = ""  # who answers questions about the report (the colofon); optional column
 
     @property
     def commissie_keys(self) -> tuple[str, ...]:
@@ -99,6 +101,8 @@ def load_regio(regio: str | None = None) -> Regio:
         samenwerkend_label=row["samenwerkend_label"],
         commissies=tuple(read_seed("commissies.csv", path.name)),
         path=path,
+        fictief=seeds.flag(row.get("fictief") or "false"),
+        contact=row.get("contact") or "",
     )
 
 
@@ -114,7 +118,8 @@ def check_pack(regio: str | None = None) -> None:
     for seed in yaml.safe_load(SEEDS_SPEC.read_text(encoding="utf-8"))["seeds"]:
         if seed["name"] in national:
             continue
-        wanted = [c["name"] for c in seed.get("columns", [])]
+        declared = seed.get("columns", [])
+        wanted = [c["name"] for c in declared if not (c.get("meta") or {}).get("optioneel")]
         file = path / "seeds" / f"{seed['name']}.csv"
         if not file.is_file():
             raise BadPack(
@@ -134,7 +139,25 @@ def check_pack(regio: str | None = None) -> None:
             )
         if seed["name"] == "regio" and count != 1:
             raise BadPack(f"the seed file {file} must hold one row (the region), not {count}")
+        if seed["name"] == "regio":
+            _check_regio_values(file)
     try:  # the optional rules for the board's besluitpunten: a typo stops the run before anything is read
         besluitregels.load(path)
     except besluitregels.BadRules as exc:
         raise BadPack(str(exc)) from exc
+
+
+# Optional columns of regio.csv whose value must be a flag (empty counts as false).
+REGIO_FLAGS = ("fictief",)
+
+
+def _check_regio_values(file: Path) -> None:
+    """regio.csv's flags are ``true``, ``false`` or empty: anything else names the file, line and column."""
+    [row] = [r for r in seeds.read(file) if any(r.values())]
+    for column in REGIO_FLAGS:
+        value = (row.get(column) or "").strip()
+        if value not in ("", "true", "false"):
+            raise BadPack(
+                f"the seed file {file}, line 2, column {column}: '{value}' is not true or false "
+                "(true marks a made-up region: its report says so on every page)"
+            )

@@ -149,7 +149,11 @@ def bo_rapport(context: dg.AssetExecutionContext, fairshare: FairshareResource):
     if shown:
         shown.stage("report", time.perf_counter() - started, paths[0].name)
     yield dg.MaterializeResult(
-        metadata={"html": str(paths[0].resolve()), "xlsx": str(paths[1].resolve())},
+        metadata={
+            "html": str(paths[0].resolve()),
+            "xlsx": str(paths[1].resolve()),
+            "pdf": str(paths[2].resolve()),
+        },
         check_results=[
             dg.AssetCheckResult(
                 check_name=GATE_CHECK,

@@ -1,7 +1,7 @@
 """The half-yearly report to the BO Wonen en Zorg: self-contained Dutch HTML and an xlsx per mart.
 
 Figures come from the marts only (so SQL users and the report always agree); charts are
-matplotlib SVG inlined in the page, so it opens from disk without a network. When the gate
+matplotlib SVG inlined in the page (`products.report.charts`), so it opens from disk without a network. When the gate
 blocks, `render_blocked` writes `..._geblokkeerd.html` listing each failed rule in Dutch.
 """
 
@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import io
 from pathlib import Path
 
 import duckdb
@@ -24,7 +23,8 @@ from basics.settings import is_meeting_date
 from expectations.gate import gate_config
 from ingest.config import source_labels
 from ingest.landing import escaped
-from products.report import kern
+from products.report import afdruk, kern
+from products.report.charts import report_charts
 from warehouse import audit, history
 
 REPORT_CONFIG = Path(__file__).with_name("config.yaml")
@@ -36,18 +36,7 @@ def report_config() -> dict:
     return yaml.safe_load(REPORT_CONFIG.read_text(encoding="utf-8"))
 
 
-def _plt():
-    """pyplot, imported when the first chart is drawn: a run with nothing new draws none."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
 TEMPLATES = Path(__file__).parent / "templates"
-KLEUREN = ["#1b5e7a", "#e0883a", "#6a9a4b", "#a04668", "#7d6bb0", "#8c8c8c"]
 
 
 def report_stem(peildatum: dt.date) -> str:
@@ -63,71 +52,6 @@ def report_stem(peildatum: dt.date) -> str:
 def _finalize(value):
     """Every value a template prints: missing values as a dash, never <NA> or nan."""
     return "–" if leeg(value) else value
-
-
-def _svg(fig) -> str:
-    buf = io.StringIO()
-    fig.savefig(buf, format="svg", bbox_inches="tight")
-    _plt().close(fig)
-    svg = buf.getvalue()
-    return svg[svg.index("<svg") :]
-
-
-def _bars(
-    labels,
-    series: dict[str, list],
-    title: str,
-    ylabel: str = "",
-    referentie: tuple[float, str] | None = None,
-    waarden: bool = False,
-) -> str:
-    fig, ax = _plt().subplots(figsize=(8, 3.4))
-    width = 0.8 / max(1, len(series))
-    for i, (name, values) in enumerate(series.items()):
-        values = [0 if leeg(v) else v for v in values]
-        bars = ax.bar(
-            [x + i * width for x in range(len(labels))],
-            values,
-            width,
-            label=name,
-            color=KLEUREN[i % len(KLEUREN)],
-        )
-        if waarden:
-            ax.bar_label(bars, labels=[f"{getal(v)}%" for v in values], fontsize=7, padding=2)
-    if referentie:
-        ax.axhline(referentie[0], color="#b3261e", linewidth=1, linestyle="--", label=referentie[1])
-    ax.set_xticks(
-        [x + width * (len(series) - 1) / 2 for x in range(len(labels))], labels, rotation=0, fontsize=8
-    )
-    ax.set_title(title, fontsize=10)
-    ax.set_ylabel(ylabel, fontsize=8)
-    ax.axhline(0, color="#444", linewidth=0.6)
-    ax.legend(fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1))
-    ax.spines[["top", "right"]].set_visible(False)
-    return _svg(fig)
-
-
-def _heatmap(matrix: pd.DataFrame, title: str) -> str:
-    fig, ax = _plt().subplots(figsize=(8, 0.45 * len(matrix) + 1.2))
-    ax.imshow(matrix.to_numpy(dtype=float), cmap="Blues", aspect="auto")
-    ax.set_xticks(range(matrix.shape[1]), matrix.columns, rotation=30, ha="right", fontsize=8)
-    ax.set_yticks(range(matrix.shape[0]), matrix.index, fontsize=8)
-    for (i, j), v in pd.DataFrame(matrix.to_numpy()).stack().items():
-        if v:
-            ax.text(
-                j,
-                i,
-                int(v),
-                ha="center",
-                va="center",
-                fontsize=7,
-                color="white" if v > matrix.to_numpy().max() / 2 else "black",
-            )
-    ax.set_xlabel("gemeente van de woning", fontsize=8)
-    ax.xaxis.set_label_position("bottom")
-    ax.set_ylabel("herkomst", fontsize=8)
-    ax.set_title(title, fontsize=10)
-    return _svg(fig)
 
 
 def _frame(conn, sql: str, params=None) -> pd.DataFrame:
@@ -315,98 +239,21 @@ def _opsomming(items: list[str]) -> str:
     return "" if not items else items[0] if len(items) == 1 else ", ".join(items[:-1]) + " en " + items[-1]
 
 
-def _charts(d: dict) -> dict[str, str]:
-    fsg = d["fair_share_gemeente"]
-    jaar = fsg[fsg["jaar"] == d["jaar"]]
-    # As a percentage of each gemeente's own share, so the small gemeenten compare with the large ones.
-    pct = [
-        None if leeg(o) or not o else 100 * g / o
-        for g, o in zip(jaar["gehuisvest"], jaar["opgave_naar_rato"], strict=True)
-    ]
-    charts = {
-        "fair_share": _bars(
-            list(jaar["gemeente_naam"]),
-            {"gehuisvest als % van de opgave naar rato": pct},
-            f"Wettelijk urgent gehuisvest als percentage van de opgave naar rato, {d['jaar']}",
-            ylabel="% van de opgave naar rato",
-            referentie=(100, "100% = precies het eigen deel"),
-            waarden=True,
-        )
-    }
-    # The ingroeipad as a path over every agreed year, one chart per group (the table is kern.ingroeipad_pad).
-    charts["ingroeipad"] = "".join(
-        _bars(
-            [str(r["jaar"]) for r in info["rijen"]],
-            {
-                "afspraak": [r["afspraak"] for r in info["rijen"]],
-                "gehuisvest": [r["gehuisvest"] for r in info["rijen"]],
-                "verwachting heel jaar": [
-                    r["prognose"].waarde if r["prognose"] else None for r in info["rijen"]
-                ],
-            },
-            f"Ingroeipad {groep}: afspraak en gehuisvest per jaar",
-        )
-        for groep, info in d["kern"]["ingroeipad"]["groepen"].items()
-    )
-    comp = d["compensatie"]
-    charts["compensatie"] = _bars(
-        list(comp["gemeente_naam"]),
-        {"saldo": list(comp["saldo"])},
-        f"Compensatiesaldo sinds 2025 (t/m {d['jaar']}); positief = meer dan het eigen deel",
-    )
-    inst = d["instroom"].copy()
-    inst["woning"] = inst["uitstroomgemeente_code"].map(d["namen"])
-    matrix = inst.pivot_table(
-        index="herkomst_naam", columns="woning", values="aantal", aggfunc="sum", fill_value=0
-    )
-    order = list(d["namen"].values())
-    matrix = matrix.reindex(
-        index=[n for n in order if n in matrix.index], columns=[n for n in order if n in matrix.columns]
-    )
-    if not matrix.empty:
-        charts["instroom"] = _heatmap(
-            matrix, f"Herkomst en woning, alle wettelijke categorieën, {d['vanaf']}–{d['jaar']}"
-        )
-    tr = d["trechter"]
-    steps = [
-        "toewijzingen",
-        "swev",
-        "swev_max_3_kamers",
-        "tot_hoge_aftoppingsgrens",
-        "tot_lage_aftoppingsgrens",
-        "tot_lage_gelabeld",
-    ]
-    charts["trechter"] = _bars(
-        ["alle", d["regio"]["samenwerkend_label"], "≤ 3 kamers", "≤ hoge grens", "≤ lage grens", "gelabeld"],
-        {str(j): [tr.loc[tr["jaar"] == j, s].iloc[0] or 0 for s in steps] for j in tr["jaar"]},
-        "Geschiktheid van de toewijzingen per jaar",
-    )
-    sl = d["sleutels"]
-    piv = sl.pivot_table(
-        index="gemeente_code", columns="verdeelsleutel", values="opgave_bij_regionaal_totaal"
-    )
-    piv = piv.reindex([g for g in d["namen"] if g in piv.index])
-    charts["sleutels"] = _bars(
-        [d["namen"].get(g, g) for g in piv.index],
-        {d["labels"]["verdeelsleutel"].get(k, k): list(piv[k]) for k in piv.columns},
-        f"Opgave bij {d['regionaal_totaal']} per jaar volgens verschillende verdeelsleutels",
-    )
-    return charts
-
-
 def environment() -> Environment:
     env = Environment(
         loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html", "j2"]), finalize=_finalize
     )
     env.filters["getal"] = getal
     env.filters["datum"] = datum_nl
+    env.filters["css_tekst"] = afdruk.css_tekst
     return env
 
 
 def render_report(
     conn: duckdb.DuckDBPyConnection, reports: Path, poort: pd.DataFrame, data_docs: Path | None
 ) -> list[Path]:
-    """Write the HTML report and the workbook for the marts' peildatum; remove a stale blocked page."""
+    """Write the HTML report, its PDF (the meeting pack) and the workbook for the marts' peildatum; remove a
+    stale blocked page."""
     d = report_data(conn)
     stem = report_stem(d["peildatum"])
     reports.mkdir(parents=True, exist_ok=True)
@@ -415,21 +262,26 @@ def render_report(
         .get_template("rapport.html.j2")
         .render(
             d=d,
-            charts=_charts(d),
+            charts=report_charts(d),
             poort=poort,
             waarschuwingen=poort[(poort["ernst"] == "waarschuwing") & ~poort["geslaagd"]],
-            data_docs=data_docs,
+            data_docs=afdruk.relatief(data_docs, reports),
             gemaakt=dt.date.today(),
+            fictief=afdruk.fictief(d["regio"]),
+            fictief_tekst=afdruk.FICTIEF,
+            contact="" if leeg(d["regio"].get("contact")) else d["regio"]["contact"],
         )
     )
+    html = afdruk.afwerken(html)
     out_html = reports / f"{stem}.html"
     with atomic_path(out_html) as tmp:
         tmp.write_text(html, encoding="utf-8")
+    out_pdf = afdruk.schrijf_pdf(html, reports / f"{stem}.pdf")
     out_xlsx = reports / f"{stem}.xlsx"
     with atomic_path(out_xlsx) as tmp:
         write_workbook(conn, tmp, d)
     (reports / f"{stem}_geblokkeerd.html").unlink(missing_ok=True)
-    return [out_html, out_xlsx]
+    return [out_html, out_xlsx, out_pdf]
 
 
 # Code columns that get their name beside them in the workbook: code column -> name column.
@@ -576,7 +428,7 @@ def render_blocked(
     """The blocked page: each failed rule in plain Dutch (suite, explanation, examples); no report."""
     stem = report_stem(peildatum)
     reports.mkdir(parents=True, exist_ok=True)
-    for suffix in (".html", ".xlsx"):  # never leave a report next to a block for the same peildatum
+    for suffix in (".html", ".xlsx", ".pdf"):  # never leave a report next to a block for the same peildatum
         (reports / f"{stem}{suffix}").unlink(missing_ok=True)
     html = (
         environment()
@@ -585,7 +437,7 @@ def render_blocked(
             peildatum=peildatum,
             maand=MAANDEN[4 if peildatum.month <= 6 else 11],
             fouten=fouten,
-            data_docs=data_docs,
+            data_docs=afdruk.relatief(data_docs, reports),
         )
     )
     path = reports / f"{stem}_geblokkeerd.html"
