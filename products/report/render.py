@@ -23,6 +23,7 @@ from basics.settings import is_meeting_date
 from expectations.gate import gate_config
 from ingest.config import source_labels
 from ingest.landing import escaped
+from products.report import duiding
 from products.report.werkboek import write_workbook
 from warehouse import audit, history
 
@@ -451,10 +452,20 @@ def environment() -> Environment:
 
 
 def render_report(
-    conn: duckdb.DuckDBPyConnection, reports: Path, poort: pd.DataFrame, data_docs: Path | None
+    conn: duckdb.DuckDBPyConnection,
+    reports: Path,
+    poort: pd.DataFrame,
+    data_docs: Path | None,
+    duiding_map: Path | None = None,
+    pack: Path | None = None,
 ) -> list[Path]:
-    """Write the HTML report and the workbook for the marts' peildatum; remove a stale blocked page."""
+    """Write the HTML report and the workbook for the marts' peildatum; remove a stale blocked page.
+
+    ``duiding_map``: the region's notes per peildatum (``products.report.duiding``); ``pack``: the region pack,
+    for an optional compensation rule (``products.report.compensatie``; default: the warehouse's region).
+    """
     d = report_data(conn)
+    context_van_de_regio(conn, d, duiding_map)
     stem = report_stem(d["peildatum"])
     reports.mkdir(parents=True, exist_ok=True)
     html = (
@@ -477,6 +488,20 @@ def render_report(
         write_workbook(conn, tmp, d)
     (reports / f"{stem}_geblokkeerd.html").unlink(missing_ok=True)
     return [out_html, out_xlsx]
+
+
+def context_van_de_regio(conn: duckdb.DuckDBPyConnection, d: dict, folder: Path | None) -> None:
+    """The region's notes for this peildatum in ``d["duiding"]``; what could not be placed is a warning in the
+    run summary; a board report (published, with its history) keeps the notes in ``historie.duiding``."""
+    gemeenten = dict(
+        conn.execute(
+            "SELECT gemeente_code, gemeente_naam FROM referentie.gemeenten WHERE in_afspraak"
+        ).fetchall()
+    )
+    d["duiding"] = duiding.read(folder, d["peildatum"], gemeenten)
+    duiding.warn(d["duiding"])
+    if is_meeting_date(d["peildatum"]):
+        duiding.keep(conn, d["peildatum"], d["duiding"], gemeenten)
 
 
 def render_blocked(
