@@ -17,13 +17,14 @@ import pandas as pd
 import yaml
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from basics import progress, region
 from basics.dutch import MAANDEN, datum_nl, getal, leeg
 from basics.files import atomic_path
 from basics.settings import is_meeting_date
 from expectations.gate import gate_config
 from ingest.config import source_labels
 from ingest.landing import escaped
-from products.report import duiding
+from products.report import compensatie, duiding
 from products.report.werkboek import write_workbook
 from warehouse import audit, history
 
@@ -466,6 +467,7 @@ def render_report(
     """
     d = report_data(conn)
     context_van_de_regio(conn, d, duiding_map)
+    d["compensatie_scenario"] = compensatie_scenario(conn, d, pack)
     stem = report_stem(d["peildatum"])
     reports.mkdir(parents=True, exist_ok=True)
     html = (
@@ -502,6 +504,24 @@ def context_van_de_regio(conn: duckdb.DuckDBPyConnection, d: dict, folder: Path 
     duiding.warn(d["duiding"])
     if is_meeting_date(d["peildatum"]):
         duiding.keep(conn, d["peildatum"], d["duiding"], gemeenten)
+
+
+def compensatie_scenario(conn: duckdb.DuckDBPyConnection, d: dict, pack: Path | None) -> dict | None:
+    """The pack's compensation rule applied to the saldo (None: the region has no rule). A rule that cannot be
+    used was refused when the run started (``compensatie.check``); met here (a run started elsewhere), it is a
+    warning in the run summary and the report shows no scenario."""
+    if pack is None:
+        try:
+            pack = region.regio_dir(d["regio"]["regio_code"])
+        except region.UnknownRegion:
+            return None
+    try:
+        return compensatie.for_report(conn, d, pack)
+    except compensatie.BadRule as exc:
+        if shown := progress.report():
+            shown.line(f"  WARNING: {exc}: the report shows no compensation scenario")
+            shown.log.problems.append(f"WARNING: {exc}: the report shows no compensation scenario")
+        return None
 
 
 def render_blocked(
