@@ -22,6 +22,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from openpyxl import load_workbook
 
 from basics import progress, region
 from expectations import gate
@@ -329,12 +330,28 @@ def test_a_pack_with_a_rule_shows_the_scenario_consistent_with_the_saldo(built, 
     )
     text = re.sub(r"<[^>]+>", " ", scenario)
     assert offending(text) == []
+    # the workbook has it too, beside the saldo, with the same amounts
+    wb = load_workbook(tmp_path / "rapport" / "bo_wonen_zorg_2026-12.xlsx")
+    assert wb.sheetnames.index("Scenario compensatie") == wb.sheetnames.index("Compensatiesaldo") + 1
+    rows = list(wb["Scenario compensatie"].iter_rows(values_only=True))
+    header = rows[0]
+    for row in rows[1:]:
+        code, betaalt = (
+            row[header.index("Code gemeente (voor analisten)")],
+            row[header.index("Zou betalen (euro)")],
+        )
+        assert (betaalt is None) == (cells[code]["betaalt"] == "niet te bepalen"), code
+        assert betaalt is None or betaalt == _euro(cells[code]["betaalt"]), code
 
 
 def test_amersfoorts_pack_has_no_rule_and_shows_no_scenario(built, tmp_path):
     assert not (region.regio_dir("amersfoort") / compensatie.FILE).exists()
     html, _, _ = _render(built, tmp_path)  # the pack of the warehouse's own region
     assert "compensatie-scenario" not in html and "Scenario voor het bestuur" not in html
+    assert (
+        "Scenario compensatie"
+        not in load_workbook(tmp_path / "rapport" / "bo_wonen_zorg_2026-12.xlsx").sheetnames
+    )
 
 
 @pytest.mark.parametrize(

@@ -165,6 +165,60 @@ def board_sheets(conn: duckdb.DuckDBPyConnection, d: dict) -> list[Blad]:
     return bladen
 
 
+SCENARIO_BLAD = "Scenario compensatie"
+
+
+def _scenario_sheet(d: dict) -> Blad | None:
+    """The compensation scenario of the report (products/report/compensatie.py) as a sheet, when the region has
+    a rule: what the rule would mean per gemeente, never a decision."""
+    sc = d.get("compensatie_scenario")
+    if not sc:
+        return None
+    regel = sc["regel"]
+    code = werkboek_config()["code_kop"].format(kop="gemeente")
+    frame = pd.DataFrame(
+        {
+            "Gemeente": [r.gemeente_naam for r in sc["rijen"]],
+            "Saldo sinds 2025": [r.saldo for r in sc["rijen"]],
+            "Achterstand (huishoudens)": [r.achterstand for r in sc["rijen"]],
+            "Zou betalen (euro)": [r.betaalt for r in sc["rijen"]],
+            "Zou ontvangen (euro)": [r.ontvangt for r in sc["rijen"]],
+            "Toelichting": [r.toelichting or None for r in sc["rijen"]],
+            code: [r.gemeente_code for r in sc["rijen"]],
+        }
+    )
+    if regel.verdeling != "naar_overschot":
+        frame = frame.drop(columns="Zou ontvangen (euro)")
+    soorten = {
+        "Gemeente": "tekst",
+        "Saldo sinds 2025": "rato",
+        "Achterstand (huishoudens)": "rato",
+        "Zou betalen (euro)": "aantal",
+        "Zou ontvangen (euro)": "aantal",
+        "Toelichting": "tekst",
+        code: "tekst",
+    }
+    uitleg = {
+        "Gemeente": "De gemeente.",
+        "Saldo sinds 2025": "Het saldo van het tabblad Compensatiesaldo voor het laatste jaar, op één decimaal.",
+        "Achterstand (huishoudens)": "Hoeveel huishoudens de gemeente achterloopt op haar eigen deel.",
+        "Zou betalen (euro)": f"Achterstand maal {regel.bedrag_per_huishouden:,.0f} euro; leeg als het niet te "
+        "bepalen is (zie Toelichting in de rij).".replace(",", "."),
+        "Zou ontvangen (euro)": "Het totaal, verdeeld over de gemeenten met een positief saldo naar verhouding.",
+        "Toelichting": "Uitzonderingen en drempel die voor de gemeente gelden.",
+        code: "De code bij gemeente, zoals in de gepubliceerde tabellen.",
+    }
+    return Blad(
+        SCENARIO_BLAD,
+        f"Scenario voor het bestuur, geen besluit en geen afrekening: wat de compensatieregel van de regio "
+        f"({regel.bron}) zou betekenen voor het saldo tot en met {datum_nl(d['data_tot'])}.",
+        frame,
+        {k: v for k, v in soorten.items() if k in frame.columns},
+        {k: v for k, v in uitleg.items() if k in frame.columns},
+        (code,),
+    )
+
+
 def _titel(d: dict) -> str:
     return (
         f"Monitor huisvesting aandachtsgroepen – {d['regio']['regio_naam']} – "
@@ -196,6 +250,9 @@ def write_workbook(conn: duckdb.DuckDBPyConnection, out: Path, d: dict) -> None:
 
     cfg = werkboek_config()
     bladen = board_sheets(conn, d)
+    if scenario := _scenario_sheet(d):  # beside the saldo it is about
+        at = next((i + 1 for i, b in enumerate(bladen) if b.naam == "Compensatiesaldo"), len(bladen))
+        bladen.insert(at, scenario)
     titel = _titel(d)
     with xlsxwriter.Workbook(str(out), {"nan_inf_to_errors": False, **XLSX_INERT}) as wb:
         kop = wb.add_format(
@@ -239,6 +296,7 @@ def write_workbook(conn: duckdb.DuckDBPyConnection, out: Path, d: dict) -> None:
 def _toelichting(wb, d: dict, bladen: list[Blad], titel: str, kop, fmt, wrap, vet) -> None:
     """The first sheet: what the workbook is and how to read it, then every sheet and column in plain Dutch."""
     ws = wb.add_worksheet(TOELICHTING)
+    ws.merge_range(0, 0, 0, 2, "", wb.add_format({"bold": True, "font_size": 13}))
     ws.write_string(0, 0, titel, wb.add_format({"bold": True, "font_size": 13}))
     ws.write_string(1, 0, "Peildatum")
     ws.write_string(1, 1, datum_nl(d["peildatum"]))
@@ -253,8 +311,10 @@ def _toelichting(wb, d: dict, bladen: list[Blad], titel: str, kop, fmt, wrap, ve
         "De grijze kolommen rechts (Code … (voor analisten)) geven de codes zoals in de gepubliceerde tabellen, "
         "om cijfers te koppelen; ze worden niet afgedrukt.",
     ]
-    for i, regel in enumerate(regels, start=4):
-        ws.write_string(i, 0, regel)
+    for i, regel in enumerate(regels, start=4):  # across the three columns, wrapped: it prints whole
+        ws.merge_range(i, 0, i, 2, "", wrap)
+        ws.write_string(i, 0, regel, wrap)
+        ws.set_row(i, 15 * (1 + len(regel) // 120))
     rij = 4 + len(regels) + 1
     kop_rij = rij
     for j, kolom in enumerate(["Tabblad", "Kolom", "Betekenis"]):
