@@ -445,3 +445,40 @@ def test_regio_voorbeeld_shows_its_fictional_rule_and_amersfoort_none(two_region
     for code, saldo in saldi:
         behind = max(0.0, -math.copysign(math.floor(abs(saldo) * 10 + 0.5) / 10, saldo))
         assert _euro(cells[code]["betaalt"]) == (round(behind * 10000) if behind >= 1 else 0), code
+
+
+def test_a_run_with_a_duiding_file_builds_again_warns_in_its_summary_and_publishes_the_notes(
+    sample_run, tmp_path
+):
+    """The one pipeline run of this module: the notes change what the report shows, so a run with a new duiding
+    file is no "nothing new" run; a bad note is a warning in the summary, the exit status stays 0, and the
+    published copy's historie holds the notes."""
+    warehouse = sample_built(sample_run, tmp_path)
+    folder = _folder(tmp_path, GOED + "\n## Fair sahre per gemeente\nMet een tikfout.\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FAIRSHARE_")}
+    env["FAIRSHARE_DUIDING"] = str(folder)
+    reports = tmp_path / "reports"
+    result = zygote.run(
+        [sys.executable, "-m", "fairshare.cli", "run", "--demo", "--landing", str(tmp_path / "landing"),
+         "--warehouse", str(warehouse), "--reports", str(reports)],
+        capture_output=True, text=True, cwd=ROOT, env=env, timeout=1200,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "nothing new since the last complete build" not in result.stdout
+    assert (
+        "WARNING: duiding/duiding_2026-11-01.md line 23: unknown section 'Fair sahre per gemeente' (did you mean "
+        "'Fair share per gemeente'?)" in result.stdout
+    )
+    html = (reports / "bo_wonen_zorg_2026-12.html").read_text(encoding="utf-8")
+    assert "Baarn levert in januari twaalf sociale huurwoningen op." in _aside(
+        _section(html, "fair-share"), "fair-share"
+    )
+    assert "Met een tikfout" not in html
+    with duckdb.connect(str(tmp_path / "serving" / "fairshare.duckdb"), read_only=True) as conn:
+        kept = conn.execute("SELECT sectie, gemeente_code FROM historie.duiding ORDER BY regel").fetchall()
+        described = conn.execute(
+            "SELECT count(*) FROM info.kolommen WHERE schema_name = 'historie' AND table_name = 'duiding' "
+            "AND comment <> ''"
+        ).fetchone()[0]
+    assert kept[:3] == [("algemeen", None), ("fair-share", None), ("fair-share", "GM0308")] and len(kept) == 6
+    assert described == 7
