@@ -301,7 +301,6 @@ def keep(
     conn.execute(f"COMMENT ON TABLE {TABLE} IS '{TABLE_COMMENT}'")
     for column, (_, text) in COLUMNS.items():
         conn.execute(f"COMMENT ON COLUMN {TABLE}.{column} IS '{text.replace(chr(39), chr(39) * 2)}'")
-    conn.execute(f"DELETE FROM {TABLE} WHERE rapport_peildatum = ?", [peildatum])
     rows = [
         (
             peildatum,
@@ -314,5 +313,12 @@ def keep(
         )
         for n in duiding.notities
     ]
-    if rows:
-        conn.executemany(f"INSERT INTO {TABLE} VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+    conn.execute("BEGIN TRANSACTION")  # this report's notes replaced whole, or not at all
+    try:
+        conn.execute(f"DELETE FROM {TABLE} WHERE rapport_peildatum = ?", [peildatum])
+        if rows:
+            conn.executemany(f"INSERT INTO {TABLE} VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
