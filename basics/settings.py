@@ -61,6 +61,7 @@ _PATH_VARIABLES = (
     ("warehouse", "FAIRSHARE_WAREHOUSE"),
     ("reports", "FAIRSHARE_REPORTS"),
     ("serving", "FAIRSHARE_SERVING"),
+    ("duiding", "FAIRSHARE_DUIDING"),
 )
 _TEXT_VARIABLES = (  # kept as text here; the settle interval becomes a number in ``Settings.from_env``
     ("pseudonym_key", "FAIRSHARE_PSEUDONYM_KEY"),
@@ -94,6 +95,7 @@ def _choose_region(values: dict[str, object], env: dict[str, str]) -> None:
             ("landing", "landing"),
             ("warehouse", "warehouse/fairshare.duckdb"),
             ("reports", "reports"),
+            ("duiding", "duiding"),
         ):
             values.setdefault(field, base / default)
 
@@ -121,6 +123,8 @@ class Settings:
     )
     settle_seconds: float = 3.0  # a file must keep its size and time this long to be read (README)
     regio: str = region.DEFAULT_REGIO  # the region pack in regions/<regio>/ (--regio, FAIRSHARE_REGIO)
+    # the region's notes per peildatum beside the figures (FAIRSHARE_DUIDING; README "Context from the region")
+    duiding: Path = Path("data/duiding")
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides: object) -> Settings:
@@ -129,7 +133,7 @@ class Settings:
         values = _from_environment(env)
         values.update({k: v for k, v in overrides.items() if v is not None})
         _choose_region(values, env)
-        for field in ("landing", "warehouse", "reports", "serving"):
+        for field in ("landing", "warehouse", "reports", "serving", "duiding"):
             if isinstance(values.get(field), str):
                 values[field] = Path(values[field])
         if isinstance(values.get("peildatum"), str):
@@ -148,7 +152,7 @@ class Settings:
             settings,
             **{
                 field: path.expanduser().absolute()
-                for field in ("landing", "warehouse", "reports", "serving")
+                for field in ("landing", "warehouse", "reports", "serving", "duiding")
                 if (path := getattr(settings, field)) is not None
             },
         )

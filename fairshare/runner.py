@@ -18,7 +18,7 @@ from basics.settings import ConfigError, Settings, is_meeting_date
 from fairshare.console import Console
 from ingest.config import source_folders
 from ingest.values import key_fingerprint
-from products.report import report_stem
+from products.report import compensatie, report_stem
 from warehouse import audit, data_only, lock, publish, store
 
 
@@ -89,7 +89,8 @@ def check_configuration(settings: Settings) -> None:
         extras.require_postgres(settings.publish_postgres_dsn)
     try:
         region.check_pack(settings.regio)
-    except region.BadPack as exc:
+        compensatie.check(region.regio_dir(settings.regio))  # the pack's optional compensation rule
+    except (region.BadPack, compensatie.BadRule) as exc:
         raise ConfigError(str(exc)) from exc
 
 

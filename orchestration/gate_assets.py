@@ -12,7 +12,7 @@ import time
 
 import dagster as dg
 
-from basics import manifest, progress, timing
+from basics import manifest, progress, region, timing
 from basics.dutch import datum_nl
 from expectations import gate
 from expectations.suites import SUITES
@@ -143,7 +143,12 @@ def bo_rapport(context: dg.AssetExecutionContext, fairshare: FairshareResource):
     started = time.perf_counter()
     with store.connect(settings.warehouse) as conn, timing.stage("report"):
         paths = render_report(
-            conn, settings.reports, gate.poort_regels(conn, audit.peildatum(conn)), gate.docs_index(docs_root)
+            conn,
+            settings.reports,
+            gate.poort_regels(conn, audit.peildatum(conn)),
+            gate.docs_index(docs_root),
+            duiding_map=settings.duiding,
+            pack=region.regio_dir(settings.regio),
         )
     context.log.info(f"BO-rapport: {paths[0]}")
     if shown:

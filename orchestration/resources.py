@@ -12,6 +12,7 @@ from pydantic import Field
 from basics import extras, region
 from basics.settings import ConfigError, Settings
 from orchestration import keys
+from products.report import compensatie
 from warehouse import lock, publish
 
 # Every step that touches the warehouse sits in this concurrency pool (limit 1 in orchestration/dagster.yaml).
@@ -75,13 +76,20 @@ class FairshareResource(dg.ConfigurableResource):
             settings = run.settings()
             settings.check_separate()  # as `fairshare run` does before anything is read (fairshare.runner)
             region.check_pack(settings.regio)
+            compensatie.check(region.regio_dir(settings.regio))  # the pack's optional compensation rule
             if settings.publishes:  # psycopg is an extra: missing, the run stops before it reads anything
                 extras.require_postgres(settings.publish_postgres_dsn)
                 if settings.publish_postgres_dsn:  # the publishing user's privileges, before anything is read
                     publish.check_postgres(settings.publish_postgres_dsn, settings.postgres_reader_password)
             held = lock.hold(Path(settings.warehouse), wait=run.wait_seconds)
             held.__enter__()
-        except (lock.WarehouseLocked, ConfigError, region.BadPack, publish.PostgresNotReady) as exc:
+        except (
+            lock.WarehouseLocked,
+            ConfigError,
+            region.BadPack,
+            compensatie.BadRule,
+            publish.PostgresNotReady,
+        ) as exc:
             raise dg.Failure(description=str(exc), allow_retries=False) from exc
         except OSError as exc:
             raise dg.Failure(

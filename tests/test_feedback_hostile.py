@@ -349,31 +349,8 @@ def test_a_foreign_warehouse_view_never_reads_a_file_into_the_list(tmp_path):
     assert "Jansen" not in result.stdout + result.stderr and not out.exists()
 
 
-def test_the_bo_workbook_writes_descriptions_as_strings(sample_run, tmp_path):
-    """Column descriptions reach the workbook's cover from the warehouse: one that looks like a formula or link
-    (a dbt description starting with `=` or `https://`) stays text."""
-    from basics.manifest import mart_names
-    from products.report import report_data, write_workbook
-
-    _, _, warehouse, result = sample_run
-    assert result.returncode == 0, result.stderr[-2000:]
-    copy = tmp_path / "kopie.duckdb"
-    shutil.copy(warehouse, copy)
-    mart = mart_names()[0]
-    out = tmp_path / "werkboek.xlsx"
-    with duckdb.connect(str(copy)) as conn:
-        col = conn.execute(
-            "SELECT column_name FROM duckdb_columns() WHERE schema_name = 'marts' AND table_name = ? "
-            "ORDER BY column_index LIMIT 1",
-            [mart],
-        ).fetchone()[0]
-        conn.execute(f'COMMENT ON COLUMN marts.{mart}.{col} IS \'=HYPERLINK("https://evil.example","klik")\'')
-        conn.execute(f"COMMENT ON TABLE marts.{mart} IS 'https://www.cbs.nl/nl-nl/onze-diensten/methoden'")
-        write_workbook(conn, out, report_data(conn))
-    _no_live_parts(out)
-    cover = [c.value for row in load_workbook(out)["Toelichting"].iter_rows() for c in row]
-    assert '=HYPERLINK("https://evil.example","klik")' in cover
-    assert "https://www.cbs.nl/nl-nl/onze-diensten/methoden" in cover
+# The BO workbook no longer echoes dbt descriptions (its texts are products/report/werkboek.yaml); a name from the
+# warehouse that looks like a formula or link stays text: tests/test_board_workbook.py.
 
 
 def test_the_html_pages_escape_echoed_text(tmp_path):

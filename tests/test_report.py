@@ -8,9 +8,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from openpyxl import load_workbook
 
-from basics.manifest import mart_names
 from tests.helpers import demo_run, query, sample_built
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -94,38 +92,7 @@ def test_report_figures_equal_the_marts(report):
         assert _cell(html, f'data-jaar="{jaar}"', "toewijzingen") == _nl(int(n))
 
 
-def test_workbook_has_one_sheet_per_mart_with_its_rows(report):
-    _, reports, warehouse, _ = report
-    wb = load_workbook(reports / "bo_wonen_zorg_2026-12.xlsx", read_only=True)
-    assert wb.sheetnames == ["Toelichting", *mart_names()]
-    for mart in mart_names():
-        assert wb[mart].max_row - 1 == query(warehouse, f"SELECT count(*) FROM marts.{mart}")[0][0], mart
-
-
-def test_workbook_sheets_have_frozen_header_filter_widths_and_dutch_formats(report):
-    _, reports, _, _ = report
-    wb = load_workbook(reports / "bo_wonen_zorg_2026-12.xlsx")
-    cover = [c.value for c in wb["Toelichting"]["A"]]
-    assert "Peildatum" in cover and wb["Toelichting"]["B2"].is_date
-    for ws in wb.worksheets:
-        assert ws.freeze_panes and ws.auto_filter.ref, ws.title
-    for mart in mart_names():
-        ws = wb[mart]
-        header = [c.value for c in ws[1]]
-        for j, name in enumerate(header, start=1):
-            # adjacent columns of one width are stored as one range
-            widths = [dim.width for dim in ws.column_dimensions.values() if dim.min <= j <= dim.max]
-            assert widths and widths[0] >= len(name), (mart, name)
-        for row in ws.iter_rows(min_row=2, max_row=min(ws.max_row, 60)):
-            for name, cell in zip(header, row, strict=True):
-                if isinstance(cell.value, float | int) and not isinstance(cell.value, bool):
-                    want = "0" if name == "jaar" else ("#,##0.0" if name.endswith("pct") else None)
-                    assert cell.number_format != "General", (mart, name)
-                    assert want is None or cell.number_format == want, (mart, name, cell.number_format)
-                if name.startswith("peildatum") and cell.value is not None:
-                    assert cell.is_date and cell.number_format == "dd-mm-yyyy", (mart, name)
-        if "gemeente_code" in header:
-            assert "gemeente_naam" in header
+# The workbook beside the report: tests/test_board_workbook.py (issue 21: board material).
 
 
 def test_html_has_one_gemeente_order_and_no_missing_value_markers(report):

@@ -63,7 +63,11 @@ def fingerprint(conn: duckdb.DuckDBPyConnection, settings: Settings) -> str:
     h.update(_manifest_digest())
     # The region's pack: dbt reads its seeds at run time (the manifest holds the default region's).
     pack = region.regio_dir(settings.regio)
-    for path in CODE + sorted(pack.rglob("*.*")):
+    # The region's notes for the report (products/report/duiding.py): an edited note is a new report.
+    notes = (
+        sorted(settings.duiding.glob("duiding_*")) if settings.duiding and settings.duiding.is_dir() else []
+    )
+    for path in CODE + sorted(pack.rglob("*.*")) + notes:
         if path.is_file() and "__pycache__" not in path.parts:
             h.update(path.name.encode())
             h.update(hashlib.sha256(path.read_bytes()).digest())

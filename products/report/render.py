@@ -16,15 +16,16 @@ import pandas as pd
 import yaml
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from basics import manifest
+from basics import progress, region
 from basics.dutch import MAANDEN, datum_nl, getal, leeg
-from basics.files import XLSX_INERT, atomic_path
+from basics.files import atomic_path
 from basics.settings import is_meeting_date
 from expectations.gate import gate_config
 from ingest.config import source_labels
 from ingest.landing import escaped
-from products.report import afdruk, kern
+from products.report import afdruk, compensatie, duiding, kern
 from products.report.charts import report_charts
+from products.report.werkboek import write_workbook
 from warehouse import audit, history
 
 REPORT_CONFIG = Path(__file__).with_name("config.yaml")
@@ -250,11 +251,22 @@ def environment() -> Environment:
 
 
 def render_report(
-    conn: duckdb.DuckDBPyConnection, reports: Path, poort: pd.DataFrame, data_docs: Path | None
+    conn: duckdb.DuckDBPyConnection,
+    reports: Path,
+    poort: pd.DataFrame,
+    data_docs: Path | None,
+    duiding_map: Path | None = None,
+    pack: Path | None = None,
 ) -> list[Path]:
     """Write the HTML report, its PDF (the meeting pack) and the workbook for the marts' peildatum; remove a
-    stale blocked page."""
+    stale blocked page.
+
+    ``duiding_map``: the region's notes per peildatum (``products.report.duiding``); ``pack``: the region pack,
+    for an optional compensation rule (``products.report.compensatie``; default: the warehouse's region).
+    """
     d = report_data(conn)
+    context_van_de_regio(conn, d, duiding_map)
+    d["compensatie_scenario"] = compensatie_scenario(conn, d, pack)
     stem = report_stem(d["peildatum"])
     reports.mkdir(parents=True, exist_ok=True)
     html = (
@@ -284,142 +296,36 @@ def render_report(
     return [out_html, out_xlsx, out_pdf]
 
 
-# Code columns that get their name beside them in the workbook: code column -> name column.
-NAAM_BIJ_CODE = {
-    "gemeente_code": "gemeente_naam",
-    "herkomst": "herkomst_naam",
-    "commissie": "commissie_naam",
-    "uitstroomgemeente_code": "uitstroomgemeente_naam",
-}
-
-
-def _mart_frame(conn: duckdb.DuckDBPyConnection, mart: str, d: dict, grain: list[str]) -> pd.DataFrame:
-    """A mart with names beside its codes, sorted by its grain in the report's gemeente order."""
-    frame = conn.execute(f"SELECT * FROM marts.{mart}").df()
-    for code, naam in NAAM_BIJ_CODE.items():
-        if code in frame.columns and naam not in frame.columns:
-            frame.insert(
-                frame.columns.get_loc(code) + 1, naam, frame[code].map(d["namen"]).fillna(frame[code])
-            )
-    keys = []
-    for col in grain:
-        if col in NAAM_BIJ_CODE:
-            frame[f"_{col}"] = frame[col].map(lambda c: d["volgorde"].get(c, len(d["volgorde"])))
-            keys.append(f"_{col}")
-        else:
-            keys.append(col)
-    frame = frame.sort_values(keys, kind="stable").reset_index(drop=True)
-    return frame.drop(columns=[k for k in keys if k.startswith("_")])
-
-
-def _soort(values: pd.Series, col: str) -> str:
-    """The cell format of a column: years without a thousands separator, counts, one decimal, dates, text."""
-    kind = values.dtype.kind
-    first = values.dropna().iloc[0] if values.notna().any() else None
-    if kind == "M" or isinstance(first, dt.date):
-        return "date"
-    if kind == "b":
-        return "bool"
-    if kind in "iuf" and (col == "jaar" or col.endswith("_jaar")):
-        return "jaar"
-    if kind in "iu" or (
-        kind == "f"
-        and values.dropna().apply(float.is_integer).all()
-        and not col.endswith("pct")
-        and not any(w in col for w in ("rato", "verschil", "saldo", "opgave_bij"))
-    ):
-        return "int"
-    return "float" if kind == "f" else "text"
-
-
-def write_workbook(conn: duckdb.DuckDBPyConnection, out: Path, d: dict) -> None:
-    """The workbook: a cover sheet, then one sheet per mart with frozen header, filter, widths and Dutch formats."""
-    import xlsxwriter
-
-    comments = dict(
-        ((t, c), text)
-        for t, c, text in conn.execute(
-            "SELECT table_name, column_name, comment FROM duckdb_columns() WHERE schema_name = 'marts'"
+def context_van_de_regio(conn: duckdb.DuckDBPyConnection, d: dict, folder: Path | None) -> None:
+    """The region's notes for this peildatum in ``d["duiding"]``; what could not be placed is a warning in the
+    run summary; a board report (published, with its history) keeps the notes in ``historie.duiding``."""
+    gemeenten = dict(
+        conn.execute(
+            "SELECT gemeente_code, gemeente_naam FROM referentie.gemeenten WHERE in_afspraak"
         ).fetchall()
     )
-    tabellen = dict(
-        conn.execute("SELECT table_name, comment FROM duckdb_tables() WHERE schema_name = 'marts'").fetchall()
-    )
-    # Descriptions, names and values are written as text (XLSX_INERT, write_string): never a formula or a link.
-    with xlsxwriter.Workbook(str(out), {"nan_inf_to_errors": False, **XLSX_INERT}) as wb:
-        kop = wb.add_format(
-            {"bold": True, "bg_color": "#DBE7EC", "text_wrap": True, "valign": "top", "border": 1}
-        )
-        fmt = {
-            "int": wb.add_format({"num_format": "#,##0"}),
-            "float": wb.add_format({"num_format": "#,##0.0"}),
-            "date": wb.add_format({"num_format": "dd-mm-yyyy"}),
-            "text": wb.add_format({"num_format": "@"}),
-            "bool": wb.add_format({"num_format": "General"}),
-            "jaar": wb.add_format({"num_format": "0"}),
-        }
-        wrap = wb.add_format({"text_wrap": True, "valign": "top"})
-        # The marts and their grain as dbt declares them (meta in _marts__models.yml, read from the manifest).
-        marts = manifest.marts()
-        frames = {m.name: _mart_frame(conn, m.name, d, list(m.grain)) for m in marts}
-        cover = wb.add_worksheet("Toelichting")
-        cover.write_string(
-            0,
-            0,
-            f"Monitor huisvesting aandachtsgroepen – BO Wonen en Zorg {d['maand']} {d['peildatum'].year}",
-            wb.add_format({"bold": True, "font_size": 14}),
-        )
-        cover.write_string(1, 0, "Peildatum")
-        cover.write_datetime(1, 1, dt.datetime.combine(d["peildatum"], dt.time()), fmt["date"])
-        cover.write_string(2, 0, "Cijfers tot en met")
-        cover.write_datetime(2, 1, dt.datetime.combine(d["data_tot"], dt.time()), fmt["date"])
-        cover.write_string(
-            3,
-            0,
-            "Elk tabblad is één tabel (mart) uit het datawarehouse, met dezelfde cijfers als het rapport.",
-        )
-        rij = 5
-        for j, kolom in enumerate(["Tabblad", "Kolom", "Betekenis"]):
-            cover.write_string(rij, j, kolom, kop)
-        for mart in frames:
-            rij += 1
-            cover.write_string(rij, 0, mart, wb.add_format({"bold": True}))
-            cover.write_string(rij, 2, tabellen.get(mart) or "", wrap)
-            for col in frames[mart].columns:
-                rij += 1
-                code = next((c for c, n in NAAM_BIJ_CODE.items() if n == col), None)
-                text = comments.get((mart, col)) or (f"Naam bij {code}." if code else "")
-                cover.write_string(rij, 0, mart)
-                cover.write_string(rij, 1, col)
-                cover.write_string(rij, 2, text, wrap)
-        cover.set_column(0, 0, 28)
-        cover.set_column(1, 1, 30)
-        cover.set_column(2, 2, 100)
-        cover.freeze_panes(6, 0)
-        cover.autofilter(5, 0, rij, 2)
-        for mart, frame in frames.items():
-            ws = wb.add_worksheet(mart)
-            for j, col in enumerate(frame.columns):
-                ws.write_string(0, j, col, kop)
-            for j, col in enumerate(frame.columns):
-                sort = _soort(frame[col], col)
-                width = (
-                    max(len(col), *(len(str(v)) for v in frame[col].head(200))) if len(frame) else len(col)
-                )
-                ws.set_column(j, j, min(max(width + 2, 8), 60), fmt[sort])
-                for i, v in enumerate(frame[col], start=1):
-                    if leeg(v):
-                        continue
-                    if sort == "date":
-                        ws.write_datetime(i, j, pd.Timestamp(v).to_pydatetime(), fmt["date"])
-                    elif sort in ("int", "float", "jaar"):
-                        ws.write_number(i, j, float(v), fmt[sort])
-                    elif sort == "bool":
-                        ws.write_boolean(i, j, bool(v))
-                    else:
-                        ws.write_string(i, j, str(v))
-            ws.freeze_panes(1, 0)
-            ws.autofilter(0, 0, max(len(frame), 1), len(frame.columns) - 1)
+    d["duiding"] = duiding.read(folder, d["peildatum"], gemeenten)
+    duiding.warn(d["duiding"])
+    if is_meeting_date(d["peildatum"]):
+        duiding.keep(conn, d["peildatum"], d["duiding"], gemeenten)
+
+
+def compensatie_scenario(conn: duckdb.DuckDBPyConnection, d: dict, pack: Path | None) -> dict | None:
+    """The pack's compensation rule applied to the saldo (None: the region has no rule). A rule that cannot be
+    used was refused when the run started (``compensatie.check``); met here (a run started elsewhere), it is a
+    warning in the run summary and the report shows no scenario."""
+    if pack is None:
+        try:
+            pack = region.regio_dir(d["regio"]["regio_code"])
+        except region.UnknownRegion:
+            return None
+    try:
+        return compensatie.for_report(conn, d, pack)
+    except compensatie.BadRule as exc:
+        if shown := progress.report():
+            shown.line(f"  WARNING: {exc}: the report shows no compensation scenario")
+            shown.log.problems.append(f"WARNING: {exc}: the report shows no compensation scenario")
+        return None
 
 
 def render_blocked(
