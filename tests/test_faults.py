@@ -49,6 +49,7 @@ def _in_phase(phase: str, proc: subprocess.Popen, base: Path) -> bool:
     return any((base / "serving").glob(".fairshare.duckdb.*.tmp"))
 
 
+@pytest.mark.dagster_instance  # the rerun marks the killed run failed in the instance
 @pytest.mark.parametrize("phase,delay", [("ingest", 1.0), ("dbt", 2.5), ("publish", 0.0)])
 def test_kill_at_any_point_then_rerun_gives_the_same_marts(sample_run, tmp_path, phase, delay):
     _, landing, reference, result = sample_run
