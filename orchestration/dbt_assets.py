@@ -193,7 +193,9 @@ def start_from_install_parse(target: Path) -> None:
 
     dbt checks a saved parse against the project's files, vars and profile and parses afresh what differs (all of
     it if the vars or profile differ), so a stale or foreign copy only costs the parse it would have cost anyway."""
-    saved, own = Path(dbt_project.target_path) / PARTIAL_PARSE, target / PARTIAL_PARSE
+    # The project's target folder (dbt_project.yml's target-path, relative to the project), wherever the run is.
+    saved = Path(dbt_project.project_dir) / dbt_project.target_path / PARTIAL_PARSE
+    own = target / PARTIAL_PARSE
     if saved.exists() and not own.exists():
         target.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(saved, own)

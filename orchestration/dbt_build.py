@@ -74,6 +74,8 @@ def build(
         *("--project-dir", ".", "--profiles-dir", "."),
         *("--target-path", str(target_path), "--log-path", str(target_path)),
         "--no-send-anonymous-usage-stats",
+        # dbt.log in the target folder stays dbt's structured log, as dagster-dbt's subprocess wrote it.
+        *("--log-format-file", "json"),
     ]
     done = Build(args=full, target_path=target_path, manifest=dict(params.manifest))
     raw: list[dict] = []
