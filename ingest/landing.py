@@ -238,16 +238,20 @@ def _signature(path: Path) -> tuple[int, int, int] | None:
 def still_changing(paths: list[Path], settle: float) -> dict[Path, str]:
     """Files whose size or modification time changes within ``settle`` seconds: not complete yet.
 
-    Only files modified or changed (ctime) less than ``settle`` seconds ago are watched (once, for the whole list);
-    older files are taken as complete at once, so a run over settled files never waits.
+    Only files modified or changed (ctime) less than ``settle`` seconds ago are watched (once, for the whole list),
+    and only for what is left of the interval: a file last changed 2 s ago has kept its size and time for 3 s once it
+    is unchanged a second later (every write moves its ctime, even a copy that keeps the mtime). Older files are
+    taken as complete at once, so a run over settled files never waits.
     """
     if settle <= 0 or not paths:
         return {}
     before = {p: _signature(p) for p in paths}
     now = time.time_ns()
-    young = [p for p, sig in before.items() if sig is not None and now - max(sig[1], sig[2]) < settle * 1e9]
+    changed = {p: max(sig[1], sig[2]) for p, sig in before.items() if sig is not None}
+    young = [p for p, at in changed.items() if now - at < settle * 1e9]
     if young:
-        time.sleep(settle)
+        # A change time in the future (a clock set back, a file from another machine) waits the whole interval.
+        time.sleep(min(settle, settle - (now - max(changed[p] for p in young)) / 1e9))
     changing = {}
     for p in young:
         after = _signature(p)

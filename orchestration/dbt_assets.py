@@ -30,11 +30,10 @@ from dagster_dbt import (
     dbt_assets,
 )
 from dagster_dbt.dbt_project import DagsterDbtProjectPreparer
-from dagster_dbt.errors import DagsterDbtCliRuntimeError
 from packaging import version
 
 from basics import paths, progress, region, timing
-from orchestration import keys
+from orchestration import dbt_build, keys
 from orchestration.resources import WAREHOUSE_POOL, FairshareResource
 from warehouse import builds, schema, store
 
@@ -46,7 +45,8 @@ PARTIAL_PARSE = "partial_parse.msgpack"  # dbt's saved parse, in its target fold
 
 
 class FairshareDbtCli(DbtCliResource):
-    """dagster-dbt's dbt resource, running the venv's dbt, without two costs a run never uses.
+    """dagster-dbt's dbt resource, running the venv's dbt, without two costs it never uses: what the preparer below
+    runs (`dbt parse` under `dagster dev`). A run's build runs dbt in its own process (``orchestration.dbt_build``).
 
     Before each command dagster-dbt asks the executable its version (a second dbt process, 2-4 s) and loads a dbt
     adapter in this process (2-3 s) that only its column-metadata and row-count helpers use; neither is used here.
@@ -193,7 +193,9 @@ def start_from_install_parse(target: Path) -> None:
 
     dbt checks a saved parse against the project's files, vars and profile and parses afresh what differs (all of
     it if the vars or profile differ), so a stale or foreign copy only costs the parse it would have cost anyway."""
-    saved, own = Path(dbt_project.target_path) / PARTIAL_PARSE, target / PARTIAL_PARSE
+    # The project's target folder (dbt_project.yml's target-path, relative to the project), wherever the run is.
+    saved = Path(dbt_project.project_dir) / dbt_project.target_path / PARTIAL_PARSE
+    own = target / PARTIAL_PARSE
     if saved.exists() and not own.exists():
         target.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(saved, own)
@@ -272,13 +274,13 @@ def build_dbt_assets(regio: str) -> dg.AssetsDefinition:
         pool=WAREHOUSE_POOL,
         name="fairshare_dbt_assets",
     )
-    def _dbt_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource, fairshare: FairshareResource):
-        yield from _build(context, dbt, fairshare)
+    def _dbt_assets(context: dg.AssetExecutionContext, fairshare: FairshareResource):
+        yield from _build(context, fairshare)
 
     return _dbt_assets
 
 
-def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource, fairshare: FairshareResource):
+def _build(context: dg.AssetExecutionContext, fairshare: FairshareResource):
     """Seeds, staging, intermediate models and marts, with their tests, in one `dbt build`.
 
     When nothing changed since the last complete run (``warehouse.builds``), nothing is built:
@@ -319,27 +321,28 @@ def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource, fairshare: Fa
         # dbt's unit tests (fixed inputs, no data) test the SQL, not a delivery: they run in the test suite, as
         # dbt recommends, not in every build (tests/test_marts_definitions.py).
         start_from_install_parse(settings.dbt_target)
-        invocation = dbt.cli(
+        invocation = dbt_build.build(
+            context,
             ["build", "--exclude-resource-type", "unit_test", *dbt_vars(fairshare)],
-            context=context,
+            project_dir=DBT_PROJECT_DIR,
             target_path=settings.dbt_target,
         )
-        try:
-            yield from invocation.stream()
-        except DagsterDbtCliRuntimeError as exc:  # "The dbt CLI process ... failed": say what dbt said
+        outcome = yield from invocation
+        if not outcome.success:  # say what dbt said
             raise dg.Failure(
-                description=f"dbt build: {dbt_error(exc.description or '')}", allow_retries=False
-            ) from exc
+                description=f"dbt build: {dbt_error(outcome.description())}", allow_retries=False
+            )
     results = []
     try:  # seconds per dbt node, for `fairshare bench`
-        results = invocation.get_artifact("run_results.json").get("results", [])
+        results = json.loads((settings.dbt_target / "run_results.json").read_text()).get("results", [])
         timing.nodes({r["unique_id"]: r.get("execution_time", 0.0) for r in results})
     except (OSError, ValueError, KeyError):
         pass
     if shown:
-        done = [line for line in echo.getvalue().splitlines() if line.lstrip().startswith("Done.")]
+        # dbt's own summary line ("12:00:01  Done. PASS=130 WARN=1 ERROR=0 ..."), without its clock time.
+        done = re.findall(r"Done\. PASS=.*", _ANSI.sub("", echo.getvalue()))
         shown.stage("dbt build", time.perf_counter() - started, done[-1].strip() if done else "")
-        for line in warnings_named(results, invocation.manifest):
+        for line in warnings_named(results, outcome.manifest):
             shown.line(line)
 
 

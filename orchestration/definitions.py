@@ -11,7 +11,7 @@ import dagster as dg
 from basics import region
 from orchestration import keys
 from orchestration.automation import build_automation, build_freshness_check
-from orchestration.dbt_assets import DBT_EXECUTABLE, FairshareDbtCli, build_dbt_assets, dbt_project
+from orchestration.dbt_assets import build_dbt_assets
 from orchestration.gate_assets import build_publication_asset, build_report_asset
 from orchestration.ingest_assets import build_ingest_assets
 from orchestration.resources import FairshareResource
@@ -60,11 +60,8 @@ def build_definitions(resource: FairshareResource | None = None) -> dg.Definitio
         sensors=[sensor],
         schedules=[schedule],
         jobs=[job],
-        resources={
-            "fairshare": resource,
-            # The dbt installed beside this interpreter: the venv need not be activated.
-            "dbt": FairshareDbtCli(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE),
-        },
+        # dbt runs in the run's own process (orchestration/dbt_build.py): no dbt resource.
+        resources={"fairshare": resource},
         # DuckDB allows one writer per file: never run two steps at once.
         executor=dg.in_process_executor,
     )

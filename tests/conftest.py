@@ -23,11 +23,13 @@ from pathlib import Path
 import pytest
 
 from ingest.config import load_config
+from tests import zygote
 from tests.helpers import demo_run, regions_lock
 from tools.sample import write_sample
 from tools.sample.writer import SampleSummary
 
 ROOT = Path(__file__).resolve().parents[1]
+_RAM = Path("/dev/shm")  # a RAM disk (tmpfs), where there is one
 
 
 # Tests are spread over two workers by module (`--dist loadfile`: a module's fixtures run once, on one worker).
@@ -47,6 +49,18 @@ PIPELINE_FIXTURES = {
 # first (xdist's own order is by number of tests, which puts a module of three 60 s tests last and leaves the
 # other worker idle at the end). A module not listed counts as longest; a stale figure only costs balance.
 DURATIONS = Path(__file__).with_name("durations.json")
+
+
+def pytest_configure(config):
+    """Temporary folders on a RAM disk where there is one (before pytest or xdist picks its base folder).
+
+    Every test writes real DuckDB, SQLite, xlsx and csv files, and DuckDB syncs each commit to disk: on this
+    machine's disk a sync takes ~5 ms, and a run commits a few hundred times. What the tests check of those files
+    does not depend on the medium; the full-disk tests mount a file system of their own. Children inherit TMPDIR.
+    """
+    if "TMPDIR" not in os.environ and _RAM.is_dir() and os.access(_RAM, os.W_OK):
+        os.environ["TMPDIR"] = str(_RAM)
+        tempfile.tempdir = None  # recomputed from TMPDIR
 
 
 def pytest_addoption(parser):
@@ -124,6 +138,16 @@ def warehouse(tmp_path):
     return tmp_path / "warehouse" / "fairshare.duckdb"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _no_settle_wait():
+    """Runs read files at once (FAIRSHARE_SETTLE_SECONDS=0): a test's landing files are written just before its
+    run, so each run would otherwise wait out the settle interval (3 s) for files nothing writes any more. The tests
+    of files still being written set their interval themselves."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("FAIRSHARE_SETTLE_SECONDS", "0")
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _quiet_logs():
     logging.getLogger("fairshare").setLevel(logging.ERROR)
@@ -134,9 +158,6 @@ def _quiet_logs():
 # a copy of one made per worker (a new instance's storage takes ~4 s to create, a copy of it 10 ms). Dagster's
 # SQLite storage commits every event on its own (a few hundred per run): on a RAM disk where there is one, a
 # run's events cost half the seconds they cost on a loaded disk.
-_RAM = Path("/dev/shm")
-
-
 @pytest.fixture(scope="session", autouse=True)
 def _dagster_template(tmp_path_factory):
     from orchestration.run import instance_home, open_instance
@@ -154,6 +175,7 @@ def _dagster_template(tmp_path_factory):
     try:
         with pytest.MonkeyPatch.context() as patch:
             patch.setenv("DAGSTER_HOME", str(root / "session"))
+            patch.setenv(zygote.IN_MEMORY, str(root / "session"))  # no test reads the session's record
             yield template
     finally:
         if ram:
@@ -161,10 +183,16 @@ def _dagster_template(tmp_path_factory):
 
 
 @pytest.fixture(autouse=True)
-def _dagster_home(monkeypatch, _dagster_template):
+def _dagster_home(request, monkeypatch, _dagster_template):
     home = Path(tempfile.mkdtemp(prefix="test-", dir=_dagster_template.parent))
     shutil.copytree(_dagster_template, home, dirs_exist_ok=True)
     monkeypatch.setenv("DAGSTER_HOME", str(home))
+    # A test that reads what its commands record marks itself `dagster_instance`; the others' fairshare commands
+    # record in memory (tests/zygote.py, IN_MEMORY).
+    if request.node.get_closest_marker("dagster_instance"):
+        monkeypatch.delenv(zygote.IN_MEMORY, raising=False)
+    else:
+        monkeypatch.setenv(zygote.IN_MEMORY, str(home))
     yield
     shutil.rmtree(home, ignore_errors=True)
 

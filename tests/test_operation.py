@@ -243,6 +243,22 @@ def test_a_file_still_being_copied_is_left_for_the_next_run_then_loaded_whole(la
     assert query(warehouse, sql) == query(reference, sql)
 
 
+def test_a_file_changed_a_moment_ago_is_watched_only_for_what_is_left_of_the_interval(tmp_path, monkeypatch):
+    """The settle interval counts from a file's last change (its ctime moves with every write): a file changed a
+    second ago is watched for the remaining nine seconds of a ten-second interval, not for ten more."""
+    from ingest import landing as landing_files
+
+    written = tmp_path / "toewijzingen_2025-04-02.csv"
+    written.write_bytes(_csv_bytes(3))
+    time.sleep(1.0)
+    age = time.time() - written.stat().st_ctime
+    slept: list[float] = []
+    monkeypatch.setattr(landing_files.time, "sleep", slept.append)
+    assert landing_files.still_changing([written], settle=10) == {}  # unchanged meanwhile: complete
+    [waited] = slept
+    assert 10 - age - 0.5 < waited <= 10 - age + 0.01
+
+
 def test_a_file_that_changes_while_it_is_read_is_rolled_back(landing, warehouse):
     # No settle interval: only the hash before and after the read can notice.
     _, outcome = _load_while_copying(

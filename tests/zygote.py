@@ -35,6 +35,24 @@ PRELOAD = (
 )
 
 
+# Set to a command's DAGSTER_HOME by tests/conftest.py when no test reads what the command records there: its
+# run is then recorded in Dagster's in-memory instance instead of that folder's SQLite storage (a few hundred
+# events a run, committed one by one: 2-4 s of a run's 25). The run itself is the same code: the same job,
+# steps, checks and events; only where Dagster keeps them differs. Tests about the record (what the UI shows,
+# killed runs, personal data in the instance) give the command a DAGSTER_HOME of their own, or use the marker
+# `dagster_instance`, and get the real storage.
+IN_MEMORY = "FAIRSHARE_TEST_DAGSTER_IN_MEMORY"
+
+
+def _record_in_memory() -> None:
+    """Every instance this command opens (``orchestration.run.open_instance``) is a new in-memory one."""
+    import dagster as dg
+
+    import orchestration.run
+
+    orchestration.run.open_instance = lambda home, config="dagster.yaml": dg.DagsterInstance.ephemeral()
+
+
 def _serve() -> None:
     """The zygote's loop: one JSON request per line on stdin; replies the child's pid, then its exit status."""
     import importlib
@@ -79,6 +97,10 @@ def _child(request: dict) -> None:
         os.chdir(request["cwd"])
         os.environ.clear()
         os.environ.update(request["env"])
+        if request["env"].get(IN_MEMORY) and request["env"].get(IN_MEMORY) == request["env"].get(
+            "DAGSTER_HOME"
+        ):
+            _record_in_memory()
         script = request["script"]
         # What the interpreter puts first on the path: the current folder for `python -m`, a script's own folder.
         sys.path[0] = str(Path(script).parent) if script else os.getcwd()
