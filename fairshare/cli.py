@@ -21,7 +21,7 @@ EXIT_OK, EXIT_BLOCKED, EXIT_USAGE, EXIT_FAILED = 0, 1, 2, 3
 
 def regio_option(command):
     """`--regio`: the region pack (regions/<regio>/); it also becomes this process's FAIRSHARE_REGIO, so every
-    part of the run (and dbt, a child process) reads the same region."""
+    part of the run (dbt included) reads the same region."""
 
     def choose(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
         if value:

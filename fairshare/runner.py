@@ -238,7 +238,10 @@ def summarise(
         if blocked.exists():
             lines.append(f"BLOCKED, see {blocked.resolve()}")
         elif html.exists():
-            lines.append(f"Report: {html.resolve()} (and {stem}.xlsx)")
+            beside = [
+                f"{stem}.{kind}" for kind in ("pdf", "xlsx") if (settings.reports / f"{stem}.{kind}").exists()
+            ]
+            lines.append(f"Report: {html.resolve()}" + (f" (and {' and '.join(beside)})" if beside else ""))
     lines += _published(settings, log)
     lines.append(f"Warehouse: {settings.warehouse.resolve()} (the pipeline's own file: readers use the copy)")
     lines.append(f"Run finished in {seconds:.1f}s.")

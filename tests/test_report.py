@@ -47,7 +47,10 @@ def test_clean_run_writes_the_december_report_and_workbook(report):
     html_path, reports, _, result = report
     assert html_path.exists() and (reports / "bo_wonen_zorg_2026-12.xlsx").exists()
     assert not (reports / "bo_wonen_zorg_2026-12_geblokkeerd.html").exists()
-    assert f"Report: {html_path.resolve()}" in result.stdout
+    assert (
+        f"Report: {html_path.resolve()} (and bo_wonen_zorg_2026-12.pdf and bo_wonen_zorg_2026-12.xlsx)"
+        in (result.stdout)
+    )  # the meeting pack is named beside the html
     docs = reports / "gx" / "bo_wonen_zorg_2026-12" / "gx" / "uncommitted" / "data_docs" / "local_site"
     assert (docs / "index.html").exists() and (docs / "overzicht.html").exists()
     assert [p.name for p in (reports / "gx").iterdir()] == [
