@@ -22,6 +22,11 @@ MAANDEN = [
 ]
 
 
+def opsomming(items: list[str]) -> str:
+    """Items as a Dutch list: "a", "a en b", "a, b en c" ("" for none)."""
+    return "" if not items else items[0] if len(items) == 1 else ", ".join(items[:-1]) + " en " + items[-1]
+
+
 def datum_nl(d: dt.date) -> str:
     return f"{d.day} {MAANDEN[d.month - 1]} {d.year}"
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from basics.dutch import getal, leeg
+from basics.dutch import getal, leeg, opsomming
 
 BREEDTE = 8.0  # inches: one width for every chart, so the page scales all of them by the same factor
 TEKST = 9  # points: the one type size of every text in a chart (ticks, labels, values, legends)
@@ -291,10 +291,6 @@ def herkomst_woning(matrix: pd.DataFrame) -> str:
     return _svg(fig)
 
 
-def _lijst(items: list[str]) -> str:
-    return "" if not items else items[0] if len(items) == 1 else ", ".join(items[:-1]) + " en " + items[-1]
-
-
 def report_charts(d: dict) -> dict[str, Grafiek | Grafieken]:
     """The report's charts, from `report_data`'s frames, each with its caption and accessible name in Dutch."""
     charts: dict[str, Grafiek | Grafieken] = {}
@@ -320,8 +316,8 @@ def report_charts(d: dict) -> dict[str, Grafiek | Grafieken]:
         "De stippellijn is 100%: precies het eigen deel. Staven met ▲ zitten op of boven het eigen deel, "
         "staven met ▼ eronder.",
         f"Staafdiagram, {d['jaar']}: per gemeente het aantal gehuisveste wettelijk urgenten als percentage van "
-        f"de opgave naar rato. Op of boven het eigen deel: {_lijst(boven) or 'geen'}. "
-        f"Onder het eigen deel: {_lijst(onder) or 'geen'}.",
+        f"de opgave naar rato. Op of boven het eigen deel: {opsomming(boven) or 'geen'}. "
+        f"Onder het eigen deel: {opsomming(onder) or 'geen'}.",
     )
     # The ingroeipad as a path over every agreed year, one chart per group (its table: kern.ingroeipad_pad).
     paden = []

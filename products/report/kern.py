@@ -24,7 +24,7 @@ import duckdb
 import pandas as pd
 
 from basics import besluitregels, region
-from basics.dutch import datum_nl, getal, leeg
+from basics.dutch import datum_nl, getal, leeg, opsomming
 
 
 @dataclass(frozen=True)
@@ -76,10 +76,6 @@ def regels_voor(conn: duckdb.DuckDBPyConnection) -> dict[str, dict]:
     except region.UnknownRegion:  # a warehouse of a region this installation has no pack of
         pack = None
     return besluitregels.load(pack)
-
-
-def _opsomming(items: list[str]) -> str:
-    return "" if not items else items[0] if len(items) == 1 else ", ".join(items[:-1]) + " en " + items[-1]
 
 
 def _teken(value: float, decimals: int = 1) -> str:
@@ -254,7 +250,7 @@ def besluitpunten(d: dict, rijen: list[dict], pad: dict, regels: dict[str, dict]
         and -100 * r["saldo"] / r["cumulatief_opgave_naar_rato"] >= comp["tekort_pct"]
     ]
     if te_ver:
-        namen = _opsomming([f"{r['gemeente_naam']} ({_teken(r['saldo'])})" for r in te_ver])
+        namen = opsomming([f"{r['gemeente_naam']} ({_teken(r['saldo'])})" for r in te_ver])
         punten.append(
             {
                 "tekst": f"Te bespreken of compensatieafspraken nodig zijn met {namen}: "
@@ -305,19 +301,19 @@ def kernboodschap(d: dict, rijen: list[dict], totaal: dict, pad: dict, punten: l
         achter = per["achter"]
         zin = f"Sinds 1 januari {d['vanaf']} (tot en met {datum_nl(d['data_tot'])}) " + (
             f"{'loopt' if len(achter) == 1 else 'lopen'} {len(achter)} van de {len(met)} gemeenten achter op het "
-            f"eigen deel (compensatiesaldo): {_opsomming([r['gemeente_naam'] for r in achter])}"
+            f"eigen deel (compensatiesaldo): {opsomming([r['gemeente_naam'] for r in achter])}"
             if achter
             else f"loopt geen van de {len(met)} gemeenten achter op het eigen deel (compensatiesaldo)"
         )
         delen = []
         if per["voor"]:
             delen.append(
-                _opsomming([f"{r['gemeente_naam']} ({_teken(r['saldo'])})" for r in per["voor"]])
+                opsomming([f"{r['gemeente_naam']} ({_teken(r['saldo'])})" for r in per["voor"]])
                 + f" {'huisvestte' if len(per['voor']) == 1 else 'huisvestten'} meer dan het eigen deel"
             )
         if per["op koers"]:
             delen.append(
-                _opsomming([f"{r['gemeente_naam']} ({_teken(r['saldo'])})" for r in per["op koers"]])
+                opsomming([f"{r['gemeente_naam']} ({_teken(r['saldo'])})" for r in per["op koers"]])
                 + f" {'zit' if len(per['op koers']) == 1 else 'zitten'} op het eigen deel"
             )
         zinnen.append(zin + ("; " + " en ".join(delen) if delen else "") + ".")
@@ -350,8 +346,8 @@ def kernboodschap(d: dict, rijen: list[dict], totaal: dict, pad: dict, punten: l
                 f"{getal(huidig['afspraak'])} (waarschijnlijk tussen {getal(p.laag)} en {getal(p.hoog)})"
             )
     if delen:
-        zin = f"Op het ingroeipad van {d['jaar']} zit {_opsomming(delen)}"
-        zinnen.append(zin + (f"; bij dit tempo {_opsomming(verwacht)}." if verwacht else "."))
+        zin = f"Op het ingroeipad van {d['jaar']} zit {opsomming(delen)}"
+        zinnen.append(zin + (f"; bij dit tempo {opsomming(verwacht)}." if verwacht else "."))
     plafond, aandeel = d["regio"].get("max_aandeel_urgent_pct"), d.get("aandeel_urgent")
     if not leeg(plafond) and aandeel is not None and len(zinnen) < 4:
         zinnen.append(
@@ -506,7 +502,7 @@ def verdeelsleutels(d: dict) -> dict:
         "sleutels": [(k, d["labels"]["verdeelsleutel"].get(k, k)) for k in andere],
         "rijen": rijen,
         "totaal": totaal,
-        "groepen": _opsomming(groepen),
+        "groepen": opsomming(groepen),
         "som_afspraak": sum(r["afspraak"] for r in rijen),
         "data": data,
     }

@@ -17,7 +17,7 @@ import yaml
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from basics import progress, region
-from basics.dutch import MAANDEN, datum_nl, getal, leeg
+from basics.dutch import MAANDEN, datum_nl, getal, leeg, opsomming
 from basics.files import atomic_path
 from basics.settings import is_meeting_date
 from expectations.gate import gate_config
@@ -92,7 +92,7 @@ def report_data(conn: duckdb.DuckDBPyConnection) -> dict:
     d: dict = {
         "regio": regio,
         "groepen": groepen,
-        "ingroeipad_titel": _opsomming(groepen),
+        "ingroeipad_titel": opsomming(groepen),
         "regionaal_totaal": int(totaal or 0),
         "peildatum": peildatum,
         "data_tot": data_tot,
@@ -234,10 +234,6 @@ def sorteer(
         .drop(columns="_rang")
         .reset_index(drop=True)
     )
-
-
-def _opsomming(items: list[str]) -> str:
-    return "" if not items else items[0] if len(items) == 1 else ", ".join(items[:-1]) + " en " + items[-1]
 
 
 def environment() -> Environment:
