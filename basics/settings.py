@@ -77,6 +77,8 @@ def _from_environment(env: dict[str, str]) -> dict[str, object]:
     values.update({field: env[var] for field, var in _TEXT_VARIABLES if env.get(var)})
     if env.get("FAIRSHARE_DEMO", "").lower() in ("1", "true", "ja", "yes"):
         values["demo"] = True
+    if env.get("FAIRSHARE_PDF", "").lower() in ("0", "false", "nee", "no"):
+        values["pdf"] = False
     return values
 
 
@@ -125,6 +127,9 @@ class Settings:
     regio: str = region.DEFAULT_REGIO  # the region pack in regions/<regio>/ (--regio, FAIRSHARE_REGIO)
     # the region's notes per peildatum beside the figures (FAIRSHARE_DUIDING; README "Context from the region")
     duiding: Path = Path("data/duiding")
+    # the meeting pack (the report as PDF) beside the html and workbook; FAIRSHARE_PDF=nee leaves it out, for
+    # trial runs: it is a third of a regional run's time (README "Settings")
+    pdf: bool = True
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides: object) -> Settings:

@@ -149,6 +149,7 @@ def bo_rapport(context: dg.AssetExecutionContext, fairshare: FairshareResource):
             gate.docs_index(docs_root),
             duiding_map=settings.duiding,
             pack=region.regio_dir(settings.regio),
+            pdf=settings.pdf,
         )
     context.log.info(f"BO-rapport: {paths[0]}")
     if shown:
@@ -157,7 +158,7 @@ def bo_rapport(context: dg.AssetExecutionContext, fairshare: FairshareResource):
         metadata={
             "html": str(paths[0].resolve()),
             "xlsx": str(paths[1].resolve()),
-            "pdf": str(paths[2].resolve()),
+            **({"pdf": str(paths[2].resolve())} if paths[2] else {}),
         },
         check_results=[
             dg.AssetCheckResult(

@@ -142,9 +142,13 @@ def warehouse(tmp_path):
 def _no_settle_wait():
     """Runs read files at once (FAIRSHARE_SETTLE_SECONDS=0): a test's landing files are written just before its
     run, so each run would otherwise wait out the settle interval (3 s) for files nothing writes any more. The tests
-    of files still being written set their interval themselves."""
+    of files still being written set their interval themselves.
+
+    Runs leave out the meeting pack's PDF (FAIRSHARE_PDF=nee: 3-4 s of CPU each) unless a test reads it: the
+    session's sample run and the two regions' runs make theirs, which tests/test_board_print.py reads."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("FAIRSHARE_SETTLE_SECONDS", "0")
+        patch.setenv("FAIRSHARE_PDF", "nee")
         yield
 
 
@@ -226,7 +230,9 @@ def sample_run(tmp_path_factory, worker_id):
 
     def make(base: Path) -> dict:
         summary = write_sample(base / "landing")
-        result = demo_run(base / "landing", base / "warehouse" / "fairshare.duckdb", base / "reports")
+        with pytest.MonkeyPatch.context() as patch:  # the whole product, as `make run` makes it: with its PDF
+            patch.delenv("FAIRSHARE_PDF")
+            result = demo_run(base / "landing", base / "warehouse" / "fairshare.duckdb", base / "reports")
         return {
             "base": str(base),
             "files": [str(f) for f in summary.files],

@@ -97,7 +97,13 @@ def _render(warehouse: Path, tmp: Path, duiding: Path | None = None, pack: Path 
     try:
         with duckdb.connect(str(copy)) as conn:
             paths = render_report(
-                conn, tmp / "rapport", gate.poort_regels(conn, audit.peildatum(conn)), None, duiding, pack
+                conn,
+                tmp / "rapport",
+                gate.poort_regels(conn, audit.peildatum(conn)),
+                None,
+                duiding,
+                pack,
+                pdf=False,
             )
     finally:
         progress.use(None)
@@ -180,7 +186,9 @@ def test_an_edited_duiding_file_replaces_the_reports_notes_in_historie(built, tm
         "## Ingroeipad\nAlleen deze notitie nog.\n", encoding="utf-8"
     )
     with duckdb.connect(str(copy)) as conn:
-        render_report(conn, tmp_path / "r2", gate.poort_regels(conn, audit.peildatum(conn)), None, folder)
+        render_report(
+            conn, tmp_path / "r2", gate.poort_regels(conn, audit.peildatum(conn)), None, folder, pdf=False
+        )
         rows = conn.execute("SELECT sectie, tekst FROM historie.duiding").fetchall()
     assert rows == [("ingroeipad", "Alleen deze notitie nog.")]
 

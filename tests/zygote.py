@@ -19,6 +19,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 # What every fairshare command would import first (measured with -X importtime on `fairshare run`).
@@ -32,6 +33,13 @@ PRELOAD = (
     "dbt.cli.main",
     "great_expectations",
     "python_calamine",
+    # the report's: charts, templates, workbook, PDF (a report-writing run imports them; ~1.5 s)
+    "matplotlib.pyplot",
+    "matplotlib.backends.backend_agg",
+    "matplotlib.backends.backend_svg",
+    "jinja2",
+    "xlsxwriter",
+    "weasyprint",
 )
 
 
@@ -72,9 +80,30 @@ def _serve() -> None:
             _child(request)  # never returns
         replies.write(json.dumps({"pid": pid}).encode() + b"\n")
         replies.flush()
-        _, status = os.waitpid(pid, 0)
+        started = time.monotonic()
+        _, status, usage = os.wait4(pid, 0)
+        _note(request, time.monotonic() - started, usage)
         replies.write(json.dumps({"code": os.waitstatus_to_exitcode(status)}).encode() + b"\n")
         replies.flush()
+
+
+# A file named here gets one JSON line per command: its test, arguments, seconds and CPU seconds (the command's
+# own and its waited-for children's): what the suite spends where.
+COMMAND_LOG = "FAIRSHARE_TEST_COMMANDS"
+
+
+def _note(request: dict, seconds: float, usage) -> None:
+    log = os.environ.get(COMMAND_LOG)
+    if not log:
+        return
+    line = {
+        "test": request["env"].get("PYTEST_CURRENT_TEST", "?").rsplit(" ", 1)[0],
+        "argv": request["argv"][:1],
+        "seconds": round(seconds, 2),
+        "cpu": round(usage.ru_utime + usage.ru_stime, 2),
+    }
+    with open(log, "a") as out:
+        out.write(json.dumps(line) + "\n")
 
 
 def _child(request: dict) -> None:

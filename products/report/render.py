@@ -253,9 +253,10 @@ def render_report(
     data_docs: Path | None,
     duiding_map: Path | None = None,
     pack: Path | None = None,
-) -> list[Path]:
-    """Write the HTML report, its PDF (the meeting pack) and the workbook for the marts' peildatum; remove a
-    stale blocked page.
+    pdf: bool = True,
+) -> list[Path | None]:
+    """Write the HTML report, its PDF (the meeting pack; ``pdf=False``: none, and no older one is left beside the
+    new html) and the workbook for the marts' peildatum; remove a stale blocked page. Returns html, xlsx, pdf.
 
     ``duiding_map``: the region's notes per peildatum (``products.report.duiding``); ``pack``: the region pack,
     for an optional compensation rule (``products.report.compensatie``; default: the warehouse's region).
@@ -284,7 +285,12 @@ def render_report(
     out_html = reports / f"{stem}.html"
     with atomic_path(out_html) as tmp:
         tmp.write_text(html, encoding="utf-8")
-    out_pdf = afdruk.schrijf_pdf(html, reports / f"{stem}.pdf")
+    out_pdf: Path | None = reports / f"{stem}.pdf"
+    if pdf:
+        afdruk.schrijf_pdf(html, out_pdf)
+    else:
+        out_pdf.unlink(missing_ok=True)
+        out_pdf = None
     out_xlsx = reports / f"{stem}.xlsx"
     with atomic_path(out_xlsx) as tmp:
         write_workbook(conn, tmp, d)
