@@ -328,7 +328,7 @@ def test_onderbouwing_is_in_the_duckdb_copy_only_and_described(built):
 
 
 def _rebuild_after_staging(warehouse: Path, target: Path) -> None:
-    """dbt run of everything after staging (the intermediate models, marts, onderbouwing) on ``warehouse``."""
+    """dbt run of the models after staging that the five marts and their onderbouwing read, on ``warehouse``."""
     saved = paths.DBT_PROJECT_DIR / "target" / "partial_parse.msgpack"
     target.mkdir(parents=True, exist_ok=True)
     if saved.exists():
@@ -341,10 +341,14 @@ def _rebuild_after_staging(warehouse: Path, target: Path) -> None:
         [
             str(Path(sys.executable).parent / "dbt"),
             "run",
-            "--select",
-            "int_toewijzingen+",
-            "int_registraties+",
-            "stg_audit__quarantaine+",
+            "--select",  # what the five marts and their onderbouwing read after staging, and nothing else
+            "int_toewijzingen",
+            "int_registraties",
+            "int_koppeling",
+            "int_urgente_toewijzingen",
+            *FIGURES,
+            "stg_audit__quarantaine",
+            "onderbouwing",
             "--profiles-dir",
             ".",
         ],
