@@ -334,7 +334,7 @@ def uitleg(
     click.echo(f"Onderbouwing van marts.{mart} ({found.cel_tekst}) in {out}:")
     for cijfer in found.cijfers:
         click.echo(f"  {cijfer.regel(mart)}")
-    click.echo(f"  {len(found.tellen_niet)} regels tellen niet mee, met de reden")
+    click.echo(f"  {found.niet_regel}, met de reden")
 
 
 @main.command()

@@ -68,6 +68,12 @@ class Uitleg:
     tellen_niet: list[dict] = field(default_factory=list)
 
     @property
+    def niet_regel(self) -> str:
+        """How many rows did not count: "1 regel telt niet mee", "3 regels tellen niet mee"."""
+        n = len(self.tellen_niet)
+        return f"{n} {'regel telt' if n == 1 else 'regels tellen'} niet mee"
+
+    @property
     def klopt(self) -> bool:
         return all(c.records == c.mart for c in self.cijfers)
 
@@ -150,7 +156,7 @@ def explain(copy: Path, mart: str, gemeente: str, jaar: int | None, categorie: s
         if mart not in uitlegbaar:
             raise UitlegError(f"--mart {mart!r} cannot be explained: choose {_one_of(uitlegbaar)}")
         grain = next((m.grain for m in mart_contract() if m.name == mart), None)
-        if grain is None:  # the copy and the installed project disagree: read the grain from the table itself
+        if grain is None:  # the copy holds a table this installation's dbt project does not declare
             raise UitlegError(f"--mart {mart!r} is not a mart of this fairshare version: choose another")
         key = grain[0]
         codes = [c for (c,) in conn.execute(f"SELECT DISTINCT {key} FROM marts.{mart} ORDER BY 1").fetchall()]
@@ -289,9 +295,7 @@ def write(uitleg: Uitleg, out: Path) -> Path:
             for cijfer in uitleg.cijfers:
                 ws.write_string(row, 1, cijfer.regel(uitleg.mart))
                 row += 1
-            ws.write_string(
-                row, 1, f"{len(uitleg.tellen_niet)} regels tellen niet mee (tabblad 'Tellen niet mee')"
-            )
+            ws.write_string(row, 1, f"{uitleg.niet_regel} (tabblad 'Tellen niet mee')")
             row += 2
             for line in TOELICHTING:
                 ws.write_string(row, 0, line)
