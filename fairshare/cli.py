@@ -286,6 +286,58 @@ def quarantaine(
 
 
 @main.command()
+@click.option("--mart", required=True, help="The mart: fair_share, fair_share_gemeente, terugkeer, ….")
+@click.option(
+    "--gemeente",
+    required=True,
+    help="The gemeente (name or CBS code), or for a committee's mart the commissie.",
+)
+@click.option("--jaar", type=int, required=True, help="The year of the cell.")
+@click.option("--categorie", default=None, help="The urgentiecategorie (marts that have one); default: all.")
+@click.option("--out", type=click.Path(path_type=Path), required=True, help="The xlsx to write.")
+@click.option(
+    "--serving",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Published read-only copy (FAIRSHARE_SERVING); default: serving/ beside the warehouse's folder.",
+)
+@regio_option
+def uitleg(
+    mart: str,
+    gemeente: str,
+    jaar: int,
+    categorie: str | None,
+    out: Path,
+    serving: Path | None,
+    regio: str | None,
+) -> None:
+    """Write the records behind one mart cell (and those that did not count, with the reason) as xlsx.
+
+    Reads only the published copy (schema onderbouwing). Exit status: 0 written, 2 usage: no copy, an unknown
+    mart, gemeente, year or categorie (the sentence names the allowed values), or --out not writable.
+    """
+    from products.uitleg import UitlegError, explain, write
+
+    try:
+        settings = Settings.from_env(serving=serving, regio=regio)
+        if out.suffix.lower() != ".xlsx":
+            raise ConfigError("--out must end in .xlsx")
+        found = explain(settings.serving_file, mart, gemeente, jaar, categorie)
+        write(found, out)
+    except (ConfigError, UitlegError) as exc:
+        _stop(EXIT_USAGE, str(exc))
+    except OSError as exc:  # --out in a folder that cannot be made or written
+        _stop(
+            EXIT_USAGE,
+            f"--out {out} cannot be written ({exc.strerror or type(exc).__name__}): choose a file in a writable folder",
+        )
+    click.echo(f"Onderbouwing van marts.{mart} ({found.cel_tekst}) in {out}:")
+    for cijfer in found.cijfers:
+        click.echo(f"  {cijfer.regel(mart)}")
+    click.echo(f"  {found.niet_regel}, met de reden")
+
+
+@main.command()
 @click.option(
     "--regio", "regios", multiple=True, help="A region to include (repeatable); default: every region pack."
 )

@@ -213,7 +213,7 @@ def test_every_published_column_is_described(sample, postgres):
         rows = conn.execute(
             "SELECT schema_name, table_name, column_name, comment FROM info.kolommen"
         ).fetchall()
-    assert {s for s, *_ in rows} == {"marts", "referentie", "historie"}
+    assert {s for s, *_ in rows} == {"marts", "referentie", "historie", "onderbouwing"}
     assert len(rows) > 150
     assert [r for r in rows if not r[3]] == []
     dsn, _ = postgres

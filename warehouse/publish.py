@@ -34,6 +34,9 @@ SCHEMAS = {
     "referentie": None,  # every seed: the published copy carries whatever reference data the marts use
     "historie": None,  # every earlier report's marts, and verschillen_sinds_vorige
 }
+# Only in the DuckDB copy: per mart cell the records behind it (ids, pseudonyms as stored, file and row) and those
+# that did not count (dbt_project/models/onderbouwing), for whoever explains a figure (`fairshare uitleg`).
+DUCKDB_ONLY = {"onderbouwing": None}
 # What the published copy's info.publicatie says about itself (column comments in the copy).
 PUBLICATIE = {
     "peildatum": "Peildatum van de cijfers in deze kopie (1 april of 1 november).",
@@ -156,10 +159,11 @@ def publish_duckdb(
             conn.execute(
                 f"ATTACH {_quote(str(tmp))} AS publicatie (STORAGE_VERSION {_quote(storage_version)})"
             )
-            tables = [(s, t, "bron") for s, t in _tables(conn, "bron")]
+            copied = {**SCHEMAS, **DUCKDB_ONLY}
+            tables = [(s, t, "bron") for s, t in _tables(conn, "bron", copied)]
             if historie_only:
                 tables = [(s, t, c) for s, t, c in tables if s == "historie"] + [
-                    (s, t, "oud") for s, t in _tables(conn, "oud") if s != "historie"
+                    (s, t, "oud") for s, t in _tables(conn, "oud", copied) if s != "historie"
                 ]
             for schema in sorted({s for s, _, _ in tables}):
                 conn.execute(f"CREATE SCHEMA publicatie.{schema}")
@@ -181,7 +185,7 @@ def publish_duckdb(
                 conn.execute(f"COMMENT ON COLUMN publicatie.info.publicatie.{column} IS {_quote(text)}")
             # Views are created inside the published catalog with unqualified names, so they survive a rename.
             conn.execute("USE publicatie")
-            published = ", ".join(_quote(s) for s in SCHEMAS)
+            published = ", ".join(_quote(s) for s in copied)
             conn.execute(
                 "CREATE VIEW info.tabellen AS SELECT schema_name, table_name, comment FROM duckdb_tables() "
                 f"WHERE schema_name IN ({published}) AND database_name = current_database()"

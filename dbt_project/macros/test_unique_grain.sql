@@ -4,7 +4,7 @@
 {%- set grain = [] -%}
 {%- if execute -%}
     {%- set nodes = graph.nodes.values() | selectattr('resource_type', 'equalto', 'model')
-        | selectattr('alias', 'equalto', model.identifier) | list -%}
+        | selectattr('alias', 'equalto', model.identifier) | selectattr('schema', 'equalto', model.schema) | list -%}
     {%- set grain = (nodes[0].config.meta.grain if nodes else none) or [] -%}
     {%- if not grain -%}
         {{ exceptions.raise_compiler_error('unique_grain on ' ~ model.identifier ~ ': the model has no meta.grain') }}

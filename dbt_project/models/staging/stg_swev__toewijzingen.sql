@@ -20,5 +20,8 @@ select
     huishoudgrootte,
     leeftijdsklasse,
     _pad as bestand,
-    _leverdatum as leverdatum
+    _leverdatum as leverdatum,
+    -- lineage: the sheet and the row as a spreadsheet user counts it (the onderbouwing views show them)
+    _blad as blad,
+    _rijnummer as rijnummer
 from {{ source('raw', 'swev_toewijzingen_actueel') }}

@@ -14,5 +14,8 @@ select
     geldig_tot,
     inschrijfnummer_pseudoniem,
     _pad as bestand,
-    _leverdatum as leverdatum
+    _leverdatum as leverdatum,
+    -- lineage: the sheet and the row as a spreadsheet user counts it (the onderbouwing views show them)
+    _blad as blad,
+    _rijnummer as rijnummer
 from {{ source('raw', 'urgentie_registraties_actueel') }}
