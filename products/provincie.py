@@ -47,7 +47,10 @@ PER_JAAR = [
 
 
 def _records(conn, sql: str) -> list[dict]:
-    return conn.execute(sql).df().to_dict("records")
+    """Rows as dicts of Python values (dates as dates, NULL as None)."""
+    cursor = conn.execute(sql)
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
 def render_overview(province: Path, out: Path) -> Path:
