@@ -139,7 +139,7 @@ GEMEENTE_KOLOMMEN = {
 # A mart per committee or ingroeipad group (urgentie_*, doorlooptijd_huisvesting, ingroeipad) has no gemeente
 # and is kept whole for every region in the selection.
 GEMEENTE_VAN = {"terugkeer": "herkomst", "instroom_uitstroom": "uitstroomgemeente_code"}
-# A column the marts keep under the spec's name for one region's total (227 for Amersfoort): in the province it
+# A column the marts keep under the spec's name for one region's total (227 in the spec's region): in the province it
 # would hold another total per region, so only its neutral twin with the region's total beside it is copied.
 NIET_OVERGENOMEN = {"verdeelsleutels": ("opgave_bij_227",)}
 
@@ -356,7 +356,7 @@ def _choose(
         fictief = (
             "fictief" in _columns(conn, alias, "referentie", "regio")
             and conn.execute(
-                f"SELECT coalesce(bool_or(fictief::BOOLEAN), false) FROM {alias}.referentie.regio"
+                f"SELECT coalesce(bool_or(try_cast(fictief AS BOOLEAN)), false) FROM {alias}.referentie.regio"
             ).fetchone()[0]
         )
         naam = conn.execute(f"SELECT regio_naam FROM {alias}.referentie.regio").fetchone()[0]
@@ -524,16 +524,17 @@ def _write_regios(
     """`regios` (each with its peildatum, fictief, provinces) and `weggelaten` (the copies left out, why)."""
     regios = " UNION ALL ".join(
         f"SELECT r.regio_code, r.regio_naam, r.provincie, r.bestuur, p.peildatum, p.data_tot, p.gepubliceerd_op, "
-        f"{'coalesce(r.fictief::BOOLEAN, false)' if 'fictief' in _columns(conn, a, 'referentie', 'regio') else 'false'} "
+        f"{'coalesce(try_cast(r.fictief AS BOOLEAN), false)' if 'fictief' in _columns(conn, a, 'referentie', 'regio') else 'false'} "
         f"AS fictief FROM {a}.referentie.regio AS r, {a}.info.publicatie AS p"
         for a in aliases.values()
     )
     conn.execute(
-        f"CREATE TABLE uit.{SCHEMA}.regios AS SELECT x.*, peildatum < max(peildatum) OVER () AS verouderd, "
+        # verouderd stays the last column, as before
+        f"CREATE TABLE uit.{SCHEMA}.regios AS SELECT x.*, "
         f"(SELECT string_agg(DISTINCT g.provincie, '; ' ORDER BY g.provincie) FROM uit.{SCHEMA}.gemeenten AS g "
         f"WHERE g.regio_code = x.regio_code) AS provincies_in_selectie, (SELECT count(*) FROM uit.{SCHEMA}.gemeenten "
-        "AS g WHERE g.regio_code = x.regio_code AND g.in_afspraak) AS gemeenten_in_afspraak "
-        f"FROM ({regios}) AS x ORDER BY regio_code"
+        "AS g WHERE g.regio_code = x.regio_code AND g.in_afspraak) AS gemeenten_in_afspraak, "
+        f"peildatum < max(peildatum) OVER () AS verouderd FROM ({regios}) AS x ORDER BY regio_code"
     )
     for column, text in REGIOS_COLUMNS.items():
         conn.execute(f"COMMENT ON COLUMN uit.{SCHEMA}.regios.{column} IS {_quote(text)}")
