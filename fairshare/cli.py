@@ -355,7 +355,21 @@ def uitleg(
     show_default=True,
     help="Folder for fairshare_provincie.duckdb and provincie_overzicht.html.",
 )
-def provincie(regios: tuple[str, ...], copies: tuple[str, ...], out: Path) -> None:
+@click.option(
+    "--provincie",
+    "provincie_naam",
+    default=None,
+    metavar="NAAM",
+    help="Keep only the gemeenten of this province (seed gemeenten, column provincie) and the regions with one.",
+)
+@click.option(
+    "--met-fictief",
+    is_flag=True,
+    help="Include fictional example regions (regio.csv fictief); left out by default unless named with --regio.",
+)
+def provincie(
+    regios: tuple[str, ...], copies: tuple[str, ...], out: Path, provincie_naam: str | None, met_fictief: bool
+) -> None:
     """Province publication: every region's published marts side by side (regio_code), and an overview page.
 
     Reads only the regions' published copies. With FAIRSHARE_PUBLISH_POSTGRES_DSN set, schema `provincie`
@@ -363,7 +377,7 @@ def provincie(regios: tuple[str, ...], copies: tuple[str, ...], out: Path) -> No
     """
     from basics import extras, region
     from products.provincie import render_overview
-    from warehouse.province import build_province, publish_province_postgres, stale_regions
+    from warehouse.province import Keuze, build_province, publish_province_postgres, stale_regions, weggelaten
 
     given = dict(c.split("=", 1) for c in copies if "=" in c)
     try:
@@ -384,7 +398,10 @@ def provincie(regios: tuple[str, ...], copies: tuple[str, ...], out: Path) -> No
             except publish.PostgresNotReady as exc:
                 raise ConfigError(str(exc)) from exc
         # A refused copy (views or macros where the province reads tables, another region's copy) is ValueError.
-        published = build_province(sources, out / "fairshare_provincie.duckdb")
+        if provincie_naam is not None and not provincie_naam.strip():
+            raise ConfigError("--provincie is empty: give a province's name (e.g. --provincie Utrecht)")
+        keuze = Keuze(provincie=provincie_naam, met_fictief=met_fictief, genoemd=frozenset(regios))
+        published = build_province(sources, out / "fairshare_provincie.duckdb", keuze)
     except (ConfigError, FileNotFoundError, ValueError) as exc:
         _stop(EXIT_USAGE, str(exc))
     except Exception as exc:  # never a traceback: the cause in one line, exit 3
@@ -396,9 +413,14 @@ def provincie(regios: tuple[str, ...], copies: tuple[str, ...], out: Path) -> No
             f"{latest.isoformat()}); flagged in provincie.regios.verouderd and on the overview page",
             err=True,
         )
+    left_out = weggelaten(Path(published.target))
+    for regio, reden in left_out:
+        hint = " (--met-fictief includes it)" if reden == "fictief" else ""
+        click.echo(f"fairshare: left out region '{regio}': {reden}{hint}", err=True)
     page = render_overview(Path(published.target), out)
+    included = [r for r in sources if r not in dict(left_out)]
     click.echo(
-        f"Province publication of {', '.join(sources)}: {published.target} ({len(published.tables)} tables), "
+        f"Province publication of {', '.join(included)}: {published.target} ({len(published.tables)} tables), "
         f"overview {page}"
     )
     if settings.publish_postgres_dsn:

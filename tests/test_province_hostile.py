@@ -120,8 +120,8 @@ def _province(out: Path, sources: dict[str, Path], dsn: str | None = None, passw
     env = _clean_env()
     if dsn:
         env |= {"FAIRSHARE_PUBLISH_POSTGRES_DSN": dsn, "FAIRSHARE_POSTGRES_READER_PASSWORD": password}
-    return zygote.run(
-        [FAIRSHARE, "provincie", "--out", str(out)]
+    return zygote.run(  # --met-fictief: the example region `voorbeeld` is fictional, left out by default
+        [FAIRSHARE, "provincie", "--met-fictief", "--out", str(out)]
         + [a for r, p in sources.items() for a in ("--serving", f"{r}={p}")],
         env=env,
         capture_output=True,

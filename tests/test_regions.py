@@ -433,7 +433,7 @@ def test_province_publication_holds_both_regions_and_the_reader_sees_only_publis
     dsn, port = postgres
     out = base / "provincie"
     result = zygote.run(
-        [FAIRSHARE, "provincie", "--out", str(out)]
+        [FAIRSHARE, "provincie", "--met-fictief", "--out", str(out)]
         + [
             a
             for r in ("amersfoort", "voorbeeld")
