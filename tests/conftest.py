@@ -106,6 +106,29 @@ def _second_needs_another_run(items) -> None:
 _measured: dict[str, float] = {}
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    """With FAIRSHARE_TEST_COMMANDS=<file> (tests/zygote.py logs each command there): each test's own CPU seconds
+    (setup, call and teardown in this worker) and its other children's (processes it started itself), so the file
+    says where the suite's CPU goes."""
+    log = os.environ.get(zygote.COMMAND_LOG)
+    if not log:
+        yield
+        return
+    import resource
+
+    before = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    yield
+    after = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    own, children = (
+        a.ru_utime + a.ru_stime - b.ru_utime - b.ru_stime for a, b in zip(after, before, strict=True)
+    )
+    with open(log, "a") as out:
+        out.write(
+            json.dumps({"test": item.nodeid, "self": round(own, 2), "children": round(children, 2)}) + "\n"
+        )
+
+
 def pytest_runtest_logreport(report):
     """Each phase's seconds, per module (on the controller, which sees every worker's reports)."""
     module = report.nodeid.split("::", 1)[0]
