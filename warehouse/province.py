@@ -241,7 +241,9 @@ def _write(conn: duckdb.DuckDBPyConnection, aliases: dict[str, str], counts: dic
             for regio, a in aliases.items()
         )
 
-    marts = set.intersection(*(_tables(conn, a, "marts") for a in aliases.values()))
+    # marts.kerncijfers (the report's headline figures, issue 22) is not unioned: the province derives its own
+    # provincie.kerncijfers below (the coordinator decides how the two meet).
+    marts = set.intersection(*(_tables(conn, a, "marts") for a in aliases.values())) - {"kerncijfers"}
     referentie = set.intersection(*(_tables(conn, a, "referentie") for a in aliases.values()))
     first = next(iter(aliases.values()))
     for table in sorted(marts) + sorted(

@@ -210,3 +210,4 @@ select
     end as varchar) as ingroeipad_oordeel,
     cast(marge_huishoudens as double) as marge_huishoudens
 from samen
+order by niveau, code, jaar
