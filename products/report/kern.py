@@ -301,7 +301,7 @@ def besluitpunten(d: dict, rijen: list[dict], pad: dict, regels: dict[str, dict]
     if not leeg(plafond) and aandeel is not None and aandeel > plafond:
         punten.append(
             {
-                "tekst": f"Te bespreken dat {getal(d['aandeel_urgent_afgerond'], 1)}% van de toewijzingen in {d['jaar']} naar "
+                "tekst": f"Te bespreken dat {getal(d.get('aandeel_urgent_afgerond', aandeel), 1)}% van de toewijzingen in {d['jaar']} naar "
                 f"wettelijk urgenten ging, boven het plafond van {getal(plafond)}% dat de regio aanhoudt.",
                 "grond": "Het plafond van de regio voor het aandeel urgent.",
             }
@@ -368,7 +368,7 @@ def kernboodschap(d: dict, rijen: list[dict], totaal: dict, pad: dict, punten: l
     plafond, aandeel = d["regio"].get("max_aandeel_urgent_pct"), d.get("aandeel_urgent")
     if not leeg(plafond) and aandeel is not None and len(zinnen) < 4:
         zinnen.append(
-            f"Van alle toewijzingen in {d['jaar']} ging {getal(d['aandeel_urgent_afgerond'], 1)}% naar wettelijk urgenten, "
+            f"Van alle toewijzingen in {d['jaar']} ging {getal(d.get('aandeel_urgent_afgerond', aandeel), 1)}% naar wettelijk urgenten, "
             f"{'boven' if aandeel > plafond else 'onder'} het plafond van {getal(plafond)}% van de regio."
         )
     vragen = len(punten) - 1
