@@ -268,7 +268,7 @@ def test_every_mart_declares_its_grain_once_and_dbt_tests_it():
         if n["resource_type"] == "test" and n.get("test_metadata", {}).get("name") == "unique_grain"
     }
     declared = marts()
-    assert [m.name for m in declared] == mart_names() and len(declared) == 14
+    assert [m.name for m in declared] == mart_names() and len(declared) == 15
     for mart in declared:
         columns = nodes[f"model.fairshare.{mart.name}"]["columns"]
         assert mart.grain and set(mart.grain) <= set(columns), mart

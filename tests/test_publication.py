@@ -201,7 +201,7 @@ def test_postgres_init_then_the_dsn_on_an_existing_installation_publishes_on_the
     served = {
         k.split(".", 1)[1]: v[0] for k, v in day["pg after publish"]["rows"].items() if k.startswith("marts.")
     }
-    assert served == day["copy marts after publish"] and len(served) == 14
+    assert served == day["copy marts after publish"] and len(served) == 15
 
 
 def test_a_run_with_every_target_current_says_it_publishes_nothing(day):

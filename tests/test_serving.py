@@ -41,7 +41,7 @@ def _counts(path: Path, schema: str = "marts") -> dict[str, int]:
 def test_published_copy_holds_every_mart_and_the_reference_tables(sample):
     _, warehouse, served = sample
     assert served.exists()
-    assert _counts(served) == _counts(warehouse) and len(_counts(served)) == 14
+    assert _counts(served) == _counts(warehouse) and len(_counts(served)) == 15
     assert set(_counts(served, "referentie")) >= {"gemeenten", "opgaven", "huurgrenzen", "inwoners"}
     with duckdb.connect(str(served), read_only=True) as conn:
         assert (

@@ -459,7 +459,9 @@ def _write_unions(conn: duckdb.DuckDBPyConnection, aliases: dict[str, str], keuz
         wanted = GEMEENTE_VAN.get(table, "gemeente_code")
         return wanted if wanted in have else None
 
-    marts = set.intersection(*(_tables(conn, a, "marts") for a in aliases.values()))
+    # marts.kerncijfers is not unioned under its own name: provincie.kerncijfers (below) is the province's own
+    # table of the same name, per region, built on the same definitions (cijfers_sql).
+    marts = set.intersection(*(_tables(conn, a, "marts") for a in aliases.values())) - {"kerncijfers"}
     referentie = set.intersection(*(_tables(conn, a, "referentie") for a in aliases.values()))
     first = next(iter(aliases.values()))
     for table in sorted(marts) + sorted(

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import duckdb
 
+from basics import manifest
 from basics.dutch import datum_nl
 from warehouse import audit
 from warehouse.data_only import ident
@@ -46,6 +47,10 @@ PUBLICATIE = {
     "vingerafdruk": "Vingerafdruk van de invoer van die bouw (bestanden, configuratie, code); geen sleutel.",
     "regio": "De regio waarvan deze cijfers zijn (map regions/<regio>/).",
 }
+PUBLICATIE_TABEL = (
+    "Wat deze publicatie bevat: de peildatum en data_tot van alle cijfers, wanneer en uit welke bouw ze zijn "
+    "gepubliceerd, en de regio. Eén rij; toon de peildatum bij elk cijfer."
+)
 # PostgreSQL also gets `info` (info.publicatie: what the database holds); the DuckDB copy makes its own.
 PG_SCHEMAS = {**SCHEMAS, "info": None}
 READER_ROLE = "provincie_lezer"
@@ -181,6 +186,7 @@ def publish_duckdb(
                     "?::VARCHAR AS regio",
                     [peildatum, data_tot, dt.datetime.now(), bouw_nr, vingerafdruk, _regio(conn, "bron")],
                 )
+            conn.execute(f"COMMENT ON TABLE publicatie.info.publicatie IS {_quote(PUBLICATIE_TABEL)}")
             for column, text in PUBLICATIE.items():
                 conn.execute(f"COMMENT ON COLUMN publicatie.info.publicatie.{column} IS {_quote(text)}")
             # Views are created inside the published catalog with unqualified names, so they survive a rename.
@@ -471,6 +477,7 @@ def publish_postgres(
     from warehouse import builds, data_only
 
     counts = {}
+    grains = {m.name: (m.grain, all(c in m.not_null for c in m.grain)) for m in manifest.marts()}
     with data_only.connect_read_only(warehouse) as duck, _connect(dsn) as pg:
         with pg.cursor() as cur:
             problem = _missing_privilege(
@@ -499,6 +506,8 @@ def publish_postgres(
                 rows = duck.execute(f"SELECT * FROM {schema}.{table}").fetchall()
                 _replace_table(cur, schema, table, [(c, PG_TYPES.get(t, "text")) for c, t in columns], rows)
                 counts[f"{schema}.{table}"] = len(rows)
+                if schema == "marts" and table in grains:
+                    _key_postgres(cur, table, *grains[table])
                 _comment_postgres(cur, duck, schema, table)
                 builds.pause_point("postgres")  # for the fault tests: the transaction is open, half written
             if regional and not historie_only:
@@ -514,6 +523,11 @@ def publish_postgres(
                 )
                 _replace_table(
                     cur, "info", "publicatie", list(zip(PUBLICATIE, PG_INFO_TYPES, strict=True)), [row]
+                )
+                cur.execute(
+                    sql.SQL("COMMENT ON TABLE {} IS {}").format(
+                        sql.Identifier("info", "publicatie"), sql.Literal(PUBLICATIE_TABEL)
+                    )
                 )
                 for column, text in PUBLICATIE.items():
                     cur.execute(
@@ -650,6 +664,37 @@ def _lock_down_reader(cur) -> list[str]:
         f"publishing user cannot revoke that: have the database's owner run REVOKE TEMPORARY, CREATE ON DATABASE "
         f"{name} FROM PUBLIC; REVOKE CREATE ON SCHEMA public FROM PUBLIC (or publish as the owner)"
     ]
+
+
+def _key_postgres(cur, table: str, grain: tuple[str, ...], required: bool) -> None:
+    """The mart's grain (dbt ``meta.grain``) as its key, so a reader sees it (psql ``\\d``, Metabase) and
+    PostgreSQL refuses a duplicate: a PRIMARY KEY when every grain column is never empty by contract (a
+    not_null test), else a UNIQUE constraint (NULLS NOT DISTINCT from PostgreSQL 15: an empty subcategory is one
+    value). Added only when the table lacks that very key (a new or recreated table, a publication from before
+    keys): ALTER TABLE would wait for open readers, DELETE + COPY does not."""
+    from psycopg import sql
+
+    name = f"{table}_sleutel"
+    found = cur.execute(
+        "SELECT con.conname, con.contype, array_agg(a.attname::text ORDER BY k.n) FROM pg_constraint AS con "
+        "JOIN unnest(con.conkey) WITH ORDINALITY AS k(attnum, n) ON true "
+        "JOIN pg_attribute AS a ON a.attrelid = con.conrelid AND a.attnum = k.attnum "
+        "WHERE con.conrelid = to_regclass(%s) AND con.contype IN ('p', 'u') GROUP BY 1, 2",
+        [f'marts."{table}"'],
+    ).fetchall()
+    kind = "p" if required else "u"
+    if (name, kind, list(grain)) in found:
+        return
+    target = sql.Identifier("marts", table)
+    for conname, *_ in found:
+        cur.execute(sql.SQL("ALTER TABLE {} DROP CONSTRAINT {}").format(target, sql.Identifier(conname)))
+    columns = sql.SQL(", ").join(map(sql.Identifier, grain))
+    if required:
+        clause = sql.SQL("PRIMARY KEY ({})").format(columns)
+    else:
+        nulls = " NULLS NOT DISTINCT" if cur.connection.info.server_version >= 150000 else ""
+        clause = sql.SQL("UNIQUE" + nulls + " ({})").format(columns)
+    cur.execute(sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} {}").format(target, sql.Identifier(name), clause))
 
 
 def _comment_postgres(cur, duck: duckdb.DuckDBPyConnection, schema: str, table: str) -> None:

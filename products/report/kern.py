@@ -105,6 +105,7 @@ def pagina_een(conn: duckdb.DuckDBPyConnection, d: dict, regels: dict[str, dict]
     fsg = d["fair_share_gemeente"]
     nu = fsg[fsg["jaar"] == jaar]
     comp = d["compensatie"].set_index("gemeente_code")
+    oordelen = _oordelen(d, "gemeente", "oordeel", jaar)
     rijen = []
     for r in nu.itertuples():
         c = comp.loc[r.gemeente_code] if r.gemeente_code in comp.index else None
@@ -120,7 +121,7 @@ def pagina_een(conn: duckdb.DuckDBPyConnection, d: dict, regels: dict[str, dict]
                 "cumulatief_gehuisvest": None if c is None else int(c["cumulatief_gehuisvest"]),
                 "cumulatief_opgave_naar_rato": None if c is None else float(c["cumulatief_opgave_naar_rato"]),
                 "saldo": saldo,
-                "oordeel": None if saldo is None else oordeel(saldo, marge),
+                "oordeel": None if saldo is None else oordelen.get(r.gemeente_code) or oordeel(saldo, marge),
                 "prognose": prognose(r.gehuisvest, int(r.maanden_data), zeker),
             }
         )
@@ -163,6 +164,17 @@ def pagina_een(conn: duckdb.DuckDBPyConnection, d: dict, regels: dict[str, dict]
     return uit
 
 
+def _oordelen(d: dict, niveau: str, kolom: str, jaar: int) -> dict[str, str]:
+    """A column of ``marts.kerncijfers`` for one year (code -> value): the one definition of op koers / achter /
+    voor, of the ingroeipad's verdict and of its backlog. A verdict is empty when the marts were built outside
+    the pipeline (no margin given to dbt): the report then judges with its rules' margin, the same rule."""
+    k = d.get("kerncijfers")
+    if k is None or k.empty:
+        return {}
+    part = k[(k["niveau"] == niveau) & (k["jaar"] == jaar) & k[kolom].notna()]
+    return dict(zip(part["code"], part[kolom], strict=True))
+
+
 def ingroeipad_pad(conn: duckdb.DuckDBPyConnection, d: dict, regels: dict[str, dict]) -> dict:
     """The ingroeipad per group and year over every agreed year (2025-2030 for the afsprakenkader): the agreed
     figure (seed ingroeipad_afspraak), what was housed (marts.ingroeipad), the current year's projection, and
@@ -184,18 +196,21 @@ def ingroeipad_pad(conn: duckdb.DuckDBPyConnection, d: dict, regels: dict[str, d
             m = gerealiseerd.get((groep, jaar))
             rij = {"jaar": jaar, "afspraak": per_jaar[(groep, jaar)], "gehuisvest": None, "naar_rato": None}
             rij.update(verschil=None, prognose=None, oordeel="nog te gaan")
+            mart = _oordelen(d, "groep", "ingroeipad_oordeel", jaar)
             if m is not None:
                 rij.update(gehuisvest=int(m.gehuisvest), naar_rato=float(m.afspraak_naar_rato))
                 rij["verschil"] = float(m.verschil)
                 if int(m.maanden_data) >= 12:
+                    gehaald = mart.get(groep, "gehaald" if m.verschil >= -marge else "niet gehaald")
                     rij["oordeel"] = (
-                        "gehaald" if m.verschil >= -marge else f"niet gehaald ({_teken(m.verschil, 0)})"
+                        "gehaald" if gehaald == "gehaald" else f"niet gehaald ({_teken(m.verschil, 0)})"
                     )
                 else:
                     p = prognose(m.gehuisvest, int(m.maanden_data), zeker)
                     rij["prognose"] = p
-                    stand = (
-                        "op schema" if abs(m.verschil) <= marge else "achter" if m.verschil < 0 else "voor"
+                    stand = mart.get(
+                        groep,
+                        "op schema" if abs(m.verschil) <= marge else "achter" if m.verschil < 0 else "voor",
                     )
                     rij["oordeel"] = f"tot nu toe {stand}"
             rijen.append(rij)
@@ -267,7 +282,9 @@ def besluitpunten(d: dict, rijen: list[dict], pad: dict, regels: dict[str, dict]
         huidig = next((r for r in info["rijen"] if r["prognose"] is not None), None)
         if huidig is None or not huidig["naar_rato"]:
             continue
-        achter = -100 * huidig["verschil"] / huidig["naar_rato"]
+        achter = _oordelen(d, "groep", "ingroeipad_achterstand_pct", huidig["jaar"]).get(
+            groep, -100 * huidig["verschil"] / huidig["naar_rato"]
+        )
         if achter >= drempel:
             punten.append(
                 {
@@ -284,7 +301,7 @@ def besluitpunten(d: dict, rijen: list[dict], pad: dict, regels: dict[str, dict]
     if not leeg(plafond) and aandeel is not None and aandeel > plafond:
         punten.append(
             {
-                "tekst": f"Te bespreken dat {getal(aandeel, 1)}% van de toewijzingen in {d['jaar']} naar "
+                "tekst": f"Te bespreken dat {getal(d.get('aandeel_urgent_afgerond', aandeel), 1)}% van de toewijzingen in {d['jaar']} naar "
                 f"wettelijk urgenten ging, boven het plafond van {getal(plafond)}% dat de regio aanhoudt.",
                 "grond": "Het plafond van de regio voor het aandeel urgent.",
             }
@@ -351,7 +368,7 @@ def kernboodschap(d: dict, rijen: list[dict], totaal: dict, pad: dict, punten: l
     plafond, aandeel = d["regio"].get("max_aandeel_urgent_pct"), d.get("aandeel_urgent")
     if not leeg(plafond) and aandeel is not None and len(zinnen) < 4:
         zinnen.append(
-            f"Van alle toewijzingen in {d['jaar']} ging {getal(aandeel, 1)}% naar wettelijk urgenten, "
+            f"Van alle toewijzingen in {d['jaar']} ging {getal(d.get('aandeel_urgent_afgerond', aandeel), 1)}% naar wettelijk urgenten, "
             f"{'boven' if aandeel > plafond else 'onder'} het plafond van {getal(plafond)}% van de regio."
         )
     vragen = len(punten) - 1

@@ -207,18 +207,30 @@ def report_data(conn: duckdb.DuckDBPyConnection) -> dict:
         if conn.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'historie'").fetchone()[0]
         else None
     )
-    # The region's cap on the urgent share of allocations (seed regio) against the actual share, last year: the
-    # legal basis (marts.fair_share_gemeente.aandeel_wettelijk_urgent_pct, as the province compares regions),
-    # and beside it the share of what counts toward the agreement (aandeel_urgent_pct), each named as such.
-    urgent, telt_mee, alle = conn.execute(
-        "SELECT sum(wettelijk_urgent_gehuisvest), sum(gehuisvest), sum(toewijzingen) "
-        "FROM marts.fair_share_gemeente WHERE jaar = ?",
-        [laatste],
-    ).fetchone()
-    d["aandeel_urgent"] = 100 * urgent / alle if urgent is not None and alle else None
-    d["aandeel_urgent_telt_mee"] = 100 * telt_mee / alle if telt_mee is not None and alle else None
+    kerncijfers(conn, d)
     d["kern"] = kern.pagina_een(conn, d)
     return d
+
+
+def kerncijfers(conn: duckdb.DuckDBPyConnection, d: dict) -> None:
+    """The headline figures from ``marts.kerncijfers`` (one definition each, issue 22): the region's urgent share
+    against its cap in the last year (the legal basis, ``aandeel_wettelijk_urgent_pct``, and beside it what counts
+    toward the agreement, ``aandeel_urgent_pct``: full precision to compare, ``_afgerond`` to show), the return
+    rate since the agreement's start per herkomst and in total, and the verdicts page one shows."""
+    d["kerncijfers"] = _frame(conn, "SELECT * FROM marts.kerncijfers ORDER BY niveau, code, jaar")
+    frame = d["kerncijfers"][d["kerncijfers"]["jaar"] == d["jaar"]]
+    regio = frame[frame["niveau"] == "regio"]
+    rij = regio.iloc[0] if len(regio) else None
+
+    def value(col):
+        return None if rij is None or leeg(rij[col]) else float(rij[col])
+
+    d["aandeel_urgent"] = value("aandeel_wettelijk_urgent_pct")
+    d["aandeel_urgent_afgerond"] = value("aandeel_wettelijk_urgent_pct_afgerond")
+    d["aandeel_urgent_telt_mee"] = value("aandeel_urgent_pct_afgerond")
+    d["terugkeer_totaal_pct"] = value("terugkeer_cumulatief_pct_afgerond")
+    per = frame[frame["niveau"] == "gemeente"].set_index("code")["terugkeer_cumulatief_pct_afgerond"]
+    d["terugkeer"] = d["terugkeer"].assign(terugkeer_pct=d["terugkeer"]["herkomst"].map(per))
 
 
 def sorteer(
