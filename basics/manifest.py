@@ -26,7 +26,7 @@ class Mart:
     name: str
     grain: tuple[str, ...]
     description: str
-    not_null: frozenset[str] = frozenset()  # the columns with a not_null test: never empty by contract
+    not_null: frozenset[str] = frozenset()  # the columns with a not_null constraint: never empty by contract
 
 
 @functools.cache
@@ -50,18 +50,18 @@ def marts(manifest: Path = MANIFEST) -> tuple[Mart, ...]:
                 f"mart {n['name']} has no meta.grain and meta.volgorde in its yml ({n['patch_path']})"
             )
     found.sort(key=lambda n: n["config"]["meta"]["volgorde"])
-    not_null: dict[str, set[str]] = {}
-    for n in nodes.values():
-        if n["resource_type"] == "test" and (n.get("test_metadata") or {}).get("name") == "not_null":
-            not_null.setdefault(n.get("attached_node") or "", set()).add(n.get("column_name") or "")
     return tuple(
-        Mart(
-            n["name"],
-            tuple(n["config"]["meta"]["grain"]),
-            n.get("description") or "",
-            frozenset(not_null.get(n["unique_id"], ())),
-        )
+        Mart(n["name"], tuple(n["config"]["meta"]["grain"]), n.get("description") or "", _not_null(n))
         for n in found
+    )
+
+
+def _not_null(node: dict) -> frozenset[str]:
+    """The columns the contract declares not null (a ``not_null`` constraint, enforced when dbt builds the table)."""
+    return frozenset(
+        name
+        for name, column in node.get("columns", {}).items()
+        if any(c.get("type") == "not_null" for c in column.get("constraints") or ())
     )
 
 

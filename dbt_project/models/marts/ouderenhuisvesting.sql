@@ -66,6 +66,7 @@ gevuld as (
 
 select
     n.gemeente_code,
+    g.gemeente_naam,
     n.peildatum,
     n.woningtype,
     cast(n.gerealiseerd_dit_jaar as bigint) as gerealiseerd_dit_jaar,
@@ -78,6 +79,7 @@ select
     cast(n.plancapaciteit - v.plancapaciteit as bigint) as mutatie_plancapaciteit,
     cast(d.doel as integer) as doel
 from gevuld as n
+inner join {{ ref('int_gemeenten') }} as g on n.gemeente_code = g.gemeente_code
 left join gevuld as v
     on n.gemeente_code = v.gemeente_code and n.vorige_peildatum = v.peildatum and n.woningtype = v.woningtype
 left join {{ ref('doelen_ouderenhuisvesting') }} as d

@@ -23,6 +23,7 @@ per_snapshot as (
 
 select
     g.gemeente_code,
+    g.gemeente_naam,
     s.peildatum,
     cast(coalesce(p.gerealiseerd_dit_jaar, 0) as bigint) as gerealiseerd_dit_jaar,
     cast(case when s.vorige_peildatum is not null then coalesce(p.gerealiseerd_sinds_vorige, 0) end as bigint)

@@ -14,6 +14,7 @@ with uitstroom as (
 
 select
     g.gemeente_code as herkomst,
+    g.gemeente_naam as herkomst_naam,
     j.jaar,
     cast(coalesce(u.uitgestroomd, 0) as bigint) as uitgestroomd,
     cast(coalesce(u.teruggekeerd, 0) as bigint) as teruggekeerd,

@@ -35,6 +35,7 @@ per_jaar as (
 
 select
     g.gemeente_code,
+    g.gemeente_naam,
     j.jaar,
     cast(coalesce(p.toewijzingen, 0) as bigint) as toewijzingen,
     cast(coalesce(p.swev, 0) as bigint) as swev,

@@ -1,6 +1,7 @@
 -- commissie x jaar of aanvraagdatum: applications and their decisions as of P, and the time to decide.
 with commissies as (
-    select distinct commissie_code from {{ ref('commissies') }}
+    select commissie_code, min(naam) as commissie_naam from {{ ref('commissies') }}
+    group by commissie_code
 ),
 
 jaren as (
@@ -26,6 +27,8 @@ per_jaar as (
 
 select
     c.commissie_code as commissie,
+    c.commissie_code,
+    c.commissie_naam,
     cast(j.jaar as integer) as jaar,
     cast(coalesce(a.aanvragen, 0) as bigint) as aanvragen,
     cast(coalesce(a.toegekend, 0) as bigint) as toegekend,

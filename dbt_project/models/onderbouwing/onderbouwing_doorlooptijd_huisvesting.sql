@@ -3,25 +3,9 @@
 -- registrations behind toegekend, gehuisvest, binnen_6_maanden, nog_wachtend and verlopen, and those that did
 -- not count, with the reason.
 with toegekend as (
-    -- The mart's own rule (marts/doorlooptijd_huisvesting.sql, CTE toegekend): which allocation houses a
-    -- registration. Keep the two equal; tests/test_uitleg.py compares every cell.
-    select
-        r.commissie,
-        r.commissie_code,
-        r.registratie_id,
-        r.urgentiecategorie,
-        r.subcategorie,
-        r.besluitdatum,
-        r.geldig_tot,
-        r.inschrijfnummer_pseudoniem,
-        u.toewijzing_id,
-        u.toewijzingsdatum,
-        u.gemeente_code,
-        u.toewijzing_id is not null as gehuisvest
-    from {{ ref('int_registraties') }} as r
-    left join {{ ref('int_urgente_toewijzingen') }} as u
-        on r.commissie = u.gekoppelde_commissie and r.registratie_id = u.gekoppelde_registratie_id
-    where r.besluit = 'toegekend' and r.wettelijk
+    -- the mart's own rule: which allocation houses a registration (int_toegekend_huisvesting, also read by
+    -- marts.doorlooptijd_huisvesting); tests/test_uitleg.py compares every cell
+    select * from {{ ref('int_toegekend_huisvesting') }}
 ),
 
 registraties as (
