@@ -129,9 +129,6 @@ def warehouse_env(warehouse: Path, regio: str | None = None) -> Iterator[None]:
         "FAIRSHARE_REGIO_DIR": None
         if regio_dir == region.regio_dir(region.DEFAULT_REGIO).resolve()
         else os.path.relpath(regio_dir, DBT_PROJECT_DIR),
-        # The region's besluitregels (its pack's besluitpunten.yaml or the defaults): marts.kerncijfers judges
-        # op koers / achter with the same margin as the report's page one (issue 22).
-        "FAIRSHARE_BESLUITREGELS": besluitregels_json(regio_dir),
     }
     previous = {k: os.environ.get(k) for k in wanted}
     for k, v in wanted.items():
@@ -141,15 +138,6 @@ def warehouse_env(warehouse: Path, regio: str | None = None) -> Iterator[None]:
     finally:
         for k, v in previous.items():
             _set_env(k, v)
-
-
-def besluitregels_json(pack: Path) -> str:
-    """The pack's besluitregels as JSON, numbers only (the sources' texts say nothing to the SQL)."""
-    rules = besluitregels.load(pack)
-    return json.dumps(
-        {s: {k: v for k, v in values.items() if k != "bron"} for s, values in sorted(rules.items())},
-        sort_keys=True,
-    )
 
 
 def _set_env(name: str, value: str | None) -> None:
@@ -307,6 +295,8 @@ def _build(context: dg.AssetExecutionContext, fairshare: FairshareResource):
         current = current and not fairshare.opnieuw
         if not current:
             builds.start(conn, context.run.run_id, vingerafdruk)
+            # the margin marts.kerncijfers judges with: the region's rules, as the report's page one reads them
+            schema.write_besluitregels(conn, besluitregels.load(region.regio_dir(settings.regio)))
     shown = progress.report()
     if rebuild:
         context.log.info("Niets nieuw, maar opnieuw gevraagd: marts, poort, rapport en publicatie opnieuw.")

@@ -91,6 +91,14 @@ CREATE TABLE IF NOT EXISTS audit.bouw_invoer (
     vastgelegd_op TIMESTAMP NOT NULL DEFAULT current_timestamp,
     bouw_nr BIGINT
 );
+-- The region's decision rules as numbers (basics/besluitregels.yaml, its pack's besluitpunten.yaml), written before
+-- each dbt build: marts.kerncijfers judges op koers / achter with the margin the report's page one uses. Data, not a
+-- dbt variable: a changed variable makes dbt parse its models again in every run.
+CREATE TABLE IF NOT EXISTS audit.besluitregels (
+    onderdeel VARCHAR NOT NULL,
+    sleutel VARCHAR NOT NULL,
+    waarde DOUBLE NOT NULL
+);
 -- Files in a source folder that are no data (a LEESMIJ.txt, a PDF): warned about once per content, never a
 -- delivery, so never in audit.bestanden nor in a build's inputs.
 CREATE TABLE IF NOT EXISTS audit.overige_bestanden (
@@ -233,3 +241,16 @@ def _convert(conn: duckdb.DuckDBPyConnection, table: str, columns: list[str], na
     conn.execute("DROP TABLE _oud")
     conn.execute(f"DROP TABLE {old}")
     rebuild_actueel(conn, table, natural_key)
+
+
+def write_besluitregels(conn: duckdb.DuckDBPyConnection, rules: dict[str, dict]) -> None:
+    """``audit.besluitregels``: every number of the region's rules (``basics.besluitregels.load``), replaced."""
+    rows = [
+        (onderdeel, sleutel, float(waarde))
+        for onderdeel, values in sorted(rules.items())
+        for sleutel, waarde in sorted(values.items())
+        if isinstance(waarde, int | float) and not isinstance(waarde, bool)
+    ]
+    conn.execute("DELETE FROM audit.besluitregels")
+    if rows:
+        conn.executemany("INSERT INTO audit.besluitregels VALUES (?, ?, ?)", rows)

@@ -1,9 +1,9 @@
 -- commissie x jaar of besluitdatum x wettelijke categorie: from granted urgency to a home.
 -- A registration is housed when the linking gave it an urgent allocation in any gemeente of the region, also one
--- outside the agreement (int_toegekend_huisvesting); the gemeenten outside the agreement are named.
+-- outside the agreement (the macro toegekend_huisvesting); the gemeenten outside the agreement are named.
 with toegekend as (
-    -- granted registrations and the allocation that housed them: the rule is int_toegekend_huisvesting's
-    select * from {{ ref('int_toegekend_huisvesting') }}
+    -- granted registrations and the allocation that housed them: the rule is the macro toegekend_huisvesting's
+    {{ toegekend_huisvesting() }}
 ),
 
 per_cel as (

@@ -1,11 +1,8 @@
 -- niveau x code x jaar: every headline figure of the board report as a column, each with one definition, so the
 -- report, the province and the analyst read the same figure. Rows: each gemeente of the agreement, each
 -- ingroeipad group, and the region as a whole. Full precision, plus `_afgerond` columns (one decimal, half away
--- from zero) for presentation. Verdicts use the region's margin (besluitregels op_koers.marge_huishoudens, passed
--- by the pipeline in FAIRSHARE_BESLUITREGELS); without it (dbt outside the pipeline) they are empty.
-{%- set regels = fromjson(env_var('FAIRSHARE_BESLUITREGELS', '{}')) %}
-{%- set marge = (regels.get('op_koers') or {}).get('marge_huishoudens') %}
-{%- set marge_sql = 'cast(null as double)' if marge is none else 'cast(' ~ marge ~ ' as double)' %}
+-- from zero) for presentation. Verdicts use the region's margin (besluitregels op_koers.marge_huishoudens, which the
+-- pipeline writes to audit.besluitregels before each build); without it the verdicts are empty.
 
 with eenheden as (
     -- which gemeenten make up each row: a gemeente itself, its ingroeipad group, the region
@@ -39,8 +36,10 @@ fair_share as (
         sum(f.gehuisvest) as gehuisvest,
         sum(f.wettelijk_urgent_gehuisvest) as wettelijk_urgent_gehuisvest,
         sum(f.opgave) as opgave,
-        sum(f.opgave_naar_rato) as opgave_naar_rato,
-        sum(f.verschil) as verschil,
+        -- sums of fractions as decimals: a sum of doubles depends on the order DuckDB's threads add them in, so
+        -- two runs over the same data could differ in the last digit
+        sum(cast(f.opgave_naar_rato as decimal(38, 18))) as opgave_naar_rato,
+        sum(cast(f.verschil as decimal(38, 18))) as verschil,
         -- a gemeente's own share is fair_share_gemeente's; a group's or the region's is the same ratio over its sums
         case
             when e.niveau = 'gemeente' then any_value(f.aandeel_wettelijk_urgent_pct)
@@ -61,8 +60,8 @@ saldo as (
         e.code,
         c.jaar,
         sum(c.cumulatief_gehuisvest) as cumulatief_gehuisvest,
-        sum(c.cumulatief_opgave_naar_rato) as cumulatief_opgave_naar_rato,
-        sum(c.saldo) as saldo
+        sum(cast(c.cumulatief_opgave_naar_rato as decimal(38, 18))) as cumulatief_opgave_naar_rato,
+        sum(cast(c.saldo as decimal(38, 18))) as saldo
     from eenheden as e
     inner join {{ ref('compensatie_saldo') }} as c on e.gemeente_code = c.gemeente_code
     group by all
@@ -146,7 +145,10 @@ samen as (
         i.verschil as ingroeipad_verschil,
         -100.0 * i.verschil / nullif(i.afspraak_naar_rato, 0) as ingroeipad_achterstand_pct,
         r.max_aandeel_urgent_pct,
-        {{ marge_sql }} as marge_huishoudens
+        (
+            select max(b.waarde) from {{ source('audit', 'besluitregels') }} as b
+            where b.onderdeel = 'op_koers' and b.sleutel = 'marge_huishoudens'
+        ) as marge_huishoudens
     from fair_share as f
     cross join {{ ref('regio') }} as r
     left join saldo as s on f.niveau = s.niveau and f.code = s.code and f.jaar = s.jaar

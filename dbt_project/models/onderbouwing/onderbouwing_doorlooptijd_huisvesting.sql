@@ -3,9 +3,9 @@
 -- registrations behind toegekend, gehuisvest, binnen_6_maanden, nog_wachtend and verlopen, and those that did
 -- not count, with the reason.
 with toegekend as (
-    -- the mart's own rule: which allocation houses a registration (int_toegekend_huisvesting, also read by
+    -- the mart's own rule: which allocation houses a registration (the macro toegekend_huisvesting, also read by
     -- marts.doorlooptijd_huisvesting); tests/test_uitleg.py compares every cell
-    select * from {{ ref('int_toegekend_huisvesting') }}
+    {{ toegekend_huisvesting() }}
 ),
 
 registraties as (
