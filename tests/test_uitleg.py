@@ -96,7 +96,7 @@ def test_records_that_do_not_count_say_why_in_dutch(built):
             assert bad == 0, mart
         reasons = dict(
             conn.execute(
-                "SELECT reden_code, any_value(reden) FROM (SELECT reden_code, reden FROM onderbouwing.fair_share "
+                "SELECT reden_code, list(DISTINCT reden) FROM (SELECT reden_code, reden FROM onderbouwing.fair_share "
                 "UNION ALL SELECT reden_code, reden FROM onderbouwing.fair_share_gemeente UNION ALL SELECT "
                 "reden_code, reden FROM onderbouwing.terugkeer UNION ALL SELECT reden_code, reden FROM "
                 "onderbouwing.urgentie_aanvragen UNION ALL SELECT reden_code, reden FROM "
@@ -107,9 +107,12 @@ def test_records_that_do_not_count_say_why_in_dutch(built):
     assert {"buiten_afspraak", "quarantaine", "elders_gehuisvest", "niet_gekoppeld", "na_6_maanden"} <= set(
         reasons
     )
-    assert reasons["buiten_afspraak"].startswith("telt niet mee voor de afspraak: ")
-    assert "Klinische GGZ" in reasons["buiten_afspraak"] or "Eemnes" in reasons["buiten_afspraak"]
-    assert reasons["quarantaine"].startswith("in quarantaine (rij niet ingelezen): fout in kolom ")
+    # every text of a code, not any one of them: which record DuckDB meets first is not fixed
+    assert all(r.startswith("telt niet mee voor de afspraak: ") for r in reasons["buiten_afspraak"])
+    assert any("Klinische GGZ" in r or "Eemnes" in r for r in reasons["buiten_afspraak"])
+    assert all(
+        r.startswith("in quarantaine (rij niet ingelezen): fout in kolom ") for r in reasons["quarantaine"]
+    )
 
 
 def _file_row(landing: Path, bestand: str, blad: str | None, rijnummer: int) -> list[str]:
