@@ -87,20 +87,10 @@ def _teken(value: float, decimals: int = 1) -> str:
 OORDELEN = {"achter": "achter", "op koers": "op koers", "voor": "voor"}
 
 
-def oordeel(saldo: float, marge: float) -> str:
-    """achter / op koers / voor: the compensatiesaldo against the region's margin (besluitregels op_koers)."""
-    if saldo < -marge:
-        return "achter"
-    if saldo > marge:
-        return "voor"
-    return "op koers"
-
-
 def pagina_een(conn: duckdb.DuckDBPyConnection, d: dict, regels: dict[str, dict] | None = None) -> dict:
     """Page one and the ingroeipad path, from the report's figures ``d`` (render.report_data) and the rules."""
     regels = regels or regels_voor(conn)
     zeker = regels["prognose"]["zekerheid_pct"]
-    marge = regels["op_koers"]["marge_huishoudens"]
     jaar = d["jaar"]
     fsg = d["fair_share_gemeente"]
     nu = fsg[fsg["jaar"] == jaar]
@@ -121,7 +111,7 @@ def pagina_een(conn: duckdb.DuckDBPyConnection, d: dict, regels: dict[str, dict]
                 "cumulatief_gehuisvest": None if c is None else int(c["cumulatief_gehuisvest"]),
                 "cumulatief_opgave_naar_rato": None if c is None else float(c["cumulatief_opgave_naar_rato"]),
                 "saldo": saldo,
-                "oordeel": None if saldo is None else oordelen.get(r.gemeente_code) or oordeel(saldo, marge),
+                "oordeel": None if saldo is None else oordelen.get(r.gemeente_code),
                 "prognose": prognose(r.gehuisvest, int(r.maanden_data), zeker),
             }
         )
@@ -166,8 +156,8 @@ def pagina_een(conn: duckdb.DuckDBPyConnection, d: dict, regels: dict[str, dict]
 
 def _oordelen(d: dict, niveau: str, kolom: str, jaar: int) -> dict[str, str]:
     """A column of ``marts.kerncijfers`` for one year (code -> value): the one definition of op koers / achter /
-    voor, of the ingroeipad's verdict and of its backlog. A verdict is empty when the marts were built outside
-    the pipeline (no margin given to dbt): the report then judges with its rules' margin, the same rule."""
+    voor, of the ingroeipad's verdict and of its backlog (with the margin the pipeline writes to
+    ``audit.besluitregels`` before each build)."""
     k = d.get("kerncijfers")
     if k is None or k.empty:
         return {}
@@ -180,7 +170,6 @@ def ingroeipad_pad(conn: duckdb.DuckDBPyConnection, d: dict, regels: dict[str, d
     figure (seed ingroeipad_afspraak), what was housed (marts.ingroeipad), the current year's projection, and
     the verdict per group in words."""
     zeker = regels["prognose"]["zekerheid_pct"]
-    marge = regels["op_koers"]["marge_huishoudens"]
     afspraak = conn.execute(
         "SELECT groep, jaar_van, jaar_tot, afspraak FROM referentie.ingroeipad_afspraak ORDER BY jaar_van, groep"
     ).fetchall()
@@ -201,18 +190,15 @@ def ingroeipad_pad(conn: duckdb.DuckDBPyConnection, d: dict, regels: dict[str, d
                 rij.update(gehuisvest=int(m.gehuisvest), naar_rato=float(m.afspraak_naar_rato))
                 rij["verschil"] = float(m.verschil)
                 if int(m.maanden_data) >= 12:
-                    gehaald = mart.get(groep, "gehaald" if m.verschil >= -marge else "niet gehaald")
                     rij["oordeel"] = (
-                        "gehaald" if gehaald == "gehaald" else f"niet gehaald ({_teken(m.verschil, 0)})"
+                        "gehaald"
+                        if mart.get(groep) == "gehaald"
+                        else f"niet gehaald ({_teken(m.verschil, 0)})"
                     )
                 else:
                     p = prognose(m.gehuisvest, int(m.maanden_data), zeker)
                     rij["prognose"] = p
-                    stand = mart.get(
-                        groep,
-                        "op schema" if abs(m.verschil) <= marge else "achter" if m.verschil < 0 else "voor",
-                    )
-                    rij["oordeel"] = f"tot nu toe {stand}"
+                    rij["oordeel"] = f"tot nu toe {mart[groep]}"
             rijen.append(rij)
         groepen[groep] = {"rijen": rijen, "oordeel": _pad_oordeel(groep, rijen, d["jaar"])}
     return {"jaren": jaren, "groepen": groepen}
@@ -282,9 +268,7 @@ def besluitpunten(d: dict, rijen: list[dict], pad: dict, regels: dict[str, dict]
         huidig = next((r for r in info["rijen"] if r["prognose"] is not None), None)
         if huidig is None or not huidig["naar_rato"]:
             continue
-        achter = _oordelen(d, "groep", "ingroeipad_achterstand_pct", huidig["jaar"]).get(
-            groep, -100 * huidig["verschil"] / huidig["naar_rato"]
-        )
+        achter = _oordelen(d, "groep", "ingroeipad_achterstand_pct", huidig["jaar"])[groep]
         if achter >= drempel:
             punten.append(
                 {
@@ -386,6 +370,7 @@ def kernboodschap(d: dict, rijen: list[dict], totaal: dict, pad: dict, punten: l
 def begrippen(d: dict, pad: dict, regels: dict[str, dict], maanden: int) -> list[tuple[str, str]]:
     """The begrippenlijst: the words of the report a board member may not know, explained with this report's
     own figures."""
+    marge = regels["op_koers"]["marge_huishoudens"]
     voorbeeld = next(
         (int(o) for o in d["fair_share_gemeente"]["opgave"] if not leeg(o) and int(o) * maanden % 12), None
     )
@@ -411,7 +396,6 @@ def begrippen(d: dict, pad: dict, regels: dict[str, dict], maanden: int) -> list
         )
         for groep, per in perioden.items()
     )
-    marge = regels["op_koers"]["marge_huishoudens"]
     return [
         (
             "Fair share",
