@@ -23,14 +23,18 @@ $(MANIFEST): $(VENV)/.installed $(DBT_SOURCES)
 	cd dbt_project && ../$(BIN)/dbt parse --profiles-dir . --quiet
 
 # The whole tree is pinned by requirements.lock (pyproject.toml pins only the direct dependencies).
+# The installer is uv (pinned here, bootstrapped with the venv's pip): it installs the same pinned tree as pip
+# in ~10 s instead of 1-2 min, and compiles bytecode on first import (of what is used) rather than all of it.
+UV_VERSION := 0.13.9
+UV := $(BIN)/uv pip install --quiet --python $(BIN)/python -c requirements.lock
 $(VENV)/.installed: pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -c requirements.lock -e .
+	$(BIN)/pip install --quiet uv==$(UV_VERSION)
+	$(UV) -e .
 	touch $@
 
 $(VENV)/.installed-dev: $(VENV)/.installed
-	$(BIN)/pip install --quiet -c requirements.lock -e ".[dev]"
+	$(UV) -e ".[dev]"
 	touch $@
 
 # Resolve pyproject.toml's dependencies afresh in a throwaway venv and pin the result in requirements.lock
