@@ -27,13 +27,15 @@ $(MANIFEST): $(VENV)/.installed $(DBT_SOURCES)
 # in ~10 s instead of 1-2 min, and compiles bytecode on first import (of what is used) rather than all of it.
 UV_VERSION := 0.13.9
 UV := $(BIN)/uv pip install --quiet --python $(BIN)/python -c requirements.lock
-$(VENV)/.installed: pyproject.toml requirements.lock
-	$(PYTHON) -m venv $(VENV)
+$(BIN)/uv:
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet uv==$(UV_VERSION)
+
+$(VENV)/.installed: pyproject.toml requirements.lock | $(BIN)/uv
 	$(UV) -e .
 	touch $@
 
-$(VENV)/.installed-dev: $(VENV)/.installed
+$(VENV)/.installed-dev: $(VENV)/.installed | $(BIN)/uv
 	$(UV) -e ".[dev]"
 	touch $@
 
