@@ -24,9 +24,10 @@ $(MANIFEST): $(VENV)/.installed $(DBT_SOURCES)
 
 # The whole tree is pinned by requirements.lock (pyproject.toml pins only the direct dependencies).
 # The installer is uv (pinned here, bootstrapped with the venv's pip): it installs the same pinned tree as pip
-# in ~10 s instead of 1-2 min, and compiles bytecode on first import (of what is used) rather than all of it.
+# in ~10 s instead of 1-2 min, and compiles bytecode on first import (of what is used) rather than all of it;
+# --native-tls: the system's certificates, as pip uses (/etc/pip.conf).
 UV_VERSION := 0.13.9
-UV := $(BIN)/uv pip install --quiet --python $(BIN)/python -c requirements.lock
+UV := $(BIN)/uv pip install --quiet --native-tls --python $(BIN)/python -c requirements.lock
 $(BIN)/uv:
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet uv==$(UV_VERSION)
