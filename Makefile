@@ -23,14 +23,21 @@ $(MANIFEST): $(VENV)/.installed $(DBT_SOURCES)
 	cd dbt_project && ../$(BIN)/dbt parse --profiles-dir . --quiet
 
 # The whole tree is pinned by requirements.lock (pyproject.toml pins only the direct dependencies).
-$(VENV)/.installed: pyproject.toml requirements.lock
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -c requirements.lock -e .
+# The installer is uv (pinned here, bootstrapped with the venv's pip): it installs the same pinned tree as pip
+# in ~10 s instead of 1-2 min, and compiles bytecode on first import (of what is used) rather than all of it;
+# --native-tls: the system's certificates, as pip uses (/etc/pip.conf).
+UV_VERSION := 0.13.9
+UV := $(BIN)/uv pip install --quiet --native-tls --python $(BIN)/python -c requirements.lock
+$(BIN)/uv:
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet uv==$(UV_VERSION)
+
+$(VENV)/.installed: pyproject.toml requirements.lock | $(BIN)/uv
+	$(UV) -e .
 	touch $@
 
-$(VENV)/.installed-dev: $(VENV)/.installed
-	$(BIN)/pip install --quiet -c requirements.lock -e ".[dev]"
+$(VENV)/.installed-dev: $(VENV)/.installed | $(BIN)/uv
+	$(UV) -e ".[dev]"
 	touch $@
 
 # Resolve pyproject.toml's dependencies afresh in a throwaway venv and pin the result in requirements.lock

@@ -299,17 +299,18 @@ def two_regions(tmp_path_factory, worker_id):
         env = {k: v for k, v in os.environ.items() if not k.startswith("FAIRSHARE_")}
         env["DAGSTER_HOME"] = str(base / "dagster_home")
         for regio in ("amersfoort", "voorbeeld"):
-            subprocess.run(
+            zygote.run(
                 [fairshare, "sample", "--regio", regio, "--out", str(base / regio / "landing")],
                 env=env,
                 check=True,
                 capture_output=True,
+                text=True,
             )
         before = {r: _digest(base / r / "landing") for r in ("amersfoort", "voorbeeld")}
         with regions_lock(exclusive=False):  # no test adds a pack while the packs are digested and run
             packs = _digest(ROOT / "regions")
             runs = {
-                r: subprocess.Popen(
+                r: zygote.popen(
                     [
                         fairshare,
                         "run",

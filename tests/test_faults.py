@@ -56,7 +56,7 @@ def test_kill_at_any_point_then_rerun_gives_the_same_marts(sample_run, tmp_path,
     assert result.returncode == 0
     shutil.copytree(landing, tmp_path / "landing")
     cmd = run_command(tmp_path / "landing", tmp_path / "warehouse" / "fairshare.duckdb", tmp_path / "reports")
-    proc = subprocess.Popen(
+    proc = zygote.popen(
         cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
     )
     deadline = time.time() + 600

@@ -47,7 +47,7 @@ def fairshare(
     clean = {k: v for k, v in os.environ.items() if not k.startswith("FAIRSHARE_")}
     cmd = [sys.executable, "-m", "fairshare.cli", *args]
     if popen:
-        return subprocess.Popen(cmd, cwd=ROOT, env={**clean, **(env or {})}, text=True, **streams)
+        return zygote.popen(cmd, cwd=ROOT, env={**clean, **(env or {})}, text=True, **streams)
     return zygote.run(
         cmd, capture_output=True, text=True, cwd=ROOT, env={**clean, **(env or {})}, timeout=900
     )

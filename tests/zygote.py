@@ -62,7 +62,8 @@ def _record_in_memory() -> None:
 
 
 def _serve() -> None:
-    """The zygote's loop: one JSON request per line on stdin; replies the child's pid, then its exit status."""
+    """The zygote's loop: one JSON request per line on stdin, each forked at once (commands run side by side, as
+    started processes do); replies ``{"id", "pid"}`` when forked and ``{"pid", "code"}`` when it has ended."""
     import importlib
 
     for name in PRELOAD:
@@ -70,21 +71,52 @@ def _serve() -> None:
             importlib.import_module(name)
         except ImportError:
             pass  # an optional library: the child imports it itself, or does without
-    requests, replies = sys.stdin.buffer, sys.stdout.buffer
-    replies.write(b'{"ready": true}\n')
-    replies.flush()
-    for line in requests:
-        request = json.loads(line)
-        pid = os.fork()
-        if pid == 0:
-            _child(request)  # never returns
-        replies.write(json.dumps({"pid": pid}).encode() + b"\n")
-        replies.flush()
-        started = time.monotonic()
-        _, status, usage = os.wait4(pid, 0)
-        _note(request, time.monotonic() - started, usage)
-        replies.write(json.dumps({"code": os.waitstatus_to_exitcode(status)}).encode() + b"\n")
-        replies.flush()
+    # A child's end wakes the loop through this pipe (SIGCHLD), as a request does through stdin.
+    wake_r, wake_w = os.pipe()
+    os.set_blocking(wake_r, False)
+    os.set_blocking(wake_w, False)
+    signal.set_wakeup_fd(wake_w)
+    signal.signal(signal.SIGCHLD, lambda *_: None)
+    running: dict[int, tuple[dict, float]] = {}
+    pending = b""
+    _reply({"ready": True})
+    while True:
+        ready, _, _ = select.select([0, wake_r], [], [])
+        if wake_r in ready:
+            while _drained(wake_r):
+                pass
+        if 0 in ready:
+            chunk = os.read(0, 1 << 16)
+            if not chunk:
+                break  # the worker closed its end: the session is over
+            pending += chunk
+            while b"\n" in pending:
+                line, pending = pending.split(b"\n", 1)
+                request = json.loads(line)
+                pid = os.fork()
+                if pid == 0:
+                    os.close(wake_r), os.close(wake_w)
+                    _child(request)  # never returns
+                running[pid] = (request, time.monotonic())
+                _reply({"id": request["id"], "pid": pid})
+        while running:
+            pid, status, usage = os.wait4(-1, os.WNOHANG)
+            if pid == 0:
+                break
+            request, started = running.pop(pid)
+            _note(request, time.monotonic() - started, usage)
+            _reply({"pid": pid, "code": os.waitstatus_to_exitcode(status)})
+
+
+def _drained(fd: int) -> bool:
+    try:
+        return bool(os.read(fd, 512))
+    except BlockingIOError:
+        return False
+
+
+def _reply(message: dict) -> None:
+    os.write(1, json.dumps(message).encode() + b"\n")
 
 
 # A file named here gets one JSON line per command: its test, arguments, seconds and CPU seconds (the command's
@@ -121,6 +153,8 @@ def _child(request: dict) -> None:
             opened = os.open(path, flags)
             os.dup2(opened, fd)
             os.close(opened)
+        signal.set_wakeup_fd(-1)  # the zygote's: a child's own children must not wake the zygote's loop
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.default_int_handler)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         os.chdir(request["cwd"])
@@ -170,6 +204,8 @@ def _child(request: dict) -> None:
 
 
 class _Zygote:
+    """The test side of one zygote: starts commands, and collects their ends in whatever order they come."""
+
     def __init__(self) -> None:
         self.log = tempfile.NamedTemporaryFile(prefix="fairshare-zygote-", suffix=".log", delete=False)
         self.proc = subprocess.Popen(
@@ -179,16 +215,58 @@ class _Zygote:
             stderr=self.log,
             cwd=Path(__file__).resolve().parents[1],
         )
-        assert json.loads(self._reply(None)) == {"ready": True}, "the test zygote did not start"
+        self.pending = b""
+        self.ended: dict[int, int] = {}
+        self.requests = 0
+        assert self._message(60) == {"ready": True}, "the test zygote did not start"
 
-    def _reply(self, timeout: float | None) -> str:
-        ready, _, _ = select.select([self.proc.stdout], [], [], timeout)
-        line = self.proc.stdout.readline() if ready else b""
-        if not ready:
-            raise TimeoutError
-        if not line:
-            raise RuntimeError(f"the test zygote stopped: see {self.log.name}")
-        return line.decode()
+    def _message(self, timeout: float | None) -> dict:
+        """The zygote's next message (a command's end is noted in ``ended`` too); TimeoutError after ``timeout``."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        fd = self.proc.stdout.fileno()
+        while b"\n" not in self.pending:
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            ready, _, _ = select.select([fd], [], [], left)
+            if not ready:
+                raise TimeoutError
+            chunk = os.read(fd, 1 << 16)
+            if not chunk:
+                raise RuntimeError(f"the test zygote stopped: see {self.log.name}")
+            self.pending += chunk
+        line, self.pending = self.pending.split(b"\n", 1)
+        message = json.loads(line)
+        if "code" in message:
+            self.ended[message["pid"]] = message["code"]
+        return message
+
+    def start(self, cmd: list[str], argv: list[str], cwd: Path, env: dict, stdout: str, stderr: str) -> int:
+        """Fork the command; its pid."""
+        self.requests += 1
+        request = {
+            **{"id": self.requests, "argv": argv, "script": None if cmd[0] == sys.executable else cmd[0]},
+            **{"cwd": str(cwd), "env": env, "stdout": stdout, "stderr": stderr},
+        }
+        self.proc.stdin.write(json.dumps(request).encode() + b"\n")
+        self.proc.stdin.flush()
+        while True:
+            message = self._message(30)
+            if message.get("id") == self.requests:
+                return message["pid"]
+
+    def wait(self, pid: int, timeout: float | None) -> int:
+        """The command's exit code (negative: the signal that ended it); TimeoutError after ``timeout``."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while pid not in self.ended:
+            self._message(None if deadline is None else max(0.0, deadline - time.monotonic()))
+        return self.ended.pop(pid)
+
+    def poll(self, pid: int) -> int | None:
+        try:
+            while pid not in self.ended:
+                self._message(0)
+        except TimeoutError:
+            return None
+        return self.ended.pop(pid)
 
     def run(
         self, cmd: list[str], argv: list[str], cwd: Path, env: dict, timeout: float | None
@@ -196,18 +274,12 @@ class _Zygote:
         with tempfile.TemporaryDirectory(prefix="fairshare-cmd-") as folder:
             out, err = Path(folder, "stdout"), Path(folder, "stderr")
             out.touch(), err.touch()
-            request = {
-                **{"argv": argv, "script": None if cmd[0] == sys.executable else cmd[0]},
-                **{"cwd": str(cwd), "env": env, "stdout": str(out), "stderr": str(err)},
-            }
-            self.proc.stdin.write(json.dumps(request).encode() + b"\n")
-            self.proc.stdin.flush()
-            pid = json.loads(self._reply(30))["pid"]
+            pid = self.start(cmd, argv, cwd, env, str(out), str(err))
             try:
-                code = json.loads(self._reply(timeout))["code"]
+                code = self.wait(pid, timeout)
             except TimeoutError:
                 os.killpg(pid, signal.SIGKILL)
-                self._reply(30)
+                self.wait(pid, 30)
                 raise subprocess.TimeoutExpired(cmd, timeout, out.read_text(), err.read_text()) from None
             stdout = out.read_text(errors="replace")
             stderr = err.read_text(errors="replace")
@@ -216,6 +288,60 @@ class _Zygote:
     def close(self) -> None:
         self.proc.stdin.close()
         self.proc.wait(timeout=30)
+
+
+class Started:
+    """A fairshare command started from the zygote: what tests use of ``subprocess.Popen`` (``pid``, ``poll``,
+    ``wait``, ``communicate``, ``send_signal``/``terminate``/``kill``, ``returncode``, ``args``). Its output
+    goes to files, read by ``communicate`` once it has ended (no test reads a command's pipe while it runs)."""
+
+    def __init__(self, zygote: _Zygote, cmd: list[str], argv: list[str], cwd: Path, env: dict, streams: dict):
+        self.args, self.returncode, self._zygote = cmd, None, zygote
+        self._folder = tempfile.TemporaryDirectory(prefix="fairshare-cmd-")
+        self._files = {}
+        for name in ("stdout", "stderr"):
+            wanted = streams.get(name)
+            if wanted == subprocess.PIPE:
+                self._files[name] = Path(self._folder.name, name)
+                self._files[name].touch()
+            elif wanted not in (None, subprocess.DEVNULL):
+                raise ValueError(f"zygote.popen: {name} must be PIPE, DEVNULL or None")
+        self._text = bool(streams.get("text") or streams.get("universal_newlines"))
+        out, err = (str(self._files.get(n, os.devnull)) for n in ("stdout", "stderr"))
+        self.pid = zygote.start(cmd, argv, cwd, env, out, err)
+
+    def poll(self) -> int | None:
+        if self.returncode is None:
+            self.returncode = self._zygote.poll(self.pid)
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        if self.returncode is None:
+            try:
+                self.returncode = self._zygote.wait(self.pid, timeout)
+            except TimeoutError:
+                raise subprocess.TimeoutExpired(self.args, timeout) from None
+        return self.returncode
+
+    def communicate(self, timeout: float | None = None) -> tuple:
+        self.wait(timeout)
+        said = []
+        for name in ("stdout", "stderr"):
+            path = self._files.get(name)
+            data = path.read_bytes() if path else None
+            said.append(data.decode(errors="replace") if data is not None and self._text else data)
+        self._folder.cleanup()
+        return tuple(said)
+
+    def send_signal(self, sig: int) -> None:
+        if self.poll() is None:
+            os.kill(self.pid, sig)
+
+    def terminate(self) -> None:
+        self.send_signal(signal.SIGTERM)
+
+    def kill(self) -> None:
+        self.send_signal(signal.SIGKILL)
 
 
 _zygote: _Zygote | None = None
@@ -228,7 +354,6 @@ def run(
     (``python -m fairshare.cli ...`` or the venv's ``fairshare``) with its output captured as text; any other
     command, or one that needs what a fork cannot give (``preexec_fn``, ``input``, an ``LD_PRELOAD``), is started
     by ``subprocess.run`` itself."""
-    global _zygote
     cmd = [str(c) for c in cmd]
     argv = _fairshare_argv(cmd)
     env = dict(os.environ if env is None else env)
@@ -243,13 +368,32 @@ def run(
             check=check,
             **other,
         )
-    if _zygote is None or _zygote.proc.poll() is not None:
-        _zygote = _Zygote()
-        atexit.register(close)
-    done = _zygote.run(cmd, argv, Path(cwd or os.getcwd()), env, timeout)
+    done = _started().run(cmd, argv, Path(cwd or os.getcwd()), env, timeout)
     if check:
         done.check_returncode()
     return done
+
+
+def popen(cmd: list, *, cwd=None, env=None, **streams):
+    """``subprocess.Popen(cmd, ...)``, forked from this worker's zygote when ``cmd`` is a fairshare command and
+    only ``stdout``/``stderr`` (PIPE, DEVNULL), ``text`` and ``start_new_session`` are asked for (a zygote's
+    child has a process group of its own, so ``os.killpg(pid, ...)`` ends it and its children); else started
+    by ``subprocess.Popen`` itself."""
+    cmd = [str(c) for c in cmd]
+    argv = _fairshare_argv(cmd)
+    env = dict(os.environ if env is None else env)
+    forkable = set(streams) <= {"stdout", "stderr", "text", "universal_newlines", "start_new_session"}
+    if argv is None or not forkable or "LD_PRELOAD" in env:
+        return subprocess.Popen(cmd, cwd=cwd, env=env, **streams)
+    return Started(_started(), cmd, argv, Path(cwd or os.getcwd()), env, streams)
+
+
+def _started() -> _Zygote:
+    global _zygote
+    if _zygote is None or _zygote.proc.poll() is not None:
+        _zygote = _Zygote()
+        atexit.register(close)
+    return _zygote
 
 
 def _fairshare_argv(cmd: list[str]) -> list[str] | None:

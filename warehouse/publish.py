@@ -102,26 +102,51 @@ def _regio(conn: duckdb.DuckDBPyConnection, catalog: str) -> str | None:
     )
 
 
-def _copy_table(conn: duckdb.DuckDBPyConnection, source: str, schema: str, table: str) -> int:
+def _copy_table(
+    conn: duckdb.DuckDBPyConnection, source: str, schema: str, table: str, comments: Comments | None = None
+) -> int:
     """One table with its descriptions from catalog ``source`` into ``publicatie``; its row count."""
     conn.execute(f"CREATE TABLE publicatie.{schema}.{table} AS SELECT * FROM {source}.{schema}.{table}")
-    copy_comments(conn, source, schema, table, f"publicatie.{schema}.{table}")
+    copy_comments(conn, source, schema, table, f"publicatie.{schema}.{table}", comments)
     return conn.execute(f"SELECT count(*) FROM publicatie.{schema}.{table}").fetchone()[0]
 
 
-def copy_comments(conn: duckdb.DuckDBPyConnection, source: str, schema: str, table: str, target: str) -> None:
-    """The table's and its columns' descriptions from ``source.schema.table`` onto the table ``target``."""
-    comment = conn.execute(
-        "SELECT comment FROM duckdb_tables() WHERE database_name = ? AND schema_name = ? AND table_name = ?",
-        [source, schema, table],
-    ).fetchone()[0]
+# (schema, table) -> (the table's description, [(column, description)]) of one catalog.
+Comments = dict[tuple[str, str], tuple[str | None, list[tuple[str, str]]]]
+
+
+def catalog_comments(conn: duckdb.DuckDBPyConnection, catalog: str) -> Comments:
+    """Every table's and column's description in ``catalog``, read at once (a query on ``duckdb_columns()`` costs
+    ~12 ms however little it selects: one per table was a third of a publication)."""
+    found: Comments = {
+        (s, t): (c, [])
+        for s, t, c in conn.execute(
+            "SELECT schema_name, table_name, comment FROM duckdb_tables() WHERE database_name = ?", [catalog]
+        ).fetchall()
+    }
+    for schema, table, column, text in conn.execute(
+        "SELECT schema_name, table_name, column_name, comment FROM duckdb_columns() "
+        "WHERE database_name = ? AND comment IS NOT NULL ORDER BY schema_name, table_name, column_index",
+        [catalog],
+    ).fetchall():
+        found.setdefault((schema, table), (None, []))[1].append((column, text))
+    return found
+
+
+def copy_comments(
+    conn: duckdb.DuckDBPyConnection,
+    source: str,
+    schema: str,
+    table: str,
+    target: str,
+    comments: Comments | None = None,
+) -> None:
+    """The table's and its columns' descriptions from ``source.schema.table`` onto the table ``target``
+    (``comments``: the source catalog's, read once by ``catalog_comments``)."""
+    comment, columns = (comments or catalog_comments(conn, source)).get((schema, table), (None, []))
     if comment:
         conn.execute(f"COMMENT ON TABLE {target} IS {_quote(comment)}")
-    for column, text in conn.execute(
-        "SELECT column_name, comment FROM duckdb_columns() WHERE database_name = ? AND "
-        "schema_name = ? AND table_name = ? AND comment IS NOT NULL",
-        [source, schema, table],
-    ).fetchall():
+    for column, text in columns:
         conn.execute(f"COMMENT ON COLUMN {target}.{ident(column)} IS {_quote(text)}")
 
 
@@ -170,10 +195,14 @@ def publish_duckdb(
                 tables = [(s, t, c) for s, t, c in tables if s == "historie"] + [
                     (s, t, "oud") for s, t in _tables(conn, "oud", copied) if s != "historie"
                 ]
+            comments = {c: catalog_comments(conn, c) for c in {c for _, _, c in tables}}
+            # One transaction for the copies: each statement committed on its own cost 2 ms per description.
+            conn.execute("BEGIN")
             for schema in sorted({s for s, _, _ in tables}):
                 conn.execute(f"CREATE SCHEMA publicatie.{schema}")
             for schema, table, source in sorted(tables):
-                counts[f"{schema}.{table}"] = _copy_table(conn, source, schema, table)
+                counts[f"{schema}.{table}"] = _copy_table(conn, source, schema, table, comments[source])
+            conn.execute("COMMIT")
             conn.execute("CREATE SCHEMA publicatie.info")
             if historie_only:
                 conn.execute("CREATE TABLE publicatie.info.publicatie AS SELECT * FROM oud.info.publicatie")
