@@ -15,6 +15,8 @@ import numpy as np
 import pandas as pd
 
 from basics import region
+from ingest.config import load_config
+from ingest.text import match_key
 from tools.sample import files as F
 from tools.sample import model
 
@@ -244,7 +246,7 @@ def write_registers(
         "datum_onleesbaar",
         "dubbel_id",
     ]
-    by_name = {n.lower(): n for n in F.NAMES.values()}
+    lookup = load_config(regio=F.current_region()).commissie_lookup
     file_no = 0
     for i, extraction in enumerate(EXTRACTIONS):
         cutoff = _cutoff(extraction)
@@ -260,7 +262,7 @@ def write_registers(
             if one_column:
                 canonical.remove("subcategorie")
             header = [F.pick(variants[c], file_no + k) for k, c in enumerate(canonical)]
-            commissie_cell = by_name.get(commissie, commissie) if c["soort"] == "gemeente" else c["label"]
+            commissie_cell = commissie_text(c, lookup)
             frame = _register_frame(part, fmt, canonical, commissie_cell, cutoff, latest, one_column, rng)
             # One bad row in some files, kinds rotating: under 1% of the source's rows in all.
             if len(frame) and file_no % 2 == 0:
@@ -280,6 +282,23 @@ def write_registers(
             )
             summary.files.append(path)
             summary.rows["urgentie"] = summary.rows.get("urgentie", 0) + len(frame)
+
+
+def commissie_text(c: dict[str, str], lookup: dict[str, str]) -> str:
+    """How a register's Commissie column names its committee (a row of seed commissies): a text that ingest's
+    committee lookup (``IngestConfig.commissie_lookup``) takes back to this committee, by construction.
+
+    A gemeente's own committee goes by the gemeente's name where its key is that name, any other by its
+    label; where that names another committee (or nothing), its name, an alias or its key does."""
+    key = c["commissie"]
+    by_name = {n.lower(): n for n in F.NAMES.values()}
+    first = by_name.get(key, key) if c["soort"] == "gemeente" else c.get("label")
+    for text in (first, c.get("label"), c.get("naam"), *(c.get("aliassen") or "").split(";"), key):
+        if text and lookup.get(match_key(text)) == key:
+            return text
+    raise ValueError(
+        f"seed commissies: no name of committee '{key}' (key, naam, label, aliassen) leads to it"
+    )
 
 
 def _bad_register(kind: str, cols: list[str], template: list, rid: str, fmt: F.Formatter) -> list[list]:
