@@ -39,11 +39,6 @@ def use_region(regio: str | None = None) -> None:
     _use_vocabularies(load_config(regio=regio).vocabularies)
 
 
-def current_region() -> str | None:
-    """The region of the sample being written (set by ``use_region``)."""
-    return _REGIO[0]
-
-
 def _use_vocabularies(vocabularies: dict) -> None:
     """Fill the spelling tables from the region's vocabulary configuration."""
 

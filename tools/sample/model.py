@@ -25,10 +25,16 @@ UITSTROOM_MIX = {"mo": 0.3, "bw": 0.3, "vo": 0.1, "jeugd": 0.15, "detentie": 0.1
 BUITEN_REGIO = ["Utrecht", "Apeldoorn", "Hilversum", "Zeist", "Ede", "Amsterdam"]
 
 
+class SampleError(ValueError):
+    """The pack's seeds cannot tell the sample's story (one sentence naming the seed file): a configuration
+    problem of the pack, found before any file is written."""
+
+
 def calibration(regio: str | None = None) -> dict:
     """The region's ``steekproef.yaml``: the story its sample tells (defaults where a key is absent)."""
     path = region.regio_dir(regio) / "steekproef.yaml"
-    cal = yaml.safe_load(path.read_text(encoding="utf-8")) if path.exists() else {}
+    # An empty file (or one of comments only) is no calibration at all: YAML reads it as None.
+    cal = (yaml.safe_load(path.read_text(encoding="utf-8")) if path.exists() else None) or {}
     return {
         "prestatie": {},
         "centrumgemeente": None,
@@ -266,9 +272,9 @@ def _other_landlords(rng: np.random.Generator, ref: Reference, wanted: np.ndarra
     others = ref.other_landlords
     if not others:  # every landlord cooperates: the funnel must then count no allocation by another one
         if wanted.any():
-            raise ValueError(
-                "corporaties.csv lists no landlord outside the cooperation, but geschiktheid_referentie.csv "
-                "counts allocations by others (toewijzingen > swev)"
+            raise SampleError(
+                "seeds/corporaties.csv lists no landlord outside the cooperation, but "
+                "seeds/geschiktheid_referentie.csv counts allocations by others (toewijzingen > swev)"
             )
         return np.full(n, None, dtype=object)
     first = ref.cal["aandeel_eerste_verhuurder"] if len(others) > 1 else 1.0

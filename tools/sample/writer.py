@@ -233,9 +233,15 @@ def _register_frame(
 
 
 def write_registers(
-    out: Path, regs: pd.DataFrame, rng, summary: SampleSummary, commissies: list[dict[str, str]]
+    out: Path,
+    regs: pd.DataFrame,
+    rng,
+    summary: SampleSummary,
+    commissies: list[dict[str, str]],
+    texts: dict[str, str],
 ) -> None:
-    """One register per committee (rows of the region's seed commissies) and extraction."""
+    """One register per committee (rows of the region's seed commissies) and extraction; ``texts``: how its
+    Commissie column names each committee (``commissie_texts``)."""
     variants = F.headers_for("urgentie")
     bad_kinds = [
         "besluit_voor_aanvraag",
@@ -246,7 +252,6 @@ def write_registers(
         "datum_onleesbaar",
         "dubbel_id",
     ]
-    lookup = load_config(regio=F.current_region()).commissie_lookup
     file_no = 0
     for i, extraction in enumerate(EXTRACTIONS):
         cutoff = _cutoff(extraction)
@@ -262,7 +267,7 @@ def write_registers(
             if one_column:
                 canonical.remove("subcategorie")
             header = [F.pick(variants[c], file_no + k) for k, c in enumerate(canonical)]
-            commissie_cell = commissie_text(c, lookup)
+            commissie_cell = texts[commissie]
             frame = _register_frame(part, fmt, canonical, commissie_cell, cutoff, latest, one_column, rng)
             # One bad row in some files, kinds rotating: under 1% of the source's rows in all.
             if len(frame) and file_no % 2 == 0:
@@ -296,9 +301,15 @@ def commissie_text(c: dict[str, str], lookup: dict[str, str]) -> str:
     for text in (first, c.get("label"), c.get("naam"), *(c.get("aliassen") or "").split(";"), key):
         if text and lookup.get(match_key(text)) == key:
             return text
-    raise ValueError(
-        f"seed commissies: no name of committee '{key}' (key, naam, label, aliassen) leads to it"
+    raise model.SampleError(
+        f"seeds/commissies.csv: no name of committee '{key}' (its key, naam, label or aliassen) leads back to it"
     )
+
+
+def commissie_texts(commissies: list[dict[str, str]], regio: str | None) -> dict[str, str]:
+    """committee key -> its Commissie text (``commissie_text``) for every committee of the region."""
+    lookup = load_config(regio=regio).commissie_lookup
+    return {c["commissie"]: commissie_text(c, lookup) for c in commissies}
 
 
 def _bad_register(kind: str, cols: list[str], template: list, rid: str, fmt: F.Formatter) -> list[list]:
@@ -404,6 +415,9 @@ def write_sample(
     rng = np.random.default_rng(seed)
     ref = model.load_reference(regio)
     F.use_region(regio)
+    texts = commissie_texts(
+        ref.commissies, regio
+    )  # before anything is written: a pack that cannot stops here
     start_year = model.END.year - years + 1
     allocs = model.allocations(rng, ref, scale, start_year)
     regs = model.registrations(rng, ref, allocs, scale, dt.date(start_year, 1, 1))
@@ -412,6 +426,6 @@ def write_sample(
     )
     summary = SampleSummary(out=out)
     write_swev(out, allocs, rng, summary)
-    write_registers(out, regs, rng, summary, ref.commissies)
+    write_registers(out, regs, rng, summary, ref.commissies, texts)
     write_planregister(out, snapshots, rng, summary, ref.regio_naam)
     return summary
