@@ -278,9 +278,8 @@ def _other_landlords(rng: np.random.Generator, ref: Reference, wanted: np.ndarra
             )
         return np.full(n, None, dtype=object)
     first = ref.cal["aandeel_eerste_verhuurder"] if len(others) > 1 else 1.0
-    rest = (
-        round((1.0 - first) / (len(others) - 1), 12) if len(others) > 1 else 0.0
-    )  # 1 - 0.7 is 0.30000000000000004
+    # Rounded: 1 - 0.7 is 0.30000000000000004, and two landlords must draw exactly as with [0.7, 0.3].
+    rest = round((1.0 - first) / (len(others) - 1), 12) if len(others) > 1 else 0.0
     shares = [first] + [rest] * (len(others) - 1)
     return rng.choice(others, n, p=shares)
 

@@ -415,9 +415,8 @@ def write_sample(
     rng = np.random.default_rng(seed)
     ref = model.load_reference(regio)
     F.use_region(regio)
-    texts = commissie_texts(
-        ref.commissies, regio
-    )  # before anything is written: a pack that cannot stops here
+    # Before anything is written: a pack none of whose names leads back to a committee stops here.
+    texts = commissie_texts(ref.commissies, regio)
     start_year = model.END.year - years + 1
     allocs = model.allocations(rng, ref, scale, start_year)
     regs = model.registrations(rng, ref, allocs, scale, dt.date(start_year, 1, 1))
