@@ -56,7 +56,8 @@ def main() -> None:
 @regio_option
 def sample(out: Path | None, seed: int, scale: int, years: int, regio: str | None) -> None:
     """Write a realistic, messy sample landing folder for a region (default: the default region)."""
-    from tools.sample import write_sample
+    from basics import region
+    from tools.sample import SampleError, write_sample
 
     try:
         settings = Settings.from_env(regio=regio)
@@ -64,7 +65,10 @@ def sample(out: Path | None, seed: int, scale: int, years: int, regio: str | Non
         _stop(EXIT_USAGE, str(exc))
     out = out or settings.landing
     started = time.perf_counter()
-    summary = write_sample(out, seed=seed, scale=scale, years=years, regio=settings.regio)
+    try:
+        summary = write_sample(out, seed=seed, scale=scale, years=years, regio=settings.regio)
+    except SampleError as exc:  # the pack's seeds cannot tell the story: found before a file is written
+        _stop(EXIT_USAGE, f"{region.regio_dir(settings.regio)}/{exc}")
     click.echo(
         f"Wrote {len(summary.files)} files to {out} in {time.perf_counter() - started:.1f}s: "
         + ", ".join(f"{k} {v} rows ({summary.bad_rows.get(k, 0)} bad)" for k, v in summary.rows.items())

@@ -26,8 +26,9 @@ CONFIG_DIR = Path(__file__).parent / "config"
 # Bump when a change in the ingest code changes what a file yields: files are then processed again.
 # 2: personal data reduced at the door; 3: csv lines all accounted for, serial 60 (issue 18); 4: reasons
 # as codes (issue 19: files are read again so that their rejection and quarantine rows get codes); 5: the
-# quarantine keeps each row as the supplier's list shows it (issue 20, ``audit.quarantaine.getoond``).
-INGEST_LOGIC_VERSION = "5"
+# quarantine keeps each row as the supplier's list shows it (issue 20, ``audit.quarantaine.getoond``); 6: a
+# committee's label names it in the Commissie column (issue 23: rows quarantined for it load now).
+INGEST_LOGIC_VERSION = "6"
 
 
 @dataclass(frozen=True)
@@ -193,15 +194,16 @@ class IngestConfig:
 
     @cached_property
     def commissie_lookup(self) -> dict[str, str]:
-        """match_key of a committee key, name or alias, or of the gemeente (name, code, woonplaats) of a
-        committee of one gemeente -> committee key (seed commissies of the region)."""
+        """match_key of a committee key, name, label or alias, or of the gemeente (name, code, woonplaats) of a
+        committee of one gemeente -> committee key (seed commissies of the region). The label is how the
+        pack's own texts name the committee, so a register may well use it (reference data: shown as typed)."""
         by_code = {g["gemeente_code"]: g["commissie"] for g in self.gemeenten}
         lookup = {match_key(k): k for k in self.commissies}
         for key, code in self.gemeente_lookup.items():
             if by_code.get(code) in self.commissies:
                 lookup.setdefault(key, by_code[code])
         for c in self.commissie_rows:
-            for alias in [c.get("naam") or "", *(c.get("aliassen") or "").split(";")]:
+            for alias in [c.get("naam") or "", c.get("label") or "", *(c.get("aliassen") or "").split(";")]:
                 if alias.strip():
                     lookup[match_key(alias)] = c["commissie"]
         return lookup

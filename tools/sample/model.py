@@ -25,10 +25,16 @@ UITSTROOM_MIX = {"mo": 0.3, "bw": 0.3, "vo": 0.1, "jeugd": 0.15, "detentie": 0.1
 BUITEN_REGIO = ["Utrecht", "Apeldoorn", "Hilversum", "Zeist", "Ede", "Amsterdam"]
 
 
+class SampleError(ValueError):
+    """The pack's seeds cannot tell the sample's story (one sentence naming the seed file): a configuration
+    problem of the pack, found before any file is written."""
+
+
 def calibration(regio: str | None = None) -> dict:
     """The region's ``steekproef.yaml``: the story its sample tells (defaults where a key is absent)."""
     path = region.regio_dir(regio) / "steekproef.yaml"
-    cal = yaml.safe_load(path.read_text(encoding="utf-8")) if path.exists() else {}
+    # An empty file (or one of comments only) is no calibration at all: YAML reads it as None.
+    cal = (yaml.safe_load(path.read_text(encoding="utf-8")) if path.exists() else None) or {}
     return {
         "prestatie": {},
         "centrumgemeente": None,
@@ -39,6 +45,7 @@ def calibration(regio: str | None = None) -> dict:
         "postcodes": {},
         "plannen": {},
         "plannen_standaard": 15,
+        "aandeel_eerste_verhuurder": 0.7,  # of the allocations by landlords outside the cooperation
         "advies": {"subcategorieen": ["mo", "bw", "vo"], "aandeel": 0.4, "aandeel_afgewezen": 0.1},
         **cal,
     }
@@ -64,9 +71,15 @@ class Reference:
         return self.cal["centrumgemeente"] or self.in_scope[0]
 
     @property
-    def advies(self) -> str | None:
-        """The key of the region's advisory committee (seed commissies, soort advies), if it has one."""
-        return next((c["commissie"] for c in self.commissies if c["soort"] == "advies"), None)
+    def advies_van(self) -> dict[str, str]:
+        """gemeente -> the advisory committee (soort advies) that advises on its applications: the first that
+        lists it, of any number (none: the region has no advisory team)."""
+        out: dict[str, str] = {}
+        for c in self.commissies:
+            if c["soort"] == "advies":
+                for g in c["gemeenten"].split():
+                    out.setdefault(g, c["commissie"])
+        return out
 
     @property
     def commissie_van(self) -> dict[str, str]:
@@ -246,13 +259,29 @@ def _dwelling(rng: np.random.Generator, ref: Reference, df: pd.DataFrame) -> Non
         rng.choice([4, 5, 6], n, p=[0.7, 0.25, 0.05]),
         np.where(p == "A", rng.choice([1, 2, 3, 4, 5], n), rooms_small),
     )
-    df["corporatie"] = np.where(
-        p == "A", rng.choice(ref.other_landlords, n, p=[0.7, 0.3]), rng.choice(ref.swev, n)
-    )
+    df["corporatie"] = np.where(p == "A", _other_landlords(rng, ref, p == "A", n), rng.choice(ref.swev, n))
     labelled = rng.choice(["senioren", "jongeren"], n, p=[0.65, 0.35])
     df["label"] = np.where(
         p == "E", labelled, np.where(np.isin(p, ["C", "D"]) & (rng.random(n) < 0.1), labelled, "geen")
     )
+
+
+def _other_landlords(rng: np.random.Generator, ref: Reference, wanted: np.ndarray, n: int) -> np.ndarray:
+    """A landlord outside the cooperation for each of n allocations: the first of the seed's takes
+    ``aandeel_eerste_verhuurder`` (steekproef.yaml), the others share the rest equally; any number of them."""
+    others = ref.other_landlords
+    if not others:  # every landlord cooperates: the funnel must then count no allocation by another one
+        if wanted.any():
+            raise SampleError(
+                "seeds/corporaties.csv lists no landlord outside the cooperation, but "
+                "seeds/geschiktheid_referentie.csv counts allocations by others (toewijzingen > swev)"
+            )
+        return np.full(n, None, dtype=object)
+    first = ref.cal["aandeel_eerste_verhuurder"] if len(others) > 1 else 1.0
+    # Rounded: 1 - 0.7 is 0.30000000000000004, and two landlords must draw exactly as with [0.7, 0.3].
+    rest = round((1.0 - first) / (len(others) - 1), 12) if len(others) > 1 else 0.0
+    shares = [first] + [rest] * (len(others) - 1)
+    return rng.choice(others, n, p=shares)
 
 
 def _urgent_counts(rng: np.random.Generator, ref: Reference, year: int, g: str, scale: int) -> dict[str, int]:
@@ -386,9 +415,12 @@ def registrations(
     by_advies = housed["subcategorie"].isin(advies["subcategorieen"]).to_numpy() & (
         rng.random(n) < advies["aandeel"]
     )
-    by_advies &= ref.advies is not None
+    team = (
+        housed["herkomstgemeente"].map(ref.advies_van).fillna(housed["woning_gemeente"].map(ref.advies_van))
+    )
+    by_advies &= team.notna().to_numpy()
     own = housed["herkomstgemeente"].map(comm)
-    housed["commissie"] = np.where(by_advies, ref.advies, own.fillna(housed["woning_gemeente"].map(comm)))
+    housed["commissie"] = np.where(by_advies, team, own.fillna(housed["woning_gemeente"].map(comm)))
     elsewhere = housed["herkomstgemeente"] != housed["woning_gemeente"]
     housed["contra_indicatie"] = (
         elsewhere & (housed["urgentiecategorie"] == "uitstroom") & (rng.random(n) < 0.3)
@@ -432,9 +464,10 @@ def registrations(
         }
     )
     refused.loc[refused["urgentiecategorie"] == "uitstroom", "subcategorie"] = "onbekend"
+    team = refused["herkomstgemeente"].map(ref.advies_van)
     refused["commissie"] = np.where(
-        (rng.random(k_ref) < advies["aandeel_afgewezen"]) & (ref.advies is not None),
-        ref.advies,
+        (rng.random(k_ref) < advies["aandeel_afgewezen"]) & team.notna().to_numpy(),
+        team,
         refused["herkomstgemeente"].map(comm),
     )
     k_in = round(0.05 * (n + k_wait))

@@ -15,6 +15,8 @@ import numpy as np
 import pandas as pd
 
 from basics import region
+from ingest.config import load_config
+from ingest.text import match_key
 from tools.sample import files as F
 from tools.sample import model
 
@@ -231,9 +233,15 @@ def _register_frame(
 
 
 def write_registers(
-    out: Path, regs: pd.DataFrame, rng, summary: SampleSummary, commissies: list[dict[str, str]]
+    out: Path,
+    regs: pd.DataFrame,
+    rng,
+    summary: SampleSummary,
+    commissies: list[dict[str, str]],
+    texts: dict[str, str],
 ) -> None:
-    """One register per committee (rows of the region's seed commissies) and extraction."""
+    """One register per committee (rows of the region's seed commissies) and extraction; ``texts``: how its
+    Commissie column names each committee (``commissie_texts``)."""
     variants = F.headers_for("urgentie")
     bad_kinds = [
         "besluit_voor_aanvraag",
@@ -244,7 +252,6 @@ def write_registers(
         "datum_onleesbaar",
         "dubbel_id",
     ]
-    by_name = {n.lower(): n for n in F.NAMES.values()}
     file_no = 0
     for i, extraction in enumerate(EXTRACTIONS):
         cutoff = _cutoff(extraction)
@@ -260,7 +267,7 @@ def write_registers(
             if one_column:
                 canonical.remove("subcategorie")
             header = [F.pick(variants[c], file_no + k) for k, c in enumerate(canonical)]
-            commissie_cell = by_name.get(commissie, commissie) if c["soort"] == "gemeente" else c["label"]
+            commissie_cell = texts[commissie]
             frame = _register_frame(part, fmt, canonical, commissie_cell, cutoff, latest, one_column, rng)
             # One bad row in some files, kinds rotating: under 1% of the source's rows in all.
             if len(frame) and file_no % 2 == 0:
@@ -280,6 +287,29 @@ def write_registers(
             )
             summary.files.append(path)
             summary.rows["urgentie"] = summary.rows.get("urgentie", 0) + len(frame)
+
+
+def commissie_text(c: dict[str, str], lookup: dict[str, str]) -> str:
+    """How a register's Commissie column names its committee (a row of seed commissies): a text that ingest's
+    committee lookup (``IngestConfig.commissie_lookup``) takes back to this committee, by construction.
+
+    A gemeente's own committee goes by the gemeente's name where its key is that name, any other by its
+    label; where that names another committee (or nothing), its name, an alias or its key does."""
+    key = c["commissie"]
+    by_name = {n.lower(): n for n in F.NAMES.values()}
+    first = by_name.get(key, key) if c["soort"] == "gemeente" else c.get("label")
+    for text in (first, c.get("label"), c.get("naam"), *(c.get("aliassen") or "").split(";"), key):
+        if text and lookup.get(match_key(text)) == key:
+            return text
+    raise model.SampleError(
+        f"seeds/commissies.csv: no name of committee '{key}' (its key, naam, label or aliassen) leads back to it"
+    )
+
+
+def commissie_texts(commissies: list[dict[str, str]], regio: str | None) -> dict[str, str]:
+    """committee key -> its Commissie text (``commissie_text``) for every committee of the region."""
+    lookup = load_config(regio=regio).commissie_lookup
+    return {c["commissie"]: commissie_text(c, lookup) for c in commissies}
 
 
 def _bad_register(kind: str, cols: list[str], template: list, rid: str, fmt: F.Formatter) -> list[list]:
@@ -385,6 +415,8 @@ def write_sample(
     rng = np.random.default_rng(seed)
     ref = model.load_reference(regio)
     F.use_region(regio)
+    # Before anything is written: a pack none of whose names leads back to a committee stops here.
+    texts = commissie_texts(ref.commissies, regio)
     start_year = model.END.year - years + 1
     allocs = model.allocations(rng, ref, scale, start_year)
     regs = model.registrations(rng, ref, allocs, scale, dt.date(start_year, 1, 1))
@@ -393,6 +425,6 @@ def write_sample(
     )
     summary = SampleSummary(out=out)
     write_swev(out, allocs, rng, summary)
-    write_registers(out, regs, rng, summary, ref.commissies)
+    write_registers(out, regs, rng, summary, ref.commissies, texts)
     write_planregister(out, snapshots, rng, summary, ref.regio_naam)
     return summary
