@@ -533,5 +533,11 @@ def bench(scale: int, years: int, rounds: int, workdir: Path, json_out: Path | N
         json_out.write_text(json.dumps(summary, indent=2))
 
 
+# `fairshare regio nieuw | registreer | controleer` (fairshare/packs.py): a region's pack without touching code.
+from fairshare.packs import regio as _regio_commands  # noqa: E402
+
+main.add_command(_regio_commands)
+
+
 if __name__ == "__main__":
     main()
