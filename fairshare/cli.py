@@ -385,6 +385,16 @@ def provincie(
         sources = {
             r: Path(given[r]) if r in given else Settings.from_env(regio=r).serving_file for r in chosen
         }
+        # Without --regio: every pack that has a published copy; one without (a new pack, a region not yet
+        # run) is named on stderr and left out. A copy named with --regio or --serving must be there.
+        geen_kopie = [] if regios else [r for r, p in sources.items() if r not in given and not p.exists()]
+        if geen_kopie and len(geen_kopie) == len(sources):
+            raise ConfigError(
+                f"no region has a published copy yet ({', '.join(geen_kopie)}): run a region first "
+                "(fairshare run --regio REGIO), or give a copy with --serving REGIO=FILE"
+            )
+        for r in geen_kopie:
+            del sources[r]
         settings = Settings.from_env()
         extras.require_postgres(settings.publish_postgres_dsn)  # before anything is written
         if settings.publish_postgres_dsn:  # the publishing user's privileges on schema provincie
@@ -411,6 +421,13 @@ def provincie(
             f"fairshare: warning: region '{regio}' is stale: its published copy has peildatum "
             f"{peildatum.isoformat()}, the latest of the others {latest.isoformat()} (run that region for "
             f"{latest.isoformat()}); flagged in provincie.regios.verouderd and on the overview page",
+            err=True,
+        )
+    for regio in geen_kopie:
+        where = Settings.from_env(regio=regio).serving_file
+        click.echo(
+            f"fairshare: left out region '{regio}': no published copy at {where} "
+            f"(fairshare run --regio {regio} publishes one)",
             err=True,
         )
     left_out = weggelaten(Path(published.target))

@@ -81,7 +81,7 @@ MISTAKES = {
     ),
     "target for a gemeente outside the agreement": (
         _append("opgaven.csv", "GM0267,2025-2026,2025,2026,medisch,1,x,2025-06-01"),
-        ("opgaven.csv", 42, "gemeente_code", "GM0267 (Nijkerk) is outside the agreement"),
+        ("opgaven.csv", 42, "gemeente_code", "is outside the agreement (gemeenten.csv in_afspraak=false)"),
     ),
     "counting rule for an unknown subcategory": (
         _edit("telt_mee_uitzonderingen.csv", "GM9905,detentie,", "GM9905,detentei,"),
@@ -270,3 +270,109 @@ def test_the_workspace_keeps_comments_and_entries_written_by_hand():
     assert packs.synced_workspace(new, ["amersfoort", "nieuw"]) == (new, [], [])  # idempotent
     pool = "concurrency:\n  pools:\n    # steps at once\n    default_limit: 2\ntelemetry: {}\n"
     assert packs.synced_pool_limit(pool, 5) == pool.replace("default_limit: 2", "default_limit: 5")
+
+
+# ---- the province without --regio --------------------------------------------------------------------------------
+
+
+def test_provincie_without_regio_takes_the_packs_with_a_copy_and_names_the_others(two_regions, tmp_path):
+    """A pack without a published copy (a new region, one not yet run) no longer stops the province: it is left
+    out and named on stderr. With no copy at all the command is still a usage error (exit 2, one sentence)."""
+    base, results, _, _ = two_regions
+    assert results["amersfoort"][0] == 0, results["amersfoort"][2][-2000:]
+    here = tmp_path / "installatie"
+    copy = here / "data" / "serving" / "fairshare.duckdb"  # the default region's default copy, from `here`
+    copy.parent.mkdir(parents=True)
+    shutil.copy(base / "amersfoort" / "serving" / "fairshare.duckdb", copy)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FAIRSHARE_")}
+    command = [sys.executable, "-m", "fairshare.cli", "provincie", "--out", str(tmp_path / "provincie")]
+    with regions_lock(exclusive=False):  # the default choice lists every pack
+        others = [r for r in region.regions() if r != "amersfoort"]
+        made = zygote.run(command, capture_output=True, text=True, cwd=here, env=env, timeout=300)
+        (tmp_path / "leeg").mkdir()
+        none = zygote.run(
+            command, capture_output=True, text=True, cwd=tmp_path / "leeg", env=env, timeout=300
+        )
+    assert made.returncode == 0, made.stderr[-2000:]
+    for regio in others:
+        assert f"fairshare: left out region '{regio}': no published copy at " in made.stderr
+    assert "Province publication of amersfoort:" in made.stdout
+    province = tmp_path / "provincie" / "fairshare_provincie.duckdb"
+    import duckdb
+
+    with duckdb.connect(str(province), read_only=True) as conn:
+        assert conn.execute("SELECT regio_code FROM provincie.regios").fetchall() == [("amersfoort",)]
+    assert none.returncode == 2
+    [line] = none.stderr.strip().splitlines()
+    assert line.startswith("fairshare: no region has a published copy yet (") and "run a region first" in line
+
+
+# ---- a gemeente outside the agreement in the distribution keys -------------------------------------------------
+
+
+def test_a_gemeente_outside_the_agreement_in_inwoners_gives_no_warning(sample_run, tmp_path):
+    """README (adoption): a gemeente outside the agreement may be listed in inwoners.csv (the province shows it).
+    Its date is not the agreement's: a newer CBS figure for it must not make every gemeente of the agreement
+    'older than the others', and an older one is no warning either (it counts in no key of the region)."""
+    import duckdb
+
+    from expectations import gate
+    from tests.helpers import sample_built
+    from warehouse import audit
+
+    warehouse = sample_built(sample_run, tmp_path)
+    with duckdb.connect(str(warehouse)) as conn:
+        before = gate.poort_regels(conn, audit.peildatum(conn))
+        [(outside, naam)] = conn.execute(
+            "SELECT gemeente_code, gemeente_naam FROM referentie.gemeenten WHERE NOT in_afspraak"
+        ).fetchall()
+        conn.execute("DELETE FROM referentie.inwoners WHERE gemeente_code = ?", [outside])
+        conn.execute("INSERT INTO referentie.inwoners VALUES (?, 60000, DATE '2026-01-01', 'CBS')", [outside])
+        newer = gate.poort_regels(conn, audit.peildatum(conn))
+        conn.execute(
+            "UPDATE referentie.inwoners SET peildatum = DATE '2019-01-01' WHERE gemeente_code = ?", [outside]
+        )
+        older = gate.poort_regels(conn, audit.peildatum(conn))
+
+    def warned(frame):
+        return sorted(frame.loc[(frame["regel"] == "inwoners_peildatum") & ~frame["geslaagd"], "onderwerp"])
+
+    # the sample region has gemeenten of the agreement with an older figure: they are still warned about
+    assert warned(before)
+    assert naam not in warned(before)
+    assert warned(newer) == warned(before)
+    assert warned(older) == warned(before)
+
+
+def test_a_provisional_figure_outside_the_agreement_is_not_called_provisional(sample_run, tmp_path):
+    """The report says the social housing figures are provisional only for the gemeenten of the agreement: a
+    gemeente outside it listed with an estimate (voorlopig) counts in no key of the region."""
+    import duckdb
+
+    from products.report.render import report_data
+    from tests.helpers import sample_built
+
+    warehouse = sample_built(sample_run, tmp_path)
+    with duckdb.connect(str(warehouse)) as conn:
+        [outside] = conn.execute(
+            "SELECT gemeente_code FROM referentie.gemeenten WHERE NOT in_afspraak"
+        ).fetchone()
+        conn.execute("UPDATE referentie.sociale_huurvoorraad SET voorlopig = false")
+        conn.execute("DELETE FROM referentie.sociale_huurvoorraad WHERE gemeente_code = ?", [outside])
+        conn.execute(
+            "INSERT INTO referentie.sociale_huurvoorraad VALUES (?, 5000, DATE '2024-01-01', true, 'schatting')",
+            [outside],
+        )
+        # the key shown, as for a region that chooses it (verdeelsleutel_keuze getoond): it is in the mart
+        conn.execute(
+            "INSERT INTO marts.verdeelsleutels SELECT * REPLACE ('sociale_huurvoorraad' AS verdeelsleutel) "
+            "FROM marts.verdeelsleutels WHERE verdeelsleutel = 'inwoners' AND NOT EXISTS (SELECT 1 FROM "
+            "marts.verdeelsleutels WHERE verdeelsleutel = 'sociale_huurvoorraad')"
+        )
+        assert report_data(conn)["sleutels_voorlopig"] == ""
+        conn.execute(
+            "UPDATE referentie.sociale_huurvoorraad SET voorlopig = true WHERE gemeente_code <> ?", [outside]
+        )
+        assert (
+            report_data(conn)["sleutels_voorlopig"] == "de cijfers van de sociale huurvoorraad zijn voorlopig"
+        )
