@@ -161,10 +161,12 @@ def poort_regels(conn: duckdb.DuckDBPyConnection, peil: tuple[dt.date, dt.date])
                 f"De huurgrenzen van {jaar} zijn voorlopig (nog niet gecontroleerd in de Staatscourant).",
                 ernst="waarschuwing",
             )
+    # Over the gemeenten of the agreement only: one outside it may be listed (the province shows it) with a
+    # figure of another year, and counts in no key of the region (README, "Adopting fairshare for your region").
     oud = conn.execute(
-        "SELECT g.gemeente_naam, i.peildatum FROM referentie.inwoners i JOIN referentie.gemeenten g "
-        "USING (gemeente_code) WHERE i.peildatum < (SELECT max(peildatum) FROM referentie.inwoners) "
-        "ORDER BY 1"
+        "WITH i AS (SELECT g.gemeente_naam, i.peildatum FROM referentie.inwoners i JOIN referentie.gemeenten g "
+        "USING (gemeente_code) WHERE g.in_afspraak) "
+        "SELECT gemeente_naam, peildatum FROM i WHERE peildatum < (SELECT max(peildatum) FROM i) ORDER BY 1"
     ).fetchall()
     for naam, datum in oud:
         add(

@@ -389,6 +389,16 @@ def provincie(
         sources = {
             r: Path(given[r]) if r in given else Settings.from_env(regio=r).serving_file for r in chosen
         }
+        # Without --regio: every pack that has a published copy; one without (a new pack, a region not yet
+        # run) is named on stderr and left out. A copy named with --regio or --serving must be there.
+        geen_kopie = [] if regios else [r for r, p in sources.items() if r not in given and not p.exists()]
+        if geen_kopie and len(geen_kopie) == len(sources):
+            raise ConfigError(
+                f"no region has a published copy yet ({', '.join(geen_kopie)}): run a region first "
+                "(fairshare run --regio REGIO), or give a copy with --serving REGIO=FILE"
+            )
+        for r in geen_kopie:
+            del sources[r]
         settings = Settings.from_env()
         extras.require_postgres(settings.publish_postgres_dsn)  # before anything is written
         if settings.publish_postgres_dsn:  # the publishing user's privileges on schema provincie
@@ -415,6 +425,13 @@ def provincie(
             f"fairshare: warning: region '{regio}' is stale: its published copy has peildatum "
             f"{peildatum.isoformat()}, the latest of the others {latest.isoformat()} (run that region for "
             f"{latest.isoformat()}); flagged in provincie.regios.verouderd and on the overview page",
+            err=True,
+        )
+    for regio in geen_kopie:
+        where = Settings.from_env(regio=regio).serving_file
+        click.echo(
+            f"fairshare: left out region '{regio}': no published copy at {where} "
+            f"(fairshare run --regio {regio} publishes one)",
             err=True,
         )
     left_out = weggelaten(Path(published.target))
@@ -535,6 +552,12 @@ def bench(scale: int, years: int, rounds: int, workdir: Path, json_out: Path | N
     summary = run_bench(scale, years, rounds, workdir, echo=click.echo)
     if json_out:
         json_out.write_text(json.dumps(summary, indent=2))
+
+
+# `fairshare regio nieuw | registreer | controleer` (fairshare/packs.py): a region's pack without touching code.
+from fairshare.packs import regio as _regio_commands  # noqa: E402
+
+main.add_command(_regio_commands)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import duckdb
 
-from basics import extras, progress, region
+from basics import extras, packcheck, progress, region
 from basics.dutch import datum_nl
 from basics.files import clean_stale
 from basics.progress import RunLog
@@ -88,7 +88,7 @@ def check_configuration(settings: Settings) -> None:
         _serving_is_a_file(settings.serving_file)
         extras.require_postgres(settings.publish_postgres_dsn)
     try:
-        region.check_pack(settings.regio)
+        packcheck.check(settings.regio)  # region.check_pack and every rule of `fairshare regio controleer`
         compensatie.check(region.regio_dir(settings.regio))  # the pack's optional compensation rule
     except (region.BadPack, compensatie.BadRule) as exc:
         raise ConfigError(str(exc)) from exc

@@ -9,7 +9,7 @@ from pathlib import Path
 import dagster as dg
 from pydantic import Field
 
-from basics import extras, region
+from basics import extras, packcheck, region
 from basics.settings import ConfigError, Settings
 from orchestration import keys
 from products.report import compensatie
@@ -75,7 +75,7 @@ class FairshareResource(dg.ConfigurableResource):
         try:
             settings = run.settings()
             settings.check_separate()  # as `fairshare run` does before anything is read (fairshare.runner)
-            region.check_pack(settings.regio)
+            packcheck.check(settings.regio)  # as `fairshare run` (region.check_pack and the pack rules)
             compensatie.check(region.regio_dir(settings.regio))  # the pack's optional compensation rule
             if settings.publishes:  # psycopg is an extra: missing, the run stops before it reads anything
                 extras.require_postgres(settings.publish_postgres_dsn)

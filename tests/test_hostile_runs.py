@@ -209,10 +209,20 @@ def pack_and_quote(sample_run, tmp_path_factory):
         )
         seen["header"] = fairshare(*args)
         seen["written"] = warehouse.parent.exists() or (base / "reports").exists()
-        # A value dbt cannot load (the header is right): exit 3 with dbt's own error, not "The dbt CLI process".
+        # A flag that is neither true nor false: the pack check (basics.packcheck) names file, line and column.
         (seeds / "gemeenten.csv").write_text(gemeenten.replace(",true,", ",misschien,", 1), encoding="utf-8")
-        seen["failed"] = fairshare(*args)
+        seen["flag"] = fairshare(*args)
         (seeds / "gemeenten.csv").write_text(gemeenten, encoding="utf-8")
+        seen["written"] |= warehouse.parent.exists() or (base / "reports").exists()
+        # A value dbt cannot load in a seed the pack check leaves to dbt (the published funnel, shown as
+        # published): exit 3 with dbt's own error, not "The dbt CLI process".
+        funnel = (seeds / "geschiktheid_referentie.csv").read_text(encoding="utf-8")
+        header, first, rest = funnel.split("\n", 2)
+        (seeds / "geschiktheid_referentie.csv").write_text(
+            "\n".join([header, re.sub(r",\d+,", ",veel,", first, count=1), rest]), encoding="utf-8"
+        )
+        seen["failed"] = fairshare(*args)
+        (seeds / "geschiktheid_referentie.csv").write_text(funnel, encoding="utf-8")
         seen["whole"] = fairshare(*args)
     seen["pack left"] = pack.exists()
     return base, pack, warehouse, seen
@@ -227,13 +237,18 @@ def test_a_region_pack_without_a_seed_or_with_a_bad_header_stops_before_anything
     seeds = pack / "seeds"
     assert f"{pack} has no seed file seeds/opgaven.csv" in one_sentence(seen["missing"])
     assert f"{seeds / 'gemeenten.csv'} lacks the column in_afspraak" in one_sentence(seen["header"])
+    assert seen["flag"].returncode == 2
+    assert (
+        f"regions/{pack.name}/seeds/gemeenten.csv, line 2, column in_afspraak: 'misschien' is not true or "
+        "false" in one_sentence(seen["flag"])
+    )
     assert not seen["written"]  # nothing read or written
     failed = last_line(seen["failed"])
     assert failed.startswith(
         "fairshare: the pipeline failed: step fairshare_dbt_assets failed: dbt build: "
-        "Runtime Error in seed gemeenten"
+        "Runtime Error in seed geschiktheid_referentie"
     ), failed
-    assert "misschien" in failed and "The dbt CLI process" not in failed
+    assert "veel" in failed and "The dbt CLI process" not in failed
     assert_whole(seen["whole"], base, reference, warehouse=warehouse, regio=pack.name)
     assert not seen["pack left"]
 

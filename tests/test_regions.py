@@ -96,7 +96,7 @@ def test_an_unknown_region_is_a_usage_error(tmp_path):
         env=_clean_env(),
     )
     assert result.returncode == 2
-    assert "unknown region 'nergens'" in result.stderr and "amersfoort, voorbeeld" in result.stderr
+    assert "unknown region 'nergens'" in result.stderr and ", ".join(region.regions()) in result.stderr
 
 
 def test_a_region_has_its_own_default_folders():
@@ -536,11 +536,14 @@ def test_each_region_is_a_code_location_with_its_own_writer_tag():
     from orchestration import keys
 
     jobs = {
-        "amersfoort": defs.resolve_job_def(keys.job_name("amersfoort")),
-        "voorbeeld": regions.voorbeeld.resolve_job_def(keys.job_name("voorbeeld")),
+        r: (defs if r == region.DEFAULT_REGIO else getattr(regions, r)).resolve_job_def(keys.job_name(r))
+        for r in region.regions()
     }
     tags = {r: j.tags["fairshare/schrijver"] for r, j in jobs.items()}
-    assert tags == {"amersfoort": "warehouse", "voorbeeld": "warehouse-voorbeeld"}
+    assert tags["amersfoort"] == "warehouse" and tags["voorbeeld"] == "warehouse-voorbeeld"
+    assert tags == {
+        r: "warehouse" if r == region.DEFAULT_REGIO else f"warehouse-{r}" for r in region.regions()
+    }
     config = yaml.safe_load((ROOT / "orchestration" / "dagster-regios.yaml").read_text())
     with dg.instance_for_test(overrides=config) as instance:
         [limit] = instance.get_concurrency_config().run_queue_config.tag_concurrency_limits

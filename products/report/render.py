@@ -173,7 +173,10 @@ def report_data(conn: duckdb.DuckDBPyConnection) -> dict:
     d["sleutels"] = _frame(conn, "SELECT * FROM marts.verdeelsleutels ORDER BY gemeente_code, verdeelsleutel")
     voorlopig = (
         "sociale_huurvoorraad" in set(d["sleutels"]["verdeelsleutel"])
-        and conn.execute("SELECT bool_or(voorlopig) FROM referentie.sociale_huurvoorraad").fetchone()[0]
+        and conn.execute(  # the agreement's gemeenten: one outside it counts in no key (README, adoption)
+            "SELECT bool_or(v.voorlopig) FROM referentie.sociale_huurvoorraad v JOIN referentie.gemeenten g "
+            "USING (gemeente_code) WHERE g.in_afspraak"
+        ).fetchone()[0]
     )
     d["sleutels_voorlopig"] = "de cijfers van de sociale huurvoorraad zijn voorlopig" if voorlopig else ""
     d["bestanden"] = audit.files_per_source(conn)
