@@ -63,10 +63,11 @@ def _write(path: Path, header: list[str], rows: list[dict[str, str]]) -> None:
 
 
 def write_unusual_pack(code: str) -> Path:
-    """regions/<code>/: the example pack rewritten to the unusual shape (the one place a pack is made here:
-    `fairshare regio nieuw` takes over the copy once it exists)."""
+    """regions/<code>/ made as an adopting region makes it: `fairshare regio nieuw` (a copy of the example pack,
+    registered for Dagster), then its seeds rewritten to the unusual shape. ``remove_pack`` undoes both."""
+    made = _fairshare("regio", "nieuw", code, "--naar-voorbeeld-van", "voorbeeld", cwd=ROOT)
+    assert made.returncode == 0, made.stderr[-3000:]
     pack = region.REGIONS_DIR / code
-    shutil.copytree(region.regio_dir("voorbeeld"), pack)
     seeds = pack / "seeds"
 
     header, rows = _rows(seeds / "regio.csv")
@@ -148,9 +149,18 @@ def unusual_pack() -> Iterator[str]:
     with regions_lock(exclusive=True):  # no other worker lists the packs meanwhile
         try:
             write_unusual_pack(code)
+            checked = _fairshare("regio", "controleer", code, cwd=ROOT)
+            assert checked.returncode == 0, (checked.stdout[-3000:], checked.stderr[-3000:])
             yield code
         finally:
-            shutil.rmtree(region.REGIONS_DIR / code, ignore_errors=True)
+            remove_pack(code)
+
+
+def remove_pack(code: str) -> None:
+    """The pack gone and its registration with it (workspace.yaml and the pool limit as before the test)."""
+    shutil.rmtree(region.REGIONS_DIR / code, ignore_errors=True)
+    registered = _fairshare("regio", "registreer", cwd=ROOT)
+    assert registered.returncode == 0, registered.stderr[-3000:]
 
 
 @pytest.fixture(scope="module")
@@ -300,7 +310,7 @@ def test_a_pack_that_cannot_tell_the_story_stops_sample_with_one_sentence(pack, 
         _write(seeds / "corporaties.csv", header, [r for r in rows if r[header[1]] == "true"])
         result = _fairshare("sample", "--regio", code, "--out", str(tmp_path / "landing"), cwd=ROOT)
     finally:
-        shutil.rmtree(region.REGIONS_DIR / code, ignore_errors=True)
+        remove_pack(code)
     assert result.returncode == 2, (result.stdout, result.stderr[-3000:])
     [line] = result.stderr.strip().splitlines()
     assert f"{code}/seeds/corporaties.csv lists no landlord outside the cooperation" in line, line

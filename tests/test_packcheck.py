@@ -242,13 +242,15 @@ def test_regio_nieuw_controleer_and_run_on_ten_planted_mistakes(tmp_path):
     ],
 )
 def test_regio_nieuw_refuses_a_bad_code_or_an_existing_pack(tmp_path, code, words):
-    before = {p: p.read_bytes() for p in (packs.WORKSPACE, packs.INSTANCE_REGIOS)}
-    packs_before = region.regions()
-    result = _fairshare("regio", "nieuw", code, tmp_path=tmp_path)
+    with regions_lock(exclusive=False):  # no other worker adds a pack (and registers it) meanwhile
+        before = {p: p.read_bytes() for p in (packs.WORKSPACE, packs.INSTANCE_REGIOS)}
+        packs_before = region.regions()
+        result = _fairshare("regio", "nieuw", code, tmp_path=tmp_path)
+        after = {p: p.read_bytes() for p in before}, region.regions()
     assert result.returncode == 2
     [line] = result.stderr.strip().splitlines()
     assert line.startswith(f"fairshare: {words}"), line
-    assert {p: p.read_bytes() for p in before} == before and region.regions() == packs_before
+    assert after == (before, packs_before)
 
 
 def test_the_workspace_keeps_comments_and_entries_written_by_hand():
