@@ -135,7 +135,7 @@ def check_pack(regio: str | None = None) -> None:
             raise BadPack(
                 f"the seed file {file} lacks the column{'s' if len(missing) > 1 else ''} "
                 f"{', '.join(missing)} in its header (expected {', '.join(wanted)}; found "
-                f"{', '.join(header) or 'no header'})"
+                f"{', '.join(header) or 'no header'})" + _hint(seed)
             )
         if seed["name"] == "regio" and count != 1:
             raise BadPack(f"the seed file {file} must hold one row (the region), not {count}")
@@ -145,6 +145,12 @@ def check_pack(regio: str | None = None) -> None:
         besluitregels.load(path)
     except besluitregels.BadRules as exc:
         raise BadPack(str(exc)) from exc
+
+
+def _hint(seed: dict) -> str:
+    """How to upgrade a seed whose header predates a change (``config.meta.kopregel_hint`` in _seeds.yml)."""
+    hint = ((seed.get("config") or {}).get("meta") or {}).get("kopregel_hint")
+    return f": {hint}" if hint else ""
 
 
 # Optional columns of regio.csv whose value must be a flag (empty counts as false).
