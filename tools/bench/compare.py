@@ -21,7 +21,7 @@ import duckdb
 import pandas as pd
 
 from basics import region, seeds
-from ingest.config import load_config
+from ingest.config import TOEWIJZINGEN, load_config
 from ingest.headers import synonyms
 from ingest.readers import sniff_encoding
 from ingest.text import match_key
@@ -76,7 +76,7 @@ class _Reference:
 
     def __init__(self):
         cfg = load_config()
-        self.headers = synonyms(cfg.sources["swev"])
+        self.headers = synonyms(cfg.sources[TOEWIJZINGEN])
         self.gemeente = cfg.gemeente_lookup
         self.categorie = cfg.vocabularies["urgentiecategorie"].lookup
         self.route = cfg.vocabularies["toewijzingsroute"].lookup
@@ -102,7 +102,7 @@ class _Reference:
 
 
 def _peildatum(latest: dt.date) -> dt.date:
-    """As int_peildatum: the latest 1 April or 1 November on or before the latest SWEV extraction."""
+    """As int_peildatum: the latest 1 April or 1 November on or before the latest extraction of the allocations."""
     for candidate in (
         dt.date(latest.year, 11, 1),
         dt.date(latest.year, 4, 1),
@@ -123,7 +123,7 @@ def peer(landing: Path) -> pd.DataFrame:
         else:
             encoding, sep = _csv_dialect(path)
             raw = pd.read_csv(path, sep=sep, encoding=encoding, header=None, dtype=str, keep_default_na=False)
-        if bron != "swev":
+        if bron != TOEWIJZINGEN:
             continue
         pos, cols = _header(raw.head(50).values.tolist(), ref.headers)
         df = raw.iloc[pos + 1 :, list(cols)].set_axis(list(cols.values()), axis=1)
@@ -159,7 +159,7 @@ def peer(landing: Path) -> pd.DataFrame:
             "corporatie": allocs["corporatie"].fillna("").astype(str).str.strip().str.lower(),
         }
     )
-    peildatum = _peildatum(max(_leverdatum(p) for b, p in _files(landing) if b == "swev"))
+    peildatum = _peildatum(max(_leverdatum(p) for b, p in _files(landing) if b == TOEWIJZINGEN))
     data_tot = pd.Timestamp(peildatum - dt.timedelta(days=1))
     df = df[
         (df["datum"] <= data_tot)
@@ -220,7 +220,7 @@ def limit(landing: Path) -> pd.DataFrame:
     for i, (bron, path) in enumerate(_files(landing)):
         if path.suffix == ".xlsx":
             rows = CalamineWorkbook.from_path(str(path)).get_sheet_by_index(0).to_python()
-            if bron != "swev":
+            if bron != TOEWIJZINGEN:
                 continue
             pos, cols = _header(rows, ref.headers)
             frame = pd.DataFrame(
@@ -247,7 +247,7 @@ def limit(landing: Path) -> pd.DataFrame:
                 f"delim = ?, null_padding = true, strict_mode = false)",
                 [str(source), sep],
             )
-            if bron != "swev":
+            if bron != TOEWIJZINGEN:
                 continue
             with open(path, encoding=encoding, errors="replace", newline="") as fh:
                 pos, cols = _header([next(csv.reader(fh, delimiter=sep))], ref.headers)
@@ -269,7 +269,7 @@ def limit(landing: Path) -> pd.DataFrame:
         "uitzonderingen",
         pd.DataFrame(ref.uitzonderingen, columns=[*RULE_KEYS, "corporatie", "jaar_van", "jaar_tot"]),
     )
-    peildatum = _peildatum(max(_leverdatum(p) for b, p in _files(landing) if b == "swev"))
+    peildatum = _peildatum(max(_leverdatum(p) for b, p in _files(landing) if b == TOEWIJZINGEN))
     key = "regexp_replace(lower(strip_accents(coalesce({}, ''))), '[^a-z0-9]', '', 'g')"
     dates = ", ".join(f"try_strptime(trim(toewijzingsdatum), '{f}')" for f in DATE_FORMATS)
     return conn.execute(f"""

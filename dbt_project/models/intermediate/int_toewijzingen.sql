@@ -41,7 +41,7 @@ toewijzingen as (
 )
 
 select
-    t.* exclude (telt_mee_reden),
+    t.* exclude (telt_mee_reden),  -- noqa: RF02
     coalesce(g.in_afspraak, false) as in_scope,
     coalesce(c.samenwerkend, false) as samenwerkend,
     c.corporatie is null as corporatie_onbekend,
