@@ -40,8 +40,8 @@ select
     g.gemeente_naam,
     j.jaar,
     cast(coalesce(p.toewijzingen, 0) as bigint) as toewijzingen,
-    cast(coalesce(p.swev, 0) as bigint) as samenwerkend,
-    cast(coalesce(p.swev_max_3_kamers, 0) as bigint) as samenwerkend_max_3_kamers,
+    cast(coalesce(p.samenwerkend, 0) as bigint) as samenwerkend,
+    cast(coalesce(p.samenwerkend_max_3_kamers, 0) as bigint) as samenwerkend_max_3_kamers,
     cast(case when h.jaar is not null then coalesce(p.tot_hoge_aftoppingsgrens, 0) end as bigint)
         as tot_hoge_aftoppingsgrens,
     cast(case when h.jaar is not null then coalesce(p.tot_lage_aftoppingsgrens, 0) end as bigint)
