@@ -49,6 +49,29 @@ def test_a_pack_with_the_old_flag_name_gets_a_message_naming_the_new_one(pack):
     assert "is now called samenwerkend" in str(raised.value)
 
 
+HEADER = "gemeente_code,urgentiecategorie,subcategorie,corporatie,jaar_van,jaar_tot,reden"
+
+
+@pytest.mark.parametrize(
+    ("rule", "column", "says"),
+    [
+        ("*,*,ggz,*,2025a,,Klinische GGZ", "jaar_van", "'2025a' is not a year"),
+        ("*,*,ggz,*,,25,Klinische GGZ", "jaar_tot", "'25' is not a year"),
+        ("*,*,ggz,*,2026,2025,Klinische GGZ", "jaar_tot", "2025 is before jaar_van 2026"),
+        ("GM9905,*,detentie,*,,,", "reden", "empty"),
+    ],
+)
+def test_a_bad_rule_is_named_by_file_line_and_column(pack, rule, column, says):
+    """A year that is no year stopped dbt's seed load only after all of ingest (exit 3); a rule without a reason
+    gave the onderbouwing none. Now the pack check names them before anything is read."""
+    seed = pack / "seeds" / "telt_mee_uitzonderingen.csv"
+    seed.write_text(f'{HEADER}\n*,*,mo,*,,,"Goed, met komma"\n{rule}\n', encoding="utf-8")
+    with pytest.raises(region.BadPack) as raised:
+        region.check_pack("voorbeeld")
+    assert str(raised.value).startswith(f"the seed file {seed}, line 3, column {column}: ")
+    assert says in str(raised.value)
+
+
 def test_the_packs_in_the_tree_pass_the_check():
     for regio in ("amersfoort", "voorbeeld"):
         region.check_pack(regio)
