@@ -129,3 +129,55 @@ def test_a_record_a_rule_excludes_gives_that_rules_reason(sample_run, tmp_path):
         "WHERE kolom = 'gehuisvest' AND telt_mee",
     )
     assert counted and all(_most_specific(rules, r) is None for r in counted)
+
+
+@pytest.mark.parametrize(
+    ("corporatie", "jaar_van", "niet_te_bepalen"),
+    [
+        ("*", "", False),  # the rule covers all of it: nothing of that outflow is in the saldo
+        (
+            "Woonstichting Voorbeeld",
+            "",
+            True,
+        ),  # one landlord's only: the rest counts, the saldo cannot be split
+        ("*", "2026", True),  # from 2026 only: 2025's outflow counts in the cumulative saldo
+    ],
+)
+def test_a_compensation_exemption_is_settled_only_where_a_rule_covers_all_of_it(
+    tmp_path, corporatie, jaar_van, niet_te_bepalen
+):
+    """The board's scenario (products/report/compensatie.py) on hand-built tables: a rule limited to a landlord
+    or to later years leaves part of the exempted outflow in the saldo, which is then not to be determined."""
+    import duckdb
+
+    from products.report import compensatie
+
+    with duckdb.connect(str(tmp_path / "w.duckdb")) as conn:
+        conn.execute(
+            "CREATE SCHEMA marts; CREATE SCHEMA referentie; "
+            "CREATE TABLE marts.compensatie_saldo AS SELECT * FROM (VALUES "
+            "('GM9905', 'Wilgendaal', -3.0, 2025), ('GM9905', 'Wilgendaal', -5.0, 2026)) "
+            "AS t(gemeente_code, gemeente_naam, saldo, jaar); "
+            "CREATE TABLE referentie.urgentiecategorieen AS "
+            "SELECT 'uitstroom' AS urgentiecategorie, 'detentie' AS subcategorie"
+        )
+        conn.execute(
+            "CREATE TABLE referentie.telt_mee_uitzonderingen AS SELECT 'GM9905' AS gemeente_code, "
+            "'uitstroom' AS urgentiecategorie, 'detentie' AS subcategorie, ? AS corporatie, "
+            "CAST(nullif(?, '') AS INTEGER) AS jaar_van, CAST(NULL AS INTEGER) AS jaar_tot, 'fictief' AS reden",
+            [corporatie, jaar_van],
+        )
+        regel = compensatie.Regel(
+            bedrag_per_huishouden=1000.0,
+            bron="fictief",
+            drempel_huishoudens=1.0,
+            verdeling="geen",
+            uitzonderingen=(compensatie.Uitzondering("GM9905", "Justitie", ("detentie",), "fictief"),),
+            bestand="compensatie.yaml",
+        )
+        [rij] = compensatie.scenario(conn, regel, 2026, {"GM9905": 1})
+    assert (rij.betaalt is None) == niet_te_bepalen
+    if niet_te_bepalen:
+        assert "telt hier mee in het saldo en is er niet uit te halen" in rij.toelichting
+    else:
+        assert rij.betaalt == 5000.0 and "telt hier niet mee" in rij.toelichting
