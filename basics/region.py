@@ -16,7 +16,7 @@ from pathlib import Path
 
 import yaml
 
-from basics import besluitregels, paths, seeds
+from basics import besluitregels, paths, seeds, telregels
 
 REGIONS_DIR = paths.REGIONS_DIR
 # The seeds dbt loads, each with its columns: the national ones beside this file, every other one from the pack.
@@ -135,16 +135,27 @@ def check_pack(regio: str | None = None) -> None:
             raise BadPack(
                 f"the seed file {file} lacks the column{'s' if len(missing) > 1 else ''} "
                 f"{', '.join(missing)} in its header (expected {', '.join(wanted)}; found "
-                f"{', '.join(header) or 'no header'})"
+                f"{', '.join(header) or 'no header'})" + _hint(seed)
             )
         if seed["name"] == "regio" and count != 1:
             raise BadPack(f"the seed file {file} must hold one row (the region), not {count}")
         if seed["name"] == "regio":
             _check_regio_values(file)
+        if seed["name"] == telregels.SEED:  # the counting rules' years and reasons (basics/telregels.py)
+            try:
+                telregels.check(file)
+            except telregels.BadRule as exc:
+                raise BadPack(str(exc)) from exc
     try:  # the optional rules for the board's besluitpunten: a typo stops the run before anything is read
         besluitregels.load(path)
     except besluitregels.BadRules as exc:
         raise BadPack(str(exc)) from exc
+
+
+def _hint(seed: dict) -> str:
+    """How to upgrade a seed whose header predates a change (``config.meta.kopregel_hint`` in _seeds.yml)."""
+    hint = ((seed.get("config") or {}).get("meta") or {}).get("kopregel_hint")
+    return f": {hint}" if hint else ""
 
 
 # Optional columns of regio.csv whose value must be a flag (empty counts as false).

@@ -23,7 +23,7 @@ import yaml
 
 from basics.dutch import MAANDEN, datum_nl, pct_nl
 from expectations.suites import Suite
-from ingest.config import source_labels
+from ingest.config import TOEWIJZINGEN, source_labels
 
 GATE_CONFIG = Path(__file__).with_name("config.yaml")
 
@@ -63,11 +63,11 @@ def poort_regels(conn: duckdb.DuckDBPyConnection, peil: tuple[dt.date, dt.date])
     ).df()
     # The region's label for its cooperating corporations, which also deliver the allocations (seed regio).
     [label] = conn.execute("SELECT samenwerkend_label FROM referentie.regio").fetchone()
-    swev = lever[lever["bron"] == "swev"]
+    toewijzingen = lever[lever["bron"] == TOEWIJZINGEN]
     add(
-        "swev_levering",
+        "toewijzingen_levering",
         label,
-        (pd.to_datetime(swev["leverdatum"]).dt.date >= peildatum).any(),
+        (pd.to_datetime(toewijzingen["leverdatum"]).dt.date >= peildatum).any(),
         f"Er is geen {label}-levering met extractiedatum op of na {datum_nl(peildatum)} geladen.",
     )
 
@@ -110,10 +110,10 @@ def poort_regels(conn: duckdb.DuckDBPyConnection, peil: tuple[dt.date, dt.date])
         ernst="waarschuwing",
     )
 
-    # Quarantine over the deliveries the report uses: latest SWEV, each committee's latest, the snapshot for P.
+    # Quarantine over the deliveries the report uses: the latest allocations, each committee's latest, the snapshot for P.
     used = pd.concat(
         [
-            swev.sort_values("leverdatum").tail(1),
+            toewijzingen.sort_values("leverdatum").tail(1),
             regs.sort_values("leverdatum").groupby("commissie", dropna=False).tail(1),
             plan[pd.to_datetime(plan["leverdatum"]).dt.date == snapshot],
         ]

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ingest.config import load_config
+from ingest.config import TOEWIJZINGEN, load_config
 
 
 @dataclass(frozen=True)
@@ -41,7 +41,7 @@ def _e(cls, uitleg: str, **kwargs):
 def _toewijzingen() -> list:
     # Ranges are the source contract's (ingest/config/sources.yaml), not repeated here.
     gxe = _gxe()
-    columns = load_config().sources["swev"].columns
+    columns = load_config().sources[TOEWIJZINGEN].columns
     huur, kamers = columns["netto_huur"], columns["aantal_kamers"]
     return [
         _e(
@@ -200,11 +200,12 @@ FROM (
 UNION ALL
 -- each column of the suitability funnel is a subset of the one before (a missing threshold judges nothing)
 SELECT 'trechter genest', gemeente_code || ' ' || jaar,
-       coalesce((swev > toewijzingen)::int, 0) + coalesce((swev_max_3_kamers > swev)::int, 0)
-       + coalesce((tot_hoge_aftoppingsgrens > swev_max_3_kamers)::int, 0)
+       coalesce((samenwerkend > toewijzingen)::int, 0)
+       + coalesce((samenwerkend_max_3_kamers > samenwerkend)::int, 0)
+       + coalesce((tot_hoge_aftoppingsgrens > samenwerkend_max_3_kamers)::int, 0)
        + coalesce((tot_lage_aftoppingsgrens > tot_hoge_aftoppingsgrens)::int, 0)
        + coalesce((tot_lage_gelabeld > tot_lage_aftoppingsgrens)::int, 0)
-       + coalesce((boven_lage_gepersonaliseerd > swev_max_3_kamers - tot_lage_aftoppingsgrens)::int, 0)
+       + coalesce((boven_lage_gepersonaliseerd > samenwerkend_max_3_kamers - tot_lage_aftoppingsgrens)::int, 0)
 FROM marts.toewijzingen_geschiktheid
 """
 
@@ -215,7 +216,7 @@ SUITES = [
         "SELECT toewijzing_id, gemeente_code, netto_huur, aantal_kamers, toewijzingsroute, label, "
         "toewijzingsdatum, leverdatum FROM staging.stg_swev__toewijzingen",
         _toewijzingen,
-        "Kwaliteit van de SWEV-toewijzingen (na ontdubbeling).",
+        "Kwaliteit van de toewijzingen (na ontdubbeling).",
     ),
     Suite(
         "registraties",

@@ -29,6 +29,10 @@ CONFIG_DIR = Path(__file__).parent / "config"
 # quarantine keeps each row as the supplier's list shows it (issue 20, ``audit.quarantaine.getoond``); 6: a
 # committee's label names it in the Commissie column (issue 23: rows quarantined for it load now).
 INGEST_LOGIC_VERSION = "6"
+# The source key of the allocations (sources.yaml): the raw source's own name, which spec/sources.md gives its
+# landing folder and audit.bestanden its bron. Code names the source through this constant, never the region's
+# label for the corporations that deliver it (seed regio, samenwerkend_label).
+TOEWIJZINGEN = "swev"
 
 
 @dataclass(frozen=True)
@@ -220,7 +224,7 @@ def _source_entries(config_dir: Path = CONFIG_DIR) -> dict[str, dict]:
 
 
 def source_names(config_dir: Path = CONFIG_DIR) -> tuple[str, ...]:
-    """The source keys (``swev``, ...) in load order: the one source list (reads only ``sources.yaml``)."""
+    """The source keys (``TOEWIJZINGEN``, ...) in load order: the one source list (reads only ``sources.yaml``)."""
     return tuple(_source_entries(config_dir))
 
 

@@ -26,7 +26,7 @@ class LandingFile:
     bron: str
     path: Path
     pad: str  # relative to the landing folder, with forward slashes
-    leverdatum: dt.date | None = None  # extraction date (swev, urgentie) or peildatum (planregister)
+    leverdatum: dt.date | None = None  # extraction date (allocations, registers) or peildatum (planregister)
     commissie: str | None = None
     name_error: Reden | None = None  # why the name is wrong (``ingest.reasons``)
 

@@ -5,8 +5,8 @@ the column as the supplier wrote it, the reason in Dutch and what a valid value 
 values as the supplier typed them under their own headers where the privacy rule allows it
 (``audit.quarantaine.getoond``, made by ``ingest.normalise.as_read``).
 
-The rows are grouped per *leverancier*, the one who can fix them: for SWEV the corporation of the row (three
-corporations share one SWEV export), for a register its urgency committee, for the planregister the
+The rows are grouped per *leverancier*, the one who can fix them: for the allocations the corporation of the row
+(three corporations share one export), for a register its urgency committee, for the planregister the
 planregister itself. The xlsx has one sheet per leverancier rather than one file each: one list with one
 cover (region, date, contents with row counts) for the data engineer who sends it, each clerk's rows on
 their own tab (the list holds no personal data, so a tab can be copied out or sent as it is); the csv has
@@ -38,7 +38,7 @@ import yaml
 from basics import region
 from basics.dutch import datum_nl
 from basics.files import XLSX_INERT, atomic_path
-from ingest.config import CONFIG_DIR, ColumnSpec, IngestConfig, load_config, source_labels
+from ingest.config import CONFIG_DIR, TOEWIJZINGEN, ColumnSpec, IngestConfig, load_config, source_labels
 from ingest.reasons import column_reason, hint, stored_parts
 from warehouse import audit, data_only, lock
 
@@ -50,7 +50,9 @@ def bron_namen() -> dict[str, str]:
 
 KOLOMMEN = ["Bestand", "Blad", "Rij", "Kolom", "Reden", "Geldige waarde", "Gelezen waarden"]
 CSV_KOLOMMEN = ["Bron", "Leverancier", *KOLOMMEN]
-ONBEKENDE_CORPORATIE = "Corporatie onbekend"  # a SWEV row whose landlord is not in the list (nor a near miss)
+ONBEKENDE_CORPORATIE = (
+    "Corporatie onbekend"  # an allocation whose landlord is not in the list (nor a near miss)
+)
 
 CSV_TRIGGER = ("=", "+", "-", "@", "\t", "\r")  # OWASP CSV injection: a spreadsheet evaluates these
 
@@ -131,8 +133,8 @@ class _Geldig:
 
 
 def _leverancier(row: dict, waarden: dict, getoond: list[dict], config: IngestConfig) -> str:
-    """Who can fix the row: the SWEV row's corporation, the register's committee, else the source itself."""
-    if row["bron"] == "swev":
+    """Who can fix the row: an allocation's corporation, the register's committee, else the source itself."""
+    if row["bron"] == TOEWIJZINGEN:
         names = set(config.corporatie_lookup.values())
         corp = waarden.get("corporatie")
         if corp in names:
@@ -251,7 +253,7 @@ class Omslag:
 
 
 def per_leverancier(regels: list[Regel]) -> dict[str, list[Regel]]:
-    """The rows per leverancier, in source order (SWEV, registers, planregister), then by name, file and row."""
+    """The rows per leverancier, in source order (allocations, registers, planregister), then by name, file and row."""
     order = {b: i for i, b in enumerate(bron_namen())}
     groups: dict[str, list[Regel]] = {}
     for r in sorted(
@@ -320,7 +322,7 @@ def write(regels: list[Regel], afgewezen: list, out: Path, omslag: Omslag | None
 
 
 TOELICHTING = [
-    "Per leverancier één tabblad: de corporatie van de toewijzing (SWEV), de urgentiecommissie van het",
+    "Per leverancier één tabblad: de corporatie van de toewijzing, de urgentiecommissie van het",
     "register, of het planregister. Elke regel is een rij uit uw bestand die niet is ingelezen:",
     "Rij = het rijnummer zoals Excel het toont; Kolom = de kolomkop zoals in uw bestand;",
     "Reden = wat er mis is; Geldige waarde = hoe een juiste waarde eruitziet;",

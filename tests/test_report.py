@@ -257,7 +257,7 @@ def test_data_docs_overview_opens_offline_and_the_report_links_it(report):
     ("kolom", "waarde"),
     [
         ("tot_lage_gelabeld", "tot_lage_aftoppingsgrens + 1"),  # a step GX did not check before (dbt did)
-        ("swev", "toewijzingen + 1"),
+        ("samenwerkend", "toewijzingen + 1"),
     ],
 )
 def test_a_funnel_that_is_not_nested_fails_the_gate_naming_gemeente_and_year(

@@ -45,8 +45,8 @@ def test_a_pack_saved_by_excel_gives_the_same_reference_to_every_reader(tmp_path
     config = load_config(regio="voorbeeld")
     pack = region.load_regio("voorbeeld")
     assert reference.gemeenten == before[0].gemeenten and reference.targets == before[0].targets
-    assert (reference.swev, reference.funnel, reference.regio_naam) == (
-        before[0].swev,
+    assert (reference.samenwerkend, reference.funnel, reference.regio_naam) == (
+        before[0].samenwerkend,
         before[0].funnel,
         before[0].regio_naam,
     )

@@ -387,8 +387,8 @@ def report_charts(d: dict) -> dict[str, Grafiek | Grafieken]:
     tr = d["trechter"]
     steps = {
         "toewijzingen": "alle toewijzingen",
-        "swev": d["regio"]["samenwerkend_label"],
-        "swev_max_3_kamers": "≤ 3 kamers",
+        "samenwerkend": d["regio"]["samenwerkend_label"],
+        "samenwerkend_max_3_kamers": "≤ 3 kamers",
         "tot_hoge_aftoppingsgrens": "≤ hoge aftoppingsgrens",
         "tot_lage_aftoppingsgrens": "≤ lage aftoppingsgrens",
         "tot_lage_gelabeld": "gelabeld",

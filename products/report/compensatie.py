@@ -9,8 +9,8 @@ ahead), and the exemptions the region agreed (a gemeente, a domain and the kinds
 its source). Every amount and exemption lives in the pack file with its source, never in code.
 
 The scenario is computed from the marts only. An exemption whose kinds of outflow already do not count in that
-gemeente (``telt_mee_uitzonderingen``) leaves its saldo as it is, and says so; one that covers outflow that does
-count cannot be split off the saldo (the targets are per category, not per kind of outflow): that gemeente gets
+gemeente (a counting rule of ``telt_mee_uitzonderingen`` for every landlord and year of the saldo) leaves its
+saldo as it is, and says so; one that covers outflow that does count cannot be split off the saldo (the targets are per category, not per kind of outflow): that gemeente gets
 no amount, with the reason. A region without the file sees nothing of it. ``check`` validates the file when a
 run starts (``BadRule`` naming file, line and key: a configuration error, exit 2).
 """
@@ -236,14 +236,41 @@ def rule_for(conn: duckdb.DuckDBPyConnection, pack: Path | None) -> Regel | None
     return load(pack / FILE, gemeenten, subs)
 
 
+def _niet_geteld(conn: duckdb.DuckDBPyConnection, jaar: int):
+    """Whether none of a gemeente's outflow of one subcategorie counts in its saldo up to ``jaar``: a counting rule
+    (``telt_mee_uitzonderingen``) covers that gemeente, subcategorie and its category for every landlord and every
+    year of the saldo. A rule limited to a landlord or to some years leaves part of it counted."""
+    [(eerste,)] = conn.execute(
+        "SELECT coalesce(min(jaar), ?) FROM marts.compensatie_saldo", [jaar]
+    ).fetchall()
+    categorie = dict(
+        conn.execute(
+            "SELECT subcategorie, urgentiecategorie FROM referentie.urgentiecategorieen WHERE subcategorie IS NOT NULL"
+        ).fetchall()
+    )
+    regels = conn.execute(
+        """SELECT coalesce(nullif(trim(gemeente_code), ''), '*'), coalesce(nullif(trim(urgentiecategorie), ''), '*'),
+                  coalesce(nullif(trim(subcategorie), ''), '*')
+           FROM referentie.telt_mee_uitzonderingen
+           WHERE coalesce(nullif(trim(corporatie), ''), '*') = '*'
+             AND coalesce(jaar_van, ?) <= ? AND coalesce(jaar_tot, ?) >= ?""",
+        [eerste, eerste, jaar, jaar],
+    ).fetchall()
+
+    def buiten(gemeente: str, sub: str) -> bool:
+        return any(
+            g in ("*", gemeente) and c in ("*", categorie.get(sub)) and s in ("*", sub) for g, c, s in regels
+        )
+
+    return buiten
+
+
 def scenario(conn: duckdb.DuckDBPyConnection, regel: Regel, jaar: int, volgorde: dict[str, int]) -> list[Rij]:
     """What the rule would mean per gemeente for the cumulative saldo up to ``jaar`` (marts.compensatie_saldo)."""
     saldi = conn.execute(
         "SELECT gemeente_code, gemeente_naam, saldo FROM marts.compensatie_saldo WHERE jaar = ?", [jaar]
     ).fetchall()
-    buiten = set(
-        conn.execute("SELECT gemeente_code, subcategorie FROM referentie.telt_mee_uitzonderingen").fetchall()
-    )
+    buiten = _niet_geteld(conn, jaar)
     per_gemeente: dict[str, list[Uitzondering]] = {}
     for u in regel.uitzonderingen:
         per_gemeente.setdefault(u.gemeente_code, []).append(u)
@@ -253,7 +280,7 @@ def scenario(conn: duckdb.DuckDBPyConnection, regel: Regel, jaar: int, volgorde:
         achter = max(0.0, -saldo)
         notes, split = [], False
         for u in per_gemeente.get(code, []):
-            counted = [s for s in u.subcategorieen if (code, s) not in buiten and ("*", s) not in buiten]
+            counted = [s for s in u.subcategorieen if not buiten(code, s)]
             if counted:
                 split = True
                 notes.append(

@@ -147,8 +147,8 @@ def report_data(conn: duckdb.DuckDBPyConnection) -> dict:
     )
     d["trechter"] = _frame(
         conn,
-        "SELECT jaar, sum(toewijzingen) AS toewijzingen, sum(swev) AS swev, "
-        "sum(swev_max_3_kamers) AS swev_max_3_kamers, sum(tot_hoge_aftoppingsgrens) AS "
+        "SELECT jaar, sum(toewijzingen) AS toewijzingen, sum(samenwerkend) AS samenwerkend, "
+        "sum(samenwerkend_max_3_kamers) AS samenwerkend_max_3_kamers, sum(tot_hoge_aftoppingsgrens) AS "
         "tot_hoge_aftoppingsgrens, sum(tot_lage_aftoppingsgrens) AS tot_lage_aftoppingsgrens, "
         "sum(tot_lage_gelabeld) AS tot_lage_gelabeld, sum(boven_lage_gepersonaliseerd) AS "
         "boven_lage_gepersonaliseerd, bool_or(drempel_voorlopig) AS voorlopig FROM "

@@ -21,19 +21,21 @@ import duckdb
 import pandas as pd
 
 from basics import region, seeds
-from ingest.config import load_config
+from ingest.config import TOEWIJZINGEN, load_config
 from ingest.headers import synonyms
 from ingest.readers import sniff_encoding
 from ingest.text import match_key
 
-SWEV_COLUMNS = [
+TOEWIJZING_COLUMNS = [
     "toewijzing_id",
     "gemeente",
     "toewijzingsdatum",
     "toewijzingsroute",
     "urgentiecategorie",
     "subcategorie",
+    "corporatie",
 ]
+RULE_KEYS = ("gemeente_code", "urgentiecategorie", "subcategorie")
 DATE_FORMATS = ["%d-%m-%Y", "%Y-%m-%d", "%d/%m/%Y", "%Y-%m-%d %H:%M:%S"]
 
 
@@ -74,7 +76,7 @@ class _Reference:
 
     def __init__(self):
         cfg = load_config()
-        self.headers = synonyms(cfg.sources["swev"])
+        self.headers = synonyms(cfg.sources[TOEWIJZINGEN])
         self.gemeente = cfg.gemeente_lookup
         self.categorie = cfg.vocabularies["urgentiecategorie"].lookup
         self.route = cfg.vocabularies["toewijzingsroute"].lookup
@@ -87,13 +89,20 @@ class _Reference:
                 if seeds.flag(r["wettelijk"])
             }
         )
+        # the counting rules as int_toewijzingen reads them: empty = '*', an empty year leaves the period open
         self.uitzonderingen = [
-            (r["gemeente_code"], r["subcategorie"]) for r in region.read_seed("telt_mee_uitzonderingen.csv")
+            {
+                **{c: (r.get(c) or "").strip() or "*" for c in RULE_KEYS},
+                "corporatie": ((r.get("corporatie") or "").strip() or "*").lower(),
+                "jaar_van": int(r["jaar_van"]) if (r.get("jaar_van") or "").strip() else 0,
+                "jaar_tot": int(r["jaar_tot"]) if (r.get("jaar_tot") or "").strip() else 9999,
+            }
+            for r in region.read_seed("telt_mee_uitzonderingen.csv")
         ]
 
 
 def _peildatum(latest: dt.date) -> dt.date:
-    """As int_peildatum: the latest 1 April or 1 November on or before the latest SWEV extraction."""
+    """As int_peildatum: the latest 1 April or 1 November on or before the latest extraction of the allocations."""
     for candidate in (
         dt.date(latest.year, 11, 1),
         dt.date(latest.year, 4, 1),
@@ -114,42 +123,43 @@ def peer(landing: Path) -> pd.DataFrame:
         else:
             encoding, sep = _csv_dialect(path)
             raw = pd.read_csv(path, sep=sep, encoding=encoding, header=None, dtype=str, keep_default_na=False)
-        if bron != "swev":
+        if bron != TOEWIJZINGEN:
             continue
         pos, cols = _header(raw.head(50).values.tolist(), ref.headers)
         df = raw.iloc[pos + 1 :, list(cols)].set_axis(list(cols.values()), axis=1)
-        df = df.reindex(columns=SWEV_COLUMNS)
+        df = df.reindex(columns=TOEWIJZING_COLUMNS)
         df["leverdatum"] = _leverdatum(path)
         frames.append(df)
-    swev = pd.concat(frames, ignore_index=True)
-    swev = swev[swev["toewijzing_id"].notna() & (swev["toewijzing_id"].astype(str).str.strip() != "")]
-    swev = swev.sort_values("leverdatum", kind="stable").drop_duplicates("toewijzing_id", keep="last")
+    allocs = pd.concat(frames, ignore_index=True)
+    allocs = allocs[allocs["toewijzing_id"].notna() & (allocs["toewijzing_id"].astype(str).str.strip() != "")]
+    allocs = allocs.sort_values("leverdatum", kind="stable").drop_duplicates("toewijzing_id", keep="last")
 
     def key(s: pd.Series) -> pd.Series:
         return s.fillna("").astype(str).str.lower().str.replace(r"[\W_]+", "", regex=True)
 
-    datum = pd.Series(pd.NaT, index=swev.index, dtype="datetime64[ns]")
-    raw_dates = swev["toewijzingsdatum"]
+    datum = pd.Series(pd.NaT, index=allocs.index, dtype="datetime64[ns]")
+    raw_dates = allocs["toewijzingsdatum"]
     is_datetime = raw_dates.map(lambda v: isinstance(v, dt.datetime))
     datum[is_datetime] = pd.to_datetime(raw_dates[is_datetime])
     text = raw_dates[~is_datetime].astype(str).str.strip()
     for fmt in DATE_FORMATS:
         missing = datum.isna() & ~is_datetime
         datum[missing] = pd.to_datetime(text[missing[~is_datetime]], format=fmt, errors="coerce")
-    cat = key(swev["urgentiecategorie"]).map(ref.categorie)
-    sub = key(swev["subcategorie"]).map(ref.categorie)
+    cat = key(allocs["urgentiecategorie"]).map(ref.categorie)
+    sub = key(allocs["subcategorie"]).map(ref.categorie)
     code = sub.where(sub.str.contains("/", na=False), cat.fillna(sub))
     parts = code.str.partition("/")
     df = pd.DataFrame(
         {
-            "gemeente_code": key(swev["gemeente"]).map(ref.gemeente),
+            "gemeente_code": key(allocs["gemeente"]).map(ref.gemeente),
             "datum": datum,
-            "route": key(swev["toewijzingsroute"]).map(ref.route),
+            "route": key(allocs["toewijzingsroute"]).map(ref.route),
             "urgentiecategorie": parts[0],
             "subcategorie": parts[2].where(parts[2] != "", None),
+            "corporatie": allocs["corporatie"].fillna("").astype(str).str.strip().str.lower(),
         }
     )
-    peildatum = _peildatum(max(_leverdatum(p) for b, p in _files(landing) if b == "swev"))
+    peildatum = _peildatum(max(_leverdatum(p) for b, p in _files(landing) if b == TOEWIJZINGEN))
     data_tot = pd.Timestamp(peildatum - dt.timedelta(days=1))
     df = df[
         (df["datum"] <= data_tot)
@@ -158,8 +168,16 @@ def peer(landing: Path) -> pd.DataFrame:
         & (df["route"] != "statushouder")
     ]
     uitgezonderd = pd.Series(False, index=df.index)
-    for g, s in ref.uitzonderingen:
-        uitgezonderd |= (df["subcategorie"] == s) & ((g == "*") | (df["gemeente_code"] == g))
+    for r in ref.uitzonderingen:
+        jaar = df["datum"].dt.year
+        uitgezonderd |= (
+            ((r["gemeente_code"] == "*") | (df["gemeente_code"] == r["gemeente_code"]))
+            & ((r["urgentiecategorie"] == "*") | (df["urgentiecategorie"] == r["urgentiecategorie"]))
+            & ((r["subcategorie"] == "*") | (df["subcategorie"] == r["subcategorie"]))
+            & ((r["corporatie"] == "*") | (df["corporatie"] == r["corporatie"]))
+            & (jaar >= r["jaar_van"])
+            & (jaar <= r["jaar_tot"])
+        )
     df = df[~uitgezonderd].assign(jaar=df["datum"].dt.year)
     counts = (
         df.groupby(["gemeente_code", "jaar", "urgentiecategorie"]).size().rename("gehuisvest").reset_index()
@@ -202,7 +220,7 @@ def limit(landing: Path) -> pd.DataFrame:
     for i, (bron, path) in enumerate(_files(landing)):
         if path.suffix == ".xlsx":
             rows = CalamineWorkbook.from_path(str(path)).get_sheet_by_index(0).to_python()
-            if bron != "swev":
+            if bron != TOEWIJZINGEN:
                 continue
             pos, cols = _header(rows, ref.headers)
             frame = pd.DataFrame(
@@ -229,7 +247,7 @@ def limit(landing: Path) -> pd.DataFrame:
                 f"delim = ?, null_padding = true, strict_mode = false)",
                 [str(source), sep],
             )
-            if bron != "swev":
+            if bron != TOEWIJZINGEN:
                 continue
             with open(path, encoding=encoding, errors="replace", newline="") as fh:
                 pos, cols = _header([next(csv.reader(fh, delimiter=sep))], ref.headers)
@@ -237,7 +255,7 @@ def limit(landing: Path) -> pd.DataFrame:
             mapping = {name: names[j] for j, name in cols.items()}
             conn.execute(f"DELETE FROM f{i} WHERE rowid = 0")  # the header row
         select = ", ".join(
-            f"{mapping[c]} AS {c}" if c in mapping else f"NULL::VARCHAR AS {c}" for c in SWEV_COLUMNS
+            f"{mapping[c]} AS {c}" if c in mapping else f"NULL::VARCHAR AS {c}" for c in TOEWIJZING_COLUMNS
         )
         selects.append(f"SELECT {select}, DATE '{_leverdatum(path)}' AS leverdatum FROM f{i}")
     for name, lookup in (
@@ -248,17 +266,19 @@ def limit(landing: Path) -> pd.DataFrame:
         conn.register(name, pd.DataFrame({"k": list(lookup), "v": list(lookup.values())}))
     conn.register("opgaven_src", pd.DataFrame(region.read_seed("opgaven.csv")))
     conn.register(
-        "uitzonderingen", pd.DataFrame(ref.uitzonderingen, columns=["gemeente_code", "subcategorie"])
+        "uitzonderingen",
+        pd.DataFrame(ref.uitzonderingen, columns=[*RULE_KEYS, "corporatie", "jaar_van", "jaar_tot"]),
     )
-    peildatum = _peildatum(max(_leverdatum(p) for b, p in _files(landing) if b == "swev"))
+    peildatum = _peildatum(max(_leverdatum(p) for b, p in _files(landing) if b == TOEWIJZINGEN))
     key = "regexp_replace(lower(strip_accents(coalesce({}, ''))), '[^a-z0-9]', '', 'g')"
     dates = ", ".join(f"try_strptime(trim(toewijzingsdatum), '{f}')" for f in DATE_FORMATS)
     return conn.execute(f"""
-        WITH swev AS ({" UNION ALL BY NAME ".join(selects)}),
-        actueel AS (SELECT * FROM swev WHERE trim(coalesce(toewijzing_id, '')) <> ''
+        WITH leveringen AS ({" UNION ALL BY NAME ".join(selects)}),
+        actueel AS (SELECT * FROM leveringen WHERE trim(coalesce(toewijzing_id, '')) <> ''
                     QUALIFY row_number() OVER (PARTITION BY toewijzing_id ORDER BY leverdatum DESC) = 1),
         getypt AS (
             SELECT g.v AS gemeente_code, CAST(coalesce({dates}) AS DATE) AS datum, r.v AS route,
+                   lower(trim(coalesce(a.corporatie, ''))) AS corporatie,
                    CASE WHEN s.v LIKE '%/%' THEN s.v ELSE coalesce(c.v, s.v) END AS code
             FROM actueel AS a
             LEFT JOIN gemeente_lk AS g ON g.k = {key.format("a.gemeente")}
@@ -267,14 +287,18 @@ def limit(landing: Path) -> pd.DataFrame:
             LEFT JOIN categorie_lk AS s ON s.k = {key.format("a.subcategorie")}),
         geteld AS (
             SELECT gemeente_code, year(datum) AS jaar, split_part(code, '/', 1) AS urgentiecategorie,
-                   nullif(split_part(code, '/', 2), '') AS subcategorie
+                   nullif(split_part(code, '/', 2), '') AS subcategorie, corporatie
             FROM getypt
             WHERE datum < DATE '{peildatum}' AND gemeente_code IN ({", ".join(f"'{g}'" for g in ref.in_scope)})
               AND split_part(code, '/', 1) IN ({", ".join(f"'{c}'" for c in ref.wettelijk)})
               AND route IS DISTINCT FROM 'statushouder'),
         telt AS (SELECT gemeente_code, jaar, urgentiecategorie, count(*) AS gehuisvest FROM geteld AS t
-                 WHERE NOT EXISTS (SELECT 1 FROM uitzonderingen AS u WHERE u.subcategorie = t.subcategorie
-                                   AND u.gemeente_code IN ('*', t.gemeente_code))
+                 WHERE NOT EXISTS (SELECT 1 FROM uitzonderingen AS u
+                                   WHERE u.gemeente_code IN ('*', t.gemeente_code)
+                                   AND u.urgentiecategorie IN ('*', t.urgentiecategorie)
+                                   AND u.subcategorie IN ('*', t.subcategorie)
+                                   AND u.corporatie IN ('*', t.corporatie)
+                                   AND t.jaar BETWEEN u.jaar_van AND u.jaar_tot)
                  GROUP BY ALL),
         grid AS (SELECT g.gemeente_code, j.jaar, c.urgentiecategorie
                  FROM (SELECT unnest([{", ".join(f"'{g}'" for g in ref.in_scope)}]) AS gemeente_code) AS g,

@@ -59,7 +59,7 @@ class Reference:
     basis_2024: dict[str, int]
     funnel: dict[str, int]
     thresholds: dict[int, dict[str, float]]
-    swev: list[str]
+    samenwerkend: list[str]
     other_landlords: list[str]
     targets: dict[tuple[str, int, str], int]  # (gemeente, year, category) -> yearly target
     cal: dict  # the region's steekproef.yaml
@@ -120,8 +120,8 @@ def load_reference(regio: str | None = None) -> Reference:
             int(r["jaar"]): {k: float(v) for k, v in r.items() if k not in ("jaar", "voorlopig", "bron")}
             for r in region.read_seed("huurgrenzen.csv", regio)
         },
-        swev=[c["corporatie"] for c in corps if seeds.flag(c["is_swev"])],
-        other_landlords=[c["corporatie"] for c in corps if not seeds.flag(c["is_swev"])],
+        samenwerkend=[c["corporatie"] for c in corps if seeds.flag(c["samenwerkend"])],
+        other_landlords=[c["corporatie"] for c in corps if not seeds.flag(c["samenwerkend"])],
         targets=targets,
         cal=calibration(regio),
         commissies=region.read_seed("commissies.csv", regio),
@@ -259,7 +259,9 @@ def _dwelling(rng: np.random.Generator, ref: Reference, df: pd.DataFrame) -> Non
         rng.choice([4, 5, 6], n, p=[0.7, 0.25, 0.05]),
         np.where(p == "A", rng.choice([1, 2, 3, 4, 5], n), rooms_small),
     )
-    df["corporatie"] = np.where(p == "A", _other_landlords(rng, ref, p == "A", n), rng.choice(ref.swev, n))
+    df["corporatie"] = np.where(
+        p == "A", _other_landlords(rng, ref, p == "A", n), rng.choice(ref.samenwerkend, n)
+    )
     labelled = rng.choice(["senioren", "jongeren"], n, p=[0.65, 0.35])
     df["label"] = np.where(
         p == "E", labelled, np.where(np.isin(p, ["C", "D"]) & (rng.random(n) < 0.1), labelled, "geen")
@@ -305,7 +307,7 @@ def _urgent_counts(rng: np.random.Generator, ref: Reference, year: int, g: str, 
 def _urgent(
     rng: np.random.Generator, ref: Reference, df: pd.DataFrame, scale: int, funnel_rows: np.ndarray | None
 ) -> None:
-    """Mark urgent allocations (category, subcategory, route) in SWEV dwellings; six outside SWEV."""
+    """Mark urgent allocations (category, subcategory, route) in dwellings of the cooperating corporations; six outside them."""
     free = (df["profiel"] != "A") & (df["toewijzingsroute"] != "statushouder") & (df["aantal_kamers"] <= 3)
     groups = df[free].groupby(["gemeente", "jaar"]).groups
     chosen_idx, cats, subs = [], [], []
@@ -340,7 +342,7 @@ def _urgent(
     df.loc[chosen_idx, "toewijzingsroute"] = rng.choice(
         ["urgentie", "direct_bemiddeling"], len(chosen_idx), p=[0.93, 0.07]
     )
-    if funnel_rows is not None:  # footnote 5: a handful of urgent house seekers with non-SWEV landlords
+    if funnel_rows is not None:  # footnote 5: a handful of urgent house seekers with other landlords
         a_rows = funnel_rows[
             (df.loc[funnel_rows, "profiel"] == "A").to_numpy()
             & (df.loc[funnel_rows, "toewijzingsroute"] != "statushouder").to_numpy()

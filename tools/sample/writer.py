@@ -1,6 +1,6 @@
 """Deterministic sample landing folder for a region (``fairshare sample [--regio R]``).
 
-SWEV deliveries and committee registers extracted 2025-04-02, 2025-11-03, 2026-04-02 and
+Deliveries of the allocations and committee registers extracted 2025-04-02, 2025-11-03, 2026-04-02 and
 2026-11-03 (cumulative, earlier ones with rows a later one corrects); planregister snapshots
 2025-03, 2025-10, 2026-03 and 2026-10. ``scale`` multiplies every volume, ``years`` sets the span.
 """
@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from basics import region
-from ingest.config import load_config
+from ingest.config import TOEWIJZINGEN, load_config, source_folders
 from ingest.text import match_key
 from tools.sample import files as F
 from tools.sample import model
@@ -63,7 +63,9 @@ def _category_columns(
     return ucat, usub
 
 
-def _swev_frame(allocs: pd.DataFrame, fmt: F.Formatter, cols: list[str], latest: bool, rng) -> pd.DataFrame:
+def _toewijzingen_frame(
+    allocs: pd.DataFrame, fmt: F.Formatter, cols: list[str], latest: bool, rng
+) -> pd.DataFrame:
     n = len(allocs)
     cat = allocs["urgentiecategorie"].to_numpy(dtype=object)
     sub = allocs["subcategorie"].to_numpy(dtype=object).copy()
@@ -95,7 +97,7 @@ def _swev_frame(allocs: pd.DataFrame, fmt: F.Formatter, cols: list[str], latest:
     return pd.DataFrame({c: values[c] for c in cols})
 
 
-def _bad_swev(cols: list[str], template: list, stamp: str, n: int, xlsx: bool) -> list[list]:
+def _bad_toewijzingen(cols: list[str], template: list, stamp: str, n: int, xlsx: bool) -> list[list]:
     """Extra bad rows, one kind after another (sources.md §6)."""
     kinds = [
         ("toewijzingsdatum", "31-02-2025"),
@@ -139,8 +141,9 @@ def _layout(file_no: int, wanted: str, n_rows: int, pii: bool = False) -> F.Layo
     return F.layout_for(file_no, wanted if F.fits_excel(n_rows) else "csv", pii=pii)
 
 
-def write_swev(out: Path, allocs: pd.DataFrame, rng, summary: SampleSummary) -> None:
-    variants = F.headers_for("swev")
+def write_toewijzingen(out: Path, allocs: pd.DataFrame, rng, summary: SampleSummary, label: str) -> None:
+    """The allocations' deliveries; ``label`` is the region's name for the corporations that deliver them."""
+    variants = F.headers_for(TOEWIJZINGEN)
     dates = pd.to_datetime(allocs["toewijzingsdatum"])
     for i, extraction in enumerate(EXTRACTIONS):
         latest = i == len(EXTRACTIONS) - 1
@@ -156,9 +159,9 @@ def write_swev(out: Path, allocs: pd.DataFrame, rng, summary: SampleSummary) -> 
         if i % 2:
             header.append("Opmerking")
             canonical.append("Opmerking")
-        frame = _swev_frame(part, fmt, canonical, latest, rng)
+        frame = _toewijzingen_frame(part, fmt, canonical, latest, rng)
         n_bad = max(11, round(BAD_SHARE * len(frame)))
-        bad = _bad_swev(
+        bad = _bad_toewijzingen(
             canonical,
             frame.iloc[len(frame) // 2].tolist(),
             extraction.isoformat(),
@@ -168,14 +171,14 @@ def write_swev(out: Path, allocs: pd.DataFrame, rng, summary: SampleSummary) -> 
         frame = _with_bad_rows(frame, bad, rng, mix=40)
         frame.columns = header
         path = F.write_table(
-            out / "swev" / f"toewijzingen_{extraction.isoformat()}.xlsx",
+            out / source_folders()[TOEWIJZINGEN] / f"toewijzingen_{extraction.isoformat()}.xlsx",
             frame,
             layout,
-            f"SWEV toewijzingen sociale huur, extractie {extraction:%d-%m-%Y}",
+            f"{label} toewijzingen sociale huur, extractie {extraction:%d-%m-%Y}",
         )
         summary.files.append(path)
-        summary.rows["swev"] = summary.rows.get("swev", 0) + len(frame)
-        summary.bad_rows["swev"] = summary.bad_rows.get("swev", 0) + len(bad)
+        summary.rows[TOEWIJZINGEN] = summary.rows.get(TOEWIJZINGEN, 0) + len(frame)
+        summary.bad_rows[TOEWIJZINGEN] = summary.bad_rows.get(TOEWIJZINGEN, 0) + len(bad)
 
 
 def _register_frame(
@@ -424,7 +427,7 @@ def write_sample(
         rng, ref, scale, [model.dt.date(y, 3, 31) if m == 3 else dt.date(y, 10, 31) for y, m in SNAPSHOTS]
     )
     summary = SampleSummary(out=out)
-    write_swev(out, allocs, rng, summary)
+    write_toewijzingen(out, allocs, rng, summary, region.load_regio(regio).samenwerkend_label)
     write_registers(out, regs, rng, summary, ref.commissies, texts)
     write_planregister(out, snapshots, rng, summary, ref.regio_naam)
     return summary

@@ -18,13 +18,9 @@ buiten_afspraak as (
         'gehuisvest' as kolom,
         false as telt_mee_kolom,
         'buiten_afspraak' as reden_code,
-        'telt niet mee voor de afspraak: ' || coalesce(
-            (
-                select any_value(x.reden) from {{ ref('telt_mee_uitzonderingen') }} as x
-                where (x.gemeente_code = '*' or x.gemeente_code = u.gemeente_code) and x.subcategorie = u.subcategorie
-            ),
-            'uitgezonderd'
-        ) || ' (telt in gehuisvest_buiten_afspraak)' as reden
+        -- the reason of the counting rule that excluded it (int_toewijzingen: the most specific one)
+        'telt niet mee voor de afspraak: ' || coalesce(u.telt_mee_reden, 'uitgezonderd')
+        || ' (telt in gehuisvest_buiten_afspraak)' as reden
     from gehuisvest as u
     where not u.telt_mee
 ),

@@ -1,4 +1,4 @@
--- SWEV allocations, latest delivery per toewijzing_id, typed and renamed.
+-- The allocations (source key 'swev'), latest delivery per toewijzing_id, typed and renamed.
 select
     toewijzing_id,
     corporatie,
