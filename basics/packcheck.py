@@ -481,7 +481,9 @@ class _Checker:
 
     def corporaties(self) -> None:
         name = "corporaties"
-        column = next((c for c in ("samenwerkend", "is_swev") if c in self.seeds[name].header), None)
+        column = (
+            "samenwerkend" if "samenwerkend" in self.seeds[name].header else None
+        )  # check_pack names an old one
         seen: dict[str, int] = {}
         for line, row in self.rows(name):
             corp = (row.get("corporatie") or "").strip()

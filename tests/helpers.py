@@ -27,7 +27,7 @@ from warehouse.loading import FileOutcome, load_source
 
 KEY = b"test-key-not-secret"
 
-SWEV_HEADER = [
+TOEWIJZINGEN_HEADER = [
     "Toewijzingsnummer",
     "Corporatie",
     "Gemeente",
@@ -37,7 +37,7 @@ SWEV_HEADER = [
 ]
 
 
-def swev_row(i: int, **over) -> list:
+def toewijzing_row(i: int, **over) -> list:
     row = {
         "id": f"T{i:04d}",
         "corp": "Portaal",

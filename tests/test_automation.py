@@ -16,7 +16,7 @@ from basics.region import DEFAULT_REGIO
 from orchestration import keys
 from orchestration.definitions import build_definitions
 from orchestration.resources import WAREHOUSE_POOL, FairshareResource
-from tests.helpers import SWEV_HEADER, swev_row, write_xlsx
+from tests.helpers import TOEWIJZINGEN_HEADER, toewijzing_row, write_xlsx
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -43,7 +43,7 @@ def _tick(sensor, landing, cursor, settle: float = 0, instance=None):
 def test_a_new_file_yields_one_run_request_and_the_same_file_none(landing):
     sensor, _ = _sensor_and_schedule(landing)
     assert _tick(sensor, landing, None)[0] == []  # empty landing folder
-    write_xlsx(landing / "swev" / "toewijzingen_2025-04-02.xlsx", SWEV_HEADER, [swev_row(1)])
+    write_xlsx(landing / "swev" / "toewijzingen_2025-04-02.xlsx", TOEWIJZINGEN_HEADER, [toewijzing_row(1)])
     (landing / "swev" / "~$toewijzingen_2025-04-02.xlsx").write_bytes(b"lock")
     requests, cursor = _tick(sensor, landing, None)
     assert len(requests) == 1
@@ -64,9 +64,9 @@ def test_a_new_file_yields_one_run_request_and_the_same_file_none(landing):
 
 def test_changed_content_triggers_again(landing):
     sensor, _ = _sensor_and_schedule(landing)
-    path = write_xlsx(landing / "swev" / "toewijzingen_2025-04-02.xlsx", SWEV_HEADER, [swev_row(1)])
+    path = write_xlsx(landing / "swev" / "toewijzingen_2025-04-02.xlsx", TOEWIJZINGEN_HEADER, [toewijzing_row(1)])
     first, cursor = _tick(sensor, landing, None)
-    write_xlsx(path, SWEV_HEADER, [swev_row(1), swev_row(2)])
+    write_xlsx(path, TOEWIJZINGEN_HEADER, [toewijzing_row(1), toewijzing_row(2)])
     second, _ = _tick(sensor, landing, cursor)
     assert len(second) == 1 and second[0].run_key != first[0].run_key
 
@@ -110,7 +110,7 @@ def _schedule_tick(schedule, landing, warehouse, reports=None):
 
 def test_the_sensor_waits_while_a_run_is_starting_or_in_progress(landing):
     sensor, _ = _sensor_and_schedule(landing)
-    write_xlsx(landing / "swev" / "toewijzingen_2025-04-02.xlsx", SWEV_HEADER, [swev_row(1)])
+    write_xlsx(landing / "swev" / "toewijzingen_2025-04-02.xlsx", TOEWIJZINGEN_HEADER, [toewijzing_row(1)])
     with dg.instance_for_test() as instance:
         instance.add_run(
             dg.DagsterRun(
@@ -142,7 +142,7 @@ def test_the_sensor_does_not_wait_for_a_run_whose_fairshare_process_was_killed(l
     from orchestration.automation import PROCESS_TAG, process_tag
 
     sensor, _ = _sensor_and_schedule(landing)
-    write_xlsx(landing / "swev" / "toewijzingen_2025-04-02.xlsx", SWEV_HEADER, [swev_row(1)])
+    write_xlsx(landing / "swev" / "toewijzingen_2025-04-02.xlsx", TOEWIJZINGEN_HEADER, [toewijzing_row(1)])
     gone = subprocess.Popen(["true"])
     gone.wait()  # reaped: its pid names no process
     host = process_tag().rpartition(":")[0]
@@ -161,7 +161,7 @@ def test_the_sensor_does_not_wait_for_a_run_whose_fairshare_process_was_killed(l
 
 def test_a_file_still_being_written_waits_for_a_later_tick_and_links_are_never_read(landing, tmp_path):
     sensor, _ = _sensor_and_schedule(landing)
-    path = write_xlsx(landing / "swev" / "toewijzingen_2025-04-02.xlsx", SWEV_HEADER, [swev_row(1)])
+    path = write_xlsx(landing / "swev" / "toewijzingen_2025-04-02.xlsx", TOEWIJZINGEN_HEADER, [toewijzing_row(1)])
     secret = tmp_path / "geheim.txt"
     secret.write_text("geheim")
     (landing / "urgentie").mkdir()

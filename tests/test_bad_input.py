@@ -7,10 +7,10 @@ import json
 import pytest
 
 from ingest.values import pseudonym
-from tests.helpers import KEY, SWEV_HEADER, load_all, quarantine, query, swev_row, write_csv, write_xlsx
+from tests.helpers import KEY, TOEWIJZINGEN_HEADER, load_all, quarantine, query, toewijzing_row, write_csv, write_xlsx
 
 SWEV_FULL = [
-    *SWEV_HEADER,
+    *TOEWIJZINGEN_HEADER,
     "Label",
     "Urgentiecategorie",
     "Huishoudgrootte",
@@ -23,7 +23,7 @@ SWEV_FULL = [
 def full(i, **over):
     extra = {"label": "Geen", "cat": "", "hh": "2", "age": "40", "nr": "0012345", "pc": "3811 AB"}
     extra.update({k: over.pop(k) for k in list(over) if k in extra})
-    return swev_row(i, **over) + list(extra.values())
+    return toewijzing_row(i, **over) + list(extra.values())
 
 
 SWEV_BAD = [
@@ -71,8 +71,8 @@ def test_each_bad_swev_row_is_quarantined_with_file_row_and_column(landing, ware
 def test_same_id_twice_in_a_file_makes_both_rows_bad(landing, warehouse):
     write_xlsx(
         landing / "swev" / "toewijzingen_2025-04-02.xlsx",
-        SWEV_HEADER,
-        [swev_row(1), swev_row(2), swev_row(1, huur=700.0)],
+        TOEWIJZINGEN_HEADER,
+        [toewijzing_row(1), toewijzing_row(2), toewijzing_row(1, huur=700.0)],
     )
     load_all(landing, warehouse)
     assert [(e["rijnummer"], e["kolom"]) for e in quarantine(warehouse)] == [
@@ -208,7 +208,7 @@ def test_quarantined_values_are_reduced_never_identifying(landing, warehouse):
 
 
 def _good_swev(landing, date="2025-04-02"):
-    write_xlsx(landing / "swev" / f"toewijzingen_{date}.xlsx", SWEV_HEADER, [swev_row(1)])
+    write_xlsx(landing / "swev" / f"toewijzingen_{date}.xlsx", TOEWIJZINGEN_HEADER, [toewijzing_row(1)])
 
 
 @pytest.mark.parametrize(
@@ -239,7 +239,7 @@ def test_bad_file_is_rejected_with_its_reason_and_others_load(landing, warehouse
     path = landing / name
     path.parent.mkdir(parents=True, exist_ok=True)
     if content is None:
-        write_xlsx(path, SWEV_HEADER, [swev_row(2)])
+        write_xlsx(path, TOEWIJZINGEN_HEADER, [toewijzing_row(2)])
     else:
         path.write_bytes(content)
     outcomes = {o.pad: o for o in load_all(landing, warehouse)}
@@ -268,11 +268,11 @@ def test_missing_required_column_names_it_and_the_headers_seen(landing, warehous
 
 
 def test_two_columns_for_one_canonical_column_reject_the_file(landing, warehouse):
-    header = [*SWEV_HEADER, "Woonplaats"]
+    header = [*TOEWIJZINGEN_HEADER, "Woonplaats"]
     write_csv(
         landing / "swev" / "toewijzingen_2025-04-02.csv",
         header,
-        [swev_row(1, datum="01-03-2025") + ["Hoogland"]],
+        [toewijzing_row(1, datum="01-03-2025") + ["Hoogland"]],
     )
     [o] = load_all(landing, warehouse)
     assert (
@@ -284,7 +284,7 @@ def test_two_columns_for_one_canonical_column_reject_the_file(landing, warehouse
 def test_second_file_for_the_same_delivery_is_rejected(landing, warehouse):
     _good_swev(landing)
     write_csv(
-        landing / "swev" / "toewijzingen_2025-04-02.csv", SWEV_HEADER, [swev_row(5, datum="01-03-2025")]
+        landing / "swev" / "toewijzingen_2025-04-02.csv", TOEWIJZINGEN_HEADER, [toewijzing_row(5, datum="01-03-2025")]
     )
     outcomes = {o.pad: o for o in load_all(landing, warehouse)}
     assert outcomes["swev/toewijzingen_2025-04-02.csv"].status == "geladen"

@@ -11,7 +11,7 @@ import pytest
 
 from basics.settings import DEMO_KEY, MIN_KEY_LENGTH, ConfigError, Settings
 from tests import zygote
-from tests.helpers import SWEV_HEADER, query, swev_row, write_xlsx
+from tests.helpers import TOEWIJZINGEN_HEADER, query, toewijzing_row, write_xlsx
 
 ROOT = Path(__file__).resolve().parents[1]
 KEY_ONE = "sleutel-een-" + "x" * 32  # long enough: outside demo mode a key needs 32 characters
@@ -65,7 +65,7 @@ def landing_with(tmp_path: Path) -> Path:
     landing = tmp_path / "landing"
     for sub in ("urgentie", "planregister"):
         (landing / sub).mkdir(parents=True)
-    write_xlsx(landing / "swev" / "toewijzingen_2025-04-02.xlsx", SWEV_HEADER, [swev_row(1)])
+    write_xlsx(landing / "swev" / "toewijzingen_2025-04-02.xlsx", TOEWIJZINGEN_HEADER, [toewijzing_row(1)])
     return landing
 
 

@@ -16,7 +16,7 @@ from fairshare.runner import run_pipeline
 from orchestration import keys
 from orchestration.definitions import build_definitions
 from orchestration.resources import FairshareResource
-from tests.helpers import SWEV_HEADER, regions_lock, swev_row, write_xlsx
+from tests.helpers import TOEWIJZINGEN_HEADER, regions_lock, toewijzing_row, write_xlsx
 
 ROOT = Path(__file__).resolve().parents[1]
 R = DEFAULT_REGIO  # the region of build_definitions() without a resource
@@ -131,7 +131,7 @@ def checked_run(tmp_path_factory):
     tmp_path = tmp_path_factory.mktemp("checked")
     landing = tmp_path / "landing"
     write_xlsx(
-        landing / "swev" / "toewijzingen_2025-04-02.xlsx", SWEV_HEADER, [swev_row(1), swev_row(2, kamers=0)]
+        landing / "swev" / "toewijzingen_2025-04-02.xlsx", TOEWIJZINGEN_HEADER, [toewijzing_row(1), toewijzing_row(2, kamers=0)]
     )
     (landing / "planregister").mkdir()
     (landing / "planregister" / "planregister_2025-03.xlsx").write_bytes(b"not a workbook")

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from ingest.config import CONFIG_DIR, SEEDS_DIR, load_config
-from tests.helpers import SWEV_HEADER, load_all, query, swev_row, write_csv, write_xlsx
+from tests.helpers import TOEWIJZINGEN_HEADER, load_all, query, toewijzing_row, write_csv, write_xlsx
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -27,7 +27,7 @@ def _state(warehouse):
 
 def test_loading_twice_changes_nothing(landing, warehouse):
     write_xlsx(
-        landing / "swev" / "toewijzingen_2025-04-02.xlsx", SWEV_HEADER, [swev_row(1), swev_row(2, kamers=0)]
+        landing / "swev" / "toewijzingen_2025-04-02.xlsx", TOEWIJZINGEN_HEADER, [toewijzing_row(1), toewijzing_row(2, kamers=0)]
     )
     first = load_all(landing, warehouse)
     before = _state(warehouse)
@@ -44,13 +44,13 @@ def test_loading_twice_changes_nothing(landing, warehouse):
 def test_later_delivery_supersedes_earlier_row_and_keeps_absent_keys(landing, warehouse):
     write_xlsx(
         landing / "swev" / "toewijzingen_2025-04-02.xlsx",
-        SWEV_HEADER,
-        [swev_row(1, huur=600.0), swev_row(2, huur=610.0)],
+        TOEWIJZINGEN_HEADER,
+        [toewijzing_row(1, huur=600.0), toewijzing_row(2, huur=610.0)],
     )
     write_csv(
         landing / "swev" / "toewijzingen_2025-11-03.csv",
-        SWEV_HEADER,
-        [swev_row(1, datum="01-03-2025", huur="655,00"), swev_row(3, datum="01-10-2025")],
+        TOEWIJZINGEN_HEADER,
+        [toewijzing_row(1, datum="01-03-2025", huur="655,00"), toewijzing_row(3, datum="01-10-2025")],
     )  # T0002 absent
     load_all(landing, warehouse)
     assert query(warehouse, "SELECT count(*) FROM raw.swev_toewijzingen") == [(4,)]  # every version kept
@@ -67,14 +67,14 @@ def test_later_delivery_supersedes_earlier_row_and_keeps_absent_keys(landing, wa
 def test_latest_delivery_wins_by_file_date_not_load_order(landing, warehouse):
     write_csv(
         landing / "swev" / "toewijzingen_2025-11-03.csv",
-        SWEV_HEADER,
-        [swev_row(1, datum="01-03-2025", huur="655")],
+        TOEWIJZINGEN_HEADER,
+        [toewijzing_row(1, datum="01-03-2025", huur="655")],
     )
     load_all(landing, warehouse)
     write_csv(
         landing / "swev" / "toewijzingen_2025-04-02.csv",
-        SWEV_HEADER,
-        [swev_row(1, datum="01-03-2025", huur="600")],
+        TOEWIJZINGEN_HEADER,
+        [toewijzing_row(1, datum="01-03-2025", huur="600")],
     )
     load_all(landing, warehouse)  # the older extraction arrives later
     assert query(warehouse, "SELECT netto_huur FROM raw.swev_toewijzingen_actueel") == [(655.0,)]
@@ -107,8 +107,8 @@ def test_changed_file_replaces_its_earlier_rows(landing, warehouse):
 def test_configuration_change_recovers_quarantined_rows(tmp_path, landing, warehouse):
     write_xlsx(
         landing / "swev" / "toewijzingen_2025-04-02.xlsx",
-        [*SWEV_HEADER, "Label"],
-        [swev_row(1) + ["Starters"], swev_row(2) + ["Senioren"]],
+        [*TOEWIJZINGEN_HEADER, "Label"],
+        [toewijzing_row(1) + ["Starters"], toewijzing_row(2) + ["Senioren"]],
     )
     load_all(landing, warehouse)
     assert query(warehouse, "SELECT count(*) FROM audit.quarantaine") == [(1,)]
@@ -158,13 +158,13 @@ KILLER = textwrap.dedent("""
 
 
 def test_load_killed_halfway_leaves_the_warehouse_unchanged(landing, warehouse, tmp_path):
-    write_xlsx(landing / "swev" / "toewijzingen_2025-04-02.xlsx", SWEV_HEADER, [swev_row(1)])
+    write_xlsx(landing / "swev" / "toewijzingen_2025-04-02.xlsx", TOEWIJZINGEN_HEADER, [toewijzing_row(1)])
     load_all(landing, warehouse)
     before = _state(warehouse)
     write_csv(
         landing / "swev" / "toewijzingen_2025-11-03.csv",
-        SWEV_HEADER,
-        [swev_row(i, datum="01-10-2025") for i in range(2, 2002)],
+        TOEWIJZINGEN_HEADER,
+        [toewijzing_row(i, datum="01-10-2025") for i in range(2, 2002)],
     )
     script = tmp_path / "killer.py"
     script.write_text(KILLER)
@@ -197,7 +197,7 @@ def test_load_killed_halfway_leaves_the_warehouse_unchanged(landing, warehouse, 
 
 def _chunked_file(landing, suffix):
     rows = [
-        swev_row(i, datum="01-03-2025" if suffix == ".csv" else dt.datetime(2025, 3, 1)) for i in range(1, 26)
+        toewijzing_row(i, datum="01-03-2025" if suffix == ".csv" else dt.datetime(2025, 3, 1)) for i in range(1, 26)
     ]
     rows[6][3] = "31-02-2025"  # a bad date in the second chunk
     rows[19][0] = rows[2][0]  # the same id in the first and the fourth chunk: both rows bad
@@ -205,8 +205,8 @@ def _chunked_file(landing, suffix):
     rows[10] = ["", "", "", "", "", ""]  # an empty line inside the data
     path = landing / "swev" / f"toewijzingen_2025-04-02{suffix}"
     if suffix == ".csv":
-        return write_csv(path, SWEV_HEADER, rows + [["Totaal", "24"]])
-    return write_xlsx(path, SWEV_HEADER, rows, title_rows=2, total_row=True)
+        return write_csv(path, TOEWIJZINGEN_HEADER, rows + [["Totaal", "24"]])
+    return write_xlsx(path, TOEWIJZINGEN_HEADER, rows, title_rows=2, total_row=True)
 
 
 def test_a_file_read_in_chunks_loads_as_if_read_at_once(tmp_path, monkeypatch):
@@ -251,17 +251,17 @@ def test_a_file_read_in_chunks_loads_as_if_read_at_once(tmp_path, monkeypatch):
 
 def test_unchanged_rows_of_a_cumulative_delivery_are_sightings_not_versions(landing, warehouse):
     """Issue 13: raw grows with changes, not with deliveries; lineage and "latest delivery wins" still hold."""
-    first = [swev_row(i, datum="01-03-2025") for i in range(1, 51)]
-    write_csv(landing / "swev" / "toewijzingen_2025-04-02.csv", SWEV_HEADER, first)
+    first = [toewijzing_row(i, datum="01-03-2025") for i in range(1, 51)]
+    write_csv(landing / "swev" / "toewijzingen_2025-04-02.csv", TOEWIJZINGEN_HEADER, first)
     load_all(landing, warehouse)
     # The next cumulative delivery repeats all 50 rows, corrects T0007 and adds T0051.
-    second = [swev_row(i, datum="01-03-2025", huur="655,00" if i == 7 else 600) for i in range(1, 52)]
-    write_csv(landing / "swev" / "toewijzingen_2025-11-03.csv", SWEV_HEADER, second)
+    second = [toewijzing_row(i, datum="01-03-2025", huur="655,00" if i == 7 else 600) for i in range(1, 52)]
+    write_csv(landing / "swev" / "toewijzingen_2025-11-03.csv", TOEWIJZINGEN_HEADER, second)
     # An older extraction arriving last repeats T0001 with another rent: it must not win.
     write_csv(
         landing / "swev" / "toewijzingen_2024-11-01.csv",
-        SWEV_HEADER,
-        [swev_row(1, datum="01-03-2025", huur=590)],
+        TOEWIJZINGEN_HEADER,
+        [toewijzing_row(1, datum="01-03-2025", huur=590)],
     )
     load_all(landing, warehouse)
     assert query(warehouse, "SELECT count(*) FROM raw.swev_toewijzingen__versies") == [
@@ -303,13 +303,13 @@ def test_unchanged_rows_of_a_cumulative_delivery_are_sightings_not_versions(land
 def test_a_replaced_file_takes_its_sightings_along_and_keys_fall_back(landing, warehouse):
     write_csv(
         landing / "swev" / "toewijzingen_2025-04-02.csv",
-        SWEV_HEADER,
-        [swev_row(1, datum="01-03-2025", huur=600), swev_row(2, datum="01-03-2025")],
+        TOEWIJZINGEN_HEADER,
+        [toewijzing_row(1, datum="01-03-2025", huur=600), toewijzing_row(2, datum="01-03-2025")],
     )
     path = landing / "swev" / "toewijzingen_2025-11-03.csv"
-    write_csv(path, SWEV_HEADER, [swev_row(1, datum="01-03-2025", huur=700), swev_row(3, datum="01-10-2025")])
+    write_csv(path, TOEWIJZINGEN_HEADER, [toewijzing_row(1, datum="01-03-2025", huur=700), toewijzing_row(3, datum="01-10-2025")])
     load_all(landing, warehouse)
-    write_csv(path, SWEV_HEADER, [swev_row(3, datum="01-10-2025")])  # re-delivered without T0001
+    write_csv(path, TOEWIJZINGEN_HEADER, [toewijzing_row(3, datum="01-10-2025")])  # re-delivered without T0001
     load_all(landing, warehouse)
     assert query(
         warehouse, "SELECT toewijzing_id, netto_huur, _pad FROM raw.swev_toewijzingen_actueel ORDER BY 1"
@@ -326,12 +326,12 @@ def test_an_older_warehouse_raw_table_is_converted_in_place(landing, warehouse):
     import duckdb
 
     write_csv(
-        landing / "swev" / "toewijzingen_2025-04-02.csv", SWEV_HEADER, [swev_row(i) for i in range(1, 4)]
+        landing / "swev" / "toewijzingen_2025-04-02.csv", TOEWIJZINGEN_HEADER, [toewijzing_row(i) for i in range(1, 4)]
     )
     write_csv(
         landing / "swev" / "toewijzingen_2025-11-03.csv",
-        SWEV_HEADER,
-        [swev_row(i, huur=610 if i == 2 else 600) for i in range(1, 5)],
+        TOEWIJZINGEN_HEADER,
+        [toewijzing_row(i, huur=610 if i == 2 else 600) for i in range(1, 5)],
     )
     load_all(landing, warehouse)
     before = _state(warehouse), query(warehouse, "SELECT * FROM raw.swev_toewijzingen_actueel ORDER BY ALL")

@@ -12,7 +12,7 @@ import sys
 import tomllib
 from pathlib import Path
 
-from tests.helpers import SWEV_HEADER, swev_row, write_xlsx
+from tests.helpers import TOEWIJZINGEN_HEADER, toewijzing_row, write_xlsx
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -36,7 +36,7 @@ def _landing(tmp_path: Path) -> Path:
     landing = tmp_path / "landing"
     for sub in ("urgentie", "planregister"):
         (landing / sub).mkdir(parents=True)
-    write_xlsx(landing / "swev" / "toewijzingen_2025-04-02.xlsx", SWEV_HEADER, [swev_row(1)])
+    write_xlsx(landing / "swev" / "toewijzingen_2025-04-02.xlsx", TOEWIJZINGEN_HEADER, [toewijzing_row(1)])
     return landing
 
 

@@ -14,7 +14,7 @@ import pytest
 from openpyxl import load_workbook
 
 from tests import zygote
-from tests.helpers import SWEV_HEADER, load_all, query, swev_row, write_csv, write_xlsx
+from tests.helpers import TOEWIJZINGEN_HEADER, load_all, query, toewijzing_row, write_csv, write_xlsx
 
 ROOT = Path(__file__).resolve().parents[1]
 ENGLISH = re.compile(r"\b(is not|column|appears|required|larger than|out of range|needs)\b")
@@ -33,14 +33,14 @@ def _cli(*args: str) -> subprocess.CompletedProcess:
 def _landing_with_bad_rows(landing: Path, warehouse: Path) -> None:
     write_xlsx(
         landing / "swev" / "toewijzingen_2025-04-02.xlsx",
-        SWEV_HEADER,
-        [swev_row(1), swev_row(2, huur=45), swev_row(3, kamers="veel"), swev_row(4, gemeente="Utrecht")],
+        TOEWIJZINGEN_HEADER,
+        [toewijzing_row(1), toewijzing_row(2, huur=45), toewijzing_row(3, kamers="veel"), toewijzing_row(4, gemeente="Utrecht")],
         title_rows=1,
     )
     write_csv(
         landing / "swev" / "toewijzingen_2025-11-03.csv",
-        SWEV_HEADER,
-        [swev_row(5), swev_row(6, datum="31-02-2025"), swev_row(6, datum="01-03-2025")],
+        TOEWIJZINGEN_HEADER,
+        [toewijzing_row(5), toewijzing_row(6, datum="31-02-2025"), toewijzing_row(6, datum="01-03-2025")],
     )
     (landing / "swev" / "toewijzingen_2026-04-02.xlsx").write_bytes(b"kapot")
     load_all(landing, warehouse)
@@ -481,8 +481,8 @@ def test_a_key_twice_across_chunks_is_shown_in_the_suppliers_terms(landing, ware
     import ingest.readers
 
     monkeypatch.setattr(ingest.readers, "CHUNK_ROWS", 3)
-    header = [*SWEV_HEADER, "Gepersonaliseerde huur"]
-    rows = [swev_row(i, datum="1-3-2025", gemeente="GM0307") + ["ja"] for i in range(1, 9)]
+    header = [*TOEWIJZINGEN_HEADER, "Gepersonaliseerde huur"]
+    rows = [toewijzing_row(i, datum="1-3-2025", gemeente="GM0307") + ["ja"] for i in range(1, 9)]
     rows[6][0] = rows[0][0]  # the first chunk's row again in the third chunk
     rows[4][0], rows[4][4] = rows[0][0], 45  # and in the second, where the row is bad of itself too
     write_csv(landing / "swev" / "toewijzingen_2025-04-02.csv", header, rows)

@@ -24,12 +24,12 @@ from openpyxl import load_workbook
 
 from tests import zygote
 from tests.helpers import (
-    SWEV_HEADER,
+    TOEWIJZINGEN_HEADER,
     foreign_warehouse,
     load_all,
     lock_held_elsewhere,
     query,
-    swev_row,
+    toewijzing_row,
     write_csv,
 )
 
@@ -87,12 +87,12 @@ def hostile(tmp_path_factory) -> Path:
     write_csv(
         landing / BAD_ROWS,
         HOSTILE_HEADER,
-        [swev_row(1), swev_row(2, huur=45), swev_row(3, kamers="veel"), swev_row(4, gemeente="Utrecht")],
+        [toewijzing_row(1), toewijzing_row(2, huur=45), toewijzing_row(3, kamers="veel"), toewijzing_row(4, gemeente="Utrecht")],
     )
-    write_csv(landing / CLEAN, SWEV_HEADER, [swev_row(10), swev_row(11)])
+    write_csv(landing / CLEAN, TOEWIJZINGEN_HEADER, [toewijzing_row(10), toewijzing_row(11)])
     for name in HOSTILE_NAMES:
-        write_csv(landing / "swev" / name, SWEV_HEADER, [swev_row(20)])
-    write_csv(landing / "swev" / "toewijzingen_2025-02-31.csv", SWEV_HEADER, [swev_row(21)])  # no real date
+        write_csv(landing / "swev" / name, TOEWIJZINGEN_HEADER, [toewijzing_row(20)])
+    write_csv(landing / "swev" / "toewijzingen_2025-02-31.csv", TOEWIJZINGEN_HEADER, [toewijzing_row(21)])  # no real date
     write_csv(
         landing / "urgentie" / "onbekend_2025-04-02.csv", ["Registratienummer"], [["R1"]]
     )  # no committee

@@ -25,11 +25,11 @@ from openpyxl import Workbook
 from ingest.config import load_config
 from tests.helpers import (
     KEY,
-    SWEV_HEADER,
+    TOEWIJZINGEN_HEADER,
     assert_every_line_accounted_for,
     load_all,
     query,
-    swev_row,
+    toewijzing_row,
     write_csv,
     write_xlsx,
 )
@@ -39,11 +39,11 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def csv_rows(n: int, first: int = 1) -> list[list]:
-    return [swev_row(i, datum="01-03-2025") for i in range(first, first + n)]
+    return [toewijzing_row(i, datum="01-03-2025") for i in range(first, first + n)]
 
 
 def csv_text(rows: list[list], header: list | None = None) -> str:
-    return "\n".join(";".join(map(str, r)) for r in [header or SWEV_HEADER, *rows]) + "\n"
+    return "\n".join(";".join(map(str, r)) for r in [header or TOEWIJZINGEN_HEADER, *rows]) + "\n"
 
 
 def outcomes_by_pad(landing: Path, warehouse: Path) -> dict:
@@ -83,7 +83,7 @@ def huge_line_csv(path: Path) -> Path:
 
 def test_a_csv_with_one_huge_line_is_rejected_naming_the_line_and_the_run_goes_on(landing, warehouse):
     huge = huge_line_csv(landing / "swev" / "toewijzingen_2025-04-02.csv")
-    good = write_csv(landing / "swev" / "toewijzingen_2025-05-02.csv", SWEV_HEADER, csv_rows(5))
+    good = write_csv(landing / "swev" / "toewijzingen_2025-05-02.csv", TOEWIJZINGEN_HEADER, csv_rows(5))
     outcomes = outcomes_by_pad(landing, warehouse)
     rejected = outcomes["swev/toewijzingen_2025-04-02.csv"]
     assert rejected.status == "afgewezen"
@@ -116,7 +116,7 @@ def test_a_reader_that_runs_out_of_memory_rejects_that_file_only(tmp_path):
     """A real MemoryError (the process's address space limited) rejects the file; the next file loads."""
     landing, warehouse = tmp_path / "landing", tmp_path / "warehouse" / "w.duckdb"
     huge_line_csv(landing / "swev" / "toewijzingen_2025-04-02.csv")
-    write_csv(landing / "swev" / "toewijzingen_2025-05-02.csv", SWEV_HEADER, csv_rows(5))
+    write_csv(landing / "swev" / "toewijzingen_2025-05-02.csv", TOEWIJZINGEN_HEADER, csv_rows(5))
     script = (
         "import sys; from pathlib import Path; from tests.helpers import load_all; "
         "[print(o.pad, o.status, o.reden, sep='|') for o in load_all(Path(sys.argv[1]), Path(sys.argv[2]))]"
@@ -181,7 +181,7 @@ def test_an_unclosed_quote_after_a_stray_quote_is_found_too(landing, warehouse):
 def test_quoted_fields_with_line_breaks_and_quotes_still_load(landing, warehouse):
     rows = csv_rows(6)
     rows[2][1] = 'Portaal\n"Utrecht";'  # a quoted field holding a line break, a quote pair and a delimiter
-    path = write_csv(landing / "swev" / "toewijzingen_2025-04-02.csv", SWEV_HEADER, rows)
+    path = write_csv(landing / "swev" / "toewijzingen_2025-04-02.csv", TOEWIJZINGEN_HEADER, rows)
     [outcome] = load_all(landing, warehouse)
     assert (outcome.status, outcome.rijen_gelezen) == ("geladen", 6)
     assert assert_every_line_accounted_for(warehouse, landing, path, lines=6) == "geladen"
@@ -194,7 +194,7 @@ def wide_header(extra: int) -> list[str]:
     return [
         "Urgentiecategorie",
         *(f"Kolom met een lange naam uit het bronsysteem nummer {i:05d}" for i in range(extra)),
-        *SWEV_HEADER,
+        *TOEWIJZINGEN_HEADER,
     ]
 
 
@@ -227,8 +227,8 @@ def test_a_header_with_more_fields_than_the_limit_is_rejected_with_one_short_rea
     cells = [""] * 4000
     rows = [["Medisch", *cells, *r] for r in csv_rows(20)]
     if required_first:
-        header = [*SWEV_HEADER, *header[: -len(SWEV_HEADER)]]
-        rows = [[*r[-len(SWEV_HEADER) :], *r[: -len(SWEV_HEADER)]] for r in rows]
+        header = [*TOEWIJZINGEN_HEADER, *header[: -len(TOEWIJZINGEN_HEADER)]]
+        rows = [[*r[-len(TOEWIJZINGEN_HEADER) :], *r[: -len(TOEWIJZINGEN_HEADER)]] for r in rows]
     path = landing / "swev" / "toewijzingen_2025-04-02.csv"
     path.parent.mkdir(parents=True)
     path.write_text(csv_text(rows, header))
@@ -252,10 +252,10 @@ def test_the_headers_seen_of_a_rejected_file_are_cut_short(landing, warehouse):
 
 
 def test_a_file_that_vanishes_or_becomes_a_folder_is_left_for_the_next_run(landing, warehouse):
-    first = write_csv(landing / "swev" / "toewijzingen_2025-04-02.csv", SWEV_HEADER, csv_rows(60_000))
-    folder = write_csv(landing / "swev" / "toewijzingen_2025-05-02.csv", SWEV_HEADER, csv_rows(3))
-    gone = write_xlsx(landing / "swev" / "toewijzingen_2025-06-02.xlsx", SWEV_HEADER, [swev_row(1)])
-    last = write_csv(landing / "swev" / "toewijzingen_2025-07-02.csv", SWEV_HEADER, csv_rows(4))
+    first = write_csv(landing / "swev" / "toewijzingen_2025-04-02.csv", TOEWIJZINGEN_HEADER, csv_rows(60_000))
+    folder = write_csv(landing / "swev" / "toewijzingen_2025-05-02.csv", TOEWIJZINGEN_HEADER, csv_rows(3))
+    gone = write_xlsx(landing / "swev" / "toewijzingen_2025-06-02.xlsx", TOEWIJZINGEN_HEADER, [toewijzing_row(1)])
+    last = write_csv(landing / "swev" / "toewijzingen_2025-07-02.csv", TOEWIJZINGEN_HEADER, csv_rows(4))
     kept = {p: p.read_bytes() for p in (folder, gone)}
 
     def disturb() -> None:  # once the warehouse is open (the folder was listed), while the first file loads
@@ -297,7 +297,7 @@ def test_a_file_that_vanishes_or_becomes_a_folder_is_left_for_the_next_run(landi
 def test_a_process_memory_limit_below_the_xlsx_readers_clamps_it_with_a_warning(tmp_path):
     landing, warehouse = tmp_path / "landing", tmp_path / "warehouse" / "w.duckdb"
     path = write_xlsx(
-        landing / "swev" / "toewijzingen_2025-04-02.xlsx", SWEV_HEADER, [swev_row(i) for i in range(5)]
+        landing / "swev" / "toewijzingen_2025-04-02.xlsx", TOEWIJZINGEN_HEADER, [toewijzing_row(i) for i in range(5)]
     )
     hard = 5 << 30
     script = (
@@ -342,9 +342,9 @@ def test_a_run_under_a_lower_ulimit_says_so_once_and_gives_the_sample_marts(host
 def test_a_newline_in_a_file_name_cannot_forge_a_log_line(landing, warehouse, caplog):
     forged = "toewijzingen_2025-05-02.csv\nWARNING rejected toewijzingen_2025-01-01.csv: forged"
     paths = [
-        write_csv(landing / "swev" / "toewijzingen_2025-04-02.csv", SWEV_HEADER, csv_rows(2)),
-        write_csv(landing / "swev" / forged, SWEV_HEADER, csv_rows(2, first=3)),
-        write_csv(landing / "swev" / "toewijzingen_2025-06-02.csv\n", SWEV_HEADER, csv_rows(2, first=5)),
+        write_csv(landing / "swev" / "toewijzingen_2025-04-02.csv", TOEWIJZINGEN_HEADER, csv_rows(2)),
+        write_csv(landing / "swev" / forged, TOEWIJZINGEN_HEADER, csv_rows(2, first=3)),
+        write_csv(landing / "swev" / "toewijzingen_2025-06-02.csv\n", TOEWIJZINGEN_HEADER, csv_rows(2, first=5)),
     ]
     caplog.set_level(logging.INFO, logger="fairshare")
     outcomes = load_all(landing, warehouse)
@@ -363,8 +363,8 @@ def test_a_newline_in_a_file_name_cannot_forge_a_log_line(landing, warehouse, ca
 
 
 def test_dot_files_and_folders_named_like_deliveries_get_one_warning(landing, warehouse, caplog):
-    good = write_csv(landing / "swev" / "toewijzingen_2025-04-02.csv", SWEV_HEADER, csv_rows(2))
-    write_csv(landing / "swev" / ".toewijzingen_2025-05-02.csv", SWEV_HEADER, csv_rows(2))
+    good = write_csv(landing / "swev" / "toewijzingen_2025-04-02.csv", TOEWIJZINGEN_HEADER, csv_rows(2))
+    write_csv(landing / "swev" / ".toewijzingen_2025-05-02.csv", TOEWIJZINGEN_HEADER, csv_rows(2))
     (landing / "swev" / "toewijzingen_2025-06-02.csv").mkdir()
     (landing / "swev" / ".DS_Store").write_bytes(b"\x00\x01")  # these stay silent
     (landing / "swev" / "~$toewijzingen_2025-04-02.xlsx").write_bytes(b"lock")
@@ -472,12 +472,12 @@ def test_excel_serial_60_the_day_that_never_was_is_a_bad_row(landing, warehouse)
     path.parent.mkdir(parents=True)
     wb = Workbook()
     ws = wb.active
-    ws.append(SWEV_HEADER)
+    ws.append(TOEWIJZINGEN_HEADER)
     for i, serial in enumerate([59, 60, 61, 60.5], start=1):
-        ws.append(swev_row(i, datum=serial))
+        ws.append(toewijzing_row(i, datum=serial))
         ws.cell(ws.max_row, 4).number_format = "dd-mm-yyyy"
-    ws.append(swev_row(5, datum=dt.datetime(2025, 3, 1)))
-    ws.append(swev_row(6, datum="60"))  # text: not a date either, but not Excel's phantom day
+    ws.append(toewijzing_row(5, datum=dt.datetime(2025, 3, 1)))
+    ws.append(toewijzing_row(6, datum="60"))  # text: not a date either, but not Excel's phantom day
     wb.save(path)
     [outcome] = load_all(landing, warehouse)
     assert (outcome.rijen_geladen, outcome.rijen_quarantaine) == (3, 3)

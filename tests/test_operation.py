@@ -23,12 +23,12 @@ from ingest.config import load_config
 from orchestration import keys
 from tests import zygote
 from tests.helpers import (
-    SWEV_HEADER,
+    TOEWIJZINGEN_HEADER,
     load_all,
     lock_held_elsewhere,
     query,
     sample_built,
-    swev_row,
+    toewijzing_row,
     write_csv,
     write_xlsx,
 )
@@ -106,8 +106,8 @@ def no_traceback(result) -> None:
 
 
 def test_a_sheet_with_a_stray_far_cell_is_rejected_and_every_other_file_loads(landing, warehouse):
-    write_xlsx(landing / "swev" / "toewijzingen_2025-04-02.xlsx", SWEV_HEADER, [swev_row(1), swev_row(2)])
-    sparse_xlsx(landing / "swev" / "toewijzingen_2025-05-02.xlsx", SWEV_HEADER, [swev_row(3)])
+    write_xlsx(landing / "swev" / "toewijzingen_2025-04-02.xlsx", TOEWIJZINGEN_HEADER, [toewijzing_row(1), toewijzing_row(2)])
+    sparse_xlsx(landing / "swev" / "toewijzingen_2025-05-02.xlsx", TOEWIJZINGEN_HEADER, [toewijzing_row(3)])
     sparse_xlsx(
         landing / "urgentie" / "baarn_2025-04-02.xlsx", REGISTER_HEADER, [["R1", "01-03-2025", ""]], lie=True
     )
@@ -128,7 +128,7 @@ def test_a_sheet_with_a_stray_far_cell_is_rejected_and_every_other_file_loads(la
 
 def test_a_cut_off_xlsx_and_a_bomb_are_rejected_with_a_reason(landing, warehouse, monkeypatch):
     whole = write_xlsx(
-        landing / "swev" / "toewijzingen_2025-04-02.xlsx", SWEV_HEADER, [swev_row(i) for i in range(50)]
+        landing / "swev" / "toewijzingen_2025-04-02.xlsx", TOEWIJZINGEN_HEADER, [toewijzing_row(i) for i in range(50)]
     )
     cut = landing / "swev" / "toewijzingen_2025-05-02.xlsx"
     cut.write_bytes(whole.read_bytes()[: whole.stat().st_size * 2 // 3])
@@ -142,8 +142,8 @@ def test_a_cut_off_xlsx_and_a_bomb_are_rejected_with_a_reason(landing, warehouse
 def test_a_csv_byte_that_windows_1252_leaves_undefined_is_a_bad_value_not_a_crash(landing, warehouse):
     path = write_csv(
         landing / "swev" / "toewijzingen_2025-04-02.csv",
-        SWEV_HEADER,
-        [swev_row(i, datum="01-03-2025") for i in range(1, 4)],
+        TOEWIJZINGEN_HEADER,
+        [toewijzing_row(i, datum="01-03-2025") for i in range(1, 4)],
         encoding="cp1252",
     )
     data = path.read_bytes()
@@ -178,8 +178,8 @@ def test_a_warehouse_folder_that_cannot_hold_the_lock_is_a_usage_error(tmp_path)
 
 
 def test_a_csv_line_cut_short_is_a_bad_row_and_the_rest_loads(landing, warehouse):
-    rows = [swev_row(i, datum="01-03-2025") for i in range(1, 5)]
-    path = write_csv(landing / "swev" / "toewijzingen_2025-04-02.csv", SWEV_HEADER, rows)
+    rows = [toewijzing_row(i, datum="01-03-2025") for i in range(1, 5)]
+    path = write_csv(landing / "swev" / "toewijzingen_2025-04-02.csv", TOEWIJZINGEN_HEADER, rows)
     text = path.read_text()
     path.write_text(text + "T0099;Portaal;Amersf\n" + 'T0098;"Port;aal";Baarn;01-03-2025;600;2\n')
     [outcome] = load_all(landing, warehouse)
@@ -222,8 +222,8 @@ def _load_while_copying(
 
 
 def _csv_bytes(n: int) -> bytes:
-    lines = [";".join(SWEV_HEADER)] + [
-        ";".join(map(str, swev_row(i, datum="01-03-2025"))) for i in range(1, n + 1)
+    lines = [";".join(TOEWIJZINGEN_HEADER)] + [
+        ";".join(map(str, toewijzing_row(i, datum="01-03-2025"))) for i in range(1, n + 1)
     ]
     return ("\n".join(lines) + "\n").encode()
 

@@ -7,7 +7,7 @@ import pytest
 
 from ingest.values import pseudonym
 from tests import zygote
-from tests.helpers import KEY, SWEV_HEADER, load_all, query, run_command, swev_row, write_csv, write_xlsx
+from tests.helpers import KEY, TOEWIJZINGEN_HEADER, load_all, query, run_command, toewijzing_row, write_csv, write_xlsx
 
 NAMES = ["Jan Testpersoon", "Fatima Voorbeeld"]
 BSNS = ["111222333", "444555666"]
@@ -68,10 +68,10 @@ def _landing_with_identifiers(landing):
     write_xlsx(landing / "urgentie" / "amersfoort_2025-04-02.xlsx", reg_header, rows, title_rows=1)
     write_csv(
         landing / "swev" / "toewijzingen_2025-04-02.csv",
-        [*SWEV_HEADER, "Inschrijfnummer", "Voornaam", "Achternaam", "Postcode", "Leeftijd"],
+        [*TOEWIJZINGEN_HEADER, "Inschrijfnummer", "Voornaam", "Achternaam", "Postcode", "Leeftijd"],
         [
-            swev_row(1, datum="01-03-2025") + [INSCHRIJF[0], "Jan", "Testpersoon", "3811 AB", "67"],
-            swev_row(2, datum="01-03-2025", kamers="nul")
+            toewijzing_row(1, datum="01-03-2025") + [INSCHRIJF[0], "Jan", "Testpersoon", "3811 AB", "67"],
+            toewijzing_row(2, datum="01-03-2025", kamers="nul")
             + [INSCHRIJF[1], "Fatima", "Voorbeeld", "3812 CD", "33"],
         ],
     )

@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from ingest.headers import synonyms
-from tests.helpers import SWEV_HEADER, load_all, query, swev_row, write_csv, write_xlsx
+from tests.helpers import TOEWIJZINGEN_HEADER, load_all, query, toewijzing_row, write_csv, write_xlsx
 
 # One valid value per canonical column, per source, to build files from any header spelling.
 VALUES = {
@@ -109,8 +109,8 @@ def test_no_header_variant_is_listed_twice(config):
 def test_header_below_title_rows_and_totals_row_skipped(landing, warehouse):
     write_xlsx(
         landing / "swev" / "toewijzingen_2025-04-02.xlsx",
-        SWEV_HEADER,
-        [swev_row(1), swev_row(2), [], swev_row(3)],
+        TOEWIJZINGEN_HEADER,
+        [toewijzing_row(1), toewijzing_row(2), [], toewijzing_row(3)],
         title_rows=4,
         total_row=True,
     )
@@ -128,8 +128,8 @@ def test_header_below_title_rows_and_totals_row_skipped(landing, warehouse):
 
 
 def test_total_row_spelled_total_is_skipped(landing, warehouse):
-    rows = [swev_row(1), ["Total", None, None, None, 600, None]]
-    write_xlsx(landing / "swev" / "toewijzingen_2025-04-02.xlsx", SWEV_HEADER, rows)
+    rows = [toewijzing_row(1), ["Total", None, None, None, 600, None]]
+    write_xlsx(landing / "swev" / "toewijzingen_2025-04-02.xlsx", TOEWIJZINGEN_HEADER, rows)
     load_all(landing, warehouse)
     assert query(
         warehouse, "SELECT rijen_geladen, rijen_quarantaine, totaalrijen_overgeslagen FROM audit.bestanden"
@@ -139,9 +139,9 @@ def test_total_row_spelled_total_is_skipped(landing, warehouse):
 def test_hidden_sheets_are_ignored(landing, warehouse):
     write_xlsx(
         landing / "swev" / "toewijzingen_2025-04-02.xlsx",
-        SWEV_HEADER,
-        [swev_row(1)],
-        hidden_first=[SWEV_HEADER, swev_row(99)],
+        TOEWIJZINGEN_HEADER,
+        [toewijzing_row(1)],
+        hidden_first=[TOEWIJZINGEN_HEADER, toewijzing_row(99)],
     )
     load_all(landing, warehouse)
     assert query(warehouse, "SELECT toewijzing_id, _blad FROM raw.swev_toewijzingen") == [
@@ -156,8 +156,8 @@ def test_first_sheet_with_the_required_headers_is_used(landing, warehouse):
     wb.active.title = "Toelichting"
     wb.active.append(["Dit bestand bevat de toewijzingen van Q1."])
     data = wb.create_sheet("Data")
-    data.append(SWEV_HEADER)
-    data.append(swev_row(1))
+    data.append(TOEWIJZINGEN_HEADER)
+    data.append(toewijzing_row(1))
     (landing / "swev").mkdir()
     wb.save(landing / "swev" / "toewijzingen_2025-04-02.xlsx")
     load_all(landing, warehouse)
@@ -170,7 +170,7 @@ def test_first_sheet_with_the_required_headers_is_used(landing, warehouse):
     "delimiter,encoding", [(";", "cp1252"), (",", "utf-8"), (";", "utf-8-sig"), (",", "utf-8-sig")]
 )
 def test_csv_delimiters_and_encodings(landing, warehouse, delimiter, encoding):
-    header = [*SWEV_HEADER, "Urgentiecategorie"]
+    header = [*TOEWIJZINGEN_HEADER, "Urgentiecategorie"]
     rows = [
         ["T1", "Portaal", "Amersfoort", "01-03-2025", "612,50", "2", "Financiële urgentie"],
         ["T2", "Portaal", "Amersfoort", "02-03-2025", "1.002,50", "3", ""],
@@ -186,7 +186,7 @@ def test_csv_header_on_first_nonempty_line(landing, warehouse):
     path = landing / "swev" / "toewijzingen_2025-04-02.csv"
     path.parent.mkdir()
     path.write_text(
-        "\n\n" + ";".join(SWEV_HEADER) + "\nT1;Portaal;Baarn;01-03-2025;600;2\n", encoding="utf-8"
+        "\n\n" + ";".join(TOEWIJZINGEN_HEADER) + "\nT1;Portaal;Baarn;01-03-2025;600;2\n", encoding="utf-8"
     )
     load_all(landing, warehouse)
     assert query(warehouse, "SELECT toewijzing_id, _rijnummer FROM raw.swev_toewijzingen") == [("T1", 4)]
@@ -195,7 +195,7 @@ def test_csv_header_on_first_nonempty_line(landing, warehouse):
 def test_whitespace_and_nonbreaking_spaces_are_stripped(landing, warehouse):
     write_xlsx(
         landing / "swev" / "toewijzingen_2025-04-02.xlsx",
-        [f" {h}\xa0" for h in SWEV_HEADER],
+        [f" {h}\xa0" for h in TOEWIJZINGEN_HEADER],
         [["\xa0T1 ", " Portaal", "Amersfoort\xa0", dt.datetime(2025, 3, 1), " 600,00 ", " 2"]],
     )
     load_all(landing, warehouse)
@@ -208,8 +208,8 @@ def test_whitespace_and_nonbreaking_spaces_are_stripped(landing, warehouse):
 def test_unknown_columns_are_not_loaded_and_listed(landing, warehouse):
     write_xlsx(
         landing / "swev" / "toewijzingen_2025-04-02.xlsx",
-        [*SWEV_HEADER, "Opmerking", "Medewerker"],
-        [swev_row(1) + ["belt terug", "Jansen"]],
+        [*TOEWIJZINGEN_HEADER, "Opmerking", "Medewerker"],
+        [toewijzing_row(1) + ["belt terug", "Jansen"]],
     )
     load_all(landing, warehouse)
     assert query(warehouse, "SELECT kolommen_genegeerd FROM audit.bestanden") == [
@@ -249,7 +249,7 @@ def test_commissie_column_wins_over_file_name(landing, warehouse):
 
 
 def test_lock_files_and_hidden_files_are_ignored_silently(landing, warehouse):
-    write_xlsx(landing / "swev" / "toewijzingen_2025-04-02.xlsx", SWEV_HEADER, [swev_row(1)])
+    write_xlsx(landing / "swev" / "toewijzingen_2025-04-02.xlsx", TOEWIJZINGEN_HEADER, [toewijzing_row(1)])
     (landing / "swev" / "~$toewijzingen_2025-04-02.xlsx").write_bytes(b"lock")
     (landing / "swev" / ".DS_Store").write_bytes(b"\x00\x01")
     outcomes = load_all(landing, warehouse)

@@ -26,7 +26,7 @@ from openpyxl import load_workbook
 
 from ingest.reasons import LANGUAGES, Reden, table
 from tests import zygote
-from tests.helpers import SWEV_HEADER, load_all, query, sample_built, swev_row, write_csv, write_xlsx
+from tests.helpers import TOEWIJZINGEN_HEADER, load_all, query, sample_built, toewijzing_row, write_csv, write_xlsx
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCES = ["ingest", "warehouse", "products"]
@@ -138,12 +138,12 @@ PATTERN = "toewijzingen_<YYYY-MM-DD>.xlsx|.csv"
 
 
 def _add_bad_files(landing: Path) -> None:
-    write_csv(landing / BAD_NAME, SWEV_HEADER, [swev_row(9001)])
-    write_csv(landing / FUTURE, SWEV_HEADER, [swev_row(9002)])
-    without_date = [h for h in SWEV_HEADER if h != "Toewijzingsdatum"]
-    write_csv(landing / MISSING, without_date, [[v for i, v in enumerate(swev_row(9003)) if i != 3]])
+    write_csv(landing / BAD_NAME, TOEWIJZINGEN_HEADER, [toewijzing_row(9001)])
+    write_csv(landing / FUTURE, TOEWIJZINGEN_HEADER, [toewijzing_row(9002)])
+    without_date = [h for h in TOEWIJZINGEN_HEADER if h != "Toewijzingsdatum"]
+    write_csv(landing / MISSING, without_date, [[v for i, v in enumerate(toewijzing_row(9003)) if i != 3]])
     (landing / DAMAGED).write_bytes(b"kapot")
-    write_xlsx(landing / QUARANTINED, SWEV_HEADER, [swev_row(9004), swev_row(9005, huur=45)])
+    write_xlsx(landing / QUARANTINED, TOEWIJZINGEN_HEADER, [toewijzing_row(9004), toewijzing_row(9005, huur=45)])
 
 
 def _expected_nl(today: str) -> dict[str, str]:
@@ -197,7 +197,7 @@ def _cli(*args: str) -> subprocess.CompletedProcess:
 
 def test_audit_tables_carry_the_codes_beside_the_english_reden(run):
     warehouse, _, result, today = run
-    without_date = [h for h in SWEV_HEADER if h != "Toewijzingsdatum"]
+    without_date = [h for h in TOEWIJZINGEN_HEADER if h != "Toewijzingsdatum"]
     rows = {
         pad: (code, json.loads(params), reden)
         for pad, code, params, reden in query(

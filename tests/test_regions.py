@@ -559,11 +559,11 @@ def test_a_regions_sensor_waits_only_for_its_own_runs(tmp_path):
     from orchestration import keys
     from orchestration.definitions import build_definitions, writer_tag
     from orchestration.resources import FairshareResource
-    from tests.helpers import SWEV_HEADER, swev_row, write_xlsx
+    from tests.helpers import TOEWIJZINGEN_HEADER, toewijzing_row, write_xlsx
 
     landing = tmp_path / "landing"
     write_xlsx(
-        landing / "swev" / "toewijzingen_2025-04-02.xlsx", SWEV_HEADER, [swev_row(1, gemeente="Akkerveen")]
+        landing / "swev" / "toewijzingen_2025-04-02.xlsx", TOEWIJZINGEN_HEADER, [toewijzing_row(1, gemeente="Akkerveen")]
     )
     resource = FairshareResource(landing=str(landing), settle_seconds=0, regio="voorbeeld")
     sensor = build_definitions(resource).resolve_sensor_def(keys.sensor_name("voorbeeld"))

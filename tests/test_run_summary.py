@@ -18,7 +18,7 @@ import pytest
 
 from basics.settings import Settings
 from tests import zygote
-from tests.helpers import SWEV_HEADER, load_all, query, run_command, sample_built, write_csv
+from tests.helpers import TOEWIJZINGEN_HEADER, load_all, query, run_command, sample_built, write_csv
 from warehouse import builds
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -215,10 +215,10 @@ def test_only_files_that_are_no_data_are_warned_once_the_rest_are_deliveries(lan
 
 
 def test_a_file_in_another_sources_folder_is_told_where_it_belongs(landing, warehouse):
-    write_csv(landing / "swev" / "planregister_2026-10.csv", SWEV_HEADER, [["T0001"]])
-    write_csv(landing / "planregister" / "baarn_2026-11-03.csv", SWEV_HEADER, [["T0001"]])
-    write_csv(landing / "urgentie" / "toewijzingen_2026-11-03.csv", SWEV_HEADER, [["T0001"]])
-    write_csv(landing / "urgentie" / "export.csv", SWEV_HEADER, [["T0001"]])
+    write_csv(landing / "swev" / "planregister_2026-10.csv", TOEWIJZINGEN_HEADER, [["T0001"]])
+    write_csv(landing / "planregister" / "baarn_2026-11-03.csv", TOEWIJZINGEN_HEADER, [["T0001"]])
+    write_csv(landing / "urgentie" / "toewijzingen_2026-11-03.csv", TOEWIJZINGEN_HEADER, [["T0001"]])
+    write_csv(landing / "urgentie" / "export.csv", TOEWIJZINGEN_HEADER, [["T0001"]])
     reasons = {o.pad: o.reden for o in load_all(landing, warehouse)}
     assert reasons["swev/planregister_2026-10.csv"].endswith("put it in planregister/")
     assert reasons["planregister/baarn_2026-11-03.csv"].endswith("put it in urgentie/")

@@ -17,7 +17,7 @@ from ingest.values import (
     parse_pc4,
     pseudonym,
 )
-from tests.helpers import KEY, load_all, query, swev_row, write_csv, write_xlsx
+from tests.helpers import KEY, load_all, query, toewijzing_row, write_csv, write_xlsx
 
 
 @pytest.mark.parametrize(
@@ -285,7 +285,7 @@ def test_urgency_categories_one_or_two_columns(landing, warehouse):
         "Urgentiecategorie",
         "Subcategorie",
     ]
-    rows = [swev_row(i) + [c, s] for i, (c, s, _, _) in enumerate(CATEGORY_CASES)]
+    rows = [toewijzing_row(i) + [c, s] for i, (c, s, _, _) in enumerate(CATEGORY_CASES)]
     write_xlsx(landing / "swev" / "toewijzingen_2025-04-02.xlsx", header, rows)
     load_all(landing, warehouse)
     got = {
@@ -336,7 +336,7 @@ def test_gemeente_by_code_name_and_woonplaats(landing, warehouse):
         "Zwolle": ("buiten_regio", "Zwolle"),
     }
     rows = [
-        swev_row(i, gemeente=g) + [h]
+        toewijzing_row(i, gemeente=g) + [h]
         for i, (g, h) in enumerate(zip(spellings, list(herkomst) * 3, strict=False))
     ]
     write_xlsx(landing / "swev" / "toewijzingen_2025-04-02.xlsx", header, rows)
@@ -378,7 +378,7 @@ def test_booleans(landing, warehouse, cells, expected):
     write_csv(
         landing / "swev" / "toewijzingen_2025-04-02.csv",
         header,
-        [swev_row(i, datum="01-03-2025") + [c] for i, c in enumerate(cells)],
+        [toewijzing_row(i, datum="01-03-2025") + [c] for i, c in enumerate(cells)],
     )
     load_all(landing, warehouse)
     got = [
@@ -394,7 +394,7 @@ def test_absent_optional_columns_get_their_defaults(landing, warehouse):
     write_csv(
         landing / "swev" / "toewijzingen_2025-04-02.csv",
         ["Toewijzingsnummer", "Corporatie", "Gemeente", "Toewijzingsdatum", "Netto huur", "Aantal kamers"],
-        [swev_row(1, datum="01-03-2025")],
+        [toewijzing_row(1, datum="01-03-2025")],
     )
     load_all(landing, warehouse)
     assert query(

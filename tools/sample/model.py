@@ -276,7 +276,7 @@ def _other_landlords(rng: np.random.Generator, ref: Reference, wanted: np.ndarra
         if wanted.any():
             raise SampleError(
                 "seeds/corporaties.csv lists no landlord outside the cooperation, but "
-                "seeds/geschiktheid_referentie.csv counts allocations by others (toewijzingen > swev)"
+                "seeds/geschiktheid_referentie.csv counts allocations by others (more toewijzingen than by the cooperating corporations)"
             )
         return np.full(n, None, dtype=object)
     first = ref.cal["aandeel_eerste_verhuurder"] if len(others) > 1 else 1.0
