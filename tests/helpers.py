@@ -349,6 +349,22 @@ def regions_lock(exclusive: bool) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
+def fairshare(
+    *args: str, env: dict | None = None, cwd: Path | None = None, timeout: float = 900
+) -> subprocess.CompletedProcess:
+    """`python -m fairshare.cli ARGS` from this worker's zygote, in the repository (or ``cwd``), with the
+    FAIRSHARE_* settings of the test process left out and ``env`` added."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("FAIRSHARE_")}
+    return zygote.run(
+        [sys.executable, "-m", "fairshare.cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd or Path(__file__).resolve().parents[1],
+        env={**clean, **(env or {})},
+        timeout=timeout,
+    )
+
+
 def run_command(landing: Path, warehouse: Path, reports: Path, demo: bool = True) -> list[str]:
     """The command line of `fairshare run` over these folders, as a child process from the repository runs it."""
     return [

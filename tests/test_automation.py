@@ -64,7 +64,9 @@ def test_a_new_file_yields_one_run_request_and_the_same_file_none(landing):
 
 def test_changed_content_triggers_again(landing):
     sensor, _ = _sensor_and_schedule(landing)
-    path = write_xlsx(landing / "swev" / "toewijzingen_2025-04-02.xlsx", TOEWIJZINGEN_HEADER, [toewijzing_row(1)])
+    path = write_xlsx(
+        landing / "swev" / "toewijzingen_2025-04-02.xlsx", TOEWIJZINGEN_HEADER, [toewijzing_row(1)]
+    )
     first, cursor = _tick(sensor, landing, None)
     write_xlsx(path, TOEWIJZINGEN_HEADER, [toewijzing_row(1), toewijzing_row(2)])
     second, _ = _tick(sensor, landing, cursor)
@@ -161,7 +163,9 @@ def test_the_sensor_does_not_wait_for_a_run_whose_fairshare_process_was_killed(l
 
 def test_a_file_still_being_written_waits_for_a_later_tick_and_links_are_never_read(landing, tmp_path):
     sensor, _ = _sensor_and_schedule(landing)
-    path = write_xlsx(landing / "swev" / "toewijzingen_2025-04-02.xlsx", TOEWIJZINGEN_HEADER, [toewijzing_row(1)])
+    path = write_xlsx(
+        landing / "swev" / "toewijzingen_2025-04-02.xlsx", TOEWIJZINGEN_HEADER, [toewijzing_row(1)]
+    )
     secret = tmp_path / "geheim.txt"
     secret.write_text("geheim")
     (landing / "urgentie").mkdir()

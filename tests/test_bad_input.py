@@ -7,7 +7,16 @@ import json
 import pytest
 
 from ingest.values import pseudonym
-from tests.helpers import KEY, TOEWIJZINGEN_HEADER, load_all, quarantine, query, toewijzing_row, write_csv, write_xlsx
+from tests.helpers import (
+    KEY,
+    TOEWIJZINGEN_HEADER,
+    load_all,
+    quarantine,
+    query,
+    toewijzing_row,
+    write_csv,
+    write_xlsx,
+)
 
 SWEV_FULL = [
     *TOEWIJZINGEN_HEADER,
@@ -284,7 +293,9 @@ def test_two_columns_for_one_canonical_column_reject_the_file(landing, warehouse
 def test_second_file_for_the_same_delivery_is_rejected(landing, warehouse):
     _good_swev(landing)
     write_csv(
-        landing / "swev" / "toewijzingen_2025-04-02.csv", TOEWIJZINGEN_HEADER, [toewijzing_row(5, datum="01-03-2025")]
+        landing / "swev" / "toewijzingen_2025-04-02.csv",
+        TOEWIJZINGEN_HEADER,
+        [toewijzing_row(5, datum="01-03-2025")],
     )
     outcomes = {o.pad: o for o in load_all(landing, warehouse)}
     assert outcomes["swev/toewijzingen_2025-04-02.csv"].status == "geladen"

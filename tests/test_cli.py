@@ -2,32 +2,16 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from basics.settings import DEMO_KEY, MIN_KEY_LENGTH, ConfigError, Settings
-from tests import zygote
-from tests.helpers import TOEWIJZINGEN_HEADER, query, toewijzing_row, write_xlsx
+from tests.helpers import TOEWIJZINGEN_HEADER, fairshare, query, toewijzing_row, write_xlsx
 
 ROOT = Path(__file__).resolve().parents[1]
 KEY_ONE = "sleutel-een-" + "x" * 32  # long enough: outside demo mode a key needs 32 characters
 KEY_TWO = "sleutel-twee-" + "y" * 32
-
-
-def fairshare(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("FAIRSHARE_")}
-    return zygote.run(
-        [sys.executable, "-m", "fairshare.cli", *args],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env={**clean, **(env or {})},
-        timeout=600,
-    )
 
 
 def test_settings_flags_win_over_environment_over_defaults():

@@ -131,7 +131,9 @@ def checked_run(tmp_path_factory):
     tmp_path = tmp_path_factory.mktemp("checked")
     landing = tmp_path / "landing"
     write_xlsx(
-        landing / "swev" / "toewijzingen_2025-04-02.xlsx", TOEWIJZINGEN_HEADER, [toewijzing_row(1), toewijzing_row(2, kamers=0)]
+        landing / "swev" / "toewijzingen_2025-04-02.xlsx",
+        TOEWIJZINGEN_HEADER,
+        [toewijzing_row(1), toewijzing_row(2, kamers=0)],
     )
     (landing / "planregister").mkdir()
     (landing / "planregister" / "planregister_2025-03.xlsx").write_bytes(b"not a workbook")

@@ -27,7 +27,9 @@ def _state(warehouse):
 
 def test_loading_twice_changes_nothing(landing, warehouse):
     write_xlsx(
-        landing / "swev" / "toewijzingen_2025-04-02.xlsx", TOEWIJZINGEN_HEADER, [toewijzing_row(1), toewijzing_row(2, kamers=0)]
+        landing / "swev" / "toewijzingen_2025-04-02.xlsx",
+        TOEWIJZINGEN_HEADER,
+        [toewijzing_row(1), toewijzing_row(2, kamers=0)],
     )
     first = load_all(landing, warehouse)
     before = _state(warehouse)
@@ -197,7 +199,8 @@ def test_load_killed_halfway_leaves_the_warehouse_unchanged(landing, warehouse, 
 
 def _chunked_file(landing, suffix):
     rows = [
-        toewijzing_row(i, datum="01-03-2025" if suffix == ".csv" else dt.datetime(2025, 3, 1)) for i in range(1, 26)
+        toewijzing_row(i, datum="01-03-2025" if suffix == ".csv" else dt.datetime(2025, 3, 1))
+        for i in range(1, 26)
     ]
     rows[6][3] = "31-02-2025"  # a bad date in the second chunk
     rows[19][0] = rows[2][0]  # the same id in the first and the fourth chunk: both rows bad
@@ -307,9 +310,15 @@ def test_a_replaced_file_takes_its_sightings_along_and_keys_fall_back(landing, w
         [toewijzing_row(1, datum="01-03-2025", huur=600), toewijzing_row(2, datum="01-03-2025")],
     )
     path = landing / "swev" / "toewijzingen_2025-11-03.csv"
-    write_csv(path, TOEWIJZINGEN_HEADER, [toewijzing_row(1, datum="01-03-2025", huur=700), toewijzing_row(3, datum="01-10-2025")])
+    write_csv(
+        path,
+        TOEWIJZINGEN_HEADER,
+        [toewijzing_row(1, datum="01-03-2025", huur=700), toewijzing_row(3, datum="01-10-2025")],
+    )
     load_all(landing, warehouse)
-    write_csv(path, TOEWIJZINGEN_HEADER, [toewijzing_row(3, datum="01-10-2025")])  # re-delivered without T0001
+    write_csv(
+        path, TOEWIJZINGEN_HEADER, [toewijzing_row(3, datum="01-10-2025")]
+    )  # re-delivered without T0001
     load_all(landing, warehouse)
     assert query(
         warehouse, "SELECT toewijzing_id, netto_huur, _pad FROM raw.swev_toewijzingen_actueel ORDER BY 1"
@@ -326,7 +335,9 @@ def test_an_older_warehouse_raw_table_is_converted_in_place(landing, warehouse):
     import duckdb
 
     write_csv(
-        landing / "swev" / "toewijzingen_2025-04-02.csv", TOEWIJZINGEN_HEADER, [toewijzing_row(i) for i in range(1, 4)]
+        landing / "swev" / "toewijzingen_2025-04-02.csv",
+        TOEWIJZINGEN_HEADER,
+        [toewijzing_row(i) for i in range(1, 4)],
     )
     write_csv(
         landing / "swev" / "toewijzingen_2025-11-03.csv",

@@ -34,7 +34,12 @@ def _landing_with_bad_rows(landing: Path, warehouse: Path) -> None:
     write_xlsx(
         landing / "swev" / "toewijzingen_2025-04-02.xlsx",
         TOEWIJZINGEN_HEADER,
-        [toewijzing_row(1), toewijzing_row(2, huur=45), toewijzing_row(3, kamers="veel"), toewijzing_row(4, gemeente="Utrecht")],
+        [
+            toewijzing_row(1),
+            toewijzing_row(2, huur=45),
+            toewijzing_row(3, kamers="veel"),
+            toewijzing_row(4, gemeente="Utrecht"),
+        ],
         title_rows=1,
     )
     write_csv(

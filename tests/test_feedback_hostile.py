@@ -87,12 +87,19 @@ def hostile(tmp_path_factory) -> Path:
     write_csv(
         landing / BAD_ROWS,
         HOSTILE_HEADER,
-        [toewijzing_row(1), toewijzing_row(2, huur=45), toewijzing_row(3, kamers="veel"), toewijzing_row(4, gemeente="Utrecht")],
+        [
+            toewijzing_row(1),
+            toewijzing_row(2, huur=45),
+            toewijzing_row(3, kamers="veel"),
+            toewijzing_row(4, gemeente="Utrecht"),
+        ],
     )
     write_csv(landing / CLEAN, TOEWIJZINGEN_HEADER, [toewijzing_row(10), toewijzing_row(11)])
     for name in HOSTILE_NAMES:
         write_csv(landing / "swev" / name, TOEWIJZINGEN_HEADER, [toewijzing_row(20)])
-    write_csv(landing / "swev" / "toewijzingen_2025-02-31.csv", TOEWIJZINGEN_HEADER, [toewijzing_row(21)])  # no real date
+    write_csv(
+        landing / "swev" / "toewijzingen_2025-02-31.csv", TOEWIJZINGEN_HEADER, [toewijzing_row(21)]
+    )  # no real date
     write_csv(
         landing / "urgentie" / "onbekend_2025-04-02.csv", ["Registratienummer"], [["R1"]]
     )  # no committee

@@ -254,7 +254,9 @@ def test_the_headers_seen_of_a_rejected_file_are_cut_short(landing, warehouse):
 def test_a_file_that_vanishes_or_becomes_a_folder_is_left_for_the_next_run(landing, warehouse):
     first = write_csv(landing / "swev" / "toewijzingen_2025-04-02.csv", TOEWIJZINGEN_HEADER, csv_rows(60_000))
     folder = write_csv(landing / "swev" / "toewijzingen_2025-05-02.csv", TOEWIJZINGEN_HEADER, csv_rows(3))
-    gone = write_xlsx(landing / "swev" / "toewijzingen_2025-06-02.xlsx", TOEWIJZINGEN_HEADER, [toewijzing_row(1)])
+    gone = write_xlsx(
+        landing / "swev" / "toewijzingen_2025-06-02.xlsx", TOEWIJZINGEN_HEADER, [toewijzing_row(1)]
+    )
     last = write_csv(landing / "swev" / "toewijzingen_2025-07-02.csv", TOEWIJZINGEN_HEADER, csv_rows(4))
     kept = {p: p.read_bytes() for p in (folder, gone)}
 
@@ -297,7 +299,9 @@ def test_a_file_that_vanishes_or_becomes_a_folder_is_left_for_the_next_run(landi
 def test_a_process_memory_limit_below_the_xlsx_readers_clamps_it_with_a_warning(tmp_path):
     landing, warehouse = tmp_path / "landing", tmp_path / "warehouse" / "w.duckdb"
     path = write_xlsx(
-        landing / "swev" / "toewijzingen_2025-04-02.xlsx", TOEWIJZINGEN_HEADER, [toewijzing_row(i) for i in range(5)]
+        landing / "swev" / "toewijzingen_2025-04-02.xlsx",
+        TOEWIJZINGEN_HEADER,
+        [toewijzing_row(i) for i in range(5)],
     )
     hard = 5 << 30
     script = (
@@ -344,7 +348,9 @@ def test_a_newline_in_a_file_name_cannot_forge_a_log_line(landing, warehouse, ca
     paths = [
         write_csv(landing / "swev" / "toewijzingen_2025-04-02.csv", TOEWIJZINGEN_HEADER, csv_rows(2)),
         write_csv(landing / "swev" / forged, TOEWIJZINGEN_HEADER, csv_rows(2, first=3)),
-        write_csv(landing / "swev" / "toewijzingen_2025-06-02.csv\n", TOEWIJZINGEN_HEADER, csv_rows(2, first=5)),
+        write_csv(
+            landing / "swev" / "toewijzingen_2025-06-02.csv\n", TOEWIJZINGEN_HEADER, csv_rows(2, first=5)
+        ),
     ]
     caplog.set_level(logging.INFO, logger="fairshare")
     outcomes = load_all(landing, warehouse)

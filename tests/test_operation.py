@@ -106,7 +106,11 @@ def no_traceback(result) -> None:
 
 
 def test_a_sheet_with_a_stray_far_cell_is_rejected_and_every_other_file_loads(landing, warehouse):
-    write_xlsx(landing / "swev" / "toewijzingen_2025-04-02.xlsx", TOEWIJZINGEN_HEADER, [toewijzing_row(1), toewijzing_row(2)])
+    write_xlsx(
+        landing / "swev" / "toewijzingen_2025-04-02.xlsx",
+        TOEWIJZINGEN_HEADER,
+        [toewijzing_row(1), toewijzing_row(2)],
+    )
     sparse_xlsx(landing / "swev" / "toewijzingen_2025-05-02.xlsx", TOEWIJZINGEN_HEADER, [toewijzing_row(3)])
     sparse_xlsx(
         landing / "urgentie" / "baarn_2025-04-02.xlsx", REGISTER_HEADER, [["R1", "01-03-2025", ""]], lie=True
@@ -128,7 +132,9 @@ def test_a_sheet_with_a_stray_far_cell_is_rejected_and_every_other_file_loads(la
 
 def test_a_cut_off_xlsx_and_a_bomb_are_rejected_with_a_reason(landing, warehouse, monkeypatch):
     whole = write_xlsx(
-        landing / "swev" / "toewijzingen_2025-04-02.xlsx", TOEWIJZINGEN_HEADER, [toewijzing_row(i) for i in range(50)]
+        landing / "swev" / "toewijzingen_2025-04-02.xlsx",
+        TOEWIJZINGEN_HEADER,
+        [toewijzing_row(i) for i in range(50)],
     )
     cut = landing / "swev" / "toewijzingen_2025-05-02.xlsx"
     cut.write_bytes(whole.read_bytes()[: whole.stat().st_size * 2 // 3])

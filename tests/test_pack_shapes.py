@@ -12,11 +12,9 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import re
 import shutil
 import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -27,8 +25,7 @@ from python_calamine import CalamineWorkbook
 
 from basics import region
 from ingest.config import load_config
-from tests import zygote
-from tests.helpers import load_all, quarantine, query, regions_lock, write_csv
+from tests.helpers import fairshare, load_all, quarantine, query, regions_lock, write_csv
 from tools.sample import SampleError, model
 from tools.sample.writer import commissie_text
 
@@ -173,15 +170,7 @@ def pack() -> Iterator[str]:
 
 def _fairshare(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     """`python -m fairshare.cli ARGS` in ``cwd`` with a clean FAIRSHARE_* environment."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FAIRSHARE_")}
-    return zygote.run(
-        [sys.executable, "-m", "fairshare.cli", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        env=env,
-        timeout=900,
-    )
+    return fairshare(*args, cwd=cwd)
 
 
 @pytest.fixture(scope="module")

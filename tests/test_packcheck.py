@@ -16,7 +16,7 @@ import pytest
 from basics import packcheck, region
 from fairshare import packs
 from tests import zygote
-from tests.helpers import regions_lock
+from tests.helpers import fairshare, regions_lock
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -158,15 +158,7 @@ def test_a_missing_target_and_a_missing_distribution_key_are_named(example):
 
 
 def _fairshare(*args: str, tmp_path: Path):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FAIRSHARE_")}
-    return zygote.run(
-        [sys.executable, "-m", "fairshare.cli", *args],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env=env,
-        timeout=300,
-    )
+    return fairshare(*args, timeout=300)
 
 
 def test_regio_nieuw_controleer_and_run_on_ten_planted_mistakes(tmp_path):

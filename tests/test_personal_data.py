@@ -7,7 +7,16 @@ import pytest
 
 from ingest.values import pseudonym
 from tests import zygote
-from tests.helpers import KEY, TOEWIJZINGEN_HEADER, load_all, query, run_command, toewijzing_row, write_csv, write_xlsx
+from tests.helpers import (
+    KEY,
+    TOEWIJZINGEN_HEADER,
+    load_all,
+    query,
+    run_command,
+    toewijzing_row,
+    write_csv,
+    write_xlsx,
+)
 
 NAMES = ["Jan Testpersoon", "Fatima Voorbeeld"]
 BSNS = ["111222333", "444555666"]

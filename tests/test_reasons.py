@@ -26,7 +26,15 @@ from openpyxl import load_workbook
 
 from ingest.reasons import LANGUAGES, Reden, table
 from tests import zygote
-from tests.helpers import TOEWIJZINGEN_HEADER, load_all, query, sample_built, toewijzing_row, write_csv, write_xlsx
+from tests.helpers import (
+    TOEWIJZINGEN_HEADER,
+    load_all,
+    query,
+    sample_built,
+    toewijzing_row,
+    write_csv,
+    write_xlsx,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCES = ["ingest", "warehouse", "products"]
@@ -143,7 +151,9 @@ def _add_bad_files(landing: Path) -> None:
     without_date = [h for h in TOEWIJZINGEN_HEADER if h != "Toewijzingsdatum"]
     write_csv(landing / MISSING, without_date, [[v for i, v in enumerate(toewijzing_row(9003)) if i != 3]])
     (landing / DAMAGED).write_bytes(b"kapot")
-    write_xlsx(landing / QUARANTINED, TOEWIJZINGEN_HEADER, [toewijzing_row(9004), toewijzing_row(9005, huur=45)])
+    write_xlsx(
+        landing / QUARANTINED, TOEWIJZINGEN_HEADER, [toewijzing_row(9004), toewijzing_row(9005, huur=45)]
+    )
 
 
 def _expected_nl(today: str) -> dict[str, str]:

@@ -563,7 +563,9 @@ def test_a_regions_sensor_waits_only_for_its_own_runs(tmp_path):
 
     landing = tmp_path / "landing"
     write_xlsx(
-        landing / "swev" / "toewijzingen_2025-04-02.xlsx", TOEWIJZINGEN_HEADER, [toewijzing_row(1, gemeente="Akkerveen")]
+        landing / "swev" / "toewijzingen_2025-04-02.xlsx",
+        TOEWIJZINGEN_HEADER,
+        [toewijzing_row(1, gemeente="Akkerveen")],
     )
     resource = FairshareResource(landing=str(landing), settle_seconds=0, regio="voorbeeld")
     sensor = build_definitions(resource).resolve_sensor_def(keys.sensor_name("voorbeeld"))
