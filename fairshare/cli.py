@@ -385,6 +385,9 @@ def provincie(
 
     given = dict(c.split("=", 1) for c in copies if "=" in c)
     try:
+        settings = Settings.from_env()
+        # A missing extra is said first, before anything is read (README: extras).
+        extras.require_postgres(settings.publish_postgres_dsn)
         chosen = list(regios) or sorted({*region.regions(), *given})
         sources = {
             r: Path(given[r]) if r in given else Settings.from_env(regio=r).serving_file for r in chosen
@@ -399,8 +402,6 @@ def provincie(
             )
         for r in geen_kopie:
             del sources[r]
-        settings = Settings.from_env()
-        extras.require_postgres(settings.publish_postgres_dsn)  # before anything is written
         if settings.publish_postgres_dsn:  # the publishing user's privileges on schema provincie
             from warehouse import publish
             from warehouse.province import SCHEMA

@@ -84,7 +84,7 @@ MISTAKES = {
         ("opgaven.csv", 42, "gemeente_code", "is outside the agreement (gemeenten.csv in_afspraak=false)"),
     ),
     "counting rule for an unknown subcategory": (
-        _edit("telt_mee_uitzonderingen.csv", "GM9905,detentie,", "GM9905,detentei,"),
+        _edit("telt_mee_uitzonderingen.csv", "GM9905,*,detentie,", "GM9905,*,detentei,"),
         ("telt_mee_uitzonderingen.csv", 3, "subcategorie", "'detentei' is not a subcategory"),
     ),
     "distribution key that is not a number": (
