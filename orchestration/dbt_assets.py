@@ -62,12 +62,29 @@ class FairshareDbtCli(DbtCliResource):
 
 
 class VenvDbtPreparer(DagsterDbtProjectPreparer):
-    """dagster-dbt's preparer runs `dbt` from PATH; this one runs the venv's dbt."""
+    """dagster-dbt's preparer runs `dbt` from PATH; this one runs the venv's dbt.
+
+    dbt writes its artifacts in place, so a run loading the definitions in another process meanwhile (a
+    `fairshare run` beside `dagster dev`) could read half a manifest.json. The parse goes to a folder of its
+    own, started from the saved parse, and each file is moved into the target folder with one rename."""
 
     def _prepare_manifest(self, project: DbtProject) -> None:
-        FairshareDbtCli(project_dir=project, dbt_executable=DBT_EXECUTABLE).cli(
-            self._prepare_project_cli_args, target_path=project.target_path
-        ).wait()
+        target = Path(project.project_dir) / project.target_path
+        own = project.target_path / f".parse-{os.getpid()}"
+        folder = Path(project.project_dir) / own
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+        try:
+            if (target / PARTIAL_PARSE).exists():
+                shutil.copyfile(target / PARTIAL_PARSE, folder / PARTIAL_PARSE)
+            FairshareDbtCli(project_dir=project, dbt_executable=DBT_EXECUTABLE).cli(
+                self._prepare_project_cli_args, target_path=own
+            ).wait()
+            for made in folder.iterdir():
+                if made.is_file():
+                    os.replace(made, target / made.name)
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 VenvDbtPreparer().prepare_if_dev(dbt_project)
