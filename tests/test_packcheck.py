@@ -157,10 +157,6 @@ def test_a_missing_target_and_a_missing_distribution_key_are_named(example):
 # ---- the commands ----------------------------------------------------------------------------------------------
 
 
-def _fairshare(*args: str, tmp_path: Path):
-    return fairshare(*args, timeout=300)
-
-
 def test_regio_nieuw_controleer_and_run_on_ten_planted_mistakes(tmp_path):
     """`regio nieuw` makes a clean, registered pack; with ten mistakes planted `controleer` names each by file,
     line and column (exit 2), `run` stops on them before anything is read or written (exit 2), and
@@ -171,8 +167,8 @@ def test_regio_nieuw_controleer_and_run_on_ten_planted_mistakes(tmp_path):
     with regions_lock(exclusive=True):  # no other worker lists the packs meanwhile
         before = {p: p.read_bytes() for p in (packs.WORKSPACE, packs.INSTANCE_REGIOS)}
         try:
-            made = _fairshare("regio", "nieuw", code, tmp_path=tmp_path)
-            clean = _fairshare("regio", "controleer", code, tmp_path=tmp_path)
+            made = fairshare("regio", "nieuw", code, timeout=300)
+            clean = fairshare("regio", "controleer", code, timeout=300)
             workspace = packs.WORKSPACE.read_text(encoding="utf-8")
             pool = packs.INSTANCE_REGIOS.read_text(encoding="utf-8")
             count = len(region.regions())
@@ -181,8 +177,8 @@ def test_regio_nieuw_controleer_and_run_on_ten_planted_mistakes(tmp_path):
                     place[0] != "regio.csv"
                 ):  # `nieuw` wrote the pack's own code: that mistake is made in-process
                     plant(pack)
-            checked = _fairshare("regio", "controleer", code, tmp_path=tmp_path)
-            ran = _fairshare(
+            checked = fairshare("regio", "controleer", code, timeout=300)
+            ran = fairshare(
                 "run",
                 "--regio",
                 code,
@@ -193,11 +189,11 @@ def test_regio_nieuw_controleer_and_run_on_ten_planted_mistakes(tmp_path):
                 str(warehouse),
                 "--reports",
                 str(reports),
-                tmp_path=tmp_path,
+                timeout=300,
             )
         finally:
             shutil.rmtree(pack, ignore_errors=True)
-            again = _fairshare("regio", "registreer", tmp_path=tmp_path)
+            again = fairshare("regio", "registreer", timeout=300)
             after = {p: p.read_bytes() for p in before}
             for p, content in before.items():
                 p.write_bytes(content)
@@ -237,7 +233,7 @@ def test_regio_nieuw_refuses_a_bad_code_or_an_existing_pack(tmp_path, code, word
     with regions_lock(exclusive=False):  # no other worker adds a pack (and registers it) meanwhile
         before = {p: p.read_bytes() for p in (packs.WORKSPACE, packs.INSTANCE_REGIOS)}
         packs_before = region.regions()
-        result = _fairshare("regio", "nieuw", code, tmp_path=tmp_path)
+        result = fairshare("regio", "nieuw", code, timeout=300)
         after = {p: p.read_bytes() for p in before}, region.regions()
     assert result.returncode == 2
     [line] = result.stderr.strip().splitlines()
