@@ -349,12 +349,19 @@ def regions_lock(exclusive: bool) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
+def clean_env() -> dict[str, str]:
+    """The test process's environment as a user's shell has it: its FAIRSHARE_* settings left out, but for
+    FAIRSHARE_PDF (conftest: runs leave out the meeting pack's PDF, 3-4 CPU-s each, unless a test reads it;
+    only the session's sample run and the two regions' runs make theirs)."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("FAIRSHARE_") or k == "FAIRSHARE_PDF"}
+
+
 def fairshare(
     *args: str, env: dict | None = None, cwd: Path | None = None, timeout: float = 900
 ) -> subprocess.CompletedProcess:
     """`python -m fairshare.cli ARGS` from this worker's zygote, in the repository (or ``cwd``), with the
     FAIRSHARE_* settings of the test process left out and ``env`` added."""
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("FAIRSHARE_")}
+    clean = clean_env()
     return zygote.run(
         [sys.executable, "-m", "fairshare.cli", *args],
         capture_output=True,

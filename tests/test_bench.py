@@ -8,12 +8,13 @@ and that the no-op run re-reads nothing.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from tests.helpers import clean_env
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -21,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.mark.slow
 def test_bench_prints_ratios_stages_and_dbt_nodes(tmp_path):
     out = tmp_path / "bench.json"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FAIRSHARE_")}
+    env = clean_env()
     result = subprocess.run(
         [
             sys.executable,

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import os
 import re
 import shutil
 import sys
@@ -30,7 +29,7 @@ from products.report import compensatie, render_report
 from products.report.duiding import read
 from tests import zygote
 from tests.board_words import offending
-from tests.helpers import regions_lock, sample_built
+from tests.helpers import clean_env, regions_lock, sample_built
 from warehouse import audit
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -422,7 +421,7 @@ def test_fairshare_run_refuses_a_bad_rule_before_it_reads_anything(tmp_path):
     for folder in ("swev", "urgentie", "planregister"):
         (landing / folder).mkdir(parents=True)
     warehouse = tmp_path / "wh" / "fairshare.duckdb"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FAIRSHARE_")}
+    env = clean_env()
     with _region_pack(code, "bron: x\nbedrag_per_huishouden: nul\n"):
         result = zygote.run(
             [sys.executable, "-m", "fairshare.cli", "run", "--regio", code, "--demo", "--landing", str(landing),
@@ -463,7 +462,7 @@ def test_a_run_with_a_duiding_file_builds_again_warns_in_its_summary_and_publish
     published copy's historie holds the notes."""
     warehouse = sample_built(sample_run, tmp_path)
     folder = _folder(tmp_path, GOED + "\n## Fair sahre per gemeente\nMet een tikfout.\n")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FAIRSHARE_")}
+    env = clean_env()
     env["FAIRSHARE_DUIDING"] = str(folder)
     reports = tmp_path / "reports"
     result = zygote.run(

@@ -27,6 +27,7 @@ from tests.helpers import (
     KEY,
     TOEWIJZINGEN_HEADER,
     assert_every_line_accounted_for,
+    clean_env,
     load_all,
     query,
     toewijzing_row,
@@ -535,7 +536,7 @@ def run_under_lower_ulimit(base: Path) -> subprocess.CompletedProcess:
     def cap() -> None:  # as `ulimit -v` does: soft and hard
         resource.setrlimit(resource.RLIMIT_AS, (LOWER_ULIMIT, LOWER_ULIMIT))
 
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("FAIRSHARE_")}
+    clean = clean_env()
     return subprocess.run(
         [sys.executable, "-m", "fairshare.cli", *run_args(base)],
         cwd=ROOT,

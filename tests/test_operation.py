@@ -24,6 +24,7 @@ from orchestration import keys
 from tests import zygote
 from tests.helpers import (
     TOEWIJZINGEN_HEADER,
+    clean_env,
     load_all,
     lock_held_elsewhere,
     query,
@@ -44,7 +45,7 @@ def fairshare(
     *args: str, env: dict | None = None, popen: bool = False, **streams
 ) -> subprocess.CompletedProcess | subprocess.Popen:
     """`python -m fairshare.cli ARGS` with a clean FAIRSHARE_* environment; a started Popen when ``popen``."""
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("FAIRSHARE_")}
+    clean = clean_env()
     cmd = [sys.executable, "-m", "fairshare.cli", *args]
     if popen:
         return zygote.popen(cmd, cwd=ROOT, env={**clean, **(env or {})}, text=True, **streams)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import os
 import shutil
 import sys
 from pathlib import Path
@@ -20,7 +19,7 @@ import psycopg
 import pytest
 
 from tests import zygote
-from tests.helpers import postgres_cluster, regions_lock
+from tests.helpers import clean_env, postgres_cluster, regions_lock
 from warehouse.publish import READER_ROLE
 
 FAIRSHARE = str(Path(sys.executable).parent / "fairshare")
@@ -36,7 +35,7 @@ def _packs_stay_put():
 
 
 def _clean_env() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if not k.startswith("FAIRSHARE_")}  # DAGSTER_HOME: conftest's
+    return clean_env()  # DAGSTER_HOME: conftest's
 
 
 @pytest.fixture(scope="module")

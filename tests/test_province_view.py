@@ -9,7 +9,6 @@ region's history and a region with an older report date are made by code from a 
 
 from __future__ import annotations
 
-import os
 import shutil
 import sys
 from pathlib import Path
@@ -19,7 +18,7 @@ import pytest
 
 from basics import region, seeds
 from tests import zygote
-from tests.helpers import regions_lock
+from tests.helpers import clean_env, regions_lock
 
 FAIRSHARE = str(Path(sys.executable).parent / "fairshare")
 REGIOS = ("amersfoort", "voorbeeld")
@@ -33,7 +32,7 @@ def _packs_stay_put():
 
 
 def _clean_env() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if not k.startswith("FAIRSHARE_")}
+    return clean_env()
 
 
 @pytest.fixture(scope="module")

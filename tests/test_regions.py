@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import os
 import re
 import subprocess
 import sys
@@ -18,7 +17,7 @@ from basics import region
 from basics.settings import Settings
 from fairshare.runner import run_pipeline
 from tests import zygote
-from tests.helpers import query, regions_lock, write_csv
+from tests.helpers import clean_env, query, regions_lock, write_csv
 from tests.test_serving import postgres  # noqa: F401, F811  (the private PostgreSQL cluster fixture)
 from warehouse.publish import READER_ROLE
 
@@ -353,7 +352,7 @@ def test_example_supplier_list_names_the_sources_by_the_region_s_labels(voorbeel
 
 
 def _clean_env() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if not k.startswith("FAIRSHARE_")}  # DAGSTER_HOME: conftest's
+    return clean_env()  # DAGSTER_HOME: conftest's
 
 
 def _digest(folder: Path) -> dict[str, str]:
