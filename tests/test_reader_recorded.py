@@ -16,17 +16,12 @@ from pathlib import Path
 import pytest
 
 from ingest import readers
-from tests.helpers import load_all, query, write_csv, write_xlsx
+from tests.helpers import TOEWIJZINGEN_HEADER, load_all, query, write_csv, write_xlsx
 
 RECORDED = Path(__file__).with_name("recorded") / "reader.json"
 
 SWEV_HEADER = [
-    "Toewijzingsnummer",
-    "Corporatie",
-    "Gemeente",
-    "Toewijzingsdatum",
-    "Netto huur",
-    "Aantal kamers",
+    *TOEWIJZINGEN_HEADER,
     "Label",
     "Gepersonaliseerde huur",
     "Toewijzingsroute",
