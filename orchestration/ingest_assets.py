@@ -112,7 +112,7 @@ def _show(bron: str, outcomes: list, counts: dict, seconds: float, warehouse) ->
     shown.log.files.update({s: n for s, n in counts.items() if n})
     rows = sum(o.rijen_geladen for o in outcomes)
     bad = sum(o.rijen_quarantaine for o in outcomes)
-    parts = [f"{n} {progress.FILE_WORDS[s]}" for s, n in counts.items() if n] or ["no files"]
+    parts = [f"{n} {progress.FILE_WORDS[s]}" for s, n in counts.items() if n] or ["no"]  # "no files"
     shown.stage(
         f"ingest {bron}", seconds, f"{', '.join(parts)} files; {rows:,} rows loaded, {bad:,} quarantined"
     )
