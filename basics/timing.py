@@ -14,6 +14,7 @@ STAGES = ("scan", "read", "normalise", "load", "dbt", "gate", "report", "publish
 _seconds: defaultdict[str, float] = defaultdict(float)
 _counts: defaultdict[str, int] = defaultdict(int)
 _nodes: dict[str, float] = {}
+_dbt: dict[str, float] = {}  # the build's node execution (dbt's elapsed_time) and its node count
 
 
 @contextmanager
@@ -44,9 +45,12 @@ def count(name: str, n: int) -> None:
     _counts[name] += n
 
 
-def nodes(seconds: dict[str, float]) -> None:
-    """Execution seconds per dbt node of the run's build (from dbt's ``run_results.json``)."""
+def nodes(seconds: dict[str, float], elapsed: float = 0.0) -> None:
+    """Execution seconds per dbt node of the run's build and the wall seconds dbt spent executing them (both
+    from dbt's ``run_results.json``): the rest of the dbt stage is dbt's start-up (parse, adapter, artifacts)."""
     _nodes.update(seconds)
+    _dbt["elapsed"] = _dbt.get("elapsed", 0.0) + elapsed
+    _dbt["nodes"] = _dbt.get("nodes", 0) + len(seconds)
 
 
 def snapshot() -> dict:
@@ -56,6 +60,7 @@ def snapshot() -> dict:
         "seconds": {s: round(_seconds.get(s, 0.0), 3) for s in STAGES},
         "counts": dict(_counts),
         "dbt_nodes": {k: round(v, 2) for k, v in slowest.items()},
+        "dbt_run": {"elapsed": round(_dbt.get("elapsed", 0.0), 3), "nodes": int(_dbt.get("nodes", 0))},
     }
 
 
@@ -63,3 +68,4 @@ def reset() -> None:
     _seconds.clear()
     _counts.clear()
     _nodes.clear()
+    _dbt.clear()

@@ -353,8 +353,12 @@ def _build(context: dg.AssetExecutionContext, fairshare: FairshareResource):
             )
     results = []
     try:  # seconds per dbt node, for `fairshare bench`
-        results = json.loads((settings.dbt_target / "run_results.json").read_text()).get("results", [])
-        timing.nodes({r["unique_id"]: r.get("execution_time", 0.0) for r in results})
+        run_results = json.loads((settings.dbt_target / "run_results.json").read_text())
+        results = run_results.get("results", [])
+        timing.nodes(
+            {r["unique_id"]: r.get("execution_time", 0.0) for r in results},
+            elapsed=float(run_results.get("elapsed_time") or 0.0),
+        )
     except (OSError, ValueError, KeyError):
         pass
     if shown:

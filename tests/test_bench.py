@@ -56,6 +56,7 @@ def test_bench_prints_ratios_stages_and_dbt_nodes(tmp_path):
         "stages (s): scan",
         "imports",
         "slowest dbt nodes (s):",
+        "fixed costs (s): interpreter",
     ):
         assert line in text, text
     figures = json.loads(out.read_text())
@@ -66,3 +67,10 @@ def test_bench_prints_ratios_stages_and_dbt_nodes(tmp_path):
     assert figures["stages"]["dbt"] > 0 and figures["stages"]["read"] > 0
     assert any(node.startswith("model.fairshare.") for node in figures["dbt_nodes"])
     assert figures["peer_ratio"] > 0 and figures["limit_ratio"] > 0
+    # The fixed costs (issue 24): dbt's node execution and its start-up are within its stage; every node counted.
+    fixed = figures["fixed"]
+    assert fixed["dbt_nodes"] >= 100 and 0 < fixed["dbt_elapsed"] < figures["stages"]["dbt"]
+    assert fixed["dbt_startup"] > 0 and fixed["interpreter"] > 0 and fixed["dagster_and_rest"] > 0
+    assert fixed["dbt_ms_per_node"] == pytest.approx(
+        1000 * fixed["dbt_elapsed"] / fixed["dbt_nodes"], abs=1.0
+    )

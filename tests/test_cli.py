@@ -123,3 +123,46 @@ def test_demo_mode_is_announced(tmp_path):
     assert "DEMO MODE" in result.stderr and DEMO_KEY in result.stderr
     assert "BLOCKED, see" in result.stdout
     assert query(tmp_path / "warehouse" / "w.duckdb", "SELECT count(*) FROM raw.swev_toewijzingen") == [(1,)]
+
+
+def test_the_command_exits_with_its_code_and_all_it_printed_without_the_interpreter_s_teardown(tmp_path):
+    """``fairshare.cli.entry`` ends the process itself (``os._exit`` after threads, atexit and a flush): in a
+    process of its own, as a user starts it (not the tests' zygote), each exit code and every line survive a
+    pipe, for the console script and for ``python -m``, and an atexit handler (the xlsx worker's stop, logging's
+    flush) still runs."""
+    import subprocess
+    import sys
+
+    from tests.helpers import clean_env
+
+    script = Path(sys.executable).with_name("fairshare")
+    landing = tmp_path / "geen"
+    usage = subprocess.run(
+        [str(script), "run", "--demo", "--landing", str(landing), "--warehouse", str(tmp_path / "w.duckdb")],
+        capture_output=True,
+        text=True,
+        env=clean_env(),
+        cwd=ROOT,
+        timeout=300,
+    )
+    assert usage.returncode == 2 and str(landing) in usage.stderr, usage.stderr
+    helped = subprocess.run(
+        [sys.executable, "-m", "fairshare.cli", "quarantaine", "--help"],
+        capture_output=True,
+        text=True,
+        env=clean_env(),
+        cwd=ROOT,
+        timeout=300,
+    )
+    assert helped.returncode == 0 and helped.stdout.startswith("Usage:") and helped.stdout.endswith("\n")
+    marker = tmp_path / "atexit-ran"
+    hook = (
+        "import atexit, pathlib, sys; from fairshare import cli; "
+        f"atexit.register(pathlib.Path({str(marker)!r}).write_text, 'ja'); "
+        "sys.argv = ['fairshare', 'bestaat-niet']; cli.entry()"
+    )
+    unknown = subprocess.run(
+        [sys.executable, "-c", hook], capture_output=True, text=True, env=clean_env(), cwd=ROOT, timeout=300
+    )
+    assert unknown.returncode == 2 and "bestaat-niet" in unknown.stderr
+    assert marker.read_text() == "ja"

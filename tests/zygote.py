@@ -170,9 +170,9 @@ def _child(request: dict) -> None:
         sys.argv = [script or "-m", *request["argv"]]
         try:
             if script:  # the venv's console script: what it runs
-                from fairshare.cli import main
+                from fairshare.cli import entry
 
-                main()
+                entry()
             else:
                 import runpy
 

@@ -153,6 +153,7 @@ def _summarise(results: dict[str, list[Measured]], scale: int, years: int, echo)
     imports = statistics.median(m.report.get("imports", 0.0) for m in full)
     summary["imports_seconds"] = round(imports, 1)
     other = wall - sum(stages.values()) - imports
+    summary["fixed"] = fixed = _fixed_costs(full, stages, imports, other)
     echo("")
     echo(f"fairshare bench, scale {scale}, {years} years, median of {len(full)} round(s)")
     echo(
@@ -177,6 +178,12 @@ def _summarise(results: dict[str, list[Measured]], scale: int, years: int, echo)
         + ", ".join(f"{s} {v:.1f}" for s, v in summary["stages"].items())
         + f", imports {imports:.1f}, other (interpreter, Dagster, checks) {other:.1f}"
     )
+    echo(
+        "  fixed costs (s): "
+        + f"interpreter {fixed['interpreter']:.1f}, imports {imports:.1f}, dbt start-up {fixed['dbt_startup']:.1f}, "
+        + f"dbt {fixed['dbt_nodes']} nodes {fixed['dbt_elapsed']:.1f} ({fixed['dbt_ms_per_node']:.0f} ms a node), "
+        + f"GX gate {stages['gate']:.1f}, Dagster and the rest {fixed['dagster_and_rest']:.1f}"
+    )
     slowest = full[len(full) // 2].report.get("dbt_nodes", {})
     summary["dbt_nodes"] = slowest
     if slowest:
@@ -185,3 +192,26 @@ def _summarise(results: dict[str, list[Measured]], scale: int, years: int, echo)
             + ", ".join(f"{k.split('.')[-1]} {v:.1f}" for k, v in list(slowest.items())[:6])
         )
     return summary
+
+
+def _fixed_costs(full: list[Measured], stages: dict[str, float], imports: float, other: float) -> dict:
+    """What a run costs at any volume, split as issue 24 asks: the interpreter's start-up (the process's wall
+    before the child's code runs), imports, dbt's start-up (its stage less its node execution: parse check,
+    adapter, artifacts), dbt's node execution and its node count, and Dagster with the rest (``other`` less the
+    interpreter). At ``--scale 1`` these are most of a run; at national volume the stages' data work is."""
+    interpreter = statistics.median(
+        max(0.0, m.wall - m.report.get("seconds_in_process", m.wall)) for m in full
+    )
+    dbt_run = [m.report.get("dbt_run", {}) for m in full]
+    elapsed = statistics.median(d.get("elapsed", 0.0) for d in dbt_run)
+    nodes = int(statistics.median(d.get("nodes", 0) for d in dbt_run))
+    return {
+        "interpreter": round(interpreter, 1),
+        "imports": round(imports, 1),
+        "dbt_startup": round(max(0.0, stages["dbt"] - elapsed), 1),
+        "dbt_elapsed": round(elapsed, 1),
+        "dbt_nodes": nodes,
+        "dbt_ms_per_node": round(1000 * elapsed / nodes, 1) if nodes else 0.0,
+        "gx_gate": round(stages["gate"], 1),
+        "dagster_and_rest": round(max(0.0, other - interpreter), 1),
+    }
