@@ -44,4 +44,7 @@ def main(mode: str, landing: str, warehouse: str) -> None:
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:4])
+    from basics.process import run_then_exit
+
+    # ended as the fairshare command ends (its teardown is not part of what a user waits for)
+    run_then_exit(lambda: main(*sys.argv[1:4]))
