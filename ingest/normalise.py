@@ -47,6 +47,7 @@ _TYPE_OF = {"date": DATE, "amount": FLOAT, "count": INT, "boolean": BOOL, "leeft
 NOT_LOADED = "niet_geladen"  # a recognised column that is never read (free text no mart uses)
 BUITEN_REGIO_ONBEKEND = "onbekend buiten de regio"  # a herkomst outside the region that is no Dutch gemeente
 EMPTY = reden("value_empty")  # one object for every empty required cell
+RULED_SOURCES = ("urgentie", "planregister")  # sources with rules across columns or values from the file name
 ONBEKENDE_VERHUURDER = "onbekende verhuurder"  # prefix of the keyed placeholder of a landlord not in the seed
 
 
