@@ -34,7 +34,7 @@ from ingest.normalise import (
 from ingest.values import hmac_pads, pseudonym_sql
 
 GOOD = "_csv_good"  # the good rows, as ``_nieuw`` holds them (warehouse.store)
-_TEMP = ("_csv_raw", "_csv_lines", "_csv_rows")
+_TEMP = ("VIEW _csv_lines", "TABLE _csv_raw", "TABLE _csv_rows")
 # A first cell that makes a row data without a closer look (``loader.row_kinds``): not empty, no space first,
 # not starting with "tota" in any case (only T/t, O/o, A/a lower to t, o, a).
 _NOT_PLAIN = "^[ \t\r\n\u00a0\u202f]|^[Tt][Oo][Tt][Aa]"
@@ -87,9 +87,9 @@ def prepare(opened, conn: duckdb.DuckDBPyConnection) -> Prepared | None:
         drop(conn)
         return None
     finally:
-        for table in _TEMP:
+        for kind, table in (t.split() for t in _TEMP):
             with contextlib.suppress(duckdb.Error):
-                conn.execute(f"DROP TABLE IF EXISTS {table}")
+                conn.execute(f"DROP {kind} IF EXISTS {table}")
 
 
 def drop(conn: duckdb.DuckDBPyConnection) -> None:
@@ -98,10 +98,9 @@ def drop(conn: duckdb.DuckDBPyConnection) -> None:
 
 
 def _utf8_copy(layout, conn: duckdb.DuckDBPyConnection) -> Path:
-    """The file as UTF-8 in DuckDB's temp directory (which holds its spilled data anyway)."""
-    where = conn.execute("SELECT current_setting('temp_directory')").fetchone()[0] or tempfile.gettempdir()
-    folder = Path(where)
-    folder.mkdir(parents=True, exist_ok=True)
+    """The file as UTF-8, next to DuckDB's temp directory (beside the warehouse, where its spilled data goes)."""
+    where = Path(conn.execute("SELECT current_setting('temp_directory')").fetchone()[0] or ".")
+    folder = where.parent if where.is_absolute() and where.parent.is_dir() else Path(tempfile.gettempdir())
     fd, name = tempfile.mkstemp(prefix="fairshare-csv-", suffix=".csv", dir=folder)
     try:
         with open(layout.path, encoding=layout.encoding, errors="replace", newline="") as src:
@@ -128,18 +127,15 @@ def _read(opened, conn: duckdb.DuckDBPyConnection) -> None:
     finally:
         if copy is not None:
             copy.unlink(missing_ok=True)
-            with contextlib.suppress(OSError):
-                copy.parent.rmdir()  # only when empty: a folder made here, that DuckDB did not need
     if conn.execute("SELECT count(*) FROM _csv_raw").fetchone()[0] != layout.lines:
         raise ValueError("DuckDB read another number of lines than the scan counted")
     first = opened.header_row + 1
     cells = ", ".join(f"coalesce(c{i}, '') AS c{i}" for i in range(layout.width))
     # rowid follows the file's order (insertion order is preserved); a chunk is today's: (line - first) // size
     conn.execute(
-        f"CREATE OR REPLACE TEMP TABLE _csv_lines AS SELECT rowid + 1 AS line, (rowid + 1 - {first}) // {layout.rows} "
+        f"CREATE OR REPLACE TEMP VIEW _csv_lines AS SELECT rowid + 1 AS line, (rowid + 1 - {first}) // {layout.rows} "
         f"AS chunk, {cells} FROM _csv_raw WHERE rowid + 1 >= {first}"
     )
-    conn.execute("DROP TABLE _csv_raw")
     nul = " OR ".join(f"contains(c{i}, chr(0))" for i in range(layout.width))
     if conn.execute(f"SELECT count(*) FROM _csv_lines WHERE {nul}").fetchone()[0]:
         raise ValueError("a NUL byte: pandas may read it otherwise")
@@ -159,8 +155,10 @@ def _objects(values: list) -> np.ndarray:
     return out
 
 
-def _distinct(conn: duckdb.DuckDBPyConnection, expr: str) -> np.ndarray:
-    return _objects([r[0] for r in conn.execute(f"SELECT DISTINCT {expr} FROM _csv_lines AS l").fetchall()])
+def _distinct(conn: duckdb.DuckDBPyConnection, expr: str, where: str = "true") -> np.ndarray:
+    return _objects(
+        [r[0] for r in conn.execute(f"SELECT DISTINCT {expr} FROM _csv_lines AS l WHERE {where}").fetchall()]
+    )
 
 
 @dataclass
@@ -173,7 +171,14 @@ class _Rows:
     pseudonymise: dict[str, str] = field(default_factory=dict)  # identifier as text -> its pseudonym's column
     maps: list[str] = field(default_factory=list)
 
-    def add(self, conn: duckdb.DuckDBPyConnection, frame: dict, on: str | None) -> str:
+    def add(
+        self,
+        conn: duckdb.DuckDBPyConnection,
+        frame: dict,
+        on: str | None,
+        join: str = "JOIN",
+        ok: str = "{t}.ok",
+    ) -> str:
         """A mapping table (joined on ``on``; none: one row, cross joined); returns its name."""
         table = f"_csv_map_{len(self.maps)}"
         _mapping(conn, table, pd.DataFrame(frame))
@@ -181,9 +186,31 @@ class _Rows:
         if on is None:
             self.joins.append(f"CROSS JOIN {table}")
         else:
-            self.joins.append(f"JOIN {table} ON {on.format(t=table)}")
-            self.oks.append(f"{table}.ok")
+            self.joins.append(f"{join} {table} ON {on.format(t=table)}")
+            self.oks.append(ok.format(t=table))
         return table
+
+
+# A cell whose text is printable ASCII, not starting with '#', with at most spaces around it: Python's strip()
+# is SQL's trim() for it, and ``_Parsers`` takes it as it is (no empty, no Excel error).
+_PLAIN_TEXT = ' *[!"$-~](?:[ -~]*[!-~])? *'
+
+
+def _identifier(conn: duckdb.DuckDBPyConnection, rows: _Rows, col, at: str, parsers: _Parsers) -> None:
+    """An id, text or pseudonym column: a plain cell trimmed in SQL, any other by today's parser (``_apply``)."""
+    plain = f"regexp_full_match({at}, '{_PLAIN_TEXT}')"
+    raw = _distinct(conn, at, f"NOT {plain}")
+    column = _apply(raw, parsers.for_column(col), col, None)
+    frame = {
+        "raw": raw,
+        "ok": np.array([e is None for e in column.row_errors()], dtype=bool),
+        "v": column.rows(),
+    }
+    # LEFT JOIN: a plain cell has no row in the mapping (its raw is NULL there), and is good as trimmed
+    table = rows.add(conn, frame, f"{{t}}.raw = {at}", join="LEFT JOIN", ok="({t}.raw IS NULL OR {t}.ok)")
+    rows.outputs[col.name] = f"CASE WHEN {table}.raw IS NULL THEN trim({at}) ELSE {table}.v END"
+    if col.type == "pseudoniem":
+        rows.pseudonymise[col.name] = f"{col.name}_pseudoniem"
 
 
 def _parsed_columns(opened, conn: duckdb.DuckDBPyConnection, rows: _Rows, position: dict[str, int]) -> None:
@@ -203,9 +230,11 @@ def _parsed_columns(opened, conn: duckdb.DuckDBPyConnection, rows: _Rows, positi
                 rows.outputs[col.name] = f"{rows.add(conn, {'v': typed}, None)}.v"
             continue
         at = f"l.c{position[col.name]}"
+        if col.type in _AS_IS:  # an identifier: distinct in nearly every row, so trimmed in SQL where plain
+            _identifier(conn, rows, col, at, parsers)
+            continue
         raw = _distinct(conn, at)
-        memo = None if col.type in _AS_IS else opened._memo.setdefault(col.name, {})
-        column = _apply(raw, parsers.for_column(col), col, memo)
+        column = _apply(raw, parsers.for_column(col), col, opened._memo.setdefault(col.name, {}))
         frame = {"raw": raw, "ok": np.array([e is None for e in column.row_errors()], dtype=bool)}
         names: dict[str, str] = {}  # output column -> column of the mapping
         if col.type == "herkomst":
@@ -213,10 +242,6 @@ def _parsed_columns(opened, conn: duckdb.DuckDBPyConnection, rows: _Rows, positi
             frame["v"] = _objects([v[0] if v else None for v in values])
             frame["v2"] = _objects([v[1] if v else None for v in values])
             names = {col.name: "v", f"{col.name}_buiten_regio": "v2"}
-        elif col.type == "pseudoniem":
-            frame["v"] = column.rows()
-            names = {col.name: "v"}
-            rows.pseudonymise[col.name] = f"{col.name}_pseudoniem"
         else:
             name = {"postcode": "pc4", "leeftijd": "leeftijdsklasse"}.get(col.type, col.name)
             frame["v"] = _typed_column(column.values, column.codes, types[name])
@@ -246,22 +271,20 @@ def _prepare(opened, conn: duckdb.DuckDBPyConnection) -> Prepared:
     rows = _Rows()
     _parsed_columns(opened, conn, rows, {name: pos for pos, name in opened.match.columns.items()})
     selected = ", ".join(f'{expr} AS "{name}"' for name, expr in rows.outputs.items())
-    conn.execute(
-        f"CREATE OR REPLACE TEMP TABLE _csv_rows AS SELECT l.line, l.chunk, "
-        f"NOT regexp_matches(l.c0, ?) AND l.c0 <> '' AS plain, {' AND '.join(rows.oks) or 'true'} AS ok, "
-        f"{selected} FROM _csv_lines AS l {' '.join(rows.joins)}",
-        [_NOT_PLAIN],
-    )
-    for table in rows.maps:
-        conn.execute(f"DROP TABLE {table}")
     keys = [f'"{k}"' for k in source.natural_key]
     present = " AND ".join(f"{k} IS NOT NULL" for k in keys)
     # A key twice in its chunk: every row with it goes to the Python path (rows that may be empty or a
     # Totaal row counted too: such a group is then decided there, exactly, with all its rows).
     conn.execute(
-        f"CREATE OR REPLACE TEMP TABLE _csv_rows AS SELECT *, plain AND ok AND (NOT ({present}) OR "
-        f"count(*) OVER (PARTITION BY chunk, {', '.join(keys)}) = 1) AS good FROM _csv_rows"
+        f"CREATE OR REPLACE TEMP TABLE _csv_rows AS WITH j AS (SELECT l.line, l.chunk, "
+        f"NOT regexp_matches(l.c0, ?) AND l.c0 <> '' AS plain, {' AND '.join(rows.oks) or 'true'} AS ok, "
+        f"{selected} FROM _csv_lines AS l {' '.join(rows.joins)}) "
+        f"SELECT *, plain AND ok AND (NOT ({present}) OR count(*) OVER (PARTITION BY chunk, {', '.join(keys)}) = 1) "
+        "AS good FROM j",
+        [_NOT_PLAIN],
     )
+    for table in rows.maps:
+        conn.execute(f"DROP TABLE {table}")
     targets = [f'"{name}"' for name in output_columns(source) if name in rows.outputs]
     params: list = []
     for raw, target in rows.pseudonymise.items():  # hashed here: the identifier never reaches the warehouse
