@@ -131,3 +131,12 @@ def test_any_failure_of_the_duckdb_path_reads_by_pandas(landing, tmp_path, monke
     taken, seen = _both(landing, tmp_path, monkeypatch)
     assert taken == [False]
     assert seen["bestanden"][0][1] == "geladen"
+
+
+def test_a_clean_file_has_every_row_loaded_by_sql(landing, tmp_path, monkeypatch):
+    """No cell needs Python (every mapping of an identifier empty): all rows good, none quarantined."""
+    rows = [swev_row(i, herkomst="Leusden" if i % 2 else "Utrecht") for i in range(1, 40)]
+    write_csv(landing / "swev" / "toewijzingen_2025-05-01.csv", SWEV_HEADER, rows)
+    taken, seen = _both(landing, tmp_path, monkeypatch)
+    assert taken == [True]
+    assert len(seen["raw.swev_toewijzingen"]) == 39 and not seen["quarantaine"]
