@@ -220,8 +220,8 @@ def store_file(
         if good is not None:
             with timing.stage("load"):
                 # Chunk by chunk (at most CHUNK_ROWS rows each), as the pandas path inserts: DuckDB 2.0.0 loses
-                # every row of an INSERT of a row group (122,880 rows) or more into a temp table that was
-                # created in the same transaction.
+                # every row of an INSERT of a row group (122,880 rows) or more into a temp table created empty
+                # by CREATE ... AS ... LIMIT 0 (as _nieuw is) in the same transaction.
                 for (chunk,) in conn.execute(f"SELECT DISTINCT _chunk FROM {good} ORDER BY 1").fetchall():
                     conn.execute(
                         f"INSERT INTO _nieuw BY NAME SELECT * EXCLUDE (_chunk) FROM {good} WHERE _chunk = ?",
