@@ -81,13 +81,18 @@ def prepare(opened, conn: duckdb.DuckDBPyConnection) -> Prepared | None:
     """
     if not eligible(opened):
         return None
+    maps: list[tuple[str]] = []
     try:
         return _prepare(opened, conn)
     except Exception:  # any failure: the file reads by today's path, unchanged
         drop(conn)
         return None
     finally:
-        for kind, table in (t.split() for t in _TEMP):
+        with contextlib.suppress(duckdb.Error):  # the mappings too, when a failure left some behind
+            maps = conn.execute(
+                "SELECT table_name FROM duckdb_tables() WHERE temporary AND starts_with(table_name, '_csv_map_')"
+            ).fetchall()
+        for kind, table in [t.split() for t in _TEMP] + [("TABLE", m) for (m,) in maps]:
             with contextlib.suppress(duckdb.Error):
                 conn.execute(f"DROP {kind} IF EXISTS {table}")
 

@@ -120,14 +120,15 @@ def test_mixed_line_ends_fall_back_to_pandas(landing, tmp_path, monkeypatch):
     assert ["swev/toewijzingen_2025-05-01.csv", "geladen"] == seen["bestanden"][0][:2]
 
 
-def test_any_failure_of_the_duckdb_path_reads_by_pandas(landing, tmp_path, monkeypatch):
+@pytest.mark.parametrize("where", ["_read", "_other_rows"])
+def test_any_failure_of_the_duckdb_path_reads_by_pandas(landing, tmp_path, monkeypatch, where):
+    """A failure at the start or at the very end (its good rows already in DuckDB): the file reads as before."""
     _cp1252_file(landing)
 
-    def fails(opened, conn):
-        conn.execute("CREATE TEMP TABLE _csv_good AS SELECT 1 AS x")  # left half made: must be dropped
+    def fails(*args):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(csv_duckdb, "_prepare", fails)
+    monkeypatch.setattr(csv_duckdb, where, fails)
     taken, seen = _both(landing, tmp_path, monkeypatch)
     assert taken == [False]
     assert seen["bestanden"][0][1] == "geladen"
