@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from basics import timing
-from ingest import privacy
+from ingest import csv_duckdb, privacy
 from ingest.config import IngestConfig, SourceSpec
 from ingest.headers import HeaderMatch, match_headers
 from ingest.landing import LandingFile
@@ -49,6 +49,7 @@ class OpenedFile:
     quarantine: list[dict] = field(default_factory=list)
     _field_counts: np.ndarray | None = None
     _memo: dict[str, dict] = field(default_factory=dict)  # parsed distinct values per column, across chunks
+    _prepared: csv_duckdb.Prepared | None = None  # read by DuckDB: its good rows are in csv_duckdb.GOOD
 
     @property
     def blad(self) -> str | None:
@@ -72,10 +73,28 @@ class OpenedFile:
         """
         context = {"commissie": self.file.commissie, "peildatum": self.file.leverdatum}
         with reader_failures():
+            if self._prepared is not None:  # the good rows are in DuckDB: the others, chunk by chunk
+                for chunk, good in enumerate(self._prepared.good):
+                    with timing.stage("normalise"):
+                        result = self._normalise(self._prepared.block(chunk), context)
+                        self.rijen_gelezen += good
+                        timing.count("rijen_gelezen", good)
+                    yield result
+                return
             for block in timing.timed("read", self.sheet.chunks(self.header_row + 1)):
                 with timing.stage("normalise"):
                     result = self._normalise(block, context)
                 yield result
+
+    def prepare_sql(self, conn) -> str | None:
+        """Read a regular csv with DuckDB (``ingest.csv_duckdb``), before the file's transaction begins.
+
+        Returns the temp table holding its good rows as ``_nieuw`` takes them, or None: then ``chunks`` reads
+        the file as before (not eligible, or anything went wrong).
+        """
+        with timing.stage("read"):
+            self._prepared = csv_duckdb.prepare(self, conn)
+        return csv_duckdb.GOOD if self._prepared is not None else None
 
     def shown_as_stored(self, row: dict) -> str:
         """``getoond`` of a row that loaded and then turned out bad (its key twice across chunks)."""

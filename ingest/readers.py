@@ -55,6 +55,23 @@ PHANTOM_DAY = "29-02-1900"  # Excel's serial 60, as the worker marks it (``xlsx_
 OLE2_MAGIC = bytes.fromhex("D0CF11E0A1B11AE1")  # a compound file: an old .xls, or an encrypted workbook
 
 
+@dataclass(frozen=True)
+class CsvLayout:
+    """How a csv file reads: what the DuckDB path (``ingest.csv_duckdb``) needs to read it as pandas does.
+
+    ``regular``: every line has the same number of fields (``width``, at least 2) and the numpy scan read it
+    (no quote inside a field, where only the csv module knows how the file reads).
+    """
+
+    path: Path
+    encoding: str
+    delimiter: str
+    width: int
+    rows: int  # rows per chunk
+    lines: int  # lines the scan counted
+    regular: bool
+
+
 @dataclass
 class Sheet:
     """One sheet: its first rows for the header search, and its rows in chunks from a given row on.
@@ -67,6 +84,7 @@ class Sheet:
     header_search_rows: int  # how many leading rows may hold the header
     chunks: Callable[[int], Iterator[pd.DataFrame]]  # chunks(first_row) reads the file again from that row
     field_counts: Callable[[], np.ndarray] | None = None  # csv: fields per line (index = row number - 1)
+    csv: CsvLayout | None = None  # csv: how it reads, for the DuckDB path (``ingest.csv_duckdb``)
 
     @property
     def cells(self) -> pd.DataFrame:
@@ -383,7 +401,7 @@ def _read_csv(path: Path) -> Sheet:
     delimiter = ";" if first.count(";") > first.count(",") else ","
     # Every line is scanned before pandas sees the file: limits, quotes, and the widest line, so that
     # pandas gets a name for every field (a line wider than its names would turn fields into an index).
-    counts = csv_field_counts(path, encoding, delimiter, limits=csv_limits())
+    counts, by_numpy = _field_counts(path, encoding, delimiter, limits=csv_limits())
     width = max(1, int(counts.max())) if len(counts) else 1
     rows = max(1, min(CHUNK_ROWS, CHUNK_CELLS // width))
 
@@ -400,6 +418,15 @@ def _read_csv(path: Path) -> Sheet:
         header_search_rows=first_nonempty + 1,
         chunks=chunks,
         field_counts=lambda: counts,
+        csv=CsvLayout(
+            path=path,
+            encoding=encoding,
+            delimiter=delimiter,
+            width=width,
+            rows=rows,
+            lines=len(counts),
+            regular=by_numpy and width >= 2 and bool(len(counts)) and bool((counts == width).all()),
+        ),
     )
 
 
@@ -444,6 +471,13 @@ def _line_ends(b: np.ndarray) -> np.ndarray:
 def csv_field_counts(
     path: Path, encoding: str, delimiter: str, block: int = 1 << 23, limits: dict[str, int] | None = None
 ) -> np.ndarray:
+    """The number of fields of every line of a csv file (``_field_counts``)."""
+    return _field_counts(path, encoding, delimiter, block, limits)[0]
+
+
+def _field_counts(
+    path: Path, encoding: str, delimiter: str, block: int = 1 << 23, limits: dict[str, int] | None = None
+) -> tuple[np.ndarray, bool]:
     """The number of fields of every line of a csv file, in order, as pandas numbers its rows.
 
     pandas fills a line's missing trailing fields exactly like empty ones, so a line cut short
@@ -457,6 +491,7 @@ def csv_field_counts(
     ``csv_limits``): a line longer than ``max_line_bytes`` (found while the line is still being
     read, so memory stays at one block), a line of more than ``max_fields`` fields, or a quote that
     is never closed (it would swallow every line after it) raises ``BadFile`` naming the line.
+    The flag is False when the csv module read the file.
     """
     limits = limits or {"max_line_bytes": 1 << 62, "max_fields": 1 << 62}
     max_bytes, max_fields = limits["max_line_bytes"], limits["max_fields"]
@@ -484,7 +519,7 @@ def csv_field_counts(
                 before = np.where(quotes > 0, wide[np.maximum(quotes - 1, 0)], previous)
                 after = np.where(quotes + 1 < len(b), wide[np.minimum(quotes + 1, len(b) - 1)], -1)
                 if not (np.isin(before[opens], edges).all() and np.isin(after[~opens], edges).all()):
-                    return _csv_field_counts_quoted(path, encoding, delimiter, limits)
+                    return _csv_field_counts_quoted(path, encoding, delimiter, limits), False
                 at = at[((np.searchsorted(quotes, at) + inside) & 1) == 0]
                 seps = seps[((np.searchsorted(quotes, seps) + inside) & 1) == 0]
                 ends_inside = (quotes.size + inside) & 1
@@ -523,7 +558,7 @@ def csv_field_counts(
         if carry + 1 > max_fields:
             raise _too_wide(lines + 1, carry + 1, max_fields)
         counts.append(np.array([carry + 1]))
-    return np.concatenate(counts) if counts else np.zeros(0, dtype=np.int64)
+    return (np.concatenate(counts) if counts else np.zeros(0, dtype=np.int64)), True
 
 
 _END = "\ufdd0fairshare end of file\ufdd0"  # a noncharacter: text of no real file

@@ -203,6 +203,9 @@ def store_file(
     load back (the file changed while it was read). Returns (bestand_id, rows loaded).
     """
     outer, inner = hmac_pads(key)
+    # A regular csv is read by DuckDB first, outside the transaction (an error there must not end it).
+    prepare = getattr(delivery, "prepare_sql", None)
+    good = prepare(conn) if prepare is not None else None
     conn.execute("BEGIN TRANSACTION")
     try:
         bestand_id = _insert_audit(conn, audit)
@@ -214,6 +217,16 @@ def store_file(
             f"CREATE OR REPLACE TEMP TABLE _nieuw AS SELECT * EXCLUDE (_versie), 0::BIGINT AS _rijnummer "
             f"FROM {table}__versies LIMIT 0"
         )
+        if good is not None:
+            with timing.stage("load"):
+                # Chunk by chunk (at most CHUNK_ROWS rows each), as the pandas path inserts: DuckDB 2.0.0 loses
+                # every row of an INSERT of a row group (122,880 rows) or more into a temp table created empty
+                # by CREATE ... AS ... LIMIT 0 (as _nieuw is) in the same transaction.
+                for (chunk,) in conn.execute(f"SELECT DISTINCT _chunk FROM {good} ORDER BY 1").fetchall():
+                    conn.execute(
+                        f"INSERT INTO _nieuw BY NAME SELECT * EXCLUDE (_chunk) FROM {good} WHERE _chunk = ?",
+                        [chunk],
+                    )
         parts, bad_keys = 0, []
         for part in delivery.chunks():
             parts += 1
@@ -257,7 +270,7 @@ def store_file(
         rollback(conn)
         raise
     finally:
-        for temp in ("_nieuw", "_vorige"):
+        for temp in ("_nieuw", "_vorige", good or "_nieuw"):
             try:
                 conn.execute(f"DROP TABLE IF EXISTS {temp}")
             except duckdb.Error:
