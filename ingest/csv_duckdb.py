@@ -102,11 +102,18 @@ def drop(conn: duckdb.DuckDBPyConnection) -> None:
         conn.execute(f"DROP TABLE IF EXISTS {GOOD}")
 
 
+COPY_PREFIX = "fairshare-csv-"  # + the process id + "-": a copy holds the file's raw cells
+
+
 def _utf8_copy(layout, conn: duckdb.DuckDBPyConnection) -> Path:
-    """The file as UTF-8, next to DuckDB's temp directory (beside the warehouse, where its spilled data goes)."""
+    """The file as UTF-8, next to DuckDB's temp directory (beside the warehouse, where its spilled data goes).
+
+    The copy lives only while DuckDB reads it; one left by a killed process is removed by the next load here
+    (``sweep_copies``), since it holds the delivery's cells before pseudonymisation."""
     where = Path(conn.execute("SELECT current_setting('temp_directory')").fetchone()[0] or ".")
     folder = where.parent if where.is_absolute() and where.parent.is_dir() else Path(tempfile.gettempdir())
-    fd, name = tempfile.mkstemp(prefix="fairshare-csv-", suffix=".csv", dir=folder)
+    sweep_copies(folder)
+    fd, name = tempfile.mkstemp(prefix=f"{COPY_PREFIX}{os.getpid()}-", suffix=".csv", dir=folder)
     try:
         with open(layout.path, encoding=layout.encoding, errors="replace", newline="") as src:
             with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
@@ -116,6 +123,27 @@ def _utf8_copy(layout, conn: duckdb.DuckDBPyConnection) -> Path:
         os.unlink(name)
         raise
     return Path(name)
+
+
+def sweep_copies(folder: Path) -> list[Path]:
+    """Remove the UTF-8 copies in ``folder`` whose process is gone (killed while DuckDB read them)."""
+    removed = []
+    for path in folder.glob(f"{COPY_PREFIX}*-*.csv"):
+        pid = path.name.removeprefix(COPY_PREFIX).split("-", 1)[0]
+        if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
+            path.unlink(missing_ok=True)
+            removed.append(path)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: alive
+        return True
+    return True
 
 
 def _read(opened, conn: duckdb.DuckDBPyConnection) -> None:

@@ -6,6 +6,7 @@ off, and compares every loaded row, quarantine row and file outcome; it also ass
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -141,3 +142,29 @@ def test_a_clean_file_has_every_row_loaded_by_sql(landing, tmp_path, monkeypatch
     taken, seen = _both(landing, tmp_path, monkeypatch)
     assert taken == [True]
     assert len(seen["raw.swev_toewijzingen"]) == 39 and not seen["quarantaine"]
+
+
+def test_a_utf8_copy_left_by_a_killed_load_is_removed_by_the_next_one(tmp_path, monkeypatch):
+    """The cp1252 file's UTF-8 copy holds the delivery's cells before pseudonymisation: one left by a process that
+    is gone (killed while DuckDB read it) is removed by the next load beside the warehouse; a live process's
+    copy is left alone, and the next load leaves none of its own."""
+    import subprocess
+    import sys
+
+    gone = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    )
+    dead_pid = int(gone.stdout)
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    _cp1252_file(landing)
+    warehouse = tmp_path / "wh" / "fairshare.duckdb"
+    warehouse.parent.mkdir(parents=True)
+    left = warehouse.parent / f"{csv_duckdb.COPY_PREFIX}{dead_pid}-abc.csv"
+    left.write_text("Jan Jansen;Dorpsstraat 1\n")
+    live = warehouse.parent / f"{csv_duckdb.COPY_PREFIX}{os.getppid()}-abc.csv"
+    live.write_text("in use\n")
+    seen, taken = _load(landing, warehouse, monkeypatch, duckdb_path=True)
+    assert taken == [True] and seen["bestanden"]
+    assert not left.exists() and live.exists()
+    assert sorted(p.name for p in warehouse.parent.glob(f"{csv_duckdb.COPY_PREFIX}*")) == [live.name]
