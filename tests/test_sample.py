@@ -202,3 +202,14 @@ def test_registrations_are_concatenated_without_a_pandas_warning():
         regs = model.registrations(rng, ref, allocs, 1, dt.date(2022, 1, 1))
     pending = regs[regs["besluit"] == "in_behandeling"]
     assert len(pending) and pending["besluitdatum"].isna().all()
+
+
+def test_a_one_year_sample_leaves_out_the_extractions_before_its_first_allocation(tmp_path):
+    """`fairshare sample --years 1` (data from January 2026 only) crashed on the extractions of 2025, which hold
+    no allocation yet: those are not delivered; every allocation file written holds rows, and the latest
+    extraction holds every allocation of the year."""
+    summary = write_sample(tmp_path / "l", years=1)
+    swev = sorted(p for p in summary.files if p.parent.name == "swev")
+    assert swev and all(p.name >= "toewijzingen_2026" for p in swev)
+    assert all(len(s.cells) > 1 for p in swev for s in read_sheets(p))
+    assert summary.rows["swev"] > summary.bad_rows["swev"] > 0

@@ -148,6 +148,10 @@ def write_toewijzingen(out: Path, allocs: pd.DataFrame, rng, summary: SampleSumm
     for i, extraction in enumerate(EXTRACTIONS):
         latest = i == len(EXTRACTIONS) - 1
         part = allocs[dates <= _cutoff(extraction)]
+        if (
+            part.empty
+        ):  # an extraction before the first allocation of a short sample (--years 1): none delivered
+            continue
         layout = _layout(
             i, "xlsx" if i % 2 == 0 else "csv", len(part) + max(11, round(BAD_SHARE * len(part))) + 1
         )
