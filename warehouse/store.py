@@ -219,9 +219,9 @@ def store_file(
         )
         if good is not None:
             with timing.stage("load"):
-                # Chunk by chunk (at most CHUNK_ROWS rows each), as the pandas path inserts: DuckDB 2.0.0 loses
-                # every row of an INSERT of a row group (122,880 rows) or more into a temp table created empty
-                # by CREATE ... AS ... LIMIT 0 (as _nieuw is) in the same transaction.
+                # Chunk by chunk (at most CHUNK_ROWS rows each), as the pandas path inserts: one INSERT of more
+                # than a row group (122,880 rows) into _nieuw once lost its rows while this path was built; a
+                # minimal reproduction (DuckDB 2.0.0) did not, so the insert keeps the tested size.
                 for (chunk,) in conn.execute(f"SELECT DISTINCT _chunk FROM {good} ORDER BY 1").fetchall():
                     conn.execute(
                         f"INSERT INTO _nieuw BY NAME SELECT * EXCLUDE (_chunk) FROM {good} WHERE _chunk = ?",
@@ -270,7 +270,7 @@ def store_file(
         rollback(conn)
         raise
     finally:
-        for temp in ("_nieuw", "_vorige", good or "_nieuw"):
+        for temp in ("_nieuw", "_vorige", *([good] if good else [])):
             try:
                 conn.execute(f"DROP TABLE IF EXISTS {temp}")
             except duckdb.Error:
