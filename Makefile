@@ -61,12 +61,12 @@ run: sample
 	$(BIN)/fairshare run --landing $(LANDING) $(if $(FAIRSHARE_PSEUDONYM_KEY),,--demo)
 
 # ruff (lint, format, complexity) for Python; import-linter for the layers (pyproject.toml); sqlfluff (dbt templater, dbt_project/.sqlfluff) for the models' SQL, compiled against an
-# in-memory DuckDB so linting never opens a warehouse.
+# in-memory DuckDB so linting never opens a warehouse; one sqlfluff process per core (26 s on one, 16 s on two).
 lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
-	cd dbt_project && FAIRSHARE_WAREHOUSE=:memory: ../$(BIN)/sqlfluff lint models
+	cd dbt_project && FAIRSHARE_WAREHOUSE=:memory: ../$(BIN)/sqlfluff lint models --processes 0
 
 # The report is checked in headless Chromium: Debian's package, installed when missing (as root).
 browser:
